@@ -1,0 +1,1 @@
+"""Gateway (serial decode, journal, stores, InfluxDB) and the Streamlit dashboard."""

@@ -1,0 +1,1 @@
+"""Training: manifests and loaders, models, calibration, quantization, bundle, C export."""

@@ -1,0 +1,1 @@
+"""vibsentry subcommands, one module each (see vibsentry.cli)."""
