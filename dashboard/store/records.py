@@ -1,0 +1,53 @@
+"""The store-facing form of a decoded message: one :class:`Record` per wire-protocol message.
+
+The gateway turns protocol messages into records (``vibsentry.dashboard.gateway.convert``); stores only see
+records, so a store never depends on the wire format. ``fields`` per kind:
+
+- ``hello`` / ``status``: ``fw_version``, ``feature_hash``, ``model_hash`` (str), ``uptime_ms`` (int),
+  ``machine`` (str or None), ``counters`` (dict str -> int), ``hash_mismatch`` (bool), ``port`` (str)
+- ``score``: ``score``, ``threshold`` (float), ``alarm_state`` (0/1), ``cls`` (int or None), ``rms``,
+  ``peak``, ``velocity_rms`` (float or None), ``hash_mismatch``
+- ``alarm``: ``event`` (1 raise, 2 clear), ``score``, ``threshold``, ``hash_mismatch``
+- ``features``: ``kind`` (str), ``values`` (tuple of float)
+- ``raw``: ``capture_id``, ``chunk_index``, ``n_chunks`` (int), ``sample_rate`` (float), ``channels`` (int),
+  ``sample_format`` (``"f32"``/``"i16"``), ``scale`` (float), ``data`` (bytes, little-endian)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+KINDS: tuple[str, ...] = ("hello", "status", "score", "alarm", "features", "raw")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One decoded message, keyed for idempotent storage.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`KINDS`.
+    node : int
+        Protocol node id.
+    ts_ns : int
+        Deterministic UTC timestamp in nanoseconds (node boot epoch + node time).
+    seq : int
+        The frame's sequence number.
+    fields : mapping
+        Kind-specific values, see the module docstring.
+    machine : str or None
+        Machine name from the gateway config, when known.
+    port : str or None
+        The serial port the message arrived on.
+    """
+
+    kind: str
+    node: int
+    ts_ns: int
+    seq: int
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    machine: str | None = None
+    port: str | None = None

@@ -1,0 +1,274 @@
+"""The embedded SQLite store (the default): one WAL-mode file the dashboard reads while the gateway writes."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from vibsentry.dashboard.store import schema as S
+from vibsentry.dashboard.store.base import Store
+from vibsentry.dashboard.store.records import Record
+
+from vibsentry.errors import StoreError
+
+#: Where ``vibsentry ingest`` keeps its SQLite store unless told otherwise.
+DEFAULT_PATH = Path(".vibsentry") / "data" / "vibsentry.sqlite"
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and "full" in text.lower():
+        return f"disk full ({text})"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "disk full"
+    return text
+
+
+def init_schema(conn: sqlite3.Connection) -> None:
+    """Create every table, index and trigger of :mod:`schema` (idempotent) and check the schema version."""
+    with conn:
+        for stmt in S.DDL:
+            conn.execute(stmt)
+        row = conn.execute(f"SELECT value FROM {S.T_META} WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            conn.execute(
+                f"INSERT INTO {S.T_META} (key, value) VALUES ('schema_version', ?), ('created_ns', ?)",
+                (str(S.SCHEMA_VERSION), str(time.time_ns())),
+            )
+        elif int(row[0]) != S.SCHEMA_VERSION:
+            raise StoreError(f"store schema_version {row[0]!r} is not the supported {S.SCHEMA_VERSION}")
+
+
+def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """Open the store at ``path`` for reading (the dashboard's way in); WAL lets it read during writes.
+
+    Raises :class:`StoreError` naming the path when the file does not exist or is not a vibsentry store.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise StoreError(f"{p}: no SQLite store here (start 'vibsentry ingest' first)")
+    try:
+        conn = sqlite3.connect(
+            f"{p.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0, check_same_thread=False
+        )
+        conn.execute(f"SELECT value FROM {S.T_META} WHERE key = 'schema_version'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{p}: not a vibsentry SQLite store ({exc})") from None
+    return conn
+
+
+class SQLiteStore(Store):
+    """Store records in a SQLite file (WAL, ``synchronous=FULL``: a write returns once it is on disk).
+
+    Parameters
+    ----------
+    path : path-like
+        The database file; parent directories are created.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_PATH) -> None:
+        self.path = Path(path)
+        self.description = f"sqlite:{self.path}"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            init_schema(self._conn)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"{self.path}: cannot open SQLite store: {_describe(exc)}") from None
+
+    def write(self, records: Sequence[Record]) -> None:
+        """Insert ``records`` in one transaction; rows already present are left as they are."""
+        if not records:
+            return
+        rows: dict[str, list[tuple[Any, ...]]] = {
+            k: [] for k in ("score", "alarm", "status", "features", "raw")
+        }
+        seen: dict[int, list[Any]] = {}  # node -> [first, last, machine, port]
+        last_score: dict[int, Record] = {}
+        last_status: dict[int, Record] = {}
+        for r in records:
+            f = r.fields
+            s = seen.get(r.node)
+            if s is None:
+                seen[r.node] = [r.ts_ns, r.ts_ns, r.machine, r.port]
+            else:
+                s[0] = min(s[0], r.ts_ns)
+                s[1] = max(s[1], r.ts_ns)
+                s[2] = r.machine or s[2]
+                s[3] = r.port or s[3]
+            k = r.kind
+            if k == "score":
+                rows["score"].append(
+                    (
+                        r.node,
+                        r.ts_ns,
+                        r.seq,
+                        float(f["score"]),
+                        f.get("threshold"),
+                        int(f.get("alarm_state", 0)),
+                        f.get("cls"),
+                        f.get("rms"),
+                        f.get("peak"),
+                        f.get("velocity_rms"),
+                        int(bool(f.get("hash_mismatch"))),
+                    )
+                )
+                prev = last_score.get(r.node)
+                if prev is None or r.ts_ns >= prev.ts_ns:
+                    last_score[r.node] = r
+            elif k == "alarm":
+                rows["alarm"].append(
+                    (
+                        r.node,
+                        r.ts_ns,
+                        int(f["event"]),
+                        r.seq,
+                        f.get("score"),
+                        f.get("threshold"),
+                        int(bool(f.get("hash_mismatch"))),
+                    )
+                )
+            elif k in ("hello", "status"):
+                rows["status"].append(
+                    (
+                        r.node,
+                        r.ts_ns,
+                        k,
+                        r.seq,
+                        f.get("uptime_ms"),
+                        f.get("fw_version"),
+                        f.get("feature_hash"),
+                        f.get("model_hash"),
+                        int(bool(f.get("hash_mismatch"))),
+                        json.dumps(dict(f.get("counters") or {}), sort_keys=True),
+                    )
+                )
+                prev = last_status.get(r.node)
+                if prev is None or r.ts_ns >= prev.ts_ns:
+                    last_status[r.node] = r
+            elif k == "features":
+                vals = np.asarray(f["values"], dtype="<f4")
+                rows["features"].append(
+                    (r.node, r.ts_ns, str(f["kind"]), r.seq, int(vals.size), vals.tobytes())
+                )
+            elif k == "raw":
+                rows["raw"].append(
+                    (
+                        r.node,
+                        int(f["capture_id"]),
+                        int(f["chunk_index"]),
+                        r.ts_ns,
+                        r.seq,
+                        f.get("n_chunks"),
+                        f.get("sample_rate"),
+                        int(f.get("channels", 1)),
+                        str(f.get("sample_format", "f32")),
+                        float(f.get("scale", 1.0)),
+                        bytes(f["data"]),
+                    )
+                )
+            else:
+                raise StoreError(f"record kind {k!r} is not one of score/alarm/hello/status/features/raw")
+        c = self._conn
+        try:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                if rows["score"]:
+                    c.executemany(
+                        f"INSERT OR IGNORE INTO {S.T_SCORES} VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows["score"]
+                    )
+                if rows["alarm"]:
+                    c.executemany(
+                        f"INSERT OR IGNORE INTO {S.T_ALARMS}"
+                        " (node, ts_ns, event, seq, score, threshold, hash_mismatch) VALUES (?,?,?,?,?,?,?)",
+                        rows["alarm"],
+                    )
+                if rows["status"]:
+                    c.executemany(
+                        f"INSERT OR IGNORE INTO {S.T_STATUS} VALUES (?,?,?,?,?,?,?,?,?,?)", rows["status"]
+                    )
+                if rows["features"]:
+                    c.executemany(
+                        f"INSERT OR IGNORE INTO {S.T_FEATURES} VALUES (?,?,?,?,?,?)", rows["features"]
+                    )
+                if rows["raw"]:
+                    c.executemany(
+                        f"INSERT OR IGNORE INTO {S.T_RAW} VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows["raw"]
+                    )
+                self._update_nodes(seen, last_score, last_status)
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        except (sqlite3.Error, OSError) as exc:
+            why = _describe(exc)
+            raise StoreError(f"{self.path}: write of {len(records)} records failed: {why}") from None
+
+    def _update_nodes(
+        self, seen: dict[int, list[Any]], last_score: dict[int, Record], last_status: dict[int, Record]
+    ) -> None:
+        c = self._conn
+        c.executemany(
+            f"""INSERT INTO {S.T_NODES} (node, machine, port, first_seen_ns, last_seen_ns) VALUES (?,?,?,?,?)
+                ON CONFLICT (node) DO UPDATE SET
+                    machine = coalesce(excluded.machine, machine), port = coalesce(excluded.port, port),
+                    first_seen_ns = min(first_seen_ns, excluded.first_seen_ns),
+                    last_seen_ns = max(last_seen_ns, excluded.last_seen_ns)""",
+            [(n, m, p, a, b) for n, (a, b, m, p) in seen.items()],
+        )
+        c.executemany(
+            f"""UPDATE {S.T_NODES} SET last_score_ns = ?, last_score = ?, last_threshold = ?,
+                    last_alarm_state = ?, last_velocity_rms = ?
+                WHERE node = ? AND coalesce(last_score_ns, -1) <= ?""",
+            [
+                (
+                    r.ts_ns,
+                    r.fields["score"],
+                    r.fields.get("threshold"),
+                    int(r.fields.get("alarm_state", 0)),
+                    r.fields.get("velocity_rms"),
+                    n,
+                    r.ts_ns,
+                )
+                for n, r in last_score.items()
+            ],
+        )
+        c.executemany(
+            f"""UPDATE {S.T_NODES} SET last_status_ns = ?, fw_version = coalesce(?, fw_version),
+                    feature_hash = coalesce(?, feature_hash), model_hash = coalesce(?, model_hash),
+                    hash_mismatch = ?, boot_epoch_ns = coalesce(?, boot_epoch_ns),
+                    machine = coalesce(?, machine)
+                WHERE node = ? AND coalesce(last_status_ns, -1) <= ?""",
+            [
+                (
+                    r.ts_ns,
+                    r.fields.get("fw_version"),
+                    r.fields.get("feature_hash"),
+                    r.fields.get("model_hash"),
+                    int(bool(r.fields.get("hash_mismatch"))),
+                    r.fields.get("boot_epoch_ns"),
+                    r.fields.get("machine"),
+                    n,
+                    r.ts_ns,
+                )
+                for n, r in last_status.items()
+            ],
+        )
+
+    def close(self) -> None:
+        """Close the connection (safe to call twice)."""
+        try:
+            self._conn.close()
+        except sqlite3.Error:
+            pass
