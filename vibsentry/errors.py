@@ -57,3 +57,12 @@ class ProtocolError(VibsentryError):
 
 class StoreError(VibsentryError):
     """A journal or store write or read failed (disk full, database unreachable, ...)."""
+
+
+class FrameError(ProtocolError):
+    """A received wire frame is rejected; ``kind`` names the check that failed (see ``docs/protocol.md``)."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        self.kind = kind
+        self.reason = reason
+        super().__init__(f"{kind} error: {reason}")
