@@ -108,7 +108,9 @@ class FeatureParams:
         if not isinstance(self.remove_dc, bool):
             raise _fail("remove_dc", self.remove_dc, "must be true or false")
         if isinstance(self.features, str) or not isinstance(self.features, (list, tuple)):
-            raise _fail("features", self.features, f"must be a list of feature groups from {list(FEATURE_GROUPS)}")
+            raise _fail(
+                "features", self.features, f"must be a list of feature groups from {list(FEATURE_GROUPS)}"
+            )
         unknown = [f for f in self.features if f not in FEATURE_GROUPS]
         if unknown:
             raise _fail("features", unknown[0], f"unknown feature group; choose from {list(FEATURE_GROUPS)}")
@@ -116,7 +118,11 @@ class FeatureParams:
             raise _fail("features", [], "at least one feature group is needed")
         set_(self, "features", tuple(g for g in FEATURE_GROUPS if g in self.features))
         vb = self.velocity_band
-        if not isinstance(vb, (list, tuple)) or len(vb) != 2 or not all(isinstance(x, (int, float)) for x in vb):
+        if (
+            not isinstance(vb, (list, tuple))
+            or len(vb) != 2
+            or not all(isinstance(x, (int, float)) for x in vb)
+        ):
             raise _fail("velocity_band", vb, "must be two frequencies [low, high] in Hz")
         set_(self, "velocity_band", (float(vb[0]), float(vb[1])))
 
@@ -142,14 +148,20 @@ class FeatureParams:
             raise _fail("fmin/fmax", (self.fmin, fmax), f"need 0 <= fmin < fmax <= Nyquist ({nyq:g} Hz)")
         n_bins = self.frame_length // 2 + 1
         if not 1 <= self.n_mels <= n_bins - 2:
-            raise _fail("n_mels", self.n_mels, f"must be between 1 and {n_bins - 2} for frame_length {self.frame_length}")
+            raise _fail(
+                "n_mels",
+                self.n_mels,
+                f"must be between 1 and {n_bins - 2} for frame_length {self.frame_length}",
+            )
         if not 1 <= self.n_mfcc <= self.n_mels:
             raise _fail("n_mfcc", self.n_mfcc, f"must be between 1 and n_mels ({self.n_mels})")
         if not 1 <= self.n_bands <= n_bins - 1:
             raise _fail("n_bands", self.n_bands, f"must be between 1 and {n_bins - 1}")
         lo, hi = self.velocity_band
         if not 0.0 < lo < hi <= nyq:
-            raise _fail("velocity_band", list(self.velocity_band), f"need 0 < low < high <= Nyquist ({nyq:g} Hz)")
+            raise _fail(
+                "velocity_band", list(self.velocity_band), f"need 0 < low < high <= Nyquist ({nyq:g} Hz)"
+            )
         if "logmel" in self.features or "mfcc" in self.features:
             # Every mel filter must cover at least one FFT bin, or CMSIS's filter table is undefined.
             from vibsentry.dsp.mel import mel_filter_table

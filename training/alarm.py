@@ -71,7 +71,12 @@ class AlarmRule:
 
     def to_dict(self) -> dict[str, float | int]:
         """JSON-ready fields (as stored in ``bundle.json``)."""
-        return {"threshold": self.threshold, "clear_threshold": self.clear_threshold, "k": self.k, "n": self.n}
+        return {
+            "threshold": self.threshold,
+            "clear_threshold": self.clear_threshold,
+            "k": self.k,
+            "n": self.n,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, float | int]) -> AlarmRule:

@@ -79,7 +79,9 @@ def load_section(
     return merged
 
 
-def read_secret(name: str, *, file_var: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:
+def read_secret(
+    name: str, *, file_var: str | None = None, environ: Mapping[str, str] | None = None
+) -> str | None:
     """Read a secret from environment variable ``name`` or from the file named by ``file_var``.
 
     Returns None when neither is set. The value is never logged; errors name the variable, not the value.

@@ -23,7 +23,9 @@ def progress(
         return
     from tqdm import tqdm
 
-    yield from tqdm(items, total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False)
+    yield from tqdm(
+        items, total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False
+    )
 
 
 def bar(*, total: int | None, desc: str = "", unit: str = "it", quiet: bool = False):  # type: ignore[no-untyped-def]
@@ -31,5 +33,11 @@ def bar(*, total: int | None, desc: str = "", unit: str = "it", quiet: bool = Fa
     from tqdm import tqdm
 
     return tqdm(
-        total=total, desc=desc, unit=unit, file=sys.stderr, disable=not enabled(quiet), dynamic_ncols=True, leave=False
+        total=total,
+        desc=desc,
+        unit=unit,
+        file=sys.stderr,
+        disable=not enabled(quiet),
+        dynamic_ncols=True,
+        leave=False,
     )

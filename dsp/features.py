@@ -1,0 +1,315 @@
+"""Frame-level features, batched over frames with NumPy (no Python loop per frame).
+
+Every feature is defined in ``docs/features.md``; :func:`feature_tables` holds every constant table the C
+firmware needs, so the generated ``vs_feature_config.h`` is a rendering of the same arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+from vibsentry.dsp import spectral
+from vibsentry.dsp.mel import MelTable, dct_matrix, mel_filter_table
+from vibsentry.dsp.params import ACCEL_UNITS, LOG_OFFSET, FeatureParams
+
+from vibsentry.errors import SignalError
+
+#: Frames processed per NumPy batch: large enough to amortise call overhead, small enough to stay in cache.
+BATCH_FRAMES = 1024
+
+
+@dataclass(frozen=True)
+class FeatureTables:
+    """Constant tables of a FeatureParams (all read-only, float32 unless stated).
+
+    Attributes
+    ----------
+    window : shape (N,)
+    mel : MelTable
+    dct : shape (n_mfcc, n_mels)
+    freqs : shape (N/2 + 1,), bin centre frequencies in Hz
+    band_weights : shape (n_bands, N/2 + 1)
+        ``|X_k|^2`` -> band mean square (unit^2); zero outside the band.
+    velocity_weights : shape (N/2 + 1,)
+        ``|X_k|^2 / f_k'^2`` -> velocity mean square in (mm/s)^2, where ``f_k'`` is the local frequency of
+        bin k (see docs/features.md); zero outside ``velocity_band``.
+    window_sum : float
+        ``sum(window)``, for the window-weighted mean that DC removal subtracts.
+    """
+
+    window: npt.NDArray[np.float32]
+    mel: MelTable | None
+    dct: npt.NDArray[np.float32] | None
+    freqs: npt.NDArray[np.float32]
+    band_weights: npt.NDArray[np.float32]
+    velocity_weights: npt.NDArray[np.float32]
+    window_sum: float
+
+
+@lru_cache(maxsize=32)
+def feature_tables(params: FeatureParams) -> FeatureTables:
+    """Build (and cache) the constant tables for ``params``."""
+    f = spectral.bin_frequencies(params)
+    scale = spectral.one_sided_scale(params)
+    mel = mel_filter_table(params) if ("logmel" in params.features or "mfcc" in params.features) else None
+    dct = dct_matrix(params.n_mfcc, params.n_mels) if "mfcc" in params.features else None
+
+    assert params.fmax is not None
+    edges = np.linspace(params.fmin, params.fmax, params.n_bands + 1)
+    # Bin k belongs to band b when edges[b] <= f_k < edges[b+1]; the last band also takes f_k == fmax.
+    idx = np.searchsorted(edges, f, side="right") - 1
+    idx[f == edges[-1]] = params.n_bands - 1
+    bands = np.zeros((params.n_bands, params.n_bins))
+    inside = (idx >= 0) & (idx < params.n_bands)
+    bands[idx[inside], np.flatnonzero(inside)] = scale[inside]
+
+    lo, hi = params.velocity_band
+    to_mm_s = ACCEL_UNITS[params.accel_unit] * 1000.0
+    vel = np.zeros(params.n_bins)
+    in_band = (f >= lo) & (f <= hi)
+    # Integration in the frequency domain: |V| = |A| / (2 pi f); the 1/f'^2 factor is applied per frame.
+    vel[in_band] = scale[in_band] * (to_mm_s / (2.0 * np.pi)) ** 2
+
+    tables = FeatureTables(
+        window=spectral.window_coefs(params),
+        mel=mel,
+        dct=dct,
+        freqs=f.astype(np.float32),
+        band_weights=bands.astype(np.float32),
+        velocity_weights=vel.astype(np.float32),
+        window_sum=float(np.sum(spectral.window_coefs(params), dtype=np.float32)),
+    )
+    for arr in (tables.freqs, tables.band_weights, tables.velocity_weights):
+        arr.setflags(write=False)
+    return tables
+
+
+def check_signal(
+    signal: npt.ArrayLike, *, params: FeatureParams, name: str = "signal"
+) -> npt.NDArray[np.float32]:
+    """Validate a 1-D real signal and return it as contiguous float32.
+
+    Raises :class:`~vibsentry.errors.SignalError` naming the problem: wrong dtype (complex, bool, text,
+    object), wrong shape (not 1-D; an (n, 1) column is accepted), empty, shorter than one frame, NaN or inf
+    (with the index of the first bad sample).
+    """
+    x = np.asarray(signal)
+    if x.dtype.kind not in "iuf":
+        raise SignalError(f"{name}: dtype {x.dtype} is not a real number type (need int or float samples)")
+    if x.ndim == 2 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 1:
+        raise SignalError(f"{name}: shape {x.shape} is not 1-D; pick one channel first")
+    if x.size == 0:
+        raise SignalError(f"{name}: empty (0 samples)")
+    if x.size < params.frame_length:
+        raise SignalError(
+            f"{name}: {x.size} samples is shorter than one frame (frame_length={params.frame_length})"
+        )
+    x32 = np.ascontiguousarray(x, dtype=np.float32)
+    if not np.isfinite(x32).all():
+        bad = int(np.flatnonzero(~np.isfinite(x32))[0])
+        raise SignalError(f"{name}: sample {bad} is {x32[bad]!r}; NaN and inf are not allowed")
+    return x32
+
+
+def n_frames(n_samples: int, *, params: FeatureParams) -> int:
+    """Whole frames in ``n_samples`` samples (frame ``i`` spans ``[i*hop, i*hop + frame_length)``)."""
+    if n_samples < params.frame_length:
+        return 0
+    return (n_samples - params.frame_length) // params.hop_length + 1
+
+
+def frame_signal(signal: npt.ArrayLike, *, params: FeatureParams) -> npt.NDArray[np.float32]:
+    """Cut a signal into frames (a read-only strided view; no copy).
+
+    Parameters
+    ----------
+    signal : array_like, shape (n_samples,)
+
+    Returns
+    -------
+    ndarray of float32, shape (n_frames, frame_length)
+        Frame ``i`` is ``signal[i*hop : i*hop + frame_length]``; a trailing partial frame is dropped.
+    """
+    x = check_signal(signal, params=params)
+    view = np.lib.stride_tricks.sliding_window_view(x, params.frame_length)[:: params.hop_length]
+    return view
+
+
+def _check_frames(frames: npt.ArrayLike, params: FeatureParams) -> npt.NDArray[np.float32]:
+    f = np.asarray(frames)
+    if f.dtype.kind not in "iuf":
+        raise SignalError(f"frames: dtype {f.dtype} is not a real number type")
+    if f.ndim == 1:
+        f = f[None, :]
+    if f.ndim != 2 or f.shape[1] != params.frame_length:
+        raise SignalError(
+            f"frames: shape {f.shape} does not match (n_frames, frame_length={params.frame_length})"
+        )
+    f32 = np.asarray(f, dtype=np.float32)
+    if not np.isfinite(f32).all():
+        r, c = np.argwhere(~np.isfinite(f32))[0]
+        raise SignalError(f"frames: frame {r} sample {c} is {f32[r, c]!r}; NaN and inf are not allowed")
+    return f32
+
+
+def _features_batch(
+    x: npt.NDArray[np.float32], params: FeatureParams, t: FeatureTables
+) -> npt.NDArray[np.float32]:
+    n = x.shape[0]
+    out = np.empty((n, params.n_features), dtype=np.float32)
+    mean = x.mean(axis=1, dtype=np.float64).astype(np.float32)
+    xa = x - mean[:, None] if params.remove_dc else x
+
+    need_spec = any(
+        g in params.features for g in ("logmel", "mfcc", "band_rms", "spectral_shape", "velocity_rms")
+    )
+    if need_spec:
+        if params.remove_dc:
+            # Subtract the window-weighted mean, not the plain one: with a tapered window the plain mean leaves
+            # a DC residue in the windowed frame that leaks into bin 1, which velocity integration amplifies.
+            wmean = (x @ t.window) / np.float32(t.window_sum)
+            xs = x - wmean[:, None]
+        else:
+            xs = x
+        X = spectral.rfft(xs * t.window)
+        pw = spectral.power(X)
+    col = 0
+    for g in params.features:
+        if g in ("logmel", "mfcc"):
+            if g == "logmel" or "logmel" not in params.features:
+                assert t.mel is not None
+                mag = np.sqrt(pw)
+                logmel = np.log(mag @ t.mel.matrix.T + np.float32(LOG_OFFSET))
+            if g == "logmel":
+                out[:, col : col + params.n_mels] = logmel
+                col += params.n_mels
+            else:
+                assert t.dct is not None
+                out[:, col : col + params.n_mfcc] = logmel @ t.dct.T
+                col += params.n_mfcc
+        elif g == "band_rms":
+            out[:, col : col + params.n_bands] = np.sqrt(pw @ t.band_weights.T)
+            col += params.n_bands
+        elif g == "stats":
+            out[:, col : col + 7] = _stats(x, xa, mean)
+            col += 7
+        elif g == "spectral_shape":
+            out[:, col : col + 2] = _spectral_shape(pw, t.freqs)
+            col += 2
+        elif g == "velocity_rms":
+            out[:, col] = _velocity_rms(pw, t)
+            col += 1
+    return out
+
+
+def _stats(
+    x: npt.NDArray[np.float32], xa: npt.NDArray[np.float32], mean: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    # Central moments on the (DC-removed) frame; float64 accumulation keeps kurtosis accurate on long frames.
+    c = xa - xa.mean(axis=1, dtype=np.float64)[:, None].astype(np.float32) if xa is x else xa
+    c2 = c * c
+    m2 = c2.mean(axis=1, dtype=np.float64)
+    m3 = (c2 * c).mean(axis=1, dtype=np.float64)
+    m4 = (c2 * c2).mean(axis=1, dtype=np.float64)
+    rms = np.sqrt((xa * xa).mean(axis=1, dtype=np.float64))
+    hi = xa.max(axis=1)
+    lo = xa.min(axis=1)
+    peak = np.maximum(hi, -lo)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crest = np.where(rms > 0, peak / rms, 0.0)
+        skew = np.where(m2 > 0, m3 / m2**1.5, 0.0)
+        kurt = np.where(m2 > 0, m4 / (m2 * m2), 0.0)
+    return np.stack([mean, rms, peak, hi - lo, crest, skew, kurt], axis=1).astype(np.float32)
+
+
+def _spectral_shape(pw: npt.NDArray[np.float32], freqs: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    total = pw.sum(axis=1, dtype=np.float64)
+    safe = np.where(total > 0, total, 1.0)
+    centroid = (pw @ freqs.astype(np.float64)) / safe
+    second = (pw @ (freqs.astype(np.float64) ** 2)) / safe
+    spread = np.sqrt(np.maximum(second - centroid**2, 0.0))
+    return np.stack([np.where(total > 0, centroid, 0.0), np.where(total > 0, spread, 0.0)], axis=1).astype(
+        np.float32
+    )
+
+
+def _velocity_rms(pw: npt.NDArray[np.float32], t: FeatureTables) -> npt.NDArray[np.float32]:
+    # Each bin is integrated at its local power-weighted frequency over bins k-1..k+1 rather than at its centre:
+    # a tone's Hann main lobe spans +-2 bins (+-23 Hz at 1024 samples / 12 kHz), across which 1/f^2 changes a
+    # lot at low frequency; the local centroid puts every lobe bin at the tone's frequency (50 Hz: 0.05 % error
+    # instead of 3 %).
+    nz = np.flatnonzero(t.velocity_weights)
+    if nz.size == 0:
+        return np.zeros(pw.shape[0], dtype=np.float32)
+    k0, k1 = int(nz[0]), int(nz[-1]) + 1
+    lo, hi = max(k0 - 1, 0), min(k1 + 1, pw.shape[1])
+    p = np.zeros((pw.shape[0], k1 - k0 + 2), dtype=np.float32)
+    p[:, (lo - (k0 - 1)) : (lo - (k0 - 1)) + (hi - lo)] = pw[:, lo:hi]
+    f = np.zeros(k1 - k0 + 2, dtype=np.float32)
+    f[(lo - (k0 - 1)) : (lo - (k0 - 1)) + (hi - lo)] = t.freqs[lo:hi]
+    pf = p * f
+    num = pf[:, :-2] + pf[:, 1:-1] + pf[:, 2:]
+    den = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
+    pk = p[:, 1:-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fl = np.where(den > 0, num / den, np.float32(1.0))
+        contrib = np.where(pk > 0, pk / (fl * fl), np.float32(0.0))
+    return np.sqrt(contrib @ t.velocity_weights[k0:k1]).astype(np.float32)
+
+
+def features_from_frames(frames: npt.ArrayLike, *, params: FeatureParams) -> npt.NDArray[np.float32]:
+    """Feature vectors of already-framed data.
+
+    Parameters
+    ----------
+    frames : array_like, shape (n_frames, frame_length) or (frame_length,)
+        Samples in ``params.accel_unit``.
+    params : FeatureParams
+
+    Returns
+    -------
+    ndarray of float32, shape (n_frames, params.n_features)
+        Columns named by ``params.feature_names``.
+    """
+    x = _check_frames(frames, params)
+    t = feature_tables(params)
+    if x.shape[0] <= BATCH_FRAMES:
+        return _features_batch(x, params, t)
+    return np.concatenate(
+        [_features_batch(x[i : i + BATCH_FRAMES], params, t) for i in range(0, x.shape[0], BATCH_FRAMES)]
+    )
+
+
+def extract_features(signal: npt.ArrayLike, *, params: FeatureParams) -> npt.NDArray[np.float32]:
+    """Frame a signal and compute its feature matrix.
+
+    Parameters
+    ----------
+    signal : array_like, shape (n_samples,)
+        Accelerometer samples in ``params.accel_unit`` at ``params.sample_rate``.
+    params : FeatureParams
+
+    Returns
+    -------
+    ndarray of float32, shape (n_frames, params.n_features)
+        Row ``i`` describes ``signal[i*hop : i*hop + frame_length]``; time of its start is ``i*hop/fs``.
+
+    Raises
+    ------
+    SignalError
+        NaN/inf, empty or too short, non-real dtype, not 1-D.
+    """
+    x = check_signal(signal, params=params)
+    t = feature_tables(params)
+    view = np.lib.stride_tricks.sliding_window_view(x, params.frame_length)[:: params.hop_length]
+    return np.concatenate(
+        [
+            _features_batch(view[i : i + BATCH_FRAMES], params, t)
+            for i in range(0, view.shape[0], BATCH_FRAMES)
+        ]
+    )
