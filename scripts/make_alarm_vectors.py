@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 from vibsentry.training.alarm import AlarmRule, apply_alarm_rule
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "vectors" / "alarm"
@@ -30,7 +29,10 @@ def cases() -> dict[str, tuple[AlarmRule, np.ndarray]]:
     eq[[10, 11, 12, 30]] = np.nextafter(np.float32(2.0), np.float32(3.0))
     out["equal_threshold_k3_n3"] = (AlarmRule(2.0, 2.0, 3, 3), eq)
     out["single_frame_k1_n1"] = (AlarmRule(0.5, 0.25, 1, 1), rng.uniform(0.0, 1.0, 200))
-    out["long_ring_k20_n32"] = (AlarmRule(0.8, 0.6, 20, 32), rng.uniform(0.0, 1.0, 400) + np.linspace(0, 0.5, 400))
+    out["long_ring_k20_n32"] = (
+        AlarmRule(0.8, 0.6, 20, 32),
+        rng.uniform(0.0, 1.0, 400) + np.linspace(0, 0.5, 400),
+    )
     out["negative_scores_k2_n3"] = (AlarmRule(-1.0, -2.0, 2, 3), rng.normal(-1.5, 1.0, 300))
     return out
 
