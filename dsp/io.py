@@ -223,6 +223,29 @@ def read_recording(
     raise FileFormatError(p, f"unsupported file type {suffix or '(none)'!r}; use one of {list(SUFFIXES)}")
 
 
+def wav_info(path: str | os.PathLike[str]) -> tuple[float, int, int]:
+    """``(sample_rate, n_samples, n_channels)`` of a WAV file without reading its samples where possible."""
+    import scipy.io.wavfile
+
+    p = os.fspath(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            rate, a = scipy.io.wavfile.read(p, mmap=True)
+    except FileNotFoundError:
+        raise FileFormatError(p, "file not found") from None
+    except ValueError:  # 24-bit and some float layouts cannot be memory-mapped: read them whole
+        rec = read_wav(p)
+        assert rec.sample_rate is not None
+        return rec.sample_rate, rec.n_samples, rec.data.shape[1]
+    except (OSError, EOFError, Warning) as exc:
+        raise FileFormatError(p, f"not a readable WAV file ({exc})") from None
+    _check_rate(float(rate), p)
+    if a.shape[0] == 0:
+        raise FileFormatError(p, "WAV file holds no samples")
+    return float(rate), int(a.shape[0]), 1 if a.ndim == 1 else int(a.shape[1])
+
+
 def iter_wav_blocks(
     path: str | os.PathLike[str], *, block_samples: int, channel: int = 0, scale: float = 1.0
 ) -> Iterator[npt.NDArray[np.float32]]:

@@ -1,0 +1,167 @@
+"""``vibsentry features``: turn a recording into a feature matrix (.npz) with its FeatureParams and hash."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from vibsentry.errors import FileFormatError, UsageError
+
+HELP = "compute the feature matrix of a recording (WAV, CSV, NPY) into an .npz file"
+DESCRIPTION = """\
+Frame a recording and compute one feature vector per frame, exactly as the sensor firmware does.
+
+The output .npz holds:
+  features        float32 (n_frames, n_features)
+  feature_names   the column names
+  frame_start_s   start time of each frame in seconds
+  feature_params  the FeatureParams as canonical JSON
+  feature_hash    SHA-256 of that JSON (what a node reports, what a model bundle expects)
+
+Feature parameters come from the [features] table of --config (see docs/features.md); environment
+variables VIBSENTRY_FEATURES_<KEY> override single values. WAV files carry their sample rate; CSV and NPY
+take it from the config (or --sample-rate). A recording at another rate than the config's is an error unless
+--resample is given.
+
+examples:
+  vibsentry features sample_data/synthetic/m1_healthy_load0.wav --out m1.npz
+  vibsentry features run.csv --channel z --sample-rate 25600 --config features.toml --out run.npz --json
+"""
+
+#: Samples read per block when streaming a WAV file (bounded memory for hours-long recordings).
+BLOCK_SAMPLES = 1 << 20
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Register the options of ``vibsentry features``."""
+    p.add_argument("input", metavar="INPUT", help="recording: .wav (any PCM/float type), .csv or .npy")
+    p.add_argument("--out", "-o", required=True, metavar="OUT.npz", help="where to write the feature matrix")
+    p.add_argument("--config", metavar="TOML", help="TOML file whose [features] table sets FeatureParams")
+    p.add_argument(
+        "--channel", metavar="C", help="channel index or CSV column name (needed for multi-channel files)"
+    )
+    p.add_argument(
+        "--sample-rate", type=float, metavar="HZ", help="sample rate of CSV/NPY input (default: config)"
+    )
+    p.add_argument(
+        "--scale", type=float, default=1.0, help="sensor units per full scale for integer PCM WAV (default 1)"
+    )
+    p.add_argument(
+        "--resample", action="store_true", help="resample to the config's rate when the file differs"
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout instead of text")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def _atomic_savez(path: Path, **arrays: object) -> None:
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.npz", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute features for ``args.input`` and write ``args.out``."""
+    import numpy as np
+
+    from vibsentry.dsp import FeatureParams, FeatureStream
+    from vibsentry.dsp.io import iter_wav_blocks, read_recording, resample, wav_info
+    from vibsentry.progress import bar
+
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise UsageError(f"--out {args.out!r}: the output must be an .npz file")
+    if args.sample_rate is not None and not args.sample_rate > 0:
+        raise UsageError(f"--sample-rate {args.sample_rate!r}: must be a positive number of Hz")
+    params = FeatureParams.from_toml(args.config) if args.config else FeatureParams()
+    src = Path(args.input)
+    if not src.exists():
+        raise FileFormatError(src, "file not found")
+
+    stream = FeatureStream(params)
+    parts: list[np.ndarray] = []
+    if src.suffix.lower() == ".wav":
+        fs, total, nch = wav_info(src)
+        names = tuple(str(i) for i in range(nch))
+    else:
+        rec = read_recording(src, sample_rate=args.sample_rate or params.sample_rate)
+        assert rec.sample_rate is not None
+        fs, total, nch, names = rec.sample_rate, rec.n_samples, rec.data.shape[1], rec.channel_names
+    if args.channel is None and nch > 1:
+        raise UsageError(f"{src}: has {nch} channels {list(names)}; choose one with --channel")
+    if fs != params.sample_rate and not args.resample:
+        raise UsageError(
+            f"{src}: recorded at {fs:g} Hz but the feature config expects {params.sample_rate:g} Hz; "
+            "pass --resample or set sample_rate in the config"
+        )
+    with bar(total=total, desc="features", unit="samples", quiet=args.quiet) as pb:
+        if src.suffix.lower() == ".wav" and fs == params.sample_rate:
+            # Stream the file block by block: bounded memory whatever its length.
+            if args.channel is not None and args.channel not in names:
+                raise UsageError(f"--channel {args.channel!r}: {src} has channels {list(names)}")
+            idx = 0 if args.channel is None else names.index(args.channel)
+            blocks = iter_wav_blocks(src, block_samples=BLOCK_SAMPLES, channel=idx, scale=args.scale)
+        else:
+            if src.suffix.lower() == ".wav":
+                rec = read_recording(src, scale=args.scale)
+            x = rec.channel(args.channel)
+            if fs != params.sample_rate:
+                x = resample(x, orig_sr=fs, target_sr=params.sample_rate)
+            blocks = (x[i : i + BLOCK_SAMPLES] for i in range(0, x.shape[0], BLOCK_SAMPLES))
+        for block in blocks:
+            parts.append(stream.push(block))
+            pb.update(block.shape[0])
+    feats = np.concatenate(parts) if parts else np.zeros((0, params.n_features), np.float32)
+    if feats.shape[0] == 0:
+        raise FileFormatError(
+            src,
+            f"{stream.samples_seen} samples is shorter than one frame (frame_length={params.frame_length})",
+        )
+    starts = np.arange(feats.shape[0]) * (params.hop_length / params.sample_rate)
+    _atomic_savez(
+        out,
+        features=feats,
+        feature_names=np.array(params.feature_names),
+        frame_start_s=starts,
+        feature_params=np.array(params.canonical_json()),
+        feature_hash=np.array(params.feature_hash),
+    )
+    summary = {
+        "input": str(src),
+        "output": str(out),
+        "n_frames": int(feats.shape[0]),
+        "n_features": int(feats.shape[1]),
+        "duration_s": stream.samples_seen / params.sample_rate,
+        "sample_rate": params.sample_rate,
+        "feature_hash": params.feature_hash,
+    }
+    if "velocity_rms" in params.features:
+        v = feats[:, params.feature_names.index("velocity_rms_mm_s")]
+        summary["velocity_rms_mm_s"] = {"mean": float(v.mean()), "max": float(v.max())}
+    if args.json:
+        json.dump(summary, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(
+            f"{src}: {summary['n_frames']} frames x {summary['n_features']} features "
+            f"({summary['duration_s']:.1f} s at {params.sample_rate:g} Hz) -> {out}"
+        )
+        print(f"feature_hash {params.feature_hash}")
+        if "velocity_rms_mm_s" in summary:
+            vv = summary["velocity_rms_mm_s"]
+            assert isinstance(vv, dict)
+            print(f"velocity RMS 10-1000 Hz: mean {vv['mean']:.2f} mm/s, max {vv['max']:.2f} mm/s")
+    return 0
