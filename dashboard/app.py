@@ -1,0 +1,319 @@
+"""vibsentry dashboard (Streamlit). Layout only: every query and computation is in ``queries.py``.
+
+Run it with ``vibsentry dashboard`` (or ``streamlit run dashboard/app.py`` with ``VIBSENTRY_DASHBOARD_*``
+variables, see ``ui.py``). Views are chosen in the sidebar and addressable by URL (``?view=machine&node=3``).
+Live panels are ``st.fragment(run_every=...)``: only they rerun, so the page does not flicker.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from vibsentry.dashboard import queries as q
+from vibsentry.dashboard import ui
+from vibsentry.dashboard.iso10816 import ZONE_MEANING
+
+from vibsentry.errors import VibsentryError
+
+SECOND = 1_000_000_000
+RANGES: dict[str, int] = {
+    "Last 5 minutes": 300,
+    "Last 15 minutes": 900,
+    "Last hour": 3600,
+    "Last 6 hours": 6 * 3600,
+    "Last 24 hours": 86400,
+    "Last 7 days": 7 * 86400,
+}
+VIEWS: dict[str, str] = {
+    "fleet": "Fleet overview",
+    "machine": "Machine detail",
+    "alarms": "Alarm log",
+    "retrain": "Data for retraining",
+}
+STATUS_BADGE = {
+    "ok": ":green-background[OK]",
+    "warning": ":orange-background[WARNING]",
+    "alarm": ":red-background[ALARM]",
+    "offline": ":gray-background[OFFLINE]",
+}
+
+st.set_page_config(page_title="vibsentry", page_icon=":material/vibration:", layout="wide")
+
+SETTINGS = ui.settings()
+SPEC = f"{SETTINGS['store']}|{SETTINGS['influx_url']}|{SETTINGS['influx_db']}"
+REFRESH = max(0.5, float(SETTINGS["refresh_s"]))
+
+try:
+    SOURCE = ui.current_source()
+    CONFIG = ui.dashboard_config()
+except VibsentryError as exc:
+    st.title("vibsentry")
+    st.error(f"Cannot open the data store: {exc}")
+    st.stop()
+
+
+def now_window(seconds: int) -> tuple[int, int]:
+    """``(start_ns, end_ns)`` of the last ``seconds``, end rounded up to a whole second (cache-friendly)."""
+    end = math.ceil(time.time_ns() / SECOND) * SECOND
+    return end - seconds * SECOND, end
+
+
+def fmt(v: float | None, spec: str = ".2f") -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
+
+
+def csv_button(df: pd.DataFrame, name: str, key: str) -> None:
+    st.download_button(
+        "Download CSV", df.to_csv(index=False).encode("utf-8"), file_name=name, mime="text/csv", key=key
+    )
+
+
+# --------------------------------------------------------------------------------------------- sidebar
+
+params = st.query_params
+view_keys = list(VIEWS)
+initial_view = params.get("view", "fleet")
+with st.sidebar:
+    st.header("vibsentry")
+    view = st.radio(
+        "View",
+        view_keys,
+        index=view_keys.index(initial_view) if initial_view in view_keys else 0,
+        format_func=VIEWS.__getitem__,
+        key="view",
+    )
+    range_label = st.selectbox("Time range", list(RANGES), index=1, key="range")
+    live = st.toggle("Live refresh", value=True, key="live", help=f"Refresh live panels every {REFRESH:g} s")
+    st.caption(f"Source: {SOURCE.describe()}")
+params["view"] = view
+RANGE_S = RANGES[range_label]
+RUN_EVERY: float | None = REFRESH if live else None
+
+
+# --------------------------------------------------------------------------------------------- fleet
+
+
+def tile(row: pd.Series) -> None:
+    with st.container(border=True, key=f"tile-{int(row['node'])}"):
+        st.markdown(f"**{row['machine']}** · node {int(row['node'])} {STATUS_BADGE[row['status']]}")
+        c1, c2 = st.columns(2)
+        c1.metric(
+            "Score / threshold", fmt(row["last_score"]), f"thr {fmt(row['threshold'])}", delta_color="off"
+        )
+        zone = row["iso_zone"] or "—"
+        c2.metric("Velocity RMS", f"{fmt(row['velocity_rms'])} mm/s", f"ISO zone {zone}", delta_color="off")
+        age = row["age_s"]
+        st.caption(
+            f"last seen {fmt(age, '.0f')} s ago · fw {row['fw_version'] or '—'} · "
+            f"model {(row['model_hash'] or '—')[:8]}"
+        )
+        if row["hash_mismatch"]:
+            st.markdown(":red[**feature_hash mismatch**: node features differ from the deployed bundle]")
+
+
+@st.fragment(run_every=RUN_EVERY)
+def fleet_panel() -> None:
+    df = ui.fleet(SPEC, time.time_ns() // SECOND)
+    counts = q.fleet_summary(df)
+    cols = st.columns(len(counts))
+    for col, (status, n) in zip(cols, counts.items(), strict=True):
+        col.metric(status.capitalize(), n)
+    if df.empty:
+        st.info("No node has reported yet. Start `vibsentry ingest` (or `vibsentry demo`).")
+        return
+    per_row = 4
+    for i in range(0, len(df), per_row):
+        cols = st.columns(per_row)
+        for col, (_, row) in zip(cols, df.iloc[i : i + per_row].iterrows(), strict=False):
+            with col:
+                tile(row)
+    with st.expander("Fleet table"):
+        st.dataframe(df, hide_index=True, width="stretch")
+        csv_button(df, "fleet.csv", "fleet-csv")
+
+
+def fleet_view() -> None:
+    st.title("Fleet overview")
+    st.caption(
+        "Status: ALARM = the node's alarm rule is raised; WARNING = last score above threshold or velocity in "
+        "ISO 10816 zone C/D; OFFLINE = not heard from for "
+        f"{CONFIG.offline_after_s:g} s. Zones: " + "; ".join(f"{z}: {m}" for z, m in ZONE_MEANING.items())
+    )
+    fleet_panel()
+
+
+# --------------------------------------------------------------------------------------------- machine
+
+
+def score_chart(df: pd.DataFrame, periods: pd.DataFrame) -> alt.TopLevelMixin:
+    base = alt.Chart(df).encode(x=alt.X("time:T", title=None))
+    layers: list[alt.Chart] = []
+    if not periods.empty:
+        layers.append(
+            alt.Chart(periods).mark_rect(color="#d62728", opacity=0.15).encode(x="start:T", x2="end:T")
+        )
+    layers.append(base.mark_line(color="#1f77b4").encode(y=alt.Y("score:Q", title="anomaly score")))
+    layers.append(base.mark_line(color="#1f77b4", opacity=0.3, strokeDash=[2, 2]).encode(y="score_max:Q"))
+    layers.append(base.mark_line(color="#d62728", strokeDash=[6, 3]).encode(y="threshold:Q"))
+    return alt.layer(*layers).properties(height=260)
+
+
+@st.fragment(run_every=RUN_EVERY)
+def machine_panel(node: int) -> None:
+    start, end = now_window(RANGE_S)
+    df = ui.trend(SPEC, node, start, end, q.MAX_POINTS)
+    al = ui.alarms(SPEC, start, end, node)
+    periods = q.alarm_periods(al, start, end)
+    fleet_df = ui.fleet(SPEC, time.time_ns() // SECOND)
+    me = fleet_df[fleet_df["node"] == node]
+    if not me.empty:
+        r = me.iloc[0]
+        c = st.columns(5)
+        c[0].markdown(f"Status<br>{STATUS_BADGE[r['status']]}", unsafe_allow_html=True)
+        c[1].metric("Last score", fmt(r["last_score"]), f"threshold {fmt(r['threshold'])}", delta_color="off")
+        c[2].metric(
+            "Velocity RMS",
+            f"{fmt(r['velocity_rms'])} mm/s",
+            f"ISO zone {r['iso_zone'] or '—'}",
+            delta_color="off",
+        )
+        c[3].metric("Alarms in range", len(al))
+        c[4].metric("Last seen", f"{fmt(r['age_s'], '.0f')} s ago")
+        if r["hash_mismatch"]:
+            st.error(
+                "feature_hash mismatch: this node computes features differently from the deployed bundle."
+            )
+    st.subheader("Anomaly score")
+    if df.empty:
+        st.info("No scores in this time range.")
+    else:
+        st.altair_chart(score_chart(df, periods), width="stretch", key="score-chart")
+        st.caption("Line: mean score per bucket; dotted: max; dashed red: threshold; shaded: alarm periods.")
+        left, right = st.columns(2)
+        with left:
+            st.subheader("Velocity RMS (mm/s)")
+            st.line_chart(df, x="time", y="velocity_rms", height=200)
+        with right:
+            st.subheader("Acceleration RMS (g)")
+            st.line_chart(df, x="time", y="rms", height=200)
+        csv_button(df, f"node{node}_trend.csv", f"trend-csv-{node}")
+    feats = ui.latest_features(SPEC, node, time.time_ns() // SECOND)
+    st.subheader("Latest spectrum (FEATURES)")
+    if feats is None:
+        st.info("This node has sent no FEATURES message yet.")
+    else:
+        ts, kind, vals = feats
+        table = q.feature_table(vals)
+        bands = table[table["group"] != "stats"]
+        st.caption(
+            f"{kind}, {pd.Timestamp(ts, unit='ns', tz='UTC'):%Y-%m-%d %H:%M:%S} UTC, {vals.size} values"
+        )
+        st.bar_chart(bands, x="feature", y="value", height=220)
+    st.subheader("Alarm history")
+    st.dataframe(al.drop(columns=["raise_ts_ns"]), hide_index=True, width="stretch")
+
+
+def machine_view() -> None:
+    st.title("Machine detail")
+    nodes = ui.fleet(SPEC, time.time_ns() // SECOND)
+    if nodes.empty:
+        st.info("No node has reported yet.")
+        return
+    nodes = nodes.sort_values("node")
+    ids = [int(n) for n in nodes["node"]]
+    labels = {int(r.node): f"{r.machine} (node {int(r.node)})" for r in nodes.itertuples()}
+    want = params.get("node")
+    index = ids.index(int(want)) if want is not None and want.isdigit() and int(want) in ids else 0
+    node = st.selectbox("Machine", ids, index=index, format_func=labels.__getitem__, key="node")
+    params["node"] = str(node)
+    machine_panel(int(node))
+
+
+# --------------------------------------------------------------------------------------------- alarms
+
+
+@st.fragment(run_every=RUN_EVERY)
+def alarm_table() -> None:
+    start, end = now_window(RANGE_S)
+    al = ui.alarms(SPEC, start, end, None)
+    st.metric("Alarm episodes in range", len(al))
+    st.dataframe(al.drop(columns=["raise_ts_ns"]), hide_index=True, width="stretch")
+    csv_button(al, "alarms.csv", "alarms-csv")
+
+
+def alarm_view() -> None:
+    st.title("Alarm log")
+    st.caption("Each row is one episode: a raise and the clear that ended it (open episodes run to now).")
+    alarm_table()
+    start, end = now_window(RANGE_S)
+    al = SOURCE.alarms(start, end)
+    pending = al[~al["acknowledged"]]
+    st.subheader("Acknowledge")
+    if pending.empty:
+        st.info("Nothing to acknowledge in this time range.")
+        return
+    choices = {
+        f"{r.machine} (node {r.node}) raised {r.raised:%Y-%m-%d %H:%M:%S}": (int(r.node), int(r.raise_ts_ns))
+        for r in pending.itertuples()
+    }
+    with st.form("ack", clear_on_submit=True):
+        which = st.selectbox("Alarm", list(choices), key="ack-which")
+        note = st.text_input("Note", placeholder="e.g. bearing inspected, work order 1234", key="ack-note")
+        if st.form_submit_button("Acknowledge"):
+            if not note.strip():
+                st.warning("Write a note: what was found or done.")
+            else:
+                node, ts = choices[which]
+                SOURCE.acknowledge(node, ts, note)
+                st.cache_data.clear()
+                st.success(f"Acknowledged: {which}")
+
+
+# --------------------------------------------------------------------------------------------- retrain
+
+
+def retrain_view() -> None:
+    from vibsentry.dashboard import retrain_export
+
+    st.title("Data for retraining")
+    st.caption(
+        "Pick a machine and a time window, label it, and export its raw captures as WAV recordings with "
+        "manifest lines in the training format (docs/datasets.md), plus its scores as CSV."
+    )
+    nodes = ui.fleet(SPEC, time.time_ns() // SECOND).sort_values("node")
+    if nodes.empty:
+        st.info("No node has reported yet.")
+        return
+    labels = {int(r.node): f"{r.machine} (node {int(r.node)})" for r in nodes.itertuples()}
+    node = st.selectbox("Machine", list(labels), format_func=labels.__getitem__, key="rt-node")
+    start, end = now_window(RANGE_S)
+    caps = SOURCE.raw_captures(int(node), start, end)
+    scores = SOURCE.scores(int(node), start, end)
+    c1, c2 = st.columns(2)
+    c1.metric("Raw captures in range", len(caps))
+    c2.metric("Scores in range", len(scores))
+    with st.form("export"):
+        label = st.text_input("Label", value="normal", help="normal, or a fault class such as outer_race")
+        out_dir = st.text_input("Export folder", value="exports", key="rt-dir")
+        go = st.form_submit_button("Export")
+    if go:
+        try:
+            result = retrain_export.export(
+                SOURCE, node=int(node), start_ns=start, end_ns=end, label=label, out_dir=out_dir
+            )
+        except VibsentryError as exc:
+            st.error(str(exc))
+        else:
+            st.success(
+                f"Wrote {len(result.recordings)} recording(s) and {result.scores_csv} to {result.out_dir}"
+            )
+            st.code(
+                "\n".join(result.manifest_lines) or "(no raw captures: no manifest lines)", language="text"
+            )
+
+
+{"fleet": fleet_view, "machine": machine_view, "alarms": alarm_view, "retrain": retrain_view}[view]()

@@ -1,0 +1,106 @@
+"""Streamlit glue for the dashboard: settings from the environment, cached source, cached queries.
+
+The data source is a ``st.cache_resource`` (one connection for every browser session); query results are
+``st.cache_data`` with a TTL of :data:`TTL_S` seconds, so ten open browsers refreshing every two seconds cost
+the database one query per TTL, not ten.
+
+Settings (set by ``vibsentry dashboard``; usable directly with ``streamlit run``), all ``VIBSENTRY_DASHBOARD_*``:
+
+- ``STORE``: ``sqlite:PATH`` (default ``sqlite:.vibsentry/data/vibsentry.sqlite``) or ``influx``;
+- ``INFLUX_URL``, ``INFLUX_DB``: the InfluxDB server and database/bucket (when ``STORE=influx``);
+  credentials only from ``VIBSENTRY_INFLUX_TOKEN`` / ``VIBSENTRY_INFLUX_USERNAME`` /
+  ``VIBSENTRY_INFLUX_PASSWORD`` (or ``*_FILE`` variables naming files);
+- ``CONFIG``: a TOML file whose ``[dashboard]`` table holds :class:`~vibsentry.dashboard.queries.DashboardConfig`;
+- ``REFRESH_S``: live-panel refresh period in seconds (default 2).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from vibsentry.dashboard import queries as q
+
+from vibsentry.config import load_section, read_secret
+
+TTL_S = 1.0
+DEFAULT_STORE = "sqlite:.vibsentry/data/vibsentry.sqlite"
+
+
+def settings() -> dict[str, Any]:
+    """The dashboard's settings from ``VIBSENTRY_DASHBOARD_*`` variables and the optional TOML file."""
+    env = os.environ
+    cfg_path = env.get("VIBSENTRY_DASHBOARD_CONFIG") or None
+    section = load_section("dashboard", cfg_path) if cfg_path else {}
+    return {
+        "store": env.get("VIBSENTRY_DASHBOARD_STORE", DEFAULT_STORE),
+        "influx_url": env.get("VIBSENTRY_DASHBOARD_INFLUX_URL", "http://127.0.0.1:8086"),
+        "influx_db": env.get("VIBSENTRY_DASHBOARD_INFLUX_DB", "vibsentry"),
+        "refresh_s": float(env.get("VIBSENTRY_DASHBOARD_REFRESH_S", "2")),
+        "config": {
+            k: v
+            for k, v in section.items()
+            if k in {"offline_after_s", "machine_groups", "default_group", "iso_groups"}
+        },
+    }
+
+
+@st.cache_resource(show_spinner=False)
+def source(store: str, influx_url: str, influx_db: str) -> q.Source:
+    """The shared data source for ``store`` (cached for the life of the server)."""
+    if store == "influx":
+        return q.open_source(
+            "influx",
+            url=influx_url,
+            database=influx_db,
+            token=read_secret("VIBSENTRY_INFLUX_TOKEN", file_var="VIBSENTRY_INFLUX_TOKEN_FILE"),
+            username=read_secret("VIBSENTRY_INFLUX_USERNAME", file_var="VIBSENTRY_INFLUX_USERNAME_FILE"),
+            password=read_secret("VIBSENTRY_INFLUX_PASSWORD", file_var="VIBSENTRY_INFLUX_PASSWORD_FILE"),
+        )
+    return q.open_source(store)
+
+
+def current_source() -> q.Source:
+    """The source named by :func:`settings`."""
+    s = settings()
+    return source(s["store"], s["influx_url"], s["influx_db"])
+
+
+def dashboard_config() -> q.DashboardConfig:
+    """The :class:`DashboardConfig` from the settings."""
+    return q.DashboardConfig.from_mapping(settings()["config"])
+
+
+# Cached queries. The first argument is prefixed with "_" so Streamlit does not hash the source object; the
+# store spec is passed instead so two sources never share cache entries.
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def fleet(spec: str, now_bucket: int) -> pd.DataFrame:
+    """:func:`queries.fleet` (``now_bucket``: current time in whole TTLs, part of the cache key)."""
+    del spec
+    return q.fleet(current_source(), dashboard_config())
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def trend(spec: str, node: int, start_ns: int, end_ns: int, max_points: int) -> pd.DataFrame:
+    """:meth:`Source.trend`."""
+    del spec
+    return current_source().trend(node, start_ns, end_ns, max_points)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def alarms(spec: str, start_ns: int, end_ns: int, node: int | None) -> pd.DataFrame:
+    """:meth:`Source.alarms`."""
+    del spec
+    return current_source().alarms(start_ns, end_ns, node)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def latest_features(spec: str, node: int, now_bucket: int) -> tuple[int, str, np.ndarray] | None:
+    """:meth:`Source.latest_features`."""
+    del spec
+    return current_source().latest_features(node)

@@ -1,0 +1,121 @@
+"""Fill real SQLite stores for dashboard tests, through the gateway's own store writer."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+from vibsentry.dashboard.store.records import Record
+from vibsentry.dashboard.store.sqlite import SQLiteStore
+
+SECOND = 1_000_000_000
+FEATURE_HASH = "ab" * 32
+
+
+def fill_store(
+    path: Path,
+    *,
+    t0_ns: int,
+    n_nodes: int = 3,
+    seconds: int = 120,
+    faulty: int | None = 2,
+    fault_at_s: int = 60,
+    mismatch_node: int | None = None,
+) -> None:
+    """Write HELLO, one score per second, alarms and a FEATURES message per node, as the gateway would.
+
+    Node ``faulty`` scores above threshold from ``fault_at_s`` on: the gateway stores an ALARM raise three
+    seconds later (k-of-n persistence) and the alarm stays up.
+    """
+    rng = np.random.default_rng(7)
+    recs: list[Record] = []
+    for node in range(1, n_nodes + 1):
+        machine = f"pump-{node}"
+        mismatch = node == mismatch_node
+        recs.append(
+            Record(
+                "hello",
+                node,
+                t0_ns,
+                0,
+                {
+                    "fw_version": "1.2.3",
+                    "feature_hash": "cd" * 32 if mismatch else FEATURE_HASH,
+                    "model_hash": "ef" * 32,
+                    "uptime_ms": 0,
+                    "machine": machine,
+                    "counters": {},
+                    "hash_mismatch": mismatch,
+                    "port": "/dev/pts/9",
+                },
+                machine=machine,
+            )
+        )
+        state = 0
+        for i in range(seconds):
+            ts = t0_ns + (i + 1) * SECOND
+            bad = node == faulty and i >= fault_at_s
+            score = float(2.0 + rng.random()) if bad else float(0.3 + 0.2 * rng.random())
+            if bad and i == fault_at_s + 2:
+                state = 1
+                recs.append(
+                    Record(
+                        "alarm", node, ts, i, {"event": 1, "score": score, "threshold": 1.0}, machine=machine
+                    )
+                )
+            recs.append(
+                Record(
+                    "score",
+                    node,
+                    ts,
+                    i + 1,
+                    {
+                        "score": score,
+                        "threshold": 1.0,
+                        "alarm_state": state,
+                        "cls": None,
+                        "rms": 0.1,
+                        "peak": 0.4,
+                        "velocity_rms": 5.0 if bad else 1.0,
+                        "hash_mismatch": mismatch,
+                    },
+                    machine=machine,
+                )
+            )
+        vals = tuple(float(v) for v in np.linspace(-3, 1, 40))
+        recs.append(
+            Record(
+                "features", node, t0_ns + seconds * SECOND, seconds + 1, {"kind": "logmel", "values": vals}
+            )
+        )
+    store = SQLiteStore(path)
+    try:
+        store.write(recs)
+    finally:
+        store.close()
+
+
+def fill_big_store(path: Path, *, t0_ns: int, n_nodes: int = 100, days: int = 7, every_s: int = 120) -> int:
+    """A store of ``n_nodes`` x ``days`` of scores, one every ``every_s`` seconds, written in bulk SQL.
+
+    Returns the number of score rows. The rollup trigger of the real schema fills ``scores_1m``.
+    """
+    SQLiteStore(path).close()  # creates the schema exactly as the gateway does
+    n = days * 86400 // every_s
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.executemany(
+            "INSERT INTO nodes (node, machine, first_seen_ns, last_seen_ns, last_score, last_threshold,"
+            " last_alarm_state, last_velocity_rms) VALUES (?,?,?,?,?,?,?,?)",
+            [(k, f"m{k}", t0_ns, t0_ns + n * every_s * SECOND, 0.5, 1.0, 0, 1.0) for k in range(n_nodes)],
+        )
+        for k in range(n_nodes):
+            ts = t0_ns + np.arange(n, dtype=np.int64) * every_s * SECOND
+            conn.executemany(
+                "INSERT INTO scores (node, ts_ns, seq, score, threshold, alarm_state, velocity_rms, rms)"
+                " VALUES (?,?,?,?,1.0,0,1.0,0.1)",
+                ((k, int(t), i, 0.5) for i, t in enumerate(ts)),
+            )
+    conn.close()
+    return n * n_nodes
