@@ -149,7 +149,7 @@ def fleet_view() -> None:
 # --------------------------------------------------------------------------------------------- machine
 
 
-def score_chart(df: pd.DataFrame, periods: pd.DataFrame) -> alt.TopLevelMixin:
+def score_chart(df: pd.DataFrame, periods: pd.DataFrame) -> alt.LayerChart:
     base = alt.Chart(df).encode(x=alt.X("time:T", title=None))
     layers: list[alt.Chart] = []
     if not periods.empty:
@@ -159,7 +159,7 @@ def score_chart(df: pd.DataFrame, periods: pd.DataFrame) -> alt.TopLevelMixin:
     layers.append(base.mark_line(color="#1f77b4").encode(y=alt.Y("score:Q", title="anomaly score")))
     layers.append(base.mark_line(color="#1f77b4", opacity=0.3, strokeDash=[2, 2]).encode(y="score_max:Q"))
     layers.append(base.mark_line(color="#d62728", strokeDash=[6, 3]).encode(y="threshold:Q"))
-    return alt.layer(*layers).properties(height=260)
+    return alt.LayerChart(layer=layers).properties(height=260)
 
 
 @st.fragment(run_every=RUN_EVERY)

@@ -20,7 +20,6 @@ import csv
 import io
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,16 +44,18 @@ class ExportResult:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # Same folder as the target, so os.replace is a rename on one file system (atomic).
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    ok = False
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "wb") as fh:
             fh.write(data)
-            fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        ok = True
+    finally:
+        if not ok:
+            tmp.unlink(missing_ok=True)
 
 
 def wav_bytes(samples: np.ndarray, sample_rate: float) -> bytes:
