@@ -102,10 +102,16 @@ def tile(row: pd.Series) -> None:
         st.markdown(f"**{row['machine']}** · node {int(row['node'])} {STATUS_BADGE[row['status']]}")
         c1, c2 = st.columns(2)
         c1.metric(
-            "Score / threshold", fmt(row["last_score"]), f"thr {fmt(row['threshold'])}", delta_color="off"
+            "Score",
+            fmt(row["last_score"]),
+            f"thr {fmt(row['threshold'])}",
+            delta_color="off",
+            delta_arrow="off",
         )
         zone = row["iso_zone"] or "—"
-        c2.metric("Velocity RMS", f"{fmt(row['velocity_rms'])} mm/s", f"ISO zone {zone}", delta_color="off")
+        c2.metric(
+            "Velocity mm/s", fmt(row["velocity_rms"]), f"ISO {zone}", delta_color="off", delta_arrow="off"
+        )
         age = row["age_s"]
         st.caption(
             f"last seen {fmt(age, '.0f')} s ago · fw {row['fw_version'] or '—'} · "
@@ -174,12 +180,19 @@ def machine_panel(node: int) -> None:
         r = me.iloc[0]
         c = st.columns(5)
         c[0].markdown(f"Status<br>{STATUS_BADGE[r['status']]}", unsafe_allow_html=True)
-        c[1].metric("Last score", fmt(r["last_score"]), f"threshold {fmt(r['threshold'])}", delta_color="off")
+        c[1].metric(
+            "Last score",
+            fmt(r["last_score"]),
+            f"threshold {fmt(r['threshold'])}",
+            delta_color="off",
+            delta_arrow="off",
+        )
         c[2].metric(
             "Velocity RMS",
             f"{fmt(r['velocity_rms'])} mm/s",
             f"ISO zone {r['iso_zone'] or '—'}",
             delta_color="off",
+            delta_arrow="off",
         )
         c[3].metric("Alarms in range", len(al))
         c[4].metric("Last seen", f"{fmt(r['age_s'], '.0f')} s ago")

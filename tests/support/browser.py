@@ -1,0 +1,114 @@
+"""A real headless browser (Debian chromium + chromedriver via selenium) against a served dashboard."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+CHROME_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1000",
+    "--hide-scrollbars",
+)
+
+
+def free_port() -> int:
+    """A free loopback TCP port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def require_browser() -> None:
+    """Skip the test, with the reason, when chromium or chromedriver is missing."""
+    for p in (CHROMIUM, CHROMEDRIVER):
+        if not Path(p).exists():
+            pytest.skip(f"{p} not installed (./dev.sh setup as root installs chromium and chromium-driver)")
+
+
+@contextlib.contextmanager
+def chrome(*, width: int = 1400, height: int = 1000) -> Iterator[object]:
+    """A selenium Chrome driver on Debian's chromium with a fresh profile; quit (and profile removed) after."""
+    require_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="vs-chrome-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in CHROME_FLAGS:
+        opts.add_argument(flag)
+    opts.add_argument(f"--window-size={width},{height}")
+    opts.add_argument(f"--user-data-dir={profile}")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    try:
+        driver.set_page_load_timeout(60)
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_idle(driver: object, *, timeout_s: float = 60.0, settle_s: float = 1.0, need_css: str | None = None) -> None:
+    """Wait until Streamlit is connected, its script is not running, and (optionally) ``need_css`` exists.
+
+    Streamlit marks its root ``[data-testid=stApp]`` with ``data-test-connection-state`` and
+    ``data-test-script-state``; the app is idle when connected and ``notRunning`` for ``settle_s``.
+    """
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + timeout_s
+    idle_since: float | None = None
+    while time.monotonic() < deadline:
+        roots = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stApp"]')  # type: ignore[attr-defined]
+        ok = bool(roots)
+        if ok:
+            root = roots[0]
+            ok = (
+                root.get_attribute("data-test-connection-state") == "CONNECTED"
+                and root.get_attribute("data-test-script-state") == "notRunning"
+            )
+        if ok and need_css:
+            ok = bool(driver.find_elements(By.CSS_SELECTOR, need_css))  # type: ignore[attr-defined]
+        if ok:
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= settle_s:
+                return
+        else:
+            idle_since = None
+        time.sleep(0.2)
+    raise AssertionError(f"dashboard not idle within {timeout_s} s (waiting for {need_css or 'script idle'})")
+
+
+@contextlib.contextmanager
+def served_dashboard(env: Mapping[str, str], log_path: Path) -> Iterator[str]:
+    """Serve the dashboard with ``env`` on a free port; yields its base URL; stops it afterwards."""
+    from vibsentry.commands import dashboard as cmd
+
+    port = free_port()
+    with open(log_path, "wb") as log:
+        proc: subprocess.Popen[bytes] = cmd.start(env, port, log=log.fileno())
+        try:
+            cmd.wait_healthy(port, proc, timeout_s=90)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            cmd.stop(proc)
