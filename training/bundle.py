@@ -1,0 +1,289 @@
+"""The model bundle (``docs/bundle.md``): write atomically, load with every checksum verified, score.
+
+Loading and scoring need only NumPy and ``ai_edge_litert`` (no TensorFlow), so the gateway, the simulator and
+the dashboard can use a bundle cheaply::
+
+    from vibsentry.training.bundle import load_bundle
+    b = load_bundle("out/bundle")
+    scores = b.score_features(features)          # (n,) float32, INT8 model, as the node computes it
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from vibsentry.dsp.params import FeatureParams
+from vibsentry.training.alarm import AlarmRule
+
+from vibsentry.errors import BundleError, VibsentryError
+
+FORMAT = "vibsentry.bundle"
+FORMAT_VERSION = 1
+BUNDLE_JSON = "bundle.json"
+MODEL_FILE = "model.tflite"
+FLOAT_MODEL_FILE = "model_float.tflite"
+SCORE_AUTOENCODER = "autoencoder_mse_v1"
+SCORE_CLASSIFIER = "classifier_fault_probability_v1"
+F32 = npt.NDArray[np.float32]
+
+
+def sha256_bytes(data: bytes) -> str:
+    """SHA-256 hex of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def save_bundle(
+    out_dir: str | os.PathLike[str],
+    *,
+    meta: Mapping[str, Any],
+    files: Mapping[str, bytes],
+    overwrite: bool = False,
+) -> Path:
+    """Write a bundle directory atomically.
+
+    Everything is written into a temporary sibling directory which is renamed to ``out_dir`` at the end, so a
+    failure (or a kill) never leaves a half-written bundle under that name.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Destination directory (must not exist unless ``overwrite``).
+    meta : mapping
+        ``bundle.json`` content without ``files`` (added here: name -> sha256 of every file).
+    files : mapping of str to bytes
+        Flat file names (``model.tflite``, ``report.md``, ``*.png``, ...) and their bytes.
+    overwrite : bool
+        Replace an existing bundle.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+    """
+    out = Path(out_dir)
+    if out.exists() and not overwrite:
+        raise BundleError(f"{out}: already exists (choose another --out, or remove it first)")
+    for name in files:
+        if "/" in name or name.startswith(".") or name == BUNDLE_JSON:
+            raise BundleError(f"bundle file name {name!r} is not allowed")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        sums = {}
+        for name, data in sorted(files.items()):
+            (tmp / name).write_bytes(data)
+            sums[name] = sha256_bytes(data)
+        doc = dict(meta)
+        doc["files"] = sums
+        text = json.dumps(doc, indent=2, sort_keys=False, allow_nan=False) + "\n"
+        (tmp / BUNDLE_JSON).write_text(text, encoding="utf-8")
+        for p in tmp.iterdir():
+            with open(p, "rb") as fh:
+                os.fsync(fh.fileno())
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+@dataclass
+class Bundle:
+    """A loaded, verified bundle.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    meta : dict
+        The parsed ``bundle.json``.
+    params : FeatureParams
+    kind : str
+        ``"anomaly"`` or ``"classifier"``.
+    classes : list of str
+    alarm : AlarmRule or None
+        None for a classifier without a ``normal`` class.
+    mean, std : ndarray float32 (n_features,)
+        Normalisation.
+    """
+
+    path: Path
+    meta: dict[str, Any]
+    params: FeatureParams
+    kind: str
+    classes: list[str]
+    alarm: AlarmRule | None
+    mean: F32
+    std: F32
+    _models: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def feature_hash(self) -> str:
+        """The FeatureParams hash the bundle was trained with."""
+        return str(self.meta["feature_hash"])
+
+    @property
+    def threshold(self) -> float | None:
+        """Alarm threshold on the score (float32 value), or None."""
+        return None if self.alarm is None else self.alarm.threshold
+
+    def model(self, which: str = "int8") -> Any:
+        """The :class:`~vibsentry.training.runtime.TFLiteModel` for ``"int8"`` or ``"float"``."""
+        from vibsentry.training.runtime import TFLiteModel
+
+        if which not in self._models:
+            name = MODEL_FILE if which == "int8" else self.meta["model"].get("float_file", FLOAT_MODEL_FILE)
+            if name not in self.meta["files"]:
+                raise BundleError(f"{self.path}: bundle has no {which} model ({name})")
+            self._models[which] = TFLiteModel((self.path / name).read_bytes(), name=str(self.path / name))
+        return self._models[which]
+
+    def normalise(self, features: npt.ArrayLike) -> F32:
+        """Z-score raw features (n, n_features) with the bundle's mean/std (float32)."""
+        x = np.asarray(features, dtype=np.float32)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[1] != self.params.n_features:
+            raise BundleError(
+                f"{self.path}: features must have shape (n, {self.params.n_features}), got {np.shape(features)}"
+            )
+        if self.meta["normalisation"]["method"] == "none":
+            return x
+        return ((x - self.mean) / self.std).astype(np.float32)
+
+    def score_features(self, features: npt.ArrayLike, *, model: str = "int8") -> F32:
+        """Anomaly score per window as the node computes it (``docs/bundle.md``).
+
+        Parameters
+        ----------
+        features : array_like, shape (n, n_features)
+            Raw features from :func:`vibsentry.dsp.extract_features` with ``self.params``.
+        model : {"int8", "float"}
+
+        Returns
+        -------
+        ndarray float32, shape (n,)
+            Autoencoder: reconstruction MSE. Classifier: ``1 - P(normal)`` (``max`` fault probability
+            when there is no normal class).
+        """
+        z = self.normalise(features)
+        if self.kind == "anomaly":
+            from vibsentry.training.runtime import autoencoder_score
+
+            return autoencoder_score(self.model(model), z)
+        proba = self.predict_proba(features, model=model)
+        if "normal" in self.classes:
+            return (np.float32(1.0) - proba[:, self.classes.index("normal")]).astype(np.float32)
+        return proba.max(axis=1).astype(np.float32)
+
+    def predict_proba(self, features: npt.ArrayLike, *, model: str = "int8") -> F32:
+        """Classifier probabilities (n, n_classes), dequantized from the INT8 output."""
+        if self.kind != "classifier":
+            raise BundleError(
+                f"{self.path}: predict_proba needs a classifier bundle, this one is {self.kind!r}"
+            )
+        _, y = self.model(model).run_float(self.normalise(features))
+        return y
+
+    def predict(self, features: npt.ArrayLike, *, model: str = "int8") -> npt.NDArray[Any]:
+        """Classifier: class name per window. Anomaly: 1 where the score is above the threshold, else 0."""
+        if self.kind == "classifier":
+            return np.asarray(self.classes)[np.argmax(self.predict_proba(features, model=model), axis=1)]
+        thr = np.float32(self.threshold if self.threshold is not None else np.inf)
+        return (self.score_features(features, model=model) > thr).astype(np.int64)
+
+
+def _need(doc: Mapping[str, Any], key: str, path: Path) -> Any:
+    if key not in doc:
+        raise BundleError(f"{path / BUNDLE_JSON}: missing field {key!r}")
+    return doc[key]
+
+
+def load_bundle(path: str | os.PathLike[str]) -> Bundle:
+    """Open a bundle directory and verify it.
+
+    Checks the format name and version, that every file listed in ``files`` exists and matches its sha256,
+    and that the feature parameters re-hash to ``feature_hash``.
+
+    Raises
+    ------
+    BundleError
+        Naming the missing, unreadable or tampered file.
+    """
+    p = Path(path)
+    if not p.is_dir():
+        raise BundleError(f"{p}: not a bundle directory (it does not exist or is a file)")
+    jpath = p / BUNDLE_JSON
+    try:
+        doc = json.loads(jpath.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BundleError(f"{jpath}: missing; {p} is not a complete bundle") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{jpath}: unreadable bundle metadata ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise BundleError(
+            f"{jpath}: not a vibsentry bundle (format {doc.get('format') if isinstance(doc, dict) else None!r})"
+        )
+    ver = doc.get("format_version")
+    if ver != FORMAT_VERSION:
+        raise BundleError(
+            f"{jpath}: format_version {ver!r} is not supported (this vibsentry reads {FORMAT_VERSION})"
+        )
+    files = _need(doc, "files", p)
+    if not isinstance(files, dict) or MODEL_FILE not in files:
+        raise BundleError(f"{jpath}: 'files' must list {MODEL_FILE} with its sha256")
+    for name, want in files.items():
+        f = p / name
+        try:
+            got = sha256_bytes(f.read_bytes())
+        except FileNotFoundError:
+            raise BundleError(f"{f}: listed in bundle.json but missing; the bundle is incomplete") from None
+        except OSError as exc:
+            raise BundleError(f"{f}: unreadable ({exc.strerror})") from None
+        if got != want:
+            raise BundleError(
+                f"{f}: sha256 {got[:16]}… does not match bundle.json ({str(want)[:16]}…); tampered?"
+            )
+    try:
+        params = FeatureParams.from_dict(_need(doc, "feature_params", p), source=str(jpath))
+        if params.feature_hash != _need(doc, "feature_hash", p):
+            raise BundleError(f"{jpath}: feature_params do not hash to feature_hash {doc['feature_hash']!r}")
+        kind = _need(doc, "kind", p)
+        if kind not in ("anomaly", "classifier"):
+            raise BundleError(f"{jpath}: kind {kind!r} must be 'anomaly' or 'classifier'")
+        norm = _need(doc, "normalisation", p)
+        mean = np.asarray(norm["mean"], dtype=np.float32)
+        std = np.asarray(norm["std"], dtype=np.float32)
+        if mean.shape != (params.n_features,) or std.shape != (params.n_features,):
+            raise BundleError(f"{jpath}: normalisation mean/std must have {params.n_features} values")
+        alarm = doc.get("alarm")
+        rule = AlarmRule.from_dict(alarm) if alarm else None
+    except BundleError:
+        raise
+    except (VibsentryError, KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"{jpath}: invalid bundle metadata ({exc})") from None
+    return Bundle(
+        path=p,
+        meta=doc,
+        params=params,
+        kind=kind,
+        classes=list(_need(doc, "classes", p)),
+        alarm=rule,
+        mean=mean,
+        std=std,
+    )

@@ -1,0 +1,356 @@
+"""Detectors and classifiers with one scikit-learn-style interface.
+
+Anomaly detectors (:class:`AutoencoderDetector`, :class:`IsolationForestDetector`,
+:class:`MahalanobisDetector`) are fitted on normal windows only. Unlike scikit-learn's outlier detectors,
+``score_samples`` returns an **anomaly score, higher = more anomalous** (the same direction as the score a
+node streams); ``decision_function`` is ``score - threshold_`` (positive = anomaly) and ``predict`` returns 1
+for anomaly, 0 for normal. ``threshold_`` starts as the 99th percentile of the training scores and is replaced
+by the calibrated threshold (:mod:`vibsentry.training.calibrate`).
+
+Every estimator z-scores its input with per-feature ``mean_`` / ``std_`` learnt from the training windows, the
+same normalisation the bundle stores and the firmware applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from vibsentry.errors import DatasetError
+
+F32 = npt.NDArray[np.float32]
+#: Floor of the per-feature std, so a constant feature does not blow up the z-score.
+STD_FLOOR = 1e-6
+
+
+def fit_normaliser(X: npt.ArrayLike) -> tuple[F32, F32]:
+    """Per-feature mean and std (float32) of ``X`` (n_windows, n_features), std floored at ``STD_FLOOR``."""
+    x = np.asarray(X, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise DatasetError(f"need at least 2 training windows to normalise, got shape {x.shape}")
+    mean = x.mean(axis=0).astype(np.float32)
+    std = np.maximum(x.std(axis=0), STD_FLOOR).astype(np.float32)
+    return mean, std
+
+
+def normalise(X: npt.ArrayLike, mean: F32, std: F32) -> F32:
+    """``(X - mean) / std`` in float32 (the order of operations the firmware uses)."""
+    x = np.asarray(X, dtype=np.float32)
+    return ((x - mean) / std).astype(np.float32)
+
+
+def _setup_tf(seed: int) -> Any:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(2)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass  # already initialised in this process; the setting only applies once
+    tf.keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    return tf
+
+
+@dataclass
+class _Base:
+    seed: int = 0
+    threshold_: float = field(default=0.0, init=False)
+    mean_: F32 = field(default_factory=lambda: np.zeros(0, np.float32), init=False)
+    std_: F32 = field(default_factory=lambda: np.ones(0, np.float32), init=False)
+
+    def _score(self, Z: F32) -> F32:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def score_samples(self, X: npt.ArrayLike) -> F32:
+        """Anomaly score per window, shape (n_windows,), float32; higher = more anomalous."""
+        return self._score(normalise(X, self.mean_, self.std_))
+
+    def decision_function(self, X: npt.ArrayLike) -> F32:
+        """``score_samples(X) - threshold_``; positive means anomaly."""
+        return (self.score_samples(X) - np.float32(self.threshold_)).astype(np.float32)
+
+    def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """1 where the score is strictly above ``threshold_`` (anomaly), else 0."""
+        return (self.score_samples(X) > np.float32(self.threshold_)).astype(np.int64)
+
+    def _finish_fit(self, X: npt.ArrayLike) -> None:
+        self.threshold_ = float(np.float32(np.percentile(self.score_samples(X), 99)))
+
+
+@dataclass
+class AutoencoderDetector(_Base):
+    """Dense autoencoder (default 40-32-16-32-40, ReLU) on z-scored features; score = reconstruction MSE.
+
+    Parameters
+    ----------
+    hidden : tuple of int
+        Hidden layer widths (encoder, bottleneck, decoder), e.g. ``(32, 16, 32)``.
+    epochs, batch_size, learning_rate, patience : training settings (Adam, early stopping on val loss).
+    seed : int
+        Seeds TensorFlow, NumPy and Python; with op determinism the fit is reproducible.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+    history_ : dict of list of float
+        ``loss`` / ``val_loss`` per epoch.
+    """
+
+    hidden: tuple[int, ...] = (32, 16, 32)
+    epochs: int = 200
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    patience: int = 15
+    model_: Any = field(default=None, init=False)
+    history_: dict[str, list[float]] = field(default_factory=dict, init=False)
+
+    def fit(
+        self, X: npt.ArrayLike, *, X_val: npt.ArrayLike | None = None, quiet: bool = True
+    ) -> AutoencoderDetector:
+        """Fit on normal windows ``X`` (n, n_features); ``X_val`` drives early stopping."""
+        tf = _setup_tf(self.seed)
+        self.mean_, self.std_ = fit_normaliser(X)
+        Z = normalise(X, self.mean_, self.std_)
+        n_in = Z.shape[1]
+        model = _dense_net(tf, n_in, self.hidden, n_in, None, "autoencoder")
+        model.compile(optimizer=tf.keras.optimizers.Adam(self.learning_rate), loss="mse")
+        val = None
+        if X_val is not None and np.asarray(X_val).shape[0] > 0:
+            Zv = normalise(X_val, self.mean_, self.std_)
+            val = (Zv, Zv)
+        self.history_ = _keras_fit(tf, model, Z, Z, val, self, quiet)
+        self.model_ = model
+        self._finish_fit(X)
+        return self
+
+    def reconstruct(self, Z: F32) -> F32:
+        """Float reconstruction of z-scored windows, shape (n, n_features)."""
+        return np.asarray(self.model_(Z, training=False), dtype=np.float32)
+
+    def _score(self, Z: F32) -> F32:
+        return reconstruction_mse(Z, self.reconstruct(Z))
+
+
+def reconstruction_mse(a: npt.ArrayLike, b: npt.ArrayLike) -> F32:
+    """Mean squared difference per row in float32, summed in feature order as the firmware does.
+
+    Parameters
+    ----------
+    a, b : array_like, shape (n, n_features)
+
+    Returns
+    -------
+    ndarray, float32, shape (n,)
+    """
+    x = np.asarray(a, dtype=np.float32)
+    y = np.asarray(b, dtype=np.float32)
+    d = x - y
+    acc = np.zeros(x.shape[0], dtype=np.float32)
+    # Sequential accumulation (not numpy's pairwise sum) so C, summing j = 0..n-1, gets the same bits.
+    for j in range(x.shape[1]):
+        acc += d[:, j] * d[:, j]
+    return (acc / np.float32(x.shape[1])).astype(np.float32)
+
+
+@dataclass
+class _SklearnDetector(_Base):
+    model_: Any = field(default=None, init=False)
+
+    def _make(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fit(self, X: npt.ArrayLike, **_: Any) -> _SklearnDetector:
+        """Fit on normal windows ``X`` (n, n_features)."""
+        self.mean_, self.std_ = fit_normaliser(X)
+        self.model_ = self._make()
+        self.model_.fit(normalise(X, self.mean_, self.std_))
+        self._finish_fit(X)
+        return self
+
+    def _score(self, Z: F32) -> F32:
+        # scikit-learn scores are higher for inliers; flip them so higher means more anomalous.
+        return (-self.model_.score_samples(Z)).astype(np.float32)
+
+
+@dataclass
+class IsolationForestDetector(_SklearnDetector):
+    """scikit-learn IsolationForest baseline; score = ``-IsolationForest.score_samples`` (higher = anomalous).
+
+    Attributes
+    ----------
+    model_ : sklearn.ensemble.IsolationForest
+    """
+
+    n_estimators: int = 200
+
+    def _make(self) -> Any:
+        from sklearn.ensemble import IsolationForest
+
+        return IsolationForest(n_estimators=self.n_estimators, random_state=self.seed)
+
+
+@dataclass
+class MahalanobisDetector(_SklearnDetector):
+    """Gaussian mixture baseline; score = negative log-likelihood (one component = Mahalanobis distance).
+
+    Attributes
+    ----------
+    model_ : sklearn.mixture.GaussianMixture
+    """
+
+    n_components: int = 1
+
+    def _make(self) -> Any:
+        from sklearn.mixture import GaussianMixture
+
+        return GaussianMixture(
+            n_components=self.n_components, covariance_type="full", reg_covar=1e-3, random_state=self.seed
+        )
+
+
+@dataclass
+class MLPClassifier:
+    """Small Keras MLP fault classifier on z-scored features (softmax output).
+
+    Parameters
+    ----------
+    hidden : tuple of int
+        Hidden widths, default ``(64, 32)``.
+    epochs, batch_size, learning_rate, patience, seed : training settings.
+
+    Attributes
+    ----------
+    classes_ : list of str
+    mean_, std_ : ndarray float32 (n_features,)
+    model_ : keras.Model
+    history_ : dict of list of float
+    """
+
+    hidden: tuple[int, ...] = (64, 32)
+    epochs: int = 200
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    patience: int = 15
+    seed: int = 0
+    classes_: list[str] = field(default_factory=list, init=False)
+    mean_: F32 = field(default_factory=lambda: np.zeros(0, np.float32), init=False)
+    std_: F32 = field(default_factory=lambda: np.ones(0, np.float32), init=False)
+    model_: Any = field(default=None, init=False)
+    history_: dict[str, list[float]] = field(default_factory=dict, init=False)
+
+    def fit(
+        self,
+        X: npt.ArrayLike,
+        y: npt.ArrayLike,
+        *,
+        X_val: npt.ArrayLike | None = None,
+        y_val: npt.ArrayLike | None = None,
+        classes: list[str] | None = None,
+        quiet: bool = True,
+    ) -> MLPClassifier:
+        """Fit on windows ``X`` (n, n_features) with string labels ``y`` (n,)."""
+        tf = _setup_tf(self.seed)
+        yv = np.asarray(y).astype(str)
+        self.classes_ = list(classes) if classes is not None else sorted(set(yv.tolist()))
+        index = {c: i for i, c in enumerate(self.classes_)}
+        self.mean_, self.std_ = fit_normaliser(X)
+        Z = normalise(X, self.mean_, self.std_)
+        yi = np.array([index[c] for c in yv], dtype=np.int64)
+        model = _dense_net(tf, Z.shape[1], self.hidden, len(self.classes_), "softmax", "classifier")
+        model.compile(
+            optimizer=tf.keras.optimizers.Adam(self.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        val = None
+        if X_val is not None and y_val is not None and np.asarray(X_val).shape[0] > 0:
+            yvv = np.array([index.get(c, -1) for c in np.asarray(y_val).astype(str)])
+            keep = yvv >= 0
+            val = (normalise(np.asarray(X_val)[keep], self.mean_, self.std_), yvv[keep])
+        # Balanced class weights: CWRU-like sets have far fewer normal windows than fault windows.
+        counts = np.bincount(yi, minlength=len(self.classes_)).astype(np.float64)
+        weights = {i: float(len(yi) / (len(counts) * c)) for i, c in enumerate(counts) if c > 0}
+        self.history_ = _keras_fit(tf, model, Z, yi, val, self, quiet, class_weight=weights)
+        self.model_ = model
+        return self
+
+    def predict_proba(self, X: npt.ArrayLike) -> F32:
+        """Class probabilities, shape (n_windows, n_classes), float32."""
+        Z = normalise(X, self.mean_, self.std_)
+        return np.asarray(self.model_(Z, training=False), dtype=np.float32)
+
+    def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.str_]:
+        """Most probable class name per window."""
+        return np.asarray(self.classes_)[np.argmax(self.predict_proba(X), axis=1)]
+
+    def score(self, X: npt.ArrayLike, y: npt.ArrayLike) -> float:
+        """Accuracy on ``(X, y)``."""
+        return float(np.mean(self.predict(X) == np.asarray(y).astype(str)))
+
+
+def _dense_net(
+    tf: Any, n_in: int, hidden: tuple[int, ...], n_out: int, out_activation: str | None, name: str
+) -> Any:
+    inp = tf.keras.Input(shape=(n_in,), name="features")
+    h = inp
+    for i, width in enumerate(hidden):
+        h = tf.keras.layers.Dense(width, activation="relu", name=f"dense_{i}")(h)
+    out = tf.keras.layers.Dense(n_out, activation=out_activation, name="output")(h)
+    return tf.keras.Model(inp, out, name=name)
+
+
+def _keras_fit(
+    tf: Any, model: Any, x: Any, y: Any, val: Any, est: Any, quiet: bool, **kw: Any
+) -> dict[str, list[float]]:
+    """Adam fit with early stopping on the val loss (train loss without val), restoring the best weights."""
+    cbs = [
+        tf.keras.callbacks.EarlyStopping(
+            monitor="val_loss" if val else "loss", patience=est.patience, restore_best_weights=True
+        )
+    ]
+    cbs += _progress_callback(tf, est.epochs, quiet)
+    hist = model.fit(
+        x,
+        y,
+        validation_data=val,
+        epochs=est.epochs,
+        batch_size=est.batch_size,
+        shuffle=True,
+        verbose=0,
+        callbacks=cbs,
+        **kw,
+    )
+    return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+
+
+def _progress_callback(tf: Any, epochs: int, quiet: bool) -> list[Any]:
+    from vibsentry.progress import bar, enabled
+
+    if not enabled(quiet):
+        return []
+
+    class _Bar(tf.keras.callbacks.Callback):  # type: ignore[misc,name-defined]
+        def on_train_begin(self, logs: Any = None) -> None:
+            self.bar = bar(total=epochs, desc="training", unit="epoch")
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            self.bar.update(1)
+
+        def on_train_end(self, logs: Any = None) -> None:
+            self.bar.close()
+
+    return [_Bar()]
+
+
+DETECTORS = {
+    "autoencoder": AutoencoderDetector,
+    "isolation_forest": IsolationForestDetector,
+    "mahalanobis": MahalanobisDetector,
+}
