@@ -112,7 +112,7 @@ def check_signal(
     x32 = np.ascontiguousarray(x, dtype=np.float32)
     if not np.isfinite(x32).all():
         bad = int(np.flatnonzero(~np.isfinite(x32))[0])
-        raise SignalError(f"{name}: sample {bad} is {x32[bad]!r}; NaN and inf are not allowed")
+        raise SignalError(f"{name}: sample {bad} is {float(x32[bad])!r}; NaN and inf are not allowed")
     return x32
 
 
@@ -153,7 +153,7 @@ def _check_frames(frames: npt.ArrayLike, params: FeatureParams) -> npt.NDArray[n
     f32 = np.asarray(f, dtype=np.float32)
     if not np.isfinite(f32).all():
         r, c = np.argwhere(~np.isfinite(f32))[0]
-        raise SignalError(f"frames: frame {r} sample {c} is {f32[r, c]!r}; NaN and inf are not allowed")
+        raise SignalError(f"frames: frame {r} sample {c} is {float(f32[r, c])!r}; NaN and inf are not allowed")
     return f32
 
 

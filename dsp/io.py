@@ -101,15 +101,18 @@ def read_wav(path: str | os.PathLike[str], *, scale: float = 1.0) -> Recording:
 
     p = os.fspath(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter(
-                "error"
-            )  # scipy only warns on a truncated data chunk; that is an error here
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             rate, a = scipy.io.wavfile.read(p)
     except FileNotFoundError:
         raise FileFormatError(p, "file not found") from None
-    except (ValueError, OSError, EOFError, Warning) as exc:
-        raise FileFormatError(p, f"not a readable WAV file ({exc})") from None
+    except Exception as exc:  # scipy's parser raises several types (even UnboundLocalError) on bad files
+        raise FileFormatError(p, f"not a readable WAV file ({type(exc).__name__}: {exc})") from None
+    # scipy only *warns* when the data chunk is shorter than its header says: an error here. Warnings about
+    # extra chunks (fact, PEAK, LIST) are harmless.
+    for w in caught:
+        if "EOF" in str(w.message) or "prematurely" in str(w.message):
+            raise FileFormatError(p, f"not a readable WAV file (truncated: {w.message})")
     a = np.asarray(a)
     if a.ndim == 1:
         a = a[:, None]
@@ -182,7 +185,7 @@ def read_npy(path: str | os.PathLike[str], *, sample_rate: float | None = None) 
         a = np.load(p, mmap_mode="r", allow_pickle=False)
     except FileNotFoundError:
         raise FileFormatError(p, "file not found") from None
-    except (ValueError, OSError, EOFError) as exc:
+    except Exception as exc:  # numpy raises ValueError, OSError, EOFError, UnpicklingError... on bad files
         raise FileFormatError(p, f"not a readable .npy file ({exc})") from None
     if a.dtype.kind not in "iuf":
         raise FileFormatError(p, f"array dtype {a.dtype} is not a real number type")
@@ -230,7 +233,7 @@ def wav_info(path: str | os.PathLike[str]) -> tuple[float, int, int]:
     p = os.fspath(path)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error")
+            warnings.simplefilter("ignore")  # extra chunks; a truncated file fails later, in the block reader
             rate, a = scipy.io.wavfile.read(p, mmap=True)
     except FileNotFoundError:
         raise FileFormatError(p, "file not found") from None
@@ -238,7 +241,7 @@ def wav_info(path: str | os.PathLike[str]) -> tuple[float, int, int]:
         rec = read_wav(p)
         assert rec.sample_rate is not None
         return rec.sample_rate, rec.n_samples, rec.data.shape[1]
-    except (OSError, EOFError, Warning) as exc:
+    except (OSError, EOFError) as exc:
         raise FileFormatError(p, f"not a readable WAV file ({exc})") from None
     _check_rate(float(rate), p)
     if a.shape[0] == 0:

@@ -46,7 +46,7 @@ class FeatureStream:
         if not np.isfinite(c32).all():
             bad = int(np.flatnonzero(~np.isfinite(c32))[0])
             raise SignalError(
-                f"chunk: sample {self.samples_seen + bad} is {c32[bad]!r}; NaN and inf are not allowed"
+                f"chunk: sample {self.samples_seen + bad} is {float(c32[bad])!r}; NaN and inf are not allowed"
             )
         self.samples_seen += c32.size
         buf = np.concatenate([self._buf, c32]) if self._buf.size else c32
