@@ -1,0 +1,433 @@
+"""The ingest gateway: one reader thread per port, one delivery thread per store, the journal between.
+
+Data path for every frame: port bytes -> :class:`vibsentry.protocol.Decoder` -> :class:`Tracker` (sequence,
+boot epoch, feature_hash) -> :class:`Journal` append (durable) -> delivery thread -> ``Store.write`` ->
+journal cursor advanced. Nothing reaches a store before it is in the journal, and the cursor moves only after
+the store acknowledged, so a crash anywhere replays (idempotently) instead of losing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vibsentry.dashboard.gateway.journal import Journal, NodeState
+from vibsentry.dashboard.gateway.tracker import Tracker
+from vibsentry.dashboard.store.base import Store
+from vibsentry.dashboard.store.records import Record
+
+from vibsentry import protocol as vp
+from vibsentry.errors import StoreError
+
+log = logging.getLogger("vibsentry.ingest")
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Settings of one gateway process.
+
+    Parameters
+    ----------
+    ports : tuple of str
+        Device paths (``/dev/ttyUSB0``, a pty symlink) or pyserial URLs (``socket://``, ``rfc2217://``,
+        ``loop://``).
+    baud : int
+        Serial baud rate (ignored by ptys and sockets).
+    data_dir : Path
+        Where the journal and the status file live.
+    journal_sync : str
+        ``"FULL"`` or ``"NORMAL"`` (SQLite ``synchronous`` of the journal).
+    expected_feature_hash : str or None
+        The deployed bundle's feature_hash; nodes reporting another one are flagged ``hash_mismatch``.
+    machines : mapping of int to str
+        Machine names by node id.
+    reconnect_min_s, reconnect_max_s : float
+        Exponential backoff bounds, in seconds, for reopening a lost port.
+    status_interval_s : float
+        Period of the status file (``ingest-status.json``) rewrite, in seconds.
+    """
+
+    ports: tuple[str, ...]
+    baud: int = 115200
+    data_dir: Path = Path(".vibsentry") / "data"
+    journal_sync: str = "FULL"
+    expected_feature_hash: str | None = None
+    machines: Mapping[int, str] = field(default_factory=dict)
+    reconnect_min_s: float = 0.1
+    reconnect_max_s: float = 5.0
+    status_interval_s: float = 1.0
+
+    @property
+    def journal_path(self) -> Path:
+        """The journal file (``data_dir/journal.sqlite``)."""
+        return Path(self.data_dir) / "journal.sqlite"
+
+    @property
+    def status_path(self) -> Path:
+        """The status file ``vibsentry ingest --status`` reads."""
+        return Path(self.data_dir) / "ingest-status.json"
+
+
+@dataclass(frozen=True)
+class SinkConfig:
+    """Delivery settings for one store: at most one write per ``flush_interval_s`` unless a full batch waits."""
+
+    batch_size: int = 2000
+    flush_interval_s: float = 0.05
+    retry_min_s: float = 0.2
+    retry_max_s: float = 10.0
+
+
+def open_port(url: str, baud: int, timeout: float = 0.05) -> Any:
+    """Open ``url`` (a device path or pyserial URL) with pyserial, raw 8N1, read timeout ``timeout`` s.
+
+    Device paths are opened without pyserial's input flush: bytes a node sent while the gateway was down
+    or reconnecting are still in the driver's buffer and are data, not noise (the decoder resynchronises
+    on anything partial).
+    """
+    import serial
+
+    if "://" in url:
+        return serial.serial_for_url(url, baudrate=baud, timeout=timeout)
+
+    class _KeepInputSerial(serial.Serial):  # type: ignore[misc,name-defined,unused-ignore]
+        _opening = False
+
+        def open(self) -> None:
+            self._opening = True
+            try:
+                super().open()
+            finally:
+                self._opening = False
+
+        # pyserial 3.5 flushes through _reset_input_buffer in open(); older versions through the public one.
+        def _reset_input_buffer(self) -> None:
+            if not self._opening:
+                super()._reset_input_buffer()
+
+        def reset_input_buffer(self) -> None:
+            if not self._opening:
+                super().reset_input_buffer()
+
+    return _KeepInputSerial(url, baudrate=baud, timeout=timeout)
+
+
+def backoff_delay(attempt: int, lo: float, hi: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter: uniform in [lo, min(hi, lo * 2**attempt)] seconds."""
+    top = min(hi, lo * (2 ** min(attempt, 30)))
+    return (rng or random).uniform(lo, top)
+
+
+class _Sink:
+    def __init__(self, name: str, store: Store, cfg: SinkConfig) -> None:
+        self.name = name
+        self.store = store
+        self.cfg = cfg
+        self.wake = threading.Event()
+        self.delivered = 0
+        self.failures = 0
+        self.last_error: str | None = None
+        self.thread: threading.Thread | None = None
+
+
+class Gateway:
+    """Decode, journal and deliver; see the module docstring.
+
+    Parameters
+    ----------
+    config : GatewayConfig
+        Ports and journal settings.
+    stores : mapping of str to Store
+        Destinations by sink name (the name keys the journal cursor: keep it stable across restarts).
+    sink_config : SinkConfig or mapping of str to SinkConfig
+        Delivery settings (one for all, or per sink name).
+    """
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        stores: Mapping[str, Store],
+        sink_config: SinkConfig | Mapping[str, SinkConfig] | None = None,
+    ) -> None:
+        self.config = config
+        self.journal = Journal(config.journal_path, synchronous=config.journal_sync)
+        self.tracker = Tracker(
+            self.journal.node_states(),
+            expected_feature_hash=config.expected_feature_hash,
+            machines=config.machines,
+        )
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sinks: list[_Sink] = []
+        for name, store in stores.items():
+            sc = sink_config.get(name, SinkConfig()) if isinstance(sink_config, Mapping) else sink_config
+            self._sinks.append(_Sink(name, store, sc or SinkConfig()))
+        self.ports: dict[str, dict[str, Any]] = {}
+        self.journal_error: str | None = None
+        self.journaled = 0
+        self.started_ns = time.time_ns()
+        self._threads: list[threading.Thread] = []
+        self._final_status: dict[str, Any] | None = None
+
+    # -- ingest ----------------------------------------------------------------------------------------
+    def ingest_frames(self, frames: list[vp.Frame], port: str | None = None) -> int:
+        """Track and journal ``frames`` (one transaction); returns how many records were journaled.
+
+        Raises :class:`StoreError` when the journal refuses the batch; the tracker state is then rolled
+        back for the batch's nodes by the caller retrying the returned records (see :meth:`_journal`).
+        """
+        with self._lock:
+            records = [r for r in (self.tracker.process(f, port) for f in frames) if r is not None]
+            states = self.tracker.take_dirty()
+        self._journal(records, states)
+        return len(records)
+
+    def _journal(self, records: list[Record], states: dict[int, NodeState]) -> None:
+        self.journal.append(records, states)
+        with self._lock:
+            self.journaled += len(records)
+            if self.journal_error:
+                log.info("journal writable again")
+            self.journal_error = None
+        for s in self._sinks:
+            s.wake.set()
+
+    def _read_port(self, url: str) -> None:
+        info = self.ports[url]
+        dec = vp.Decoder()
+        info["decoder"] = dec
+        attempt = 0
+        pending: tuple[list[Record], dict[int, NodeState]] | None = None
+        while not self._stop.is_set():
+            try:
+                ser = open_port(url, self.config.baud)
+            except Exception as exc:  # pyserial raises SerialException, ValueError or OSError
+                info["state"] = "reconnecting"
+                info["last_error"] = str(exc)
+                delay = backoff_delay(attempt, self.config.reconnect_min_s, self.config.reconnect_max_s)
+                if attempt == 0:
+                    log.warning("port %s: cannot open (%s); retrying with backoff", url, exc)
+                attempt += 1
+                self._stop.wait(delay)
+                continue
+            if attempt:
+                log.info("port %s: reconnected after %d attempt(s)", url, attempt)
+            attempt = 0
+            info["state"] = "open"
+            info["opens"] += 1
+            dec.reset()
+            try:
+                while not self._stop.is_set():
+                    if pending is not None:
+                        # The journal refused this batch (full disk): stop reading so the port's buffer
+                        # and flow control hold the node back, and retry until it is accepted.
+                        try:
+                            self._journal(*pending)
+                            pending = None
+                        except StoreError as exc:
+                            self._note_journal_error(exc)
+                            self._stop.wait(1.0)
+                            continue
+                    n = ser.in_waiting
+                    data = ser.read(n if n > 0 else 1)
+                    if not data:
+                        continue
+                    if ser.in_waiting:
+                        data += ser.read(ser.in_waiting)
+                    frames = dec.feed(data)
+                    if not frames:
+                        continue
+                    with self._lock:
+                        records = [r for r in (self.tracker.process(f, url) for f in frames) if r is not None]
+                        states = self.tracker.take_dirty()
+                    try:
+                        self._journal(records, states)
+                    except StoreError as exc:
+                        self._note_journal_error(exc)
+                        pending = (records, states)
+            except Exception as exc:  # SerialException / OSError (EIO) when the device goes away
+                if self._stop.is_set():
+                    break
+                info["state"] = "reconnecting"
+                info["last_error"] = str(exc)
+                info["losses"] += 1
+                log.warning("port %s: lost (%s); reconnecting", url, exc)
+            finally:
+                try:
+                    ser.close()
+                except Exception:
+                    pass
+        info["state"] = "closed"
+        if pending is not None:
+            try:
+                self._journal(*pending)
+            except StoreError as exc:
+                log.error("port %s: %d decoded messages could not be journaled at shutdown: %s", url,
+                          len(pending[0]), exc)  # fmt: skip
+
+    def _note_journal_error(self, exc: StoreError) -> None:
+        with self._lock:
+            first = self.journal_error is None
+            self.journal_error = str(exc)
+        if first:
+            log.error("%s; not reading further until the journal accepts it (nothing is dropped)", exc)
+
+    # -- delivery --------------------------------------------------------------------------------------
+    def _deliver(self, sink: _Sink) -> None:
+        attempt = 0
+        last_write = 0.0
+        last_compact = time.monotonic()
+        cfg = sink.cfg
+        while True:
+            stopping = self._stop.is_set()
+            if not stopping:
+                sink.wake.wait(cfg.flush_interval_s)
+                sink.wake.clear()
+                wait = cfg.flush_interval_s - (time.monotonic() - last_write)
+                if wait > 0 and self.journal.backlog(sink.name) < cfg.batch_size:
+                    self._stop.wait(wait)
+            while True:
+                batch = self.journal.pending(sink.name, limit=cfg.batch_size)
+                if not batch:
+                    break
+                try:
+                    sink.store.write([r for _, r in batch])
+                except StoreError as exc:
+                    sink.failures += 1
+                    if sink.last_error is None:
+                        log.warning("store %s: %s; retrying with backoff (journal keeps the data)",
+                                    sink.store.description, exc)  # fmt: skip
+                    sink.last_error = str(exc)
+                    if self._stop.is_set() and self._drain_deadline < time.monotonic():
+                        return
+                    self._stop.wait(backoff_delay(attempt, cfg.retry_min_s, cfg.retry_max_s))
+                    attempt += 1
+                    continue
+                if sink.last_error is not None:
+                    log.info("store %s: writes succeed again", sink.store.description)
+                sink.last_error = None
+                attempt = 0
+                self.journal.mark_delivered(sink.name, batch[-1][0])
+                sink.delivered += len(batch)
+                last_write = time.monotonic()
+            if stopping:
+                return
+            if time.monotonic() - last_compact > 5.0:
+                self.journal.compact(s.name for s in self._sinks)
+                last_compact = time.monotonic()
+
+    # -- status ----------------------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """A JSON-able snapshot of every counter (what ``--status`` prints)."""
+        if self._final_status is not None:
+            return self._final_status
+        with self._lock:
+            nodes = {str(n): dict(vars(c)) for n, c in self.tracker.nodes.items()}
+            journal_error = self.journal_error
+            journaled = self.journaled
+        ports = {}
+        for url, info in self.ports.items():
+            dec = info.get("decoder")
+            ports[url] = {
+                "state": info["state"],
+                "opens": info["opens"],
+                "losses": info["losses"],
+                "last_error": info["last_error"],
+                "decoder": dict(dec.counters) if dec is not None else {},
+            }
+        return {
+            "pid": os.getpid(),
+            "updated_ns": time.time_ns(),
+            "started_ns": self.started_ns,
+            "journal": {
+                "path": str(self.config.journal_path),
+                "journaled": journaled,
+                "error": journal_error,
+            },
+            "ports": ports,
+            "nodes": nodes,
+            "sinks": {
+                s.name: {
+                    "store": s.store.description,
+                    "delivered": s.delivered,
+                    "failures": s.failures,
+                    "backlog": self.journal.backlog(s.name),
+                    "last_error": s.last_error,
+                }
+                for s in self._sinks
+            },
+            "ignored_frames": self.tracker.ignored,
+        }
+
+    def write_status(self) -> None:
+        """Write :meth:`status` to ``status_path`` atomically (temp file + rename)."""
+        path = self.config.status_path
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps(self.status(), indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            # A full disk must not stop ingest; the status file is advisory.
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start reader, delivery and status threads."""
+        self._drain_deadline = float("inf")
+        for url in self.config.ports:
+            self.ports[url] = {"state": "opening", "opens": 0, "losses": 0, "last_error": None}
+            t = threading.Thread(target=self._read_port, args=(url,), name=f"port:{url}", daemon=True)
+            self._threads.append(t)
+        for s in self._sinks:
+            s.thread = threading.Thread(target=self._deliver, args=(s,), name=f"sink:{s.name}", daemon=True)
+        self._status_thread = threading.Thread(target=self._status_loop, name="status", daemon=True)
+        for t in self._threads:
+            t.start()
+        for s in self._sinks:
+            assert s.thread is not None
+            s.thread.start()
+        self._status_thread.start()
+
+    def _status_loop(self) -> None:
+        while not self._stop.wait(self.config.status_interval_s):
+            self.write_status()
+
+    def stop(self, *, drain_s: float = 5.0) -> None:
+        """Stop reading, deliver what is journaled (for at most ``drain_s`` s), write the status, close."""
+        self._drain_deadline = time.monotonic() + drain_s
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=2.0)
+        for s in self._sinks:
+            s.wake.set()
+            if s.thread is not None:
+                s.thread.join(timeout=drain_s + 1.0)
+        self.write_status()
+        self._final_status = self.status()
+        for s in self._sinks:
+            s.store.close()
+        self.journal.close()
+
+    def run_forever(self) -> None:
+        """Start and block until :meth:`request_stop` (or a signal handler calling it), then stop."""
+        self.start()
+        try:
+            while not self._stop.wait(0.5):
+                pass
+        finally:
+            self.stop()
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run_forever` to return (safe from a signal handler)."""
+        self._stop.set()

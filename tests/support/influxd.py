@@ -1,0 +1,137 @@
+"""A real InfluxDB 1.x server (Debian's ``influxdb`` package, 1.6.7) for tests.
+
+``start_influxd(tmp)`` installs the package when it is missing and we are root (else skips with a reason),
+writes a config file that binds HTTP and RPC to free loopback ports and keeps every directory under ``tmp``,
+starts ``influxd`` and waits for ``/ping``. ``InfluxdServer.stop()`` / ``.start()`` stop and restart it on the
+same port and data (the outage test); ``close()`` stops it for good.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def influxd_binary() -> str:
+    """Path of ``influxd``; installs Debian's ``influxdb`` when missing and root, else skips the test."""
+    path = shutil.which("influxd")
+    if path:
+        return path
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip("influxd not installed (Debian package 'influxdb'; ./dev.sh setup as root installs it)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "influxdb"], env=env,
+                   check=False, capture_output=True, timeout=600)  # fmt: skip
+    path = shutil.which("influxd")
+    if not path:
+        pytest.skip("could not install Debian package 'influxdb'")
+    return path
+
+
+class InfluxdServer:
+    """One ``influxd`` process with its own config and data directory under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.binary = influxd_binary()
+        self.port = free_port()
+        self.rpc_port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = self.root / "influxdb.conf"
+        self.log = self.root / "influxd.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        d = self.root
+        self.config.write_text(
+            f"""reporting-disabled = true
+bind-address = "127.0.0.1:{self.rpc_port}"
+[meta]
+  dir = "{d / "meta"}"
+[data]
+  dir = "{d / "data"}"
+  wal-dir = "{d / "wal"}"
+  query-log-enabled = false
+  trace-logging-enabled = false
+[coordinator]
+[retention]
+  enabled = false
+[shard-precreation]
+  enabled = false
+[monitor]
+  store-enabled = false
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:{self.port}"
+  log-enabled = false
+[subscriber]
+  enabled = false
+[continuous_queries]
+  enabled = false
+[logging]
+  level = "warn"
+""",
+            encoding="utf-8",
+        )
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start ``influxd`` and wait until ``/ping`` answers."""
+        logf = open(self.log, "ab")
+        self.proc = subprocess.Popen([self.binary, "-config", str(self.config)], stdout=logf, stderr=logf)
+        logf.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"influxd exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}"
+                )
+            try:
+                with urllib.request.urlopen(self.url + "/ping", timeout=1.0) as r:
+                    if r.status == 204:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"influxd did not answer /ping within {timeout} s")
+
+    def stop(self) -> None:
+        """Stop ``influxd`` (SIGTERM, then SIGKILL after 10 s)."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def query(self, q: str, db: str = "vibsentry") -> dict:
+        """Run InfluxQL through ``/query`` and return the decoded JSON."""
+        import json
+        import urllib.parse
+
+        qs = urllib.parse.urlencode({"db": db, "q": q, "epoch": "ns"})
+        with urllib.request.urlopen(f"{self.url}/query?{qs}", timeout=10) as r:
+            return json.loads(r.read())
+
+
+def start_influxd(root: Path) -> InfluxdServer:
+    """Create and start a server under ``root`` (skips the test when influxd cannot be had)."""
+    server = InfluxdServer(root)
+    server.start()
+    return server

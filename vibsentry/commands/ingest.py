@@ -1,0 +1,272 @@
+"""``vibsentry ingest``: the serial gateway (decode -> journal -> SQLite store or InfluxDB)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from vibsentry.errors import ConfigError, StoreError, UsageError
+
+HELP = "read nodes' serial frames, journal them, and store them in SQLite or InfluxDB exactly once"
+DESCRIPTION = """\
+Read wire-protocol frames (docs/protocol.md) from one or more serial ports, check each node's sequence
+numbers, boots and feature_hash, append every decoded message to a local journal, and deliver it exactly
+once to the store: the embedded SQLite file (default) or an InfluxDB 1.x/2.x/3.x server. A lost port is
+reopened with exponential backoff; a store outage is ridden out by the journal; a restart replays what the
+store has not acknowledged. Stop with Ctrl-C (or SIGTERM): it delivers what is journaled, then exits.
+
+Examples:
+  vibsentry ingest --port /dev/ttyUSB0 --baud 921600
+  vibsentry ingest --port /tmp/node1 --port socket://10.0.0.5:7000 --bundle bundles/pump --machine 1=pump-A
+  VIBSENTRY_INFLUX_TOKEN=... vibsentry ingest --port /dev/ttyACM0 --influx-url https://influx:8086 \\
+      --bucket vibsentry --org plant
+  vibsentry ingest --status            # counters of the running gateway (from DATA_DIR/ingest-status.json)
+
+Configuration: --config FILE reads an [ingest] table (keys: ports, baud, store, data_dir, journal_sync,
+influx_url, db, org, bundle, feature_hash, flush_ms, batch_size, verify_tls, ca_cert, and a [ingest.machines]
+table of node id -> machine name); VIBSENTRY_INGEST_<KEY> environment variables override it and command-line
+options override both. InfluxDB credentials come only from the environment: VIBSENTRY_INFLUX_TOKEN (2.x/3.x),
+or VIBSENTRY_INFLUX_USERNAME + VIBSENTRY_INFLUX_PASSWORD (1.x); each may instead be given as *_FILE naming a
+file. They are never logged.
+"""
+
+DEFAULT_DATA_DIR = Path(".vibsentry") / "data"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Register the command's options."""
+    p.add_argument("--port", action="append", default=None, metavar="PORT",
+                   help="serial device, pty path or pyserial URL (socket://, rfc2217://, loop://); repeatable")  # fmt: skip
+    p.add_argument("--baud", type=int, default=None, help="baud rate (default 115200)")
+    p.add_argument("--store", default=None, help="sqlite:PATH (default sqlite:DATA_DIR/vibsentry.sqlite)")
+    p.add_argument(
+        "--data-dir", default=None, help="journal, status file and default store (./.vibsentry/data)"
+    )
+    p.add_argument("--config", default=None, help="TOML file with an [ingest] table")
+    p.add_argument("--influx-url", default=None, help="also/instead deliver to InfluxDB at this URL")
+    p.add_argument(
+        "--db", "--bucket", dest="db", default=None, help="InfluxDB database (1.x) or bucket (2.x/3.x)"
+    )
+    p.add_argument("--org", default=None, help="InfluxDB 2.x organisation")
+    p.add_argument("--influx-flavour", choices=("auto", "1", "2", "3"), default=None,
+                   help="skip /ping detection (auto by default)")  # fmt: skip
+    p.add_argument("--no-verify-tls", action="store_true", help="do not verify the InfluxDB TLS certificate")
+    p.add_argument("--ca-cert", default=None, help="CA bundle for a private InfluxDB certificate")
+    p.add_argument("--flush-ms", type=float, default=None, help="InfluxDB flush interval in ms (default 250)")
+    p.add_argument("--batch-size", type=int, default=None, help="records per store write (default 2000)")
+    p.add_argument("--bundle", default=None, help="deployed model bundle: its feature_hash is checked")
+    p.add_argument("--feature-hash", default=None, help="expected feature_hash (hex) when no bundle is given")
+    p.add_argument("--machine", action="append", default=None, metavar="NODE=NAME",
+                   help="machine name of a node id; repeatable")  # fmt: skip
+    p.add_argument("--journal-sync", choices=("FULL", "NORMAL"), default=None,
+                   help="journal durability: FULL fsyncs every batch (default), NORMAL survives crashes only")  # fmt: skip
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--status", action="store_true", help="print the running gateway's counters and exit")
+    p.add_argument("--json", action="store_true", help="with --status: print JSON")
+    p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+
+
+def _secret(name: str) -> str | None:
+    from vibsentry.config import read_secret
+
+    return read_secret(name, file_var=f"{name}_FILE")
+
+
+def bundle_feature_hash(path: str) -> str:
+    """The ``feature_hash`` of the bundle directory ``path`` (from ``bundle.json``)."""
+    try:
+        from vibsentry.training.bundle import load_bundle  # type: ignore[import-not-found,unused-ignore]
+
+        b = load_bundle(path)
+        h = getattr(b, "feature_hash", None) or b.feature_params.feature_hash
+        return str(h)
+    except ImportError:
+        pass
+    from vibsentry.errors import FileFormatError
+
+    p = Path(path) / "bundle.json"
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FileFormatError(p, f"cannot read the bundle's feature_hash ({exc})") from None
+    h = doc.get("feature_hash")
+    if not isinstance(h, str):
+        raise FileFormatError(p, f"feature_hash={h!r} is not a hex string")
+    return h
+
+
+def _machines(items: Any) -> dict[int, str]:
+    out: dict[int, str] = {}
+    if isinstance(items, dict):
+        items = [f"{k}={v}" for k, v in items.items()]
+    for item in items or []:
+        node, sep, name = str(item).partition("=")
+        try:
+            n = int(node)
+        except ValueError:
+            n = -1
+        if not sep or not name or not 0 <= n < 0xFFFF:
+            raise UsageError(f"--machine {item!r}: expected NODE=NAME with NODE a node id 0..65534")
+        out[n] = name
+    return out
+
+
+def settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Merge the TOML [ingest] table, VIBSENTRY_INGEST_* variables and options (highest wins)."""
+    from vibsentry.config import load_section
+
+    cli = {
+        "ports": args.port,
+        "baud": args.baud,
+        "store": args.store,
+        "data_dir": args.data_dir,
+        "influx_url": args.influx_url,
+        "db": args.db,
+        "org": args.org,
+        "influx_flavour": args.influx_flavour,
+        "verify_tls": False if args.no_verify_tls else None,
+        "ca_cert": args.ca_cert,
+        "flush_ms": args.flush_ms,
+        "batch_size": args.batch_size,
+        "bundle": args.bundle,
+        "feature_hash": args.feature_hash,
+        "journal_sync": args.journal_sync,
+    }
+    s = load_section("ingest", args.config, overrides=cli)
+    s.setdefault("baud", 115200)
+    s.setdefault("data_dir", str(DEFAULT_DATA_DIR))
+    s.setdefault("db", "vibsentry")
+    s.setdefault("org", "vibsentry")
+    s.setdefault("journal_sync", "FULL")
+    s.setdefault("verify_tls", True)
+    s.setdefault("flush_ms", 250.0)
+    s.setdefault("batch_size", 2000)
+    ports = s.get("ports")
+    if isinstance(ports, str):
+        ports = [p for p in ports.split(",") if p]
+    s["ports"] = list(ports or [])
+    machines = _machines(s.get("machines"))
+    machines.update(_machines(args.machine))
+    s["machines"] = machines
+    for key, kind in (("baud", int), ("batch_size", int), ("flush_ms", float)):
+        try:
+            s[key] = kind(s[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"ingest {key}={s[key]!r}: not a number") from None
+        if s[key] <= 0:
+            raise ConfigError(f"ingest {key}={s[key]!r}: must be positive")
+    return s
+
+
+def print_status(data_dir: Path, as_json: bool) -> int:
+    """Print the status file the running gateway rewrites every second."""
+    path = data_dir / "ingest-status.json"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{path}: no gateway status here ({exc}); is 'vibsentry ingest' running?") from None
+    if as_json:
+        print(json.dumps(doc, indent=1, sort_keys=True))
+        return 0
+    age = (time.time_ns() - int(doc.get("updated_ns", 0))) / 1e9
+    print(f"gateway pid {doc.get('pid')}, status updated {age:.1f} s ago")
+    j = doc.get("journal", {})
+    print(
+        f"journal {j.get('path')}: {j.get('journaled')} journaled"
+        + (f", ERROR {j['error']}" if j.get("error") else "")
+    )
+    for url, p in doc.get("ports", {}).items():
+        d = p.get("decoder", {})
+        errs = ", ".join(f"{k} {v}" for k, v in d.items() if k not in ("frames", "bytes") and v)
+        print(f"port {url}: {p['state']}, {d.get('frames', 0)} frames, {d.get('bytes', 0)} bytes, "
+              f"errors: {errs or 'none'}, reconnects {p.get('losses', 0)}")  # fmt: skip
+    for node, n in sorted(doc.get("nodes", {}).items(), key=lambda kv: int(kv[0])):
+        flag = "  FEATURE_HASH MISMATCH" if n.get("hash_mismatch") else ""
+        print(f"node {node} ({n.get('machine') or '?'}) on {n.get('port')}: {n['frames']} frames, gaps {n['gaps']}, "
+              f"duplicates {n['duplicates']}, reboots {n['reboots']}, last seq {n['last_seq']}{flag}")  # fmt: skip
+    for name, s in doc.get("sinks", {}).items():
+        err = f", last error: {s['last_error']}" if s.get("last_error") else ""
+        print(f"store {name} ({s['store']}): {s['delivered']} delivered, backlog {s['backlog']}{err}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the gateway until interrupted (or for ``--duration`` seconds)."""
+    s = settings(args)
+    data_dir = Path(s["data_dir"])
+    if args.status:
+        return print_status(data_dir, args.json)
+    if not s["ports"]:
+        raise UsageError("no --port given (nor 'ports' in the [ingest] config table)")
+    logging.basicConfig(
+        level=getattr(logging, args.log_level),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
+    from vibsentry.dashboard.gateway.service import Gateway, GatewayConfig, SinkConfig
+    from vibsentry.dashboard.store.sqlite import SQLiteStore
+
+    expected = s.get("feature_hash")
+    if s.get("bundle"):
+        expected = bundle_feature_hash(str(s["bundle"]))
+    stores: dict[str, Any] = {}
+    sink_cfg: dict[str, SinkConfig] = {}
+    store_spec = s.get("store")
+    if store_spec or not s.get("influx_url"):
+        spec = str(store_spec or f"sqlite:{data_dir / 'vibsentry.sqlite'}")
+        if not spec.startswith("sqlite:") or len(spec) == len("sqlite:"):
+            raise UsageError(f"--store {spec!r}: expected sqlite:PATH (use --influx-url for InfluxDB)")
+        stores["sqlite"] = SQLiteStore(spec[len("sqlite:") :])
+        sink_cfg["sqlite"] = SinkConfig(batch_size=int(s["batch_size"]), flush_interval_s=0.05)
+    if s.get("influx_url"):
+        url = str(s["influx_url"])
+        if not url.startswith(("http://", "https://")):
+            raise UsageError(f"--influx-url {url!r}: must start with http:// or https://")
+        from vibsentry.dashboard.store.influx import open_influx
+
+        flavour = s.get("influx_flavour")
+        stores["influx"] = open_influx(
+            url,
+            db=str(s["db"]),
+            org=str(s["org"]),
+            token=_secret("VIBSENTRY_INFLUX_TOKEN"),
+            username=_secret("VIBSENTRY_INFLUX_USERNAME"),
+            password=_secret("VIBSENTRY_INFLUX_PASSWORD"),
+            verify_tls=bool(s["verify_tls"]),
+            ca_cert=s.get("ca_cert"),
+            flavour=None if flavour in (None, "auto") else str(flavour),
+        )
+        sink_cfg["influx"] = SinkConfig(
+            batch_size=int(s["batch_size"]), flush_interval_s=float(s["flush_ms"]) / 1000
+        )
+    cfg = GatewayConfig(
+        ports=tuple(str(p) for p in s["ports"]),
+        baud=int(s["baud"]),
+        data_dir=data_dir,
+        journal_sync=str(s["journal_sync"]).upper(),
+        expected_feature_hash=expected,
+        machines=s["machines"],
+    )
+    gw = Gateway(cfg, stores, sink_cfg)
+    log = logging.getLogger("vibsentry.ingest")
+    log.info("ingesting %s -> %s (journal %s)", ", ".join(cfg.ports),
+             ", ".join(st.description for st in stores.values()), cfg.journal_path)  # fmt: skip
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: gw.request_stop())
+    if args.duration is not None:
+        timer = threading.Timer(args.duration, gw.request_stop)
+        timer.daemon = True
+        timer.start()
+    gw.run_forever()
+    st = gw.status()
+    delivered = ", ".join(f"{k} {v['delivered']}" for k, v in st["sinks"].items())
+    log.info("stopped: %d journaled, delivered: %s", st["journal"]["journaled"], delivered)
+    return 0 if all(v["backlog"] == 0 for v in st["sinks"].values()) else 1
