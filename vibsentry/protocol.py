@@ -1242,3 +1242,70 @@ class Decoder:
                 counters[exc.kind] += 1
             else:
                 counters["frames"] += 1
+
+
+# --------------------------------------------------------------------------------------------------------
+# Plain-data conversion (JSON journals, known-answer vectors)
+# --------------------------------------------------------------------------------------------------------
+
+
+def message_to_dict(msg: Message) -> dict[str, object]:
+    """Fields of ``msg`` as JSON-ready plain data: bytes as lower-case hex, tuples as lists.
+
+    Parameters
+    ----------
+    msg : Message
+        Any message instance.
+
+    Returns
+    -------
+    dict
+        ``{"type": "SCORE", "fields": {...}}`` with the type name of :class:`MsgType`.
+    """
+    fields: dict[str, object] = {}
+    for name in msg.__dataclass_fields__:  # type: ignore[attr-defined]
+        value = getattr(msg, name)
+        if isinstance(value, (bytes, bytearray)):
+            value = bytes(value).hex()
+        elif isinstance(value, tuple):
+            value = list(value)
+        fields[name] = value
+    return {"type": MsgType(msg.TYPE).name, "fields": fields}
+
+
+def message_from_dict(data: dict[str, object]) -> Message:
+    """Inverse of :func:`message_to_dict`.
+
+    Parameters
+    ----------
+    data : dict
+        ``{"type": NAME, "fields": {...}}``; hash and ``data`` fields as hex strings, arrays as lists.
+
+    Returns
+    -------
+    Message
+
+    Raises
+    ------
+    ProtocolError
+        Unknown type name or wrong field names.
+    """
+    name = data.get("type")
+    try:
+        cls = MESSAGE_CLASSES[MsgType[str(name)]]
+    except KeyError:
+        raise ProtocolError(f"unknown message type name {name!r}") from None
+    raw = data.get("fields")
+    if not isinstance(raw, dict):
+        raise ProtocolError(f"message {name!r}: 'fields' must be an object, got {raw!r}")
+    kwargs: dict[str, object] = {}
+    for key, value in raw.items():
+        if key in ("feature_hash", "model_hash", "sha256", "data") and isinstance(value, str):
+            value = bytes.fromhex(value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ProtocolError(f"message {name!r}: {exc}") from None

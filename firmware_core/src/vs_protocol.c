@@ -1,0 +1,726 @@
+/* vibsentry wire protocol v1: encoder, frame decoder and streaming decoder (docs/protocol.md). */
+#include "vs/vs_protocol.h"
+
+#include <string.h>
+
+#include "vs/vs_cobs.h"
+#include "vs/vs_crc.h"
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Little-endian field access. memcpy keeps this correct on big-endian hosts' float layout too, because only
+ * the integer image of the float is reordered.
+ * ------------------------------------------------------------------------------------------------------- */
+
+static uint16_t vs_rd_u16(const uint8_t *p)
+{
+    return (uint16_t)((uint16_t)p[0] | (uint16_t)((uint16_t)p[1] << 8));
+}
+
+static uint32_t vs_rd_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static uint64_t vs_rd_u64(const uint8_t *p)
+{
+    return (uint64_t)vs_rd_u32(p) | ((uint64_t)vs_rd_u32(p + 4) << 32);
+}
+
+static float vs_rd_f32(const uint8_t *p)
+{
+    const uint32_t u = vs_rd_u32(p);
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Serialiser: every byte goes through the CRC and straight into the COBS writer. */
+typedef struct {
+    vs_cobs_writer_t w;
+    uint32_t crc;
+} vs_ser_t;
+
+static void vs_put(vs_ser_t *s, const uint8_t *p, size_t n)
+{
+    s->crc = vs_crc32_update(s->crc, p, n);
+    for (size_t i = 0; i < n; i++) {
+        vs_cobs_writer_put(&s->w, p[i]);
+    }
+}
+
+static void vs_put_u8(vs_ser_t *s, uint8_t v)
+{
+    vs_put(s, &v, 1);
+}
+
+static void vs_put_u16(vs_ser_t *s, uint16_t v)
+{
+    const uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+    vs_put(s, b, 2);
+}
+
+static void vs_put_u32(vs_ser_t *s, uint32_t v)
+{
+    const uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    vs_put(s, b, 4);
+}
+
+static void vs_put_u64(vs_ser_t *s, uint64_t v)
+{
+    vs_put_u32(s, (uint32_t)v);
+    vs_put_u32(s, (uint32_t)(v >> 32));
+}
+
+static void vs_put_f32(vs_ser_t *s, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    vs_put_u32(s, u);
+}
+
+static int vs_is_ascii(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char c = (unsigned char)p[i];
+        if (c < 0x20U || c > 0x7EU) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static size_t vs_sample_size(uint8_t fmt)
+{
+    return fmt == VS_PROTO_FMT_I16 ? 2U : 4U;
+}
+
+static int vs_samples_ok(uint8_t fmt, uint16_t count)
+{
+    if (fmt == VS_PROTO_FMT_I16) {
+        return count <= VS_PROTO_MAX_SAMPLES_I16;
+    }
+    if (fmt == VS_PROTO_FMT_F32) {
+        return count <= VS_PROTO_MAX_SAMPLES_F32;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Encoder
+ * ------------------------------------------------------------------------------------------------------- */
+
+/* Checks the field rules an encoder must enforce; returns the payload size or a negative code. */
+int vs_proto_payload_size(const vs_proto_msg_t *msg)
+{
+    if (msg == NULL) {
+        return VS_PROTO_E_ARG;
+    }
+    switch (msg->header.type) {
+    case VS_MSG_HELLO: {
+        const vs_proto_hello_t *m = &msg->u.hello;
+        if (m->fw_version_len > VS_PROTO_MAX_STRING || m->machine_len > VS_PROTO_MAX_STRING ||
+            !vs_is_ascii(m->fw_version, m->fw_version_len) || !vs_is_ascii(m->machine, m->machine_len)) {
+            return VS_PROTO_E_INVALID;
+        }
+        return 75 + m->fw_version_len + m->machine_len;
+    }
+    case VS_MSG_STATUS:
+        if (msg->u.status.alarm_state > 1U || (msg->u.status.flags & ~3U) != 0U) {
+            return VS_PROTO_E_INVALID;
+        }
+        return 34;
+    case VS_MSG_SCORE:
+        return msg->u.score.alarm_state > 1U ? VS_PROTO_E_INVALID : 27;
+    case VS_MSG_ALARM:
+        return (msg->u.alarm.event == VS_PROTO_EVENT_RAISE || msg->u.alarm.event == VS_PROTO_EVENT_CLEAR)
+                   ? 19
+                   : VS_PROTO_E_INVALID;
+    case VS_MSG_FEATURES:
+        if (msg->u.features.kind > VS_PROTO_FEAT_STATS || msg->u.features.count > VS_PROTO_MAX_FEATURE_VALUES) {
+            return VS_PROTO_E_INVALID;
+        }
+        return 7 + 4 * (int)msg->u.features.count;
+    case VS_MSG_RAW_CHUNK: {
+        const vs_proto_raw_chunk_t *m = &msg->u.raw_chunk;
+        if (!vs_samples_ok(m->sample_format, m->count) || m->chunk_index >= m->chunk_count) {
+            return VS_PROTO_E_INVALID;
+        }
+        return 19 + (int)(vs_sample_size(m->sample_format) * m->count);
+    }
+    case VS_MSG_ACK:
+        return 5;
+    case VS_MSG_NACK:
+        return 6;
+    case VS_MSG_SET_THRESHOLD:
+        return 10;
+    case VS_MSG_REQUEST_RAW:
+        return msg->u.request_raw.sample_format > 1U ? VS_PROTO_E_INVALID : 9;
+    case VS_MSG_REPLAY_SAMPLES:
+        if (!vs_samples_ok(msg->u.replay.sample_format, msg->u.replay.count)) {
+            return VS_PROTO_E_INVALID;
+        }
+        return 15 + (int)(vs_sample_size(msg->u.replay.sample_format) * msg->u.replay.count);
+    case VS_MSG_MODEL_BEGIN:
+        return (msg->u.model_begin.chunk_size >= 1U && msg->u.model_begin.chunk_size <= VS_PROTO_MAX_MODEL_CHUNK)
+                   ? 38
+                   : VS_PROTO_E_INVALID;
+    case VS_MSG_MODEL_CHUNK:
+        return msg->u.model_chunk.count <= VS_PROTO_MAX_MODEL_CHUNK ? 6 + (int)msg->u.model_chunk.count
+                                                                    : VS_PROTO_E_INVALID;
+    case VS_MSG_MODEL_COMMIT:
+        return 32;
+    default:
+        return VS_PROTO_E_UNKNOWN_TYPE;
+    }
+}
+
+static void vs_put_samples(vs_ser_t *s, uint8_t fmt, uint16_t count, const vs_proto_samples_t *smp)
+{
+    vs_put_u16(s, count);
+    for (uint16_t i = 0; i < count; i++) {
+        if (fmt == VS_PROTO_FMT_I16) {
+            vs_put_u16(s, (uint16_t)smp->i16[i]);
+        } else {
+            vs_put_f32(s, smp->f32[i]);
+        }
+    }
+}
+
+static void vs_put_payload(vs_ser_t *s, const vs_proto_msg_t *msg)
+{
+    switch (msg->header.type) {
+    case VS_MSG_HELLO: {
+        const vs_proto_hello_t *m = &msg->u.hello;
+        vs_put_u8(s, m->protocol_version);
+        vs_put_u32(s, m->boot_counter);
+        vs_put_f32(s, m->sample_rate_hz);
+        vs_put(s, m->feature_hash, VS_PROTO_HASH_SIZE);
+        vs_put(s, m->model_hash, VS_PROTO_HASH_SIZE);
+        vs_put_u8(s, m->fw_version_len);
+        vs_put(s, (const uint8_t *)m->fw_version, m->fw_version_len);
+        vs_put_u8(s, m->machine_len);
+        vs_put(s, (const uint8_t *)m->machine, m->machine_len);
+        break;
+    }
+    case VS_MSG_STATUS: {
+        const vs_proto_status_t *m = &msg->u.status;
+        vs_put_u32(s, m->uptime_s);
+        vs_put_u32(s, m->frames_analysed);
+        vs_put_u32(s, m->frames_skipped);
+        vs_put_u32(s, m->tx_frames);
+        vs_put_u32(s, m->rx_frames);
+        vs_put_u32(s, m->rx_errors);
+        vs_put_u8(s, m->alarm_state);
+        vs_put_u8(s, m->flags);
+        /* Absent values go out as all-zero bits, as the spec requires. */
+        vs_put_f32(s, (m->flags & VS_PROTO_STATUS_HAS_BATTERY) ? m->battery_v : 0.0f);
+        vs_put_f32(s, (m->flags & VS_PROTO_STATUS_HAS_TEMPERATURE) ? m->temperature_c : 0.0f);
+        break;
+    }
+    case VS_MSG_SCORE: {
+        const vs_proto_score_t *m = &msg->u.score;
+        vs_put_f32(s, m->score);
+        vs_put_f32(s, m->threshold);
+        vs_put_u8(s, m->alarm_state);
+        vs_put_u16(s, (uint16_t)m->class_index);
+        vs_put_f32(s, m->rms_g);
+        vs_put_f32(s, m->peak_g);
+        vs_put_f32(s, m->velocity_rms_mm_s);
+        vs_put_u32(s, m->frame_index);
+        break;
+    }
+    case VS_MSG_ALARM: {
+        const vs_proto_alarm_t *m = &msg->u.alarm;
+        vs_put_u8(s, m->event);
+        vs_put_f32(s, m->score);
+        vs_put_f32(s, m->threshold);
+        vs_put_f32(s, m->clear_threshold);
+        vs_put_u8(s, m->k);
+        vs_put_u8(s, m->n);
+        vs_put_u32(s, m->frame_index);
+        break;
+    }
+    case VS_MSG_FEATURES: {
+        const vs_proto_features_t *m = &msg->u.features;
+        vs_put_u8(s, m->kind);
+        vs_put_u32(s, m->frame_index);
+        vs_put_u16(s, m->count);
+        for (uint16_t i = 0; i < m->count; i++) {
+            vs_put_f32(s, m->values[i]);
+        }
+        break;
+    }
+    case VS_MSG_RAW_CHUNK: {
+        const vs_proto_raw_chunk_t *m = &msg->u.raw_chunk;
+        vs_put_u32(s, m->capture_id);
+        vs_put_u16(s, m->chunk_index);
+        vs_put_u16(s, m->chunk_count);
+        vs_put_f32(s, m->sample_rate_hz);
+        vs_put_u8(s, m->sample_format);
+        vs_put_f32(s, m->scale_g_per_lsb);
+        vs_put_samples(s, m->sample_format, m->count, &m->samples);
+        break;
+    }
+    case VS_MSG_ACK:
+    case VS_MSG_NACK:
+        vs_put_u8(s, msg->u.ack.acked_type);
+        vs_put_u32(s, msg->u.ack.acked_seq);
+        if (msg->header.type == VS_MSG_NACK) {
+            vs_put_u8(s, msg->u.ack.reason);
+        }
+        break;
+    case VS_MSG_SET_THRESHOLD:
+        vs_put_f32(s, msg->u.set_threshold.threshold);
+        vs_put_f32(s, msg->u.set_threshold.clear_threshold);
+        vs_put_u8(s, msg->u.set_threshold.k);
+        vs_put_u8(s, msg->u.set_threshold.n);
+        break;
+    case VS_MSG_REQUEST_RAW:
+        vs_put_u32(s, msg->u.request_raw.capture_id);
+        vs_put_u32(s, msg->u.request_raw.n_samples);
+        vs_put_u8(s, msg->u.request_raw.sample_format);
+        break;
+    case VS_MSG_REPLAY_SAMPLES: {
+        const vs_proto_replay_t *m = &msg->u.replay;
+        vs_put_u32(s, m->block_index);
+        vs_put_f32(s, m->sample_rate_hz);
+        vs_put_u8(s, m->sample_format);
+        vs_put_f32(s, m->scale_g_per_lsb);
+        vs_put_samples(s, m->sample_format, m->count, &m->samples);
+        break;
+    }
+    case VS_MSG_MODEL_BEGIN:
+        vs_put_u32(s, msg->u.model_begin.total_size);
+        vs_put(s, msg->u.model_begin.sha256, VS_PROTO_HASH_SIZE);
+        vs_put_u16(s, msg->u.model_begin.chunk_size);
+        break;
+    case VS_MSG_MODEL_CHUNK:
+        vs_put_u32(s, msg->u.model_chunk.offset);
+        vs_put_u16(s, msg->u.model_chunk.count);
+        vs_put(s, msg->u.model_chunk.data, msg->u.model_chunk.count);
+        break;
+    case VS_MSG_MODEL_COMMIT:
+        vs_put(s, msg->u.model_commit.sha256, VS_PROTO_HASH_SIZE);
+        break;
+    default:
+        break; /* unreachable: vs_proto_payload_size rejected the type */
+    }
+}
+
+int vs_proto_encode(const vs_proto_msg_t *msg, uint8_t *out, size_t cap, size_t *out_len)
+{
+    vs_ser_t s;
+    int size;
+    uint8_t crc[4];
+    if (out_len == NULL) {
+        return VS_PROTO_E_ARG;
+    }
+    *out_len = 0;
+    if (msg == NULL || out == NULL) {
+        return VS_PROTO_E_ARG;
+    }
+    size = vs_proto_payload_size(msg);
+    if (size < 0) {
+        return size;
+    }
+    vs_cobs_writer_init(&s.w, out, cap);
+    s.crc = 0U;
+    vs_put_u8(&s, (uint8_t)VS_PROTO_VERSION);
+    vs_put_u8(&s, msg->header.type);
+    vs_put_u16(&s, msg->header.node_id);
+    vs_put_u32(&s, msg->header.seq);
+    vs_put_u64(&s, msg->header.timestamp_us);
+    vs_put_payload(&s, msg);
+    crc[0] = (uint8_t)s.crc;
+    crc[1] = (uint8_t)(s.crc >> 8);
+    crc[2] = (uint8_t)(s.crc >> 16);
+    crc[3] = (uint8_t)(s.crc >> 24);
+    for (size_t i = 0; i < 4U; i++) {
+        vs_cobs_writer_put(&s.w, crc[i]);
+    }
+    if (vs_cobs_writer_finish(&s.w, 1, out_len) != VS_COBS_OK) {
+        *out_len = 0;
+        return VS_PROTO_E_BUFFER;
+    }
+    return VS_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Decoder. Check order (and therefore the error reported) follows docs/protocol.md section 2 exactly, so the
+ * C and Python counters agree on any input: length before invalid inside each payload.
+ * ------------------------------------------------------------------------------------------------------- */
+
+static int vs_get_samples(const uint8_t *p, size_t n, size_t fixed, uint8_t fmt, uint16_t *count,
+                          vs_proto_samples_t *smp)
+{
+    const uint16_t c = vs_rd_u16(p + fixed - 2U);
+    if (n - fixed != vs_sample_size(fmt) * c) {
+        return VS_PROTO_E_LENGTH;
+    }
+    if (!vs_samples_ok(fmt, c)) {
+        return VS_PROTO_E_INVALID;
+    }
+    for (uint16_t i = 0; i < c; i++) {
+        if (fmt == VS_PROTO_FMT_I16) {
+            smp->i16[i] = (int16_t)vs_rd_u16(p + fixed + 2U * i);
+        } else {
+            smp->f32[i] = vs_rd_f32(p + fixed + 4U * i);
+        }
+    }
+    *count = c;
+    return VS_OK;
+}
+
+static int vs_zero4(const uint8_t *p)
+{
+    return p[0] == 0U && p[1] == 0U && p[2] == 0U && p[3] == 0U;
+}
+
+static int vs_decode_payload(uint8_t type, const uint8_t *p, size_t n, vs_proto_msg_t *msg)
+{
+    switch (type) {
+    case VS_MSG_HELLO: {
+        vs_proto_hello_t *m = &msg->u.hello;
+        size_t q;
+        uint8_t n_fw, n_m;
+        if (n < 74U) {
+            return VS_PROTO_E_LENGTH;
+        }
+        n_fw = p[73];
+        q = 74U + n_fw;
+        if (q + 1U > n) {
+            return VS_PROTO_E_LENGTH;
+        }
+        n_m = p[q];
+        if (q + 1U + n_m != n) {
+            return VS_PROTO_E_LENGTH;
+        }
+        if (n_fw > VS_PROTO_MAX_STRING || n_m > VS_PROTO_MAX_STRING ||
+            !vs_is_ascii((const char *)&p[74], n_fw) || !vs_is_ascii((const char *)&p[q + 1U], n_m)) {
+            return VS_PROTO_E_INVALID;
+        }
+        m->protocol_version = p[0];
+        m->boot_counter = vs_rd_u32(p + 1);
+        m->sample_rate_hz = vs_rd_f32(p + 5);
+        memcpy(m->feature_hash, p + 9, VS_PROTO_HASH_SIZE);
+        memcpy(m->model_hash, p + 41, VS_PROTO_HASH_SIZE);
+        m->fw_version_len = n_fw;
+        memcpy(m->fw_version, p + 74, n_fw);
+        m->fw_version[n_fw] = '\0';
+        m->machine_len = n_m;
+        memcpy(m->machine, p + q + 1U, n_m);
+        m->machine[n_m] = '\0';
+        return VS_OK;
+    }
+    case VS_MSG_STATUS: {
+        vs_proto_status_t *m = &msg->u.status;
+        if (n != 34U) {
+            return VS_PROTO_E_LENGTH;
+        }
+        if (p[24] > 1U || (p[25] & ~3U) != 0U ||
+            (!(p[25] & VS_PROTO_STATUS_HAS_BATTERY) && !vs_zero4(p + 26)) ||
+            (!(p[25] & VS_PROTO_STATUS_HAS_TEMPERATURE) && !vs_zero4(p + 30))) {
+            return VS_PROTO_E_INVALID;
+        }
+        m->uptime_s = vs_rd_u32(p);
+        m->frames_analysed = vs_rd_u32(p + 4);
+        m->frames_skipped = vs_rd_u32(p + 8);
+        m->tx_frames = vs_rd_u32(p + 12);
+        m->rx_frames = vs_rd_u32(p + 16);
+        m->rx_errors = vs_rd_u32(p + 20);
+        m->alarm_state = p[24];
+        m->flags = p[25];
+        m->battery_v = vs_rd_f32(p + 26);
+        m->temperature_c = vs_rd_f32(p + 30);
+        return VS_OK;
+    }
+    case VS_MSG_SCORE: {
+        vs_proto_score_t *m = &msg->u.score;
+        if (n != 27U) {
+            return VS_PROTO_E_LENGTH;
+        }
+        if (p[8] > 1U) {
+            return VS_PROTO_E_INVALID;
+        }
+        m->score = vs_rd_f32(p);
+        m->threshold = vs_rd_f32(p + 4);
+        m->alarm_state = p[8];
+        m->class_index = (int16_t)vs_rd_u16(p + 9);
+        m->rms_g = vs_rd_f32(p + 11);
+        m->peak_g = vs_rd_f32(p + 15);
+        m->velocity_rms_mm_s = vs_rd_f32(p + 19);
+        m->frame_index = vs_rd_u32(p + 23);
+        return VS_OK;
+    }
+    case VS_MSG_ALARM: {
+        vs_proto_alarm_t *m = &msg->u.alarm;
+        if (n != 19U) {
+            return VS_PROTO_E_LENGTH;
+        }
+        if (p[0] != VS_PROTO_EVENT_RAISE && p[0] != VS_PROTO_EVENT_CLEAR) {
+            return VS_PROTO_E_INVALID;
+        }
+        m->event = p[0];
+        m->score = vs_rd_f32(p + 1);
+        m->threshold = vs_rd_f32(p + 5);
+        m->clear_threshold = vs_rd_f32(p + 9);
+        m->k = p[13];
+        m->n = p[14];
+        m->frame_index = vs_rd_u32(p + 15);
+        return VS_OK;
+    }
+    case VS_MSG_FEATURES: {
+        vs_proto_features_t *m = &msg->u.features;
+        uint16_t c;
+        if (n < 7U) {
+            return VS_PROTO_E_LENGTH;
+        }
+        c = vs_rd_u16(p + 5);
+        if (n != 7U + 4U * (size_t)c) {
+            return VS_PROTO_E_LENGTH;
+        }
+        if (p[0] > VS_PROTO_FEAT_STATS || c > VS_PROTO_MAX_FEATURE_VALUES) {
+            return VS_PROTO_E_INVALID;
+        }
+        m->kind = p[0];
+        m->frame_index = vs_rd_u32(p + 1);
+        m->count = c;
+        for (uint16_t i = 0; i < c; i++) {
+            m->values[i] = vs_rd_f32(p + 7U + 4U * i);
+        }
+        return VS_OK;
+    }
+    case VS_MSG_RAW_CHUNK: {
+        vs_proto_raw_chunk_t *m = &msg->u.raw_chunk;
+        int rc;
+        if (n < 19U) {
+            return VS_PROTO_E_LENGTH;
+        }
+        rc = vs_get_samples(p, n, 19U, p[12], &m->count, &m->samples);
+        if (rc != VS_OK) {
+            return rc;
+        }
+        m->capture_id = vs_rd_u32(p);
+        m->chunk_index = vs_rd_u16(p + 4);
+        m->chunk_count = vs_rd_u16(p + 6);
+        if (m->chunk_index >= m->chunk_count) {
+            return VS_PROTO_E_INVALID;
+        }
+        m->sample_rate_hz = vs_rd_f32(p + 8);
+        m->sample_format = p[12];
+        m->scale_g_per_lsb = vs_rd_f32(p + 13);
+        return VS_OK;
+    }
+    case VS_MSG_ACK:
+    case VS_MSG_NACK:
+        if (n != (type == VS_MSG_ACK ? 5U : 6U)) {
+            return VS_PROTO_E_LENGTH;
+        }
+        msg->u.ack.acked_type = p[0];
+        msg->u.ack.acked_seq = vs_rd_u32(p + 1);
+        msg->u.ack.reason = type == VS_MSG_NACK ? p[5] : 0U;
+        return VS_OK;
+    case VS_MSG_SET_THRESHOLD:
+        if (n != 10U) {
+            return VS_PROTO_E_LENGTH;
+        }
+        msg->u.set_threshold.threshold = vs_rd_f32(p);
+        msg->u.set_threshold.clear_threshold = vs_rd_f32(p + 4);
+        msg->u.set_threshold.k = p[8];
+        msg->u.set_threshold.n = p[9];
+        return VS_OK;
+    case VS_MSG_REQUEST_RAW:
+        if (n != 9U) {
+            return VS_PROTO_E_LENGTH;
+        }
+        if (p[8] > 1U) {
+            return VS_PROTO_E_INVALID;
+        }
+        msg->u.request_raw.capture_id = vs_rd_u32(p);
+        msg->u.request_raw.n_samples = vs_rd_u32(p + 4);
+        msg->u.request_raw.sample_format = p[8];
+        return VS_OK;
+    case VS_MSG_REPLAY_SAMPLES: {
+        vs_proto_replay_t *m = &msg->u.replay;
+        int rc;
+        if (n < 15U) {
+            return VS_PROTO_E_LENGTH;
+        }
+        rc = vs_get_samples(p, n, 15U, p[8], &m->count, &m->samples);
+        if (rc != VS_OK) {
+            return rc;
+        }
+        m->block_index = vs_rd_u32(p);
+        m->sample_rate_hz = vs_rd_f32(p + 4);
+        m->sample_format = p[8];
+        m->scale_g_per_lsb = vs_rd_f32(p + 9);
+        return VS_OK;
+    }
+    case VS_MSG_MODEL_BEGIN: {
+        uint16_t cs;
+        if (n != 38U) {
+            return VS_PROTO_E_LENGTH;
+        }
+        cs = vs_rd_u16(p + 36);
+        if (cs < 1U || cs > VS_PROTO_MAX_MODEL_CHUNK) {
+            return VS_PROTO_E_INVALID;
+        }
+        msg->u.model_begin.total_size = vs_rd_u32(p);
+        memcpy(msg->u.model_begin.sha256, p + 4, VS_PROTO_HASH_SIZE);
+        msg->u.model_begin.chunk_size = cs;
+        return VS_OK;
+    }
+    case VS_MSG_MODEL_CHUNK: {
+        uint16_t c;
+        if (n < 6U) {
+            return VS_PROTO_E_LENGTH;
+        }
+        c = vs_rd_u16(p + 4);
+        if (n != 6U + (size_t)c) {
+            return VS_PROTO_E_LENGTH;
+        }
+        if (c > VS_PROTO_MAX_MODEL_CHUNK) {
+            return VS_PROTO_E_INVALID;
+        }
+        msg->u.model_chunk.offset = vs_rd_u32(p);
+        msg->u.model_chunk.count = c;
+        memcpy(msg->u.model_chunk.data, p + 6, c);
+        return VS_OK;
+    }
+    case VS_MSG_MODEL_COMMIT:
+        if (n != 32U) {
+            return VS_PROTO_E_LENGTH;
+        }
+        memcpy(msg->u.model_commit.sha256, p, VS_PROTO_HASH_SIZE);
+        return VS_OK;
+    default:
+        return VS_PROTO_E_UNKNOWN_TYPE;
+    }
+}
+
+/* Decode a COBS body of len bytes (no 0x00 delimiter) in place. */
+static int vs_decode_body(uint8_t *buf, size_t len, vs_proto_msg_t *msg)
+{
+    size_t n;
+    uint32_t crc;
+    if (len > VS_PROTO_MAX_ENCODED) {
+        return VS_PROTO_E_OVERSIZE;
+    }
+    if (vs_cobs_decode(buf, len, buf, len, &n) != VS_COBS_OK) {
+        return VS_PROTO_E_COBS;
+    }
+    if (n < VS_PROTO_MIN_FRAME) {
+        return VS_PROTO_E_LENGTH;
+    }
+    if (n > VS_PROTO_MAX_FRAME) {
+        return VS_PROTO_E_OVERSIZE;
+    }
+    crc = vs_rd_u32(buf + n - VS_PROTO_CRC_SIZE);
+    if (crc != vs_crc32(buf, n - VS_PROTO_CRC_SIZE)) {
+        return VS_PROTO_E_CRC;
+    }
+    if (buf[0] != VS_PROTO_VERSION) {
+        return VS_PROTO_E_VERSION;
+    }
+    msg->header.version = buf[0];
+    msg->header.type = buf[1];
+    msg->header.node_id = vs_rd_u16(buf + 2);
+    msg->header.seq = vs_rd_u32(buf + 4);
+    msg->header.timestamp_us = vs_rd_u64(buf + 8);
+    return vs_decode_payload(buf[1], buf + VS_PROTO_HEADER_SIZE, n - VS_PROTO_HEADER_SIZE - VS_PROTO_CRC_SIZE,
+                             msg);
+}
+
+int vs_proto_decode_frame(uint8_t *frame, size_t len, vs_proto_msg_t *msg)
+{
+    if (frame == NULL || msg == NULL) {
+        return VS_PROTO_E_ARG;
+    }
+    if (len > 0U && frame[len - 1U] == 0U) {
+        len--;
+    }
+    if (len == 0U) {
+        return VS_PROTO_E_LENGTH;
+    }
+    return vs_decode_body(frame, len, msg);
+}
+
+void vs_proto_decoder_reset(vs_proto_decoder_t *d)
+{
+    d->len = 0;
+    d->discarding = 0;
+}
+
+void vs_proto_decoder_init(vs_proto_decoder_t *d)
+{
+    memset(d, 0, sizeof *d);
+}
+
+static void vs_count(vs_proto_counters_t *c, int rc)
+{
+    switch (rc) {
+    case VS_PROTO_E_OVERSIZE: c->oversize++; break;
+    case VS_PROTO_E_COBS: c->cobs++; break;
+    case VS_PROTO_E_LENGTH: c->length++; break;
+    case VS_PROTO_E_CRC: c->crc++; break;
+    case VS_PROTO_E_VERSION: c->version++; break;
+    case VS_PROTO_E_UNKNOWN_TYPE: c->unknown_type++; break;
+    default: c->invalid++; break;
+    }
+}
+
+int vs_proto_decoder_push(vs_proto_decoder_t *d, uint8_t byte, vs_proto_msg_t *msg)
+{
+    int rc;
+    size_t len;
+    d->counters.bytes++;
+    if (byte != 0U) {
+        if (d->discarding) {
+            return 0;
+        }
+        if (d->len >= VS_PROTO_MAX_ENCODED) {
+            d->discarding = 1;
+            d->len = 0;
+            d->counters.oversize++;
+            return VS_PROTO_E_OVERSIZE;
+        }
+        d->buf[d->len++] = byte;
+        return 0;
+    }
+    len = d->len;
+    d->len = 0;
+    if (d->discarding) {
+        d->discarding = 0;
+        return 0;
+    }
+    if (len == 0U) {
+        return 0;
+    }
+    rc = vs_decode_body(d->buf, len, msg);
+    if (rc != VS_OK) {
+        vs_count(&d->counters, rc);
+        return rc;
+    }
+    d->counters.frames++;
+    return 1;
+}
+
+size_t vs_proto_decoder_feed(vs_proto_decoder_t *d, const uint8_t *data, size_t len, vs_proto_msg_t *msg,
+                             int *got)
+{
+    size_t i = 0;
+    *got = 0;
+    while (i < len) {
+        if (vs_proto_decoder_push(d, data[i++], msg) == 1) {
+            *got = 1;
+            break;
+        }
+    }
+    return i;
+}
+
+uint32_t vs_proto_decoder_errors(const vs_proto_decoder_t *d)
+{
+    const vs_proto_counters_t *c = &d->counters;
+    return c->oversize + c->cobs + c->length + c->crc + c->version + c->unknown_type + c->invalid;
+}
