@@ -1,0 +1,67 @@
+/*
+ * vs_features.h - per-frame features on CMSIS-DSP, mirroring vibsentry.dsp (docs/features.md is normative).
+ *
+ * The configuration (frame length, window, mel table, feature groups, feature_hash) is compiled in from the
+ * GENERATED header vs/vs_feature_config.h (training/cgen_features.py renders it from a FeatureParams).
+ * Output order and meaning are those of FeatureParams.feature_names: logmel, mfcc, band_rms, stats (mean,
+ * rms, peak, peak_to_peak, crest_factor, skewness, kurtosis), spectral_shape (centroid, spread in Hz),
+ * velocity_rms (mm/s) - each group only when enabled.
+ *
+ * Memory (all caller-owned, no heap):
+ *   vs_features_t         the instance (the CMSIS rfft instance: 28 bytes on Cortex-M)
+ *   frame                 VS_FEAT_FRAME_LENGTH floats, input samples in the configured accel unit; read only
+ *   scratch               VS_FEATURES_SCRATCH_LEN floats (2 * frame length: 8 KiB at 1024), overwritten
+ *   out                   VS_FEAT_N_FEATURES floats
+ * Flash: the generated tables (window N floats, mel coefficients, DCT, velocity weights) plus the CMSIS FFT
+ * tables of the one configured length.
+ *
+ * Not ISR-safe and not reentrant on the same scratch buffer; run it from the analysis loop. float32 only
+ * (no fixed point). Results equal vibsentry.dsp within the tolerances stated in tests/test_c_features.py.
+ */
+#ifndef VS_FEATURES_H
+#define VS_FEATURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dsp/transform_functions.h" /* CMSIS-DSP: arm_rfft_fast_instance_f32 */
+#include "vs/vs_feature_config.h"
+#include "vs/vs_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VS_FEATURES_SCRATCH_LEN (2 * VS_FEAT_FRAME_LENGTH)
+#define VS_FEATURE_HASH_LEN 32
+
+/* Caller-owned instance; fields are private to vs_features.c. */
+typedef struct {
+    uint32_t magic;                  /* VS_FEATURES_MAGIC once initialised */
+    arm_rfft_fast_instance_f32 rfft; /* points into CMSIS's const FFT tables */
+} vs_features_t;
+
+/* Prepare the FFT for the configured frame length. VS_ERR_ARG on NULL, VS_ERR_CONFIG when CMSIS refuses it. */
+int vs_features_init(vs_features_t *inst);
+
+/* Features of one frame: frame[VS_FEAT_FRAME_LENGTH] -> out[VS_FEAT_N_FEATURES].
+ * scratch[VS_FEATURES_SCRATCH_LEN] is overwritten; frame is not modified. VS_ERR_ARG on NULL pointers,
+ * VS_ERR_STATE before vs_features_init. NaN/inf in the frame propagate to the outputs. */
+int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scratch, float *out);
+
+/* The compiled-in feature_hash: 32 raw bytes and 64 lower-case hex characters (NUL-terminated). */
+const uint8_t *vs_features_hash(void);
+const char *vs_features_hash_hex(void);
+
+/* Sizes for bindings that cannot read the macros (ctypes): instance bytes, frame length, scratch floats,
+ * number of features. */
+size_t vs_features_instance_size(void);
+int vs_features_frame_length(void);
+int vs_features_scratch_len(void);
+int vs_features_count(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VS_FEATURES_H */
