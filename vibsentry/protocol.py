@@ -57,6 +57,7 @@ every type in both directions (an emulator or a test harness plays either side).
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import zlib
 from dataclasses import dataclass
@@ -1263,13 +1264,13 @@ def message_to_dict(msg: Message) -> dict[str, object]:
         ``{"type": "SCORE", "fields": {...}}`` with the type name of :class:`MsgType`.
     """
     fields: dict[str, object] = {}
-    for name in msg.__dataclass_fields__:  # type: ignore[attr-defined]
-        value = getattr(msg, name)
+    for f in dataclasses.fields(msg):  # type: ignore[arg-type]
+        value = getattr(msg, f.name)
         if isinstance(value, (bytes, bytearray)):
             value = bytes(value).hex()
         elif isinstance(value, tuple):
             value = list(value)
-        fields[name] = value
+        fields[f.name] = value
     return {"type": MsgType(msg.TYPE).name, "fields": fields}
 
 
