@@ -289,7 +289,9 @@ class SqliteSource:
                             avg(velocity_rms), max(rms), count(*)
                      FROM scores WHERE node = :node AND ts_ns >= :s AND ts_ns < :e
                      GROUP BY t ORDER BY t"""
-        rows = self._query(sql, {"b": b, "node": int(node), "s": int(start_ns), "e": int(end_ns)})
+        # The rollup bucket holding start_ns begins before it; include it so no score at the edge is lost.
+        s = int(start_ns) - int(start_ns) % 60_000_000_000 if long_window else int(start_ns)
+        rows = self._query(sql, {"b": b, "node": int(node), "s": s, "e": int(end_ns)})
         df = pd.DataFrame(rows, columns=list(TREND_COLUMNS))
         df["time"] = ns_to_time(df["time"])
         return df
