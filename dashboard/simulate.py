@@ -1,0 +1,399 @@
+"""Virtual sensor nodes: the Python reference pipeline on a recording, speaking the wire protocol.
+
+Each :class:`VirtualNode` does what a node's firmware does, with the reference implementations: frames the
+signal (``vibsentry.dsp``), decides per frame whether to analyse it (trigger), computes the features, scores
+them with the bundle's INT8 model (``Bundle.score_features``), applies the alarm rule
+(``vibsentry.training.alarm.AlarmState``) and emits HELLO, periodic STATUS, one SCORE per analysed frame,
+ALARM raise/clear events and periodic FEATURES (the log-mel vector) as protocol frames. A
+:class:`Simulator` interleaves many nodes in node-time order and writes each frame to its node's port at
+real time or ``speed`` times faster.
+
+Without a bundle a node scores with a baseline model fitted on its own first seconds of healthy signal
+(mean squared z-score of the features; threshold at 1.5 x the largest baseline score), so tests and demos
+run without TensorFlow; with ``--bundle`` the bundle's feature parameters, INT8 model and alarm rule are used.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import os
+import select
+import time
+import tty
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vibsentry import protocol as vp
+from vibsentry.errors import UsageError
+
+#: Synthetic sources accepted wherever a recording path is: ``synth:KIND`` (KIND below).
+SYNTH_KINDS: tuple[str, ...] = ("normal", "outer", "inner", "ball")
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One virtual node.
+
+    Parameters
+    ----------
+    node_id : int
+        Protocol node id (0..65534).
+    machine : str
+        Machine name sent in HELLO.
+    recording : str
+        WAV/CSV/NPY path or ``synth:KIND``; looped when shorter than the run.
+    fault_recording : str or None
+        Signal after ``fault_at_s`` seconds of node time (path or ``synth:KIND``).
+    fault_at_s : float or None
+        Node time in seconds at which the signal switches to ``fault_recording``.
+    seed : int
+        Seed of the synthetic signals.
+    boot_counter : int
+        Reported in HELLO.
+    """
+
+    node_id: int
+    machine: str
+    recording: str = "synth:normal"
+    fault_recording: str | None = None
+    fault_at_s: float | None = None
+    seed: int = 0
+    boot_counter: int = 1
+
+
+def load_signal(source: str, *, sample_rate: float, duration_s: float, seed: int = 0) -> np.ndarray:
+    """Samples in g (float32, 1-D) of ``source``: a recording path or ``synth:KIND``, at ``sample_rate`` Hz.
+
+    Raises :class:`UsageError` for an unknown synthetic kind or a recording at another sampling rate.
+    """
+    if source.startswith("synth:"):
+        kind = source[len("synth:") :].removesuffix("_race")
+        if kind not in SYNTH_KINDS:
+            raise UsageError(f"recording {source!r}: synthetic kind must be one of {', '.join(SYNTH_KINDS)}")
+        from vibsentry.synth import machine_signal
+
+        x = machine_signal(
+            duration_s=max(duration_s, 1.0), sample_rate=sample_rate, fault=None if kind == "normal" else kind,
+            seed=seed,
+        )  # fmt: skip
+        return np.asarray(x, dtype=np.float32)
+    rate, x = _read_file(os.path.abspath(source))
+    if rate is not None and abs(rate - sample_rate) > 1e-6:
+        raise UsageError(
+            f"recording {source!r} is sampled at {rate:g} Hz but the features need {sample_rate:g} Hz"
+        )
+    # Nodes sharing one recording start at different places in it, so a fleet does not move in lockstep.
+    return np.roll(x, -(seed * 7919) % max(1, x.size))
+
+
+@functools.lru_cache(maxsize=16)
+def _read_file(path: str) -> tuple[float | None, np.ndarray]:
+    from vibsentry.dsp.io import read_recording
+
+    rec = read_recording(path)
+    x = np.ascontiguousarray(rec.data[:, 0], dtype=np.float32)
+    x.setflags(write=False)
+    return rec.sample_rate, x
+
+
+class BaselineScorer:
+    """Score = mean squared z-score of the features against a healthy baseline (used without a bundle).
+
+    Attributes
+    ----------
+    mean_, std_ : ndarray float32, shape (n_features,)
+    threshold_ : float
+        1.5 x the largest baseline score.
+    """
+
+    def fit(self, features: np.ndarray) -> BaselineScorer:
+        """Fit on healthy features, shape (n_frames, n_features)."""
+        x = np.asarray(features, dtype=np.float32)
+        self.mean_ = x.mean(axis=0)
+        self.std_ = np.maximum(x.std(axis=0), np.float32(1e-3))
+        self.threshold_ = float(1.5 * self.score_samples(x).max())
+        return self
+
+    def score_samples(self, features: np.ndarray) -> np.ndarray:
+        """Scores, shape (n_frames,), float32."""
+        z = (np.asarray(features, dtype=np.float32) - self.mean_) / self.std_
+        return np.mean(z * z, axis=1).astype(np.float32)
+
+
+class VirtualNode:
+    """One node's message stream, computed from its recording (see the module docstring).
+
+    Parameters
+    ----------
+    spec : NodeSpec
+    duration_s : float
+        Node time to simulate, in seconds.
+    bundle : Bundle or None
+        A loaded ``vibsentry.training.bundle.Bundle``; None uses :class:`BaselineScorer`.
+    status_every_s : float
+        STATUS period (node time); HELLO repeats every 10 periods.
+    features_every : int
+        Send FEATURES every this many analysed frames (0: never).
+    trigger_rms_g : float
+        Analyse a frame only when its RMS exceeds this (0: every frame); skipped frames are counted.
+    """
+
+    def __init__(
+        self,
+        spec: NodeSpec,
+        *,
+        duration_s: float,
+        bundle: Any = None,
+        status_every_s: float = 10.0,
+        features_every: int = 10,
+        trigger_rms_g: float = 0.0,
+        baseline_s: float = 10.0,
+    ) -> None:
+        from vibsentry.dsp import FeatureParams, extract_features
+        from vibsentry.training.alarm import AlarmRule, AlarmState
+
+        self.spec = spec
+        self.params = bundle.params if bundle is not None else FeatureParams()
+        p = self.params
+        fs = float(p.sample_rate)
+        n_total = int(duration_s * fs) + p.frame_length
+        sig = self._looped(
+            load_signal(spec.recording, sample_rate=fs, duration_s=duration_s, seed=spec.seed), n_total
+        )
+        if spec.fault_at_s is not None:
+            src = spec.fault_recording or "synth:outer"
+            cut = int(spec.fault_at_s * fs)
+            if cut < n_total:
+                fault = load_signal(
+                    src, sample_rate=fs, duration_s=duration_s - spec.fault_at_s + 1.0, seed=spec.seed + 1
+                )
+                sig[cut:] = self._looped(fault, n_total - cut)
+        feats = extract_features(sig, params=p)
+        names = list(p.feature_names)
+        self._idx = {k: names.index(k) if k in names else None for k in ("rms", "peak", "velocity_rms_mm_s")}
+        self._logmel = [i for i, n in enumerate(names) if n.startswith("logmel_")]
+        if bundle is not None:
+            scores = np.asarray(bundle.score_features(feats), dtype=np.float32)
+            rule = bundle.alarm
+            if rule is None:
+                raise UsageError(f"bundle {bundle.path}: no alarm rule (classifier without a 'normal' class)")
+        else:
+            n_base = max(8, min(len(feats), int(baseline_s * p.frame_rate)))
+            healthy_end = len(feats) if spec.fault_at_s is None else int(spec.fault_at_s * p.frame_rate)
+            scorer = BaselineScorer().fit(feats[: max(8, min(n_base, healthy_end))])
+            scores = scorer.score_samples(feats)
+            rule = AlarmRule(scorer.threshold_, 0.8 * scorer.threshold_, 3, 5)
+        self.rule = rule
+        self._alarm = AlarmState(rule)
+        self.features = feats
+        self.scores = scores
+        self.status_every_s = status_every_s
+        self.features_every = features_every
+        self.trigger_rms_g = trigger_rms_g
+        self.model_hash = (
+            bytes.fromhex(bundle.meta["files"]["model.tflite"]) if bundle is not None else bytes(32)
+        )
+        self.seq = 0
+        self.counters = {"analysed": 0, "skipped": 0, "tx": 0}
+
+    @staticmethod
+    def _looped(x: np.ndarray, n: int) -> np.ndarray:
+        if x.size == 0:
+            raise UsageError("recording has no samples")
+        reps = -(-n // x.size)
+        return np.tile(x, reps)[:n].copy()
+
+    def _frame(self, msg: vp.Message, t_us: int) -> tuple[int, bytes]:
+        out = vp.encode(msg, node_id=self.spec.node_id, seq=self.seq & 0xFFFFFFFF, timestamp_us=t_us)
+        self.seq += 1
+        self.counters["tx"] += 1
+        return t_us, out
+
+    def _hello(self, t_us: int) -> tuple[int, bytes]:
+        return self._frame(
+            vp.Hello(
+                fw_version="sim-1.0", machine=self.spec.machine[:32], sample_rate_hz=float(self.params.sample_rate),
+                feature_hash=bytes.fromhex(self.params.feature_hash), model_hash=self.model_hash,
+                boot_counter=self.spec.boot_counter,
+            ),
+            t_us,
+        )  # fmt: skip
+
+    def messages(self) -> Iterator[tuple[int, bytes]]:
+        """``(node_time_us, wire_frame)`` in time order: HELLO first, then frames as the signal plays."""
+        p = self.params
+        fs = float(p.sample_rate)
+        yield self._hello(1000)
+        next_status = self.status_every_s
+        n_status = 0
+        analysed = 0
+        for i in range(len(self.scores)):
+            t_us = round((i * p.hop_length + p.frame_length) / fs * 1e6) + 1000
+            while t_us >= next_status * 1e6:
+                n_status += 1
+                if n_status % 10 == 0:
+                    yield self._hello(int(next_status * 1e6))
+                c = self.counters
+                yield self._frame(
+                    vp.Status(uptime_s=int(next_status), frames_analysed=c["analysed"], frames_skipped=c["skipped"],
+                              tx_frames=c["tx"], rx_frames=0, rx_errors=0, alarm_state=self._alarm.state),
+                    int(next_status * 1e6),
+                )  # fmt: skip
+                next_status += self.status_every_s
+            f = self.features[i]
+            rms = float(f[self._idx["rms"]]) if self._idx["rms"] is not None else 0.0
+            if self.trigger_rms_g > 0 and rms <= self.trigger_rms_g:
+                self.counters["skipped"] += 1
+                continue
+            self.counters["analysed"] += 1
+            s = float(self.scores[i])
+            event = self._alarm.step(s)
+            ix = self._idx
+            yield self._frame(
+                vp.Score(score=s, threshold=self.rule.threshold, alarm_state=self._alarm.state, class_index=-1,
+                         rms_g=rms, peak_g=float(f[ix["peak"]]) if ix["peak"] is not None else 0.0,
+                         velocity_rms_mm_s=float(f[ix["velocity_rms_mm_s"]]) if ix["velocity_rms_mm_s"] is not None
+                         else 0.0, frame_index=i),
+                t_us,
+            )  # fmt: skip
+            if event:
+                yield self._frame(
+                    vp.Alarm(event=event, score=s, threshold=self.rule.threshold,
+                             clear_threshold=self.rule.clear_threshold, k=self.rule.k, n=self.rule.n, frame_index=i),
+                    t_us,
+                )  # fmt: skip
+            analysed += 1
+            if self.features_every and analysed % self.features_every == 0 and self._logmel:
+                vals = tuple(float(v) for v in f[self._logmel][: vp.MAX_FEATURE_VALUES])
+                yield self._frame(
+                    vp.Features(kind=int(vp.FeatureKind.LOGMEL), frame_index=i, values=vals), t_us
+                )
+
+
+class PtyPort:
+    """A pty created by the simulator; the gateway opens :attr:`path` (or the symlink ``link``).
+
+    The simulator keeps a raw-mode slave descriptor open, so frames written before the gateway opens the
+    port wait in the kernel buffer (as on a real cable) instead of being lost.
+    """
+
+    def __init__(self, link: str | os.PathLike[str] | None = None) -> None:
+        self.master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        tty.setraw(self.master)
+        self.path = os.ttyname(self._slave)
+        self.link = Path(link) if link else None
+        if self.link is not None:
+            tmp = self.link.with_name(self.link.name + ".tmp")
+            tmp.unlink(missing_ok=True)
+            os.symlink(self.path, tmp)
+            os.replace(tmp, self.link)
+
+    @property
+    def name(self) -> str:
+        """What to pass to ``vibsentry ingest --port``."""
+        return str(self.link) if self.link is not None else self.path
+
+    def write(self, data: bytes) -> None:
+        """Write all of ``data`` (waits while the kernel buffer is full: the gateway's flow control)."""
+        view = memoryview(data)
+        while view:
+            select.select([], [self.master], [], 1.0)
+            try:
+                n = os.write(self.master, view)
+            except BlockingIOError:
+                continue
+            view = view[n:]
+
+    def close(self) -> None:
+        """Close the pty (and remove the symlink)."""
+        for fd in (self.master, self._slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if self.link is not None:
+            self.link.unlink(missing_ok=True)
+
+
+class SerialPort:
+    """A port opened with pyserial (device path or URL such as ``socket://host:port``)."""
+
+    def __init__(self, url: str, baud: int = 115200) -> None:
+        import serial
+
+        try:
+            self._ser = serial.serial_for_url(url, baudrate=baud, timeout=1.0, write_timeout=30.0)
+        except (serial.SerialException, ValueError, OSError) as exc:
+            raise UsageError(f"--port {url!r}: cannot open ({exc})") from None
+        self.name = url
+
+    def write(self, data: bytes) -> None:
+        """Write ``data`` and return when pyserial has accepted it."""
+        self._ser.write(data)
+
+    def close(self) -> None:
+        """Close the port."""
+        self._ser.close()
+
+
+class Simulator:
+    """Play several nodes' message streams onto ports, interleaved by node time.
+
+    Parameters
+    ----------
+    nodes : sequence of VirtualNode
+    ports : sequence of port objects (``write(bytes)``)
+        Node ``i`` writes to ``ports[i % len(ports)]``.
+    speed : float
+        Node seconds per wall second (1 = real time; ``inf`` = as fast as the port takes them).
+    """
+
+    def __init__(self, nodes: Sequence[VirtualNode], ports: Sequence[Any], *, speed: float = 1.0) -> None:
+        if not nodes or not ports:
+            raise UsageError("simulate needs at least one node and one port")
+        if not speed > 0:
+            raise UsageError(f"--speed {speed!r}: must be positive")
+        self.nodes = list(nodes)
+        self.ports = list(ports)
+        self.speed = speed
+        self.sent = 0
+
+    def run(
+        self,
+        *,
+        stop: Callable[[], bool] | None = None,
+        on_sent: Callable[[int, int, bytes, float], None] | None = None,
+        stagger_us: int = 0,
+    ) -> int:
+        """Send every message; returns how many. ``on_sent(node_index, node_time_us, frame, wall_time)``."""
+        streams = [n.messages() for n in self.nodes]
+        heap: list[tuple[int, int, bytes]] = []
+        for i, s in enumerate(streams):
+            first = next(s, None)
+            if first is not None:
+                heap.append((first[0] + i * stagger_us, i, first[1]))
+        heapq.heapify(heap)
+        t0 = time.monotonic()
+        while heap:
+            if stop is not None and stop():
+                break
+            t_us, i, frame = heapq.heappop(heap)
+            if self.speed != float("inf"):
+                due = t0 + t_us / 1e6 / self.speed
+                delay = due - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            self.ports[i % len(self.ports)].write(frame)
+            self.sent += 1
+            if on_sent is not None:
+                on_sent(i, t_us, frame, time.time())
+            nxt = next(streams[i], None)
+            if nxt is not None:
+                heapq.heappush(heap, (nxt[0] + i * stagger_us, i, nxt[1]))
+        return self.sent
