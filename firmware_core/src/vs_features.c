@@ -145,6 +145,15 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
 #if VS_FEAT_REMOVE_DC
         arm_dot_prod_f32(frame, vs_feat_window, N, &wmean);
         wmean /= VS_FEAT_WINDOW_SUM;
+        {
+            /* Correction pass, as for the plain mean: leftover DC leaks into bin 1, where velocity
+             * integration multiplies it by 1/f^2, so a large offset must cancel to well below one ulp. */
+            float r = 0.0f;
+            for (int i = 0; i < N; i++) {
+                r += (frame[i] - wmean) * vs_feat_window[i];
+            }
+            wmean += r / VS_FEAT_WINDOW_SUM;
+        }
 #endif
         for (int i = 0; i < N; i++) {
             a[i] = (frame[i] - wmean) * vs_feat_window[i];

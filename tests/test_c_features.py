@@ -1,0 +1,211 @@
+"""C features (libvscore.so, real CMSIS-DSP) against the Python reference vibsentry.dsp, frame by frame.
+
+Tolerances, all "1e-4 of the signal scale", with ``s = max |x|`` of the frame in the input unit:
+
+- signal-unit features (``mean``, ``rms``, ``peak``, ``peak_to_peak``, ``band_rms_*``): ``|C - Py| <= 1e-4 s``;
+- dimensionless statistics (``crest_factor``, ``skewness``, ``kurtosis``): ``<= 1e-4 max(1, |Py|)``;
+- ``spectral_centroid_hz`` / ``spectral_spread_hz``: ``<= 1e-4 fs/2``;
+- ``velocity_rms_mm_s``: ``<= 1e-4 v_s`` with ``v_s = s u 1000 / (2 pi f_hi)``, the velocity of a full-scale
+  tone at the band's upper edge (the smallest velocity a full-scale in-band tone can have);
+- ``logmel_*`` are logs, so they are compared where the signal scale lives, in the linear domain: with
+  ``E = exp(logmel)`` (mel energy + 1e-6, proportional to the signal),
+  ``|E_C - E_Py| <= 1e-4 max(max_m E_Py, s W / 2)`` where ``s W / 2`` (W = sum of the window) is the mel energy
+  of a full-scale tone at a filter centre: the floor for frames whose spectrum is (nearly) empty, such as a
+  constant frame with DC removal, where both sides hold only rounding residue.
+  Bands holding at least 1 % of that scale must also agree in the log domain within 1e-2;
+- ``mfcc_*``: the C MFCC must equal the DCT table applied to the C log-mel values (rel. 1e-5), so it inherits
+  the log-mel bound; the DCT is the only step it adds.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from vibsentry.dsp import FeatureParams
+from vibsentry.dsp.features import feature_tables, features_from_frames
+from vibsentry.dsp.params import ACCEL_UNITS
+
+from tests.support.cbuild import make
+from tests.support.cfeatures import CFeatures
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: A second configuration exercising every feature group, another window, length and rate, and no DC removal.
+ALL_GROUPS_TOML = """
+[features]
+sample_rate = 25600.0
+frame_length = 256
+hop_length = 256
+window = "hamming"
+remove_dc = false
+accel_unit = "m/s2"
+features = ["logmel", "mfcc", "band_rms", "stats", "spectral_shape", "velocity_rms"]
+n_mels = 24
+n_mfcc = 13
+n_bands = 6
+fmin = 20.0
+fmax = 10000.0
+velocity_band = [100.0, 5000.0]
+"""
+
+
+def synthetic_frames(n: int, frame_length: int, fs: float, seed: int) -> npt.NDArray[np.float32]:
+    """Noise, tones, impulses, offsets over 4 decades of amplitude, plus constant and all-zero frames."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(frame_length) / fs
+    out = np.empty((n, frame_length), dtype=np.float32)
+    for i in range(n):
+        s = 10 ** rng.uniform(-3, 1)
+        x = rng.normal(0, s, frame_length)
+        x += s * rng.uniform(0, 3) * np.sin(2 * np.pi * rng.uniform(1, fs / 2) * t + rng.uniform(0, 6.3))
+        if i % 2:
+            x += rng.normal(0, 3)  # gravity / bias offset, up to ~100x the vibration
+        if i % 5 == 0:
+            x[rng.integers(0, frame_length, 4)] += s * rng.normal(0, 20, 4)
+        out[i] = x
+    out[0] = 0.0
+    out[1] = 0.981
+    return out
+
+
+def wav_frames(frame_length: int, limit: int = 1500) -> npt.NDArray[np.float32]:
+    """Consecutive frames of every sample_data WAV (real CWRU excerpts and synthetic machines)."""
+    from vibsentry.dsp.io import read_recording
+
+    frames = []
+    for wav in sorted((ROOT / "sample_data").rglob("*.wav")):
+        x = read_recording(wav).data[:, 0]
+        k = len(x) // frame_length
+        frames.append(x[: k * frame_length].reshape(k, frame_length))
+    if not frames:
+        pytest.skip("no sample_data/*.wav found")
+    allf = np.concatenate(frames).astype(np.float32)
+    idx = np.linspace(0, len(allf) - 1, min(limit, len(allf))).astype(int)
+    return allf[idx]
+
+
+def assert_parity(
+    c: npt.NDArray[np.float32],
+    py: npt.NDArray[np.float32],
+    frames: npt.NDArray[np.float32],
+    params: FeatureParams,
+) -> dict[str, float]:
+    """Check every column with the tolerances of the module docstring; returns the worst ratio per group."""
+    s = np.abs(frames).max(axis=1).astype(np.float64)
+    names = params.feature_names
+    worst: dict[str, float] = {}
+
+    def check(group: str, err: npt.NDArray[np.float64], tol: npt.NDArray[np.float64] | float) -> None:
+        ratio = err / np.maximum(tol, 1e-30)
+        worst[group] = max(worst.get(group, 0.0), float(ratio.max()))
+        bad = np.flatnonzero(ratio > 1.0)
+        assert bad.size == 0, f"{group}: {bad.size} frames over tolerance, worst ratio {ratio.max():.3g}"
+
+    cols = {n: i for i, n in enumerate(names)}
+    if "logmel" in params.features:
+        j = [cols[f"logmel_{m:02d}"] for m in range(params.n_mels)]
+        ec, ep = np.exp(c[:, j].astype(np.float64)), np.exp(py[:, j].astype(np.float64))
+        emax = ep.max(axis=1, keepdims=True)
+        e_s = (s * float(np.sum(feature_tables(params).window, dtype=np.float64)) / 2)[:, None]
+        check("logmel (linear)", np.abs(ec - ep), 1e-4 * np.maximum(emax, e_s))
+        strong = ep >= 1e-2 * np.maximum(emax, e_s)
+        check("logmel (log, strong bands)", np.where(strong, np.abs(c[:, j] - py[:, j]), 0.0), 1e-2)
+        if "mfcc" in params.features:
+            dct = feature_tables(params).dct
+            assert dct is not None
+            jm = [cols[f"mfcc_{m:02d}"] for m in range(params.n_mfcc)]
+            want = c[:, j].astype(np.float64) @ dct.T.astype(np.float64)
+            check("mfcc (DCT of C logmel)", np.abs(c[:, jm] - want), 1e-5 * np.maximum(1.0, np.abs(want)))
+    for name, i in cols.items():
+        err = np.abs(c[:, i].astype(np.float64) - py[:, i])
+        if name in ("mean", "rms", "peak", "peak_to_peak") or name.startswith("band_rms"):
+            check(name.split("_0")[0], err, 1e-4 * s)
+        elif name in ("crest_factor", "skewness", "kurtosis"):
+            check(name, err, 1e-4 * np.maximum(1.0, np.abs(py[:, i])))
+        elif name.startswith("spectral_"):
+            check(name, err, 1e-4 * params.sample_rate / 2)
+        elif name == "velocity_rms_mm_s":
+            v_s = s * ACCEL_UNITS[params.accel_unit] * 1000.0 / (2 * math.pi * params.velocity_band[1])
+            check(name, err, 1e-4 * v_s + 1e-9)
+    return worst
+
+
+@pytest.fixture(scope="module")
+def default_c() -> CFeatures:
+    return CFeatures(make("lib").lib_so)
+
+
+@pytest.fixture(scope="module")
+def all_groups(tmp_path_factory: pytest.TempPathFactory) -> tuple[FeatureParams, CFeatures]:
+    d = tmp_path_factory.mktemp("cfg")
+    toml = d / "features.toml"
+    toml.write_text(ALL_GROUPS_TOML)
+    params = FeatureParams.from_toml(toml)
+    b = make("lib", build_dir=ROOT / "firmware_core" / "build" / "variant_all_groups", features_toml=toml)
+    return params, CFeatures(b.lib_so)
+
+
+def test_generated_header_carries_the_feature_hash(default_c: CFeatures) -> None:
+    p = FeatureParams()
+    assert default_c.hash_hex == p.feature_hash
+    assert default_c.n_features == p.n_features
+    header = make("lib").feature_config.read_text(encoding="utf-8")
+    assert header.startswith("/*\n * GENERATED — do not edit")
+    assert p.feature_hash in header.splitlines()[2]
+
+
+def test_default_params_random_frames(default_c: CFeatures) -> None:
+    p = FeatureParams()
+    frames = synthetic_frames(3000, p.frame_length, p.sample_rate, seed=1)
+    assert_parity(default_c(frames), features_from_frames(frames, params=p), frames, p)
+
+
+def test_default_params_sample_data_frames(default_c: CFeatures) -> None:
+    p = FeatureParams()
+    frames = wav_frames(p.frame_length)
+    assert_parity(default_c(frames), features_from_frames(frames, params=p), frames, p)
+
+
+def test_all_groups_variant_random_and_real_frames(all_groups: tuple[FeatureParams, CFeatures]) -> None:
+    p, c = all_groups
+    assert c.hash_hex == p.feature_hash
+    assert c.n_features == p.n_features == 24 + 13 + 6 + 7 + 2 + 1
+    frames = np.concatenate(
+        [
+            synthetic_frames(2000, p.frame_length, p.sample_rate, seed=2),
+            wav_frames(p.frame_length, limit=1000),
+        ]
+    )
+    assert_parity(c(frames), features_from_frames(frames, params=p), frames, p)
+
+
+@pytest.mark.needs_datasets
+def test_default_params_cwru_frames(default_c: CFeatures, datasets_dir: Path) -> None:
+    from scipy.io import loadmat
+
+    p = FeatureParams()
+    frames = []
+    for mat in sorted((datasets_dir / "cwru").glob("*.mat")):
+        d = loadmat(mat)
+        key = next(k for k in d if k.endswith("_DE_time"))
+        x = np.asarray(d[key], dtype=np.float32).ravel()
+        k = len(x) // p.frame_length
+        frames.append(x[: k * p.frame_length].reshape(k, p.frame_length)[:: max(1, k // 60)])
+    allf = np.concatenate(frames)
+    assert len(allf) >= 500
+    assert_parity(default_c(allf), features_from_frames(allf, params=p), allf, p)
+
+
+def test_rejects_null_and_uninitialised(default_c: CFeatures) -> None:
+    import ctypes
+
+    lib = default_c.lib
+    assert lib.vs_features_init(None) < 0
+    inst = ctypes.create_string_buffer(int(lib.vs_features_instance_size()))
+    z = np.zeros(default_c.frame_length * 2, dtype=np.float32)
+    out = np.zeros(default_c.n_features, dtype=np.float32)
+    assert lib.vs_features_compute_f32(inst, z[: default_c.frame_length].copy(), z, out) < 0
