@@ -105,7 +105,7 @@ def power(spectrum: npt.ArrayLike) -> npt.NDArray[np.float32]:
 
 def bin_frequencies(params: FeatureParams) -> npt.NDArray[np.float64]:
     """Centre frequency in Hz of each one-sided bin, shape (N // 2 + 1,)."""
-    return np.arange(params.n_bins) * (params.sample_rate / params.frame_length)
+    return np.arange(params.n_bins, dtype=np.float64) * np.float64(params.sample_rate / params.frame_length)
 
 
 def one_sided_scale(params: FeatureParams) -> npt.NDArray[np.float64]:
