@@ -187,7 +187,9 @@ def main() -> None:
     for name, hdr, msg in fixed():
         frame = vp.encode(msg, **hdr)
         good[name] = frame
-        vectors.append({"name": name, "header": hdr, **vp.message_to_dict(msg), "frame": frame.hex()})
+        # The fields as decoded: floats become the exact float32 values the frame carries.
+        exact = vp.decode_frame(frame).message
+        vectors.append({"name": name, "header": hdr, **vp.message_to_dict(exact), "frame": frame.hex()})
     rng = np.random.default_rng(SEED)
     for t in sorted(vp.MESSAGE_CLASSES):
         for i in range(RANDOM_PER_TYPE):
