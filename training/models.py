@@ -120,7 +120,6 @@ class AutoencoderDetector(_Base):
         Z = normalise(X, self.mean_, self.std_)
         n_in = Z.shape[1]
         model = _dense_net(tf, n_in, self.hidden, n_in, None, "autoencoder")
-        model.compile(optimizer=tf.keras.optimizers.Adam(self.learning_rate), loss="mse")
         val = None
         if X_val is not None and np.asarray(X_val).shape[0] > 0:
             Zv = normalise(X_val, self.mean_, self.std_)
@@ -264,11 +263,6 @@ class MLPClassifier:
         Z = normalise(X, self.mean_, self.std_)
         yi = np.array([index[c] for c in yv], dtype=np.int64)
         model = _dense_net(tf, Z.shape[1], self.hidden, len(self.classes_), "softmax", "classifier")
-        model.compile(
-            optimizer=tf.keras.optimizers.Adam(self.learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
         val = None
         if X_val is not None and y_val is not None and np.asarray(X_val).shape[0] > 0:
             yvv = np.array([index.get(c, -1) for c in np.asarray(y_val).astype(str)])
@@ -277,7 +271,9 @@ class MLPClassifier:
         # Balanced class weights: CWRU-like sets have far fewer normal windows than fault windows.
         counts = np.bincount(yi, minlength=len(self.classes_)).astype(np.float64)
         weights = {i: float(len(yi) / (len(counts) * c)) for i, c in enumerate(counts) if c > 0}
-        self.history_ = _keras_fit(tf, model, Z, yi, val, self, quiet, class_weight=weights)
+        self.history_ = _keras_fit(
+            tf, model, Z, yi, val, self, quiet, loss="sparse_categorical_crossentropy", class_weight=weights
+        )
         self.model_ = model
         return self
 
@@ -307,46 +303,79 @@ def _dense_net(
 
 
 def _keras_fit(
-    tf: Any, model: Any, x: Any, y: Any, val: Any, est: Any, quiet: bool, **kw: Any
+    tf: Any,
+    model: Any,
+    x: Any,
+    y: Any,
+    val: Any,
+    est: Any,
+    quiet: bool,
+    *,
+    loss: str = "mse",
+    class_weight: dict[int, float] | None = None,
 ) -> dict[str, list[float]]:
-    """Adam fit with early stopping on the val loss (train loss without val), restoring the best weights."""
-    cbs = [
-        tf.keras.callbacks.EarlyStopping(
-            monitor="val_loss" if val else "loss", patience=est.patience, restore_best_weights=True
-        )
-    ]
-    cbs += _progress_callback(tf, est.epochs, quiet)
-    hist = model.fit(
-        x,
-        y,
-        validation_data=val,
-        epochs=est.epochs,
-        batch_size=est.batch_size,
-        shuffle=True,
-        verbose=0,
-        callbacks=cbs,
-        **kw,
-    )
-    return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    """Adam with early stopping on the val loss (train loss without val), restoring the best weights.
 
+    A plain loop over in-memory batches: ``keras.Model.fit`` builds a tf.data pipeline per epoch, which costs
+    more than training these tiny networks.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y, dtype=np.float32 if loss == "mse" else np.int32)
+    w = np.ones(x.shape[0], np.float32)
+    if class_weight:
+        w = np.array([class_weight[int(c)] for c in y], dtype=np.float32)
+    opt = tf.keras.optimizers.Adam(est.learning_rate)
 
-def _progress_callback(tf: Any, epochs: int, quiet: bool) -> list[Any]:
-    from vibsentry.progress import bar, enabled
+    def loss_of(yt: Any, yp: Any, wt: Any) -> Any:
+        if loss == "mse":
+            per = tf.reduce_mean(tf.square(yt - yp), axis=-1)
+        else:
+            per = tf.keras.losses.sparse_categorical_crossentropy(yt, yp)
+        return tf.reduce_sum(per * wt) / tf.reduce_sum(wt)
 
-    if not enabled(quiet):
-        return []
+    @tf.function(reduce_retracing=True)
+    def step(xb: Any, yb: Any, wb: Any) -> Any:
+        with tf.GradientTape() as tape:
+            lv = loss_of(yb, model(xb, training=True), wb)
+        grads = tape.gradient(lv, model.trainable_variables)
+        opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return lv
 
-    class _Bar(tf.keras.callbacks.Callback):  # type: ignore[misc,name-defined]
-        def on_train_begin(self, logs: Any = None) -> None:
-            self.bar = bar(total=epochs, desc="training", unit="epoch")
+    @tf.function(reduce_retracing=True)
+    def evaluate(xe: Any, ye: Any) -> Any:
+        return loss_of(ye, model(xe, training=False), tf.ones(tf.shape(xe)[0]))
 
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            self.bar.update(1)
+    rng = np.random.default_rng(est.seed)
+    hist: dict[str, list[float]] = {"loss": []}
+    if val is not None:
+        hist["val_loss"] = []
+        xv = tf.constant(np.asarray(val[0], np.float32))
+        yv = tf.constant(np.asarray(val[1], np.float32 if loss == "mse" else np.int32))
+    best, best_w, wait = np.inf, model.get_weights(), 0
+    from vibsentry.progress import bar
 
-        def on_train_end(self, logs: Any = None) -> None:
-            self.bar.close()
-
-    return [_Bar()]
+    pb = bar(total=est.epochs, desc="training", unit="epoch", quiet=quiet)
+    for _ in range(est.epochs):
+        order = rng.permutation(x.shape[0])
+        tot = 0.0
+        for i in range(0, x.shape[0], est.batch_size):
+            sel = order[i : i + est.batch_size]
+            tot += float(step(x[sel], y[sel], w[sel])) * sel.size
+        hist["loss"].append(tot / x.shape[0])
+        cur = hist["loss"][-1]
+        if val is not None:
+            cur = float(evaluate(xv, yv))
+            hist["val_loss"].append(cur)
+        pb.update(1)
+        if cur < best - 1e-7:
+            best, best_w, wait = cur, model.get_weights(), 0
+        else:
+            wait += 1
+            if wait >= est.patience:
+                break
+    pb.close()
+    model.set_weights(best_w)
+    return hist
 
 
 DETECTORS = {
