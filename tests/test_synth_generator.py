@@ -30,6 +30,49 @@ def test_same_seed_gives_identical_signal_and_other_seed_differs() -> None:
     assert abs(np.corrcoef(a, c)[0, 1]) < 0.5
 
 
+@settings(max_examples=15, deadline=None)
+@given(chunks=st.lists(st.integers(0, 9000), min_size=1, max_size=12))
+def test_streaming_in_any_block_sizes_gives_the_same_samples_as_one_call(chunks: list[int]) -> None:
+    kw = dict(
+        load=0.3, load_changes=((0.8, 0.9), (2.0, 0.1)), fault="ball", fault_onset_s=0.5, growth_s=1.0, seed=9
+    )
+    chunks = [*chunks, 6001]  # past the onset, so machine_signal accepts the duration
+    n = sum(chunks)
+    sim = synth.MachineSimulator(**kw)  # type: ignore[arg-type]
+    parts = [sim.read(m) for m in chunks]
+    assert [p.size for p in parts] == chunks and sim.position == n
+    whole = synth.machine_signal(duration_s=n / FS, **kw)  # type: ignore[arg-type]
+    assert np.concatenate(parts).tobytes() == whole.tobytes()
+
+
+def test_simulator_load_change_at_runtime_equals_a_scheduled_one() -> None:
+    sim = synth.MachineSimulator(rpm=1480.0, load=0.2, seed=4)
+    head = sim.read(12000)
+    sim.set_load(0.9)
+    tail = sim.read(24000)
+    planned = synth.machine_signal(duration_s=3.0, rpm=1480.0, load=0.2, load_changes=((1.0, 0.9),), seed=4)
+    assert np.concatenate([head, tail]).tobytes() == planned.tobytes()
+    with pytest.raises(ConfigError, match="load_changes"):
+        sim.set_load(0.5, at_s=1.0)  # the past cannot change
+
+
+def test_simulator_fault_injected_at_runtime_shows_up_from_then_on() -> None:
+    healthy = synth.MachineSimulator(seed=6).read(int(8 * FS))
+    sim = synth.MachineSimulator(seed=6)
+    before = sim.read(int(4 * FS))
+    sim.set_fault("outer", severity=1.0)
+    after = sim.read(int(4 * FS)).astype(np.float64)
+    assert np.array_equal(before, healthy[: before.size])
+    assert kurtosis(after, fisher=False) > 6.0
+    freqs, mag = envelope_spectrum(after, sample_rate=FS, band=(2200.0, 3800.0))
+    bpfo = synth.bearing_frequencies(rpm=1797.0)["bpfo"]
+    assert peak_frequency(freqs, mag, lo=45.0, hi=160.0) == pytest.approx(bpfo, abs=0.8)
+    sim.set_fault(None)
+    sim.read(int(0.1 * FS))  # the last bursts ring out
+    quiet = sim.read(int(2 * FS)).astype(np.float64)
+    assert kurtosis(quiet, fisher=False) < 3.5
+
+
 def test_output_is_a_24_bit_adc_reading_within_full_scale() -> None:
     x = synth.machine_signal(duration_s=1.0, fault="outer", severity=20.0, full_scale_g=2.0, seed=1)
     lsb = 2.0 * 2.0 / 2**24
@@ -131,7 +174,7 @@ def test_fault_growth_raises_the_level_gradually() -> None:
     rms = np.sqrt(np.mean(x[: 12 * 12000].reshape(12, 12000).astype(np.float64) ** 2, axis=1))
     growing = rms[3:10]
     assert np.all(np.diff(growing) > 0), rms
-    assert rms[11] > 3 * rms[1]
+    assert rms[11] > 2.5 * rms[1]
     assert abs(rms[11] - rms[10]) < 0.2 * rms[11]  # fully grown after onset + growth_s
 
 
