@@ -18,6 +18,10 @@
 #error "vs_feature_config.h: VS_FEAT_N_BINS must be frame_length / 2 + 1"
 #endif
 
+/* Position of the statistics in the output vector (logmel, mfcc and band_rms come first). */
+#define STATS_OFFSET \
+    (VS_FEAT_HAS_LOGMEL * VS_FEAT_N_MELS + VS_FEAT_HAS_MFCC * VS_FEAT_N_MFCC + VS_FEAT_HAS_BAND_RMS * VS_FEAT_N_BANDS)
+
 static const uint8_t hash_bytes[VS_FEATURE_HASH_LEN] = VS_FEATURE_HASH_BYTES;
 
 int vs_features_init(vs_features_t *inst)
@@ -107,6 +111,14 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
     if (inst == NULL || frame == NULL || scratch == NULL || out == NULL) {
         return VS_ERR_ARG;
     }
+    /* frame may be scratch itself, but must not start inside it elsewhere (it would be overwritten early). */
+    {
+        /* Compared as integers: relational operators on pointers into different arrays are undefined. */
+        const uintptr_t f = (uintptr_t)frame, s0 = (uintptr_t)scratch;
+        if (f != s0 && f + N * sizeof(float) > s0 && f < s0 + VS_FEATURES_SCRATCH_LEN * sizeof(float)) {
+            return VS_ERR_ARG;
+        }
+    }
     if (inst->magic != VS_FEATURES_MAGIC) {
         return VS_ERR_STATE;
     }
@@ -139,7 +151,13 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
         mean += ((r[0] + r[1]) + (r[2] + r[3])) / (float)N;
     }
 
-    /* Spectrum of (x - window-weighted mean) * w: the weighted mean makes X[0] exactly the DC-free value. */
+#if VS_FEAT_HAS_STATS
+    /* Statistics first, while frame is intact: the caller may pass frame == scratch (in place). */
+    frame_stats(frame, mean, out + STATS_OFFSET);
+#endif
+
+    /* Spectrum of (x - window-weighted mean) * w: the weighted mean makes X[0] exactly the DC-free value.
+     * Element i of a is written after frame[i] was read, so frame == a works. */
     {
         float wmean = 0.0f;
 #if VS_FEAT_REMOVE_DC
@@ -217,8 +235,7 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
 #endif
 
 #if VS_FEAT_HAS_STATS
-    frame_stats(frame, mean, o);
-    o += 7;
+    o += 7; /* computed before the spectrum, see above */
 #endif
 
 #if VS_FEAT_HAS_SPECTRAL_SHAPE

@@ -9,7 +9,8 @@
  *
  * Memory (all caller-owned, no heap):
  *   vs_features_t         the instance (the CMSIS rfft instance: 28 bytes on Cortex-M)
- *   frame                 VS_FEAT_FRAME_LENGTH floats, input samples in the configured accel unit; read only
+ *   frame                 VS_FEAT_FRAME_LENGTH floats, input samples in the configured accel unit; read only,
+ *                         unless frame == scratch: then the computation runs in place and saves N floats
  *   scratch               VS_FEATURES_SCRATCH_LEN floats (2 * frame length: 8 KiB at 1024), overwritten
  *   out                   VS_FEAT_N_FEATURES floats
  * Flash: the generated tables (window N floats, mel coefficients, DCT, velocity weights) plus the CMSIS FFT
@@ -45,8 +46,10 @@ typedef struct {
 int vs_features_init(vs_features_t *inst);
 
 /* Features of one frame: frame[VS_FEAT_FRAME_LENGTH] -> out[VS_FEAT_N_FEATURES].
- * scratch[VS_FEATURES_SCRATCH_LEN] is overwritten; frame is not modified. VS_ERR_ARG on NULL pointers,
- * VS_ERR_STATE before vs_features_init. NaN/inf in the frame propagate to the outputs. */
+ * scratch[VS_FEATURES_SCRATCH_LEN] is overwritten; frame is not modified unless frame == scratch (in-place
+ * mode: the caller puts the samples in scratch[0..N) and passes scratch twice; the samples are destroyed). VS_ERR_ARG on NULL pointers or a frame that overlaps
+ * scratch other than exactly at its start, VS_ERR_STATE before vs_features_init. NaN/inf in the frame
+ * propagate to the outputs. */
 int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scratch, float *out);
 
 /* The compiled-in feature_hash: 32 raw bytes and 64 lower-case hex characters (NUL-terminated). */
