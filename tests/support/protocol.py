@@ -1,7 +1,10 @@
-"""Helpers for the protocol tests: seeded random messages, the C builds (test binary, ctypes shim, fuzzer).
+"""Helpers for the protocol tests: seeded random messages, frame surgery, and two C builds.
 
-The C is compiled directly from ``firmware_core/src/vs_{protocol,cobs,crc}.c`` (three self-contained files,
-no CMSIS-DSP), so the protocol tests do not depend on the rest of the firmware build being healthy.
+The C unit test (``firmware_core/tests/test_protocol.c``) is built by the firmware_core Makefile
+(``tests.support.cbuild.run_c_test``). The ctypes shim and the libFuzzer target are compiled here directly
+from ``firmware_core/src/vs_{protocol,cobs,crc}.c`` (three self-contained files, no CMSIS-DSP), into
+``firmware_core/build/protocol/``: the fuzzer needs clang with -fsanitize=fuzzer, and the shim adds a test-only
+source the library must not contain.
 """
 
 from __future__ import annotations
@@ -159,19 +162,6 @@ def _build(out: Path, args: list[str], deps: list[Path]) -> Path:
 
 def _headers() -> list[Path]:
     return sorted((FW / "include" / "vs").glob("vs_*.h"))
-
-
-def build_c_test() -> Path:
-    """Build ``firmware_core/tests/test_protocol.c`` with ASan + UBSan; returns the binary's path."""
-    cc = _compiler()
-    if cc is None:
-        raise RuntimeError("no C compiler (gcc/cc/clang) on PATH")
-    src = FW / "tests" / "test_protocol.c"
-    return _build(
-        BUILD / "test_protocol",
-        [cc, *WARN, *SANITIZE, f"-I{FW / 'include'}", str(src), *map(str, C_SOURCES), "-lm"],
-        [src, *C_SOURCES, *_headers()],
-    )
 
 
 def build_shim() -> Path:

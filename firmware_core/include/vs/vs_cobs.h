@@ -15,13 +15,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vs/vs_status.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define VS_COBS_OK 0
-#define VS_COBS_E_BUFFER (-1) /* dst too small */
-#define VS_COBS_E_FORMAT (-2) /* a 0x00 in the input, or a block running past the end */
+#define VS_COBS_OK VS_OK
+#define VS_COBS_E_BUFFER VS_ERR_SIZE /* dst too small */
+#define VS_COBS_E_FORMAT (-120)      /* a 0x00 in the input, or a block running past the end */
 
 #define VS_COBS_MAX_ENCODED(n) ((n) + (n) / 254U + 1U)
 

@@ -14,8 +14,8 @@
  * ~1 KB) in the ISR when the 0x00 arrives; prefer a byte ring buffer filled by the ISR and drained into the
  * decoder from the main loop.
  *
- * Status codes: VS_OK (0) or a negative VS_PROTO_E_* code. The decode error codes map one-to-one onto the
- * error kinds of docs/protocol.md (and the Python FrameError.kind strings).
+ * Status codes (vs_status.h): VS_OK (0) or a negative VS_PROTO_E_* / VS_ERR_* code. The decode error codes
+ * map one-to-one onto the error kinds of docs/protocol.md (and the Python FrameError.kind strings).
  */
 #ifndef VS_PROTOCOL_H
 #define VS_PROTOCOL_H
@@ -27,9 +27,7 @@
 extern "C" {
 #endif
 
-#ifndef VS_OK
-#define VS_OK 0
-#endif
+#include "vs/vs_status.h"
 
 /* --- sizes (bytes) ------------------------------------------------------------------------------------- */
 #define VS_PROTO_VERSION 1U
@@ -48,16 +46,16 @@ extern "C" {
 #define VS_PROTO_MAX_SAMPLES_F32 250U
 #define VS_PROTO_MAX_MODEL_CHUNK 1000U
 
-/* --- status codes ------------------------------------------------------------------------------------- */
-#define VS_PROTO_E_OVERSIZE (-10)     /* frame longer than VS_PROTO_MAX_ENCODED / VS_PROTO_MAX_FRAME */
-#define VS_PROTO_E_COBS (-11)         /* bad COBS encoding (or a 0x00 inside a frame) */
-#define VS_PROTO_E_LENGTH (-12)       /* frame too short, or payload size wrong for its type */
-#define VS_PROTO_E_CRC (-13)          /* CRC mismatch */
-#define VS_PROTO_E_VERSION (-14)      /* header version != VS_PROTO_VERSION */
-#define VS_PROTO_E_UNKNOWN_TYPE (-15) /* message type not defined in v1 */
-#define VS_PROTO_E_INVALID (-16)      /* a field outside its enumeration or limit (decode and encode) */
-#define VS_PROTO_E_BUFFER (-17)       /* output buffer too small (encode) */
-#define VS_PROTO_E_ARG (-18)          /* NULL pointer */
+/* --- status codes (module range of vs_status.h: VS_ERR_MODULE_BASE - 10 and down) ---------------------- */
+#define VS_PROTO_E_OVERSIZE (-110)     /* frame longer than VS_PROTO_MAX_ENCODED / VS_PROTO_MAX_FRAME */
+#define VS_PROTO_E_COBS (-111)         /* bad COBS encoding (or a 0x00 inside a frame) */
+#define VS_PROTO_E_LENGTH (-112)       /* frame too short, or payload size wrong for its type */
+#define VS_PROTO_E_CRC (-113)          /* CRC mismatch */
+#define VS_PROTO_E_VERSION (-114)      /* header version != VS_PROTO_VERSION */
+#define VS_PROTO_E_UNKNOWN_TYPE (-115) /* message type not defined in v1 */
+#define VS_PROTO_E_INVALID (-116)      /* a field outside its enumeration or limit (decode and encode) */
+#define VS_PROTO_E_BUFFER VS_ERR_SIZE  /* output buffer too small (encode) */
+#define VS_PROTO_E_ARG VS_ERR_ARG      /* NULL pointer */
 
 /* --- message types (header byte 1) --------------------------------------------------------------------- */
 #define VS_MSG_HELLO 0x01U
