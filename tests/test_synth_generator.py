@@ -226,3 +226,10 @@ def test_bad_geometry_is_refused() -> None:
         synth.BearingGeometry(n_balls=2)
     with pytest.raises(ConfigError, match="rpm=-5"):
         synth.bearing_frequencies(rpm=-5)
+
+
+def test_simulator_refuses_an_unknown_parameter_and_shares_machine_signal_defaults() -> None:
+    with pytest.raises(ConfigError, match="parameter='rmp'"):
+        synth.MachineSimulator(rmp=1500.0)
+    sim = synth.MachineSimulator(seed=3)
+    assert sim.read(6000).tobytes() == synth.machine_signal(duration_s=0.5, seed=3).tobytes()

@@ -30,6 +30,7 @@ of 3.6 g).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -273,7 +274,10 @@ class MachineSimulator:
     injects a fault this way). Every random component draws from its own stream spawned from ``seed``, which
     is what makes the output independent of the block sizes.
 
-    Parameters are those of :func:`machine_signal` except ``duration_s``.
+    Parameters
+    ----------
+    **params
+        The keyword arguments of :func:`machine_signal` except ``duration_s``, with the same defaults.
 
     Attributes
     ----------
@@ -281,29 +285,35 @@ class MachineSimulator:
         Samples produced so far.
     """
 
-    def __init__(
-        self,
-        *,
-        sample_rate: float = 12000.0,
-        rpm: float = 1797.0,
-        load: float = 0.0,
-        load_changes: Sequence[tuple[float, float]] = (),
-        fault: str | None = None,
-        severity: float = 1.0,
-        fault_onset_s: float | None = None,
-        growth_s: float = 0.0,
-        geometry: BearingGeometry | None = None,
-        unbalance: float = 1.0,
-        misalignment: float = 0.0,
-        line_hz: float | None = 60.0,
-        resonance_hz: float = 3000.0,
-        damping_ratio: float = 0.05,
-        noise_g: float = 0.05,
-        slip: float = 0.015,
-        rpm_droop: float = 45.0,
-        full_scale_g: float = 16.0,
-        seed: int = 0,
-    ) -> None:
+    def __init__(self, **params: Any) -> None:
+        unknown = sorted(set(params) - set(_SIM_DEFAULTS))
+        _check(
+            "parameter",
+            unknown[0] if unknown else None,
+            not unknown,
+            f"unknown; known: {sorted(_SIM_DEFAULTS)}",
+        )
+        p = {**_SIM_DEFAULTS, **params}
+        sample_rate, rpm, load, load_changes = p["sample_rate"], p["rpm"], p["load"], p["load_changes"]
+        fault, severity, fault_onset_s, growth_s = (
+            p["fault"],
+            p["severity"],
+            p["fault_onset_s"],
+            p["growth_s"],
+        )
+        unbalance, misalignment, line_hz, noise_g = (
+            p["unbalance"],
+            p["misalignment"],
+            p["line_hz"],
+            p["noise_g"],
+        )
+        resonance_hz, damping_ratio, slip, rpm_droop = (
+            p["resonance_hz"],
+            p["damping_ratio"],
+            p["slip"],
+            p["rpm_droop"],
+        )
+        full_scale_g, seed, geometry = p["full_scale_g"], p["seed"], p["geometry"]
         _check("sample_rate", sample_rate, _finite(sample_rate) and sample_rate >= 1000, "must be >= 1000 Hz")
         _check("rpm", rpm, _finite(rpm) and 0 < rpm <= 60000, "must be in (0, 60000] rpm")
         _check("load", load, _finite(load) and 0 <= load <= 2, "must be a fraction of rated load in [0, 2]")
@@ -610,20 +620,22 @@ def machine_signal(
     >>> x.shape, x.dtype
     ((120000,), dtype('float32'))
     """
+    params = {k: v for k, v in locals().items() if k != "duration_s"}
     _check("duration_s", duration_s, _finite(duration_s) and duration_s > 0, "must be a positive number of s")
     if fault_onset_s is not None and _finite(fault_onset_s):
         _check(
             "fault_onset_s", fault_onset_s, fault_onset_s < duration_s, f"must be < duration_s={duration_s!r}"
         )
-    sim = MachineSimulator(
-        sample_rate=sample_rate, rpm=rpm, load=load, load_changes=load_changes, fault=fault, severity=severity,
-        fault_onset_s=fault_onset_s, growth_s=growth_s, geometry=geometry, unbalance=unbalance,
-        misalignment=misalignment, line_hz=line_hz, resonance_hz=resonance_hz, damping_ratio=damping_ratio,
-        noise_g=noise_g, slip=slip, rpm_droop=rpm_droop, full_scale_g=full_scale_g, seed=seed,
-    )  # fmt: skip
+    sim = MachineSimulator(**params)
     n = round(duration_s * sim.sample_rate)
     _check("duration_s", duration_s, n >= 1, f"is shorter than one sample at {sample_rate:g} Hz")
     out = np.empty(n, dtype=np.float32)
     for i in range(0, n, _BLOCK):
         out[i : i + _BLOCK] = sim.read(min(_BLOCK, n - i))
     return out
+
+
+#: Defaults of :class:`MachineSimulator`: those of :func:`machine_signal`, the one place they are written.
+_SIM_DEFAULTS: dict[str, Any] = {
+    k: v.default for k, v in inspect.signature(machine_signal).parameters.items() if k != "duration_s"
+}
