@@ -97,23 +97,37 @@ def check_signal(
     object), wrong shape (not 1-D; an (n, 1) column is accepted), empty, shorter than one frame, NaN or inf
     (with the index of the first bad sample).
     """
-    x = np.asarray(signal)
-    if x.dtype.kind not in "iuf":
-        raise SignalError(f"{name}: dtype {x.dtype} is not a real number type (need int or float samples)")
-    if x.ndim == 2 and x.shape[1] == 1:
-        x = x[:, 0]
-    if x.ndim != 1:
-        raise SignalError(f"{name}: shape {x.shape} is not 1-D; pick one channel first")
+    x = as_samples(signal, name=name)
     if x.size == 0:
         raise SignalError(f"{name}: empty (0 samples)")
     if x.size < params.frame_length:
         raise SignalError(
             f"{name}: {x.size} samples is shorter than one frame (frame_length={params.frame_length})"
         )
+    return x
+
+
+def as_samples(
+    samples: npt.ArrayLike, *, name: str = "signal", first_index: int = 0
+) -> npt.NDArray[np.float32]:
+    """A 1-D real, finite sample block as contiguous float32 (an (n, 1) column is accepted).
+
+    ``first_index`` is the stream position of ``samples[0]``, so an error names the sample's position in the
+    whole recording. Raises :class:`~vibsentry.errors.SignalError`.
+    """
+    x = np.asarray(samples)
+    if x.dtype.kind not in "iuf":
+        raise SignalError(f"{name}: dtype {x.dtype} is not a real number type (need int or float samples)")
+    if x.ndim == 2 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 1:
+        raise SignalError(f"{name}: shape {x.shape} is not 1-D; pick one channel first")
     x32 = np.ascontiguousarray(x, dtype=np.float32)
     if not np.isfinite(x32).all():
         bad = int(np.flatnonzero(~np.isfinite(x32))[0])
-        raise SignalError(f"{name}: sample {bad} is {float(x32[bad])!r}; NaN and inf are not allowed")
+        raise SignalError(
+            f"{name}: sample {first_index + bad} is {float(x32[bad])!r}; NaN and inf are not allowed"
+        )
     return x32
 
 

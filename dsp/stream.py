@@ -6,10 +6,8 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 import numpy.typing as npt
-from vibsentry.dsp.features import features_from_frames
+from vibsentry.dsp.features import as_samples, features_from_frames
 from vibsentry.dsp.params import FeatureParams
-
-from vibsentry.errors import SignalError
 
 
 class FeatureStream:
@@ -35,19 +33,7 @@ class FeatureStream:
 
     def push(self, chunk: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """Add samples; return features of the frames they complete, shape (k, n_features), float32."""
-        c = np.asarray(chunk)
-        if c.dtype.kind not in "iuf":
-            raise SignalError(f"chunk: dtype {c.dtype} is not a real number type")
-        if c.ndim == 2 and c.shape[1] == 1:
-            c = c[:, 0]
-        if c.ndim != 1:
-            raise SignalError(f"chunk: shape {c.shape} is not 1-D")
-        c32 = np.asarray(c, dtype=np.float32)
-        if not np.isfinite(c32).all():
-            bad = int(np.flatnonzero(~np.isfinite(c32))[0])
-            raise SignalError(
-                f"chunk: sample {self.samples_seen + bad} is {float(c32[bad])!r}; NaN and inf are not allowed"
-            )
+        c32 = as_samples(chunk, name="chunk", first_index=self.samples_seen)
         self.samples_seen += c32.size
         buf = np.concatenate([self._buf, c32]) if self._buf.size else c32
         p = self.params
