@@ -75,7 +75,7 @@ def anomaly_metrics(
     groups: dict[str, Any] = {}
     for g in sorted(set(w.group.tolist())):
         sel = w.group == g
-        lb = str(w.label[sel][0])
+        lb = "+".join(sorted(set(w.label[sel].tolist())))
         groups[g] = {
             "label": lb,
             "n_windows": int(sel.sum()),
@@ -98,7 +98,7 @@ def classifier_metrics(w: Windows, proba: npt.NDArray[np.float32], classes: list
     for g in sorted(set(w.group.tolist())):
         sel = w.group == g
         groups[g] = {
-            "label": str(true[sel][0]),
+            "label": "+".join(sorted(set(true[sel].tolist()))),
             "n_windows": int(sel.sum()),
             "accuracy": float(np.mean(pred[sel] == true[sel])),
         }
