@@ -34,7 +34,8 @@ def settings() -> dict[str, Any]:
     """The dashboard's settings from ``VIBSENTRY_DASHBOARD_*`` variables and the optional TOML file."""
     env = os.environ
     cfg_path = env.get("VIBSENTRY_DASHBOARD_CONFIG") or None
-    section = load_section("dashboard", cfg_path) if cfg_path else {}
+    # Environment overrides (VIBSENTRY_DASHBOARD_OFFLINE_AFTER_S=15) apply on top of the TOML file.
+    section = load_section("dashboard", cfg_path)
     return {
         "store": env.get("VIBSENTRY_DASHBOARD_STORE", DEFAULT_STORE),
         "influx_url": env.get("VIBSENTRY_DASHBOARD_INFLUX_URL", "http://127.0.0.1:8086"),

@@ -1,51 +1,62 @@
-"""``vibsentry demo``: until the full demo lands (issue E), run the feature pipeline over sample_data/."""
+"""``vibsentry demo``: the whole chain on one machine, no hardware: nodes -> ptys -> gateway -> dashboard."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-HELP = "run the demo (for now: the feature pipeline over sample_data/ with a summary)"
+HELP = "run the whole chain on this machine: simulated nodes over ptys, the gateway and the dashboard"
 DESCRIPTION = """\
-Run the feature pipeline over every recording in sample_data/ and print one line per recording:
-frames, velocity RMS (mm/s, 10-1000 Hz) and kurtosis, the numbers a vibration analyst looks at first.
+Bring vibsentry to life with no hardware:
 
-example:
+  1. a model bundle (trained once on sample_data/ and cached in .vibsentry/demo/bundle, or --bundle DIR);
+  2. simulated sensor nodes (the Python reference pipeline, the bundle's INT8 model and alarm rule) streaming
+     wire-protocol frames over real ptys: two pumps and two fans by default;
+  3. 'vibsentry ingest' decoding them into a fresh SQLite store (.vibsentry/demo/run/vibsentry.sqlite);
+  4. the dashboard on http://localhost:8501/ (--port to change it).
+
+After --fault-after seconds (default 60) pump-2 develops an outer-race bearing fault: watch its score cross
+the threshold and the alarm appear in the fleet view. Ctrl-C stops everything. Logs: .vibsentry/demo/logs/.
+
+Examples:
   vibsentry demo
+  vibsentry demo --port 8600 --fault-after 30
+  vibsentry demo --duration 120 --no-dashboard        # bounded run, e.g. in a script
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Register the options of ``vibsentry demo``."""
-    p.add_argument("--data", default=None, metavar="DIR", help="folder of recordings (default: sample_data/)")
+    p.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
+    p.add_argument("--address", default="127.0.0.1", help="dashboard listen address (0.0.0.0: whole LAN)")
+    p.add_argument(
+        "--duration", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)"
+    )
+    p.add_argument("--fault-after", type=float, default=60.0, help="seconds until pump-2's bearing fault")
+    p.add_argument("--nodes", type=int, default=4, help="simulated nodes, half pumps, half fans (2..16)")
+    p.add_argument("--speed", type=float, default=1.0, help="node seconds per wall second (default 1)")
+    p.add_argument("--bundle", default=None, help="use this model bundle instead of the cached/trained one")
+    p.add_argument("--no-train", action="store_true", help="no bundle: nodes use a baseline scorer")
+    p.add_argument("--no-dashboard", action="store_true", help="do not serve the dashboard")
+    p.add_argument(
+        "--workdir", default=".vibsentry/demo", help="cache and run folder (default .vibsentry/demo)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Summarise sample_data/ through the feature pipeline."""
-    import numpy as np
+    """Run the demo until --duration or Ctrl-C."""
+    from vibsentry.dashboard.demo import DemoOptions, run_demo
 
-    from vibsentry.dsp import FeatureParams, extract_features
-    from vibsentry.dsp.io import read_recording, resample
-    from vibsentry.errors import UsageError
-
-    root = Path(args.data) if args.data else Path(__file__).resolve().parents[2] / "sample_data"
-    files = sorted(root.rglob("*.wav"))
-    if not files:
-        raise UsageError(f"--data {str(root)!r}: no .wav recordings found")
-    params = FeatureParams()
-    names = params.feature_names
-    iv, ik = names.index("velocity_rms_mm_s"), names.index("kurtosis")
-    print(f"{'recording':58s} {'frames':>6s} {'vel mm/s':>9s} {'kurtosis':>8s}")
-    for f in files:
-        rec = read_recording(f)
-        x = rec.data[:, 0]
-        assert rec.sample_rate is not None
-        if rec.sample_rate != params.sample_rate:
-            x = resample(x, orig_sr=rec.sample_rate, target_sr=params.sample_rate)
-        feats = extract_features(x, params=params)
-        print(
-            f"{f.relative_to(root)!s:58s} {feats.shape[0]:6d} {float(np.median(feats[:, iv])):9.2f} "
-            f"{float(np.median(feats[:, ik])):8.2f}"
-        )
-    print(f"feature_hash {params.feature_hash}")
-    return 0
+    opts = DemoOptions(
+        port=args.port,
+        address=args.address,
+        duration_s=args.duration,
+        fault_after_s=args.fault_after,
+        nodes=args.nodes,
+        workdir=Path(args.workdir),
+        bundle=Path(args.bundle) if args.bundle else None,
+        train=not args.no_train,
+        speed=args.speed,
+        dashboard=not args.no_dashboard,
+    )
+    return run_demo(opts, lambda line: print(line, flush=True))

@@ -1,0 +1,352 @@
+"""The one-command demo: bundle -> simulated nodes over real ptys -> ``vibsentry ingest`` -> SQLite -> dashboard.
+
+What runs (each a child process in its own process group, so stopping the demo leaves nothing behind):
+
+1. a model bundle: ``--bundle DIR``, else the cached ``<workdir>/bundle``, else one trained once on
+   ``sample_data/manifest.csv`` (about a minute or two) and cached there;
+2. two ``vibsentry simulate`` processes, each creating a pty: machine ``pump`` (half the nodes, healthy
+   ``m1_normal_c.wav``; the second pump gets the ``m1_outer_race_sev050.wav`` bearing fault after
+   ``--fault-after`` seconds) and machine ``fan`` (the other half, healthy ``m2_normal_c.wav``). A simulate
+   run covers :data:`SEGMENT_S` seconds of node time (the simulator precomputes its signal); the demo starts
+   the next segment when one ends, so it runs for as long as you like (the faulty pump stays faulty);
+3. ``vibsentry ingest`` reading both ptys into ``<workdir>/run/vibsentry.sqlite`` (a fresh store per run),
+   checking every node's feature_hash against the bundle;
+4. the dashboard on ``--port`` (8501).
+
+Ctrl-C (SIGINT) or SIGTERM stops every child (SIGTERM to its group, SIGKILL after a few seconds).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vibsentry.errors import UsageError, VibsentryError
+
+#: Node seconds one simulate process covers before the demo starts the next segment.
+SEGMENT_S = 600.0
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DATA = ROOT / "sample_data"
+HEALTHY = {"pump": "synthetic/m1_normal_c.wav", "fan": "synthetic/m2_normal_c.wav"}
+FAULT = "synthetic/m1_outer_race_sev050.wav"
+
+
+class DemoError(VibsentryError):
+    """A part of the demo failed to start or died; the message names it and its log file."""
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """Options of :func:`run_demo`.
+
+    Parameters
+    ----------
+    port : int
+        Dashboard HTTP port.
+    address : str
+        Dashboard listen address.
+    duration_s : float or None
+        Stop after this many seconds (None: until Ctrl-C).
+    fault_after_s : float
+        Node seconds after which the faulty pump gets its bearing fault.
+    nodes : int
+        Number of simulated nodes (2..16); node 2 is the faulty one.
+    workdir : Path
+        Cache and run folder (bundle, store, journal, logs).
+    bundle : Path or None
+        Use this bundle instead of the cached/trained one.
+    train : bool
+        Train a bundle when none is cached; False runs the nodes on their baseline scorer instead.
+    speed : float
+        Node seconds per wall second.
+    dashboard : bool
+        Serve the dashboard (tests and benchmarks may not need it).
+    """
+
+    port: int = 8501
+    address: str = "127.0.0.1"
+    duration_s: float | None = None
+    fault_after_s: float = 60.0
+    nodes: int = 4
+    workdir: Path = Path(".vibsentry") / "demo"
+    bundle: Path | None = None
+    train: bool = True
+    speed: float = 1.0
+    dashboard: bool = True
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.nodes <= 16:
+            raise UsageError(f"--nodes {self.nodes!r}: must be 2..16")
+        if self.duration_s is not None and not self.duration_s > 0:
+            raise UsageError(f"--duration {self.duration_s!r}: must be a positive number of seconds")
+        if not self.fault_after_s >= 0:
+            raise UsageError(f"--fault-after {self.fault_after_s!r}: must be >= 0 seconds")
+        if not 0 < self.speed <= 100:
+            raise UsageError(f"--speed {self.speed!r}: must be in (0, 100]")
+        if not 0 < self.port < 65536:
+            raise UsageError(f"--port {self.port!r}: must be 1..65535")
+
+
+def _vibsentry(*args: str) -> list[str]:
+    return [sys.executable, "-m", "vibsentry", *args]
+
+
+def ensure_bundle(opts: DemoOptions, say: Callable[[str], None] = print) -> Path | None:
+    """The bundle the demo uses: ``opts.bundle``, the cached one, or a freshly trained one (None: baseline)."""
+    if opts.bundle is not None:
+        if not (opts.bundle / "bundle.json").is_file():
+            raise UsageError(f"--bundle {str(opts.bundle)!r}: no bundle.json there")
+        return opts.bundle
+    cached = opts.workdir / "bundle"
+    if (cached / "bundle.json").is_file():
+        say(f"demo: using the cached bundle {cached}")
+        return cached
+    if not opts.train:
+        say("demo: no bundle and --no-train: nodes score with a baseline fitted on their first 10 s")
+        return None
+    manifest = SAMPLE_DATA / "manifest.csv"
+    if not manifest.is_file():
+        raise DemoError(f"no bundle cached and no {manifest} to train one (run from a vibsentry checkout)")
+    try:
+        from vibsentry.training.api import train_bundle
+    except ImportError as exc:
+        raise DemoError(
+            f"cannot train a bundle ({exc}); install the 'train' extra or pass --bundle"
+        ) from None
+    say(f"demo: training a bundle on {manifest} (once; cached in {cached}) ...")
+    t0 = time.monotonic()
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    train_bundle(manifest, cached, quiet=True)
+    say(f"demo: bundle trained in {time.monotonic() - t0:.0f} s")
+    return cached
+
+
+class Demo:
+    """The running demo: start, supervise, stop. Use as a context manager so children never outlive it."""
+
+    def __init__(self, opts: DemoOptions, say: Callable[[str], None] = print) -> None:
+        self.opts = opts
+        self.say = say
+        self.run_dir = opts.workdir / "run"
+        self.logs = opts.workdir / "logs"
+        self.store = self.run_dir / "vibsentry.sqlite"
+        self.bundle: Path | None = None
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._segments: dict[str, int] = {}
+        self._seen_alarms: set[tuple[int, int]] = set()
+        self.t0 = time.monotonic()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> Demo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _spawn(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = open(self.logs / f"{name}.log", "ab")
+        try:
+            proc = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=os.getcwd()
+            )
+        finally:
+            log.close()
+        self.procs[name] = proc
+        return proc
+
+    def _link(self, machine: str) -> Path:
+        return self.run_dir / f"pty-{machine}"
+
+    def _node_ids(self) -> dict[str, list[int]]:
+        half = (self.opts.nodes + 1) // 2
+        return {"pump": list(range(1, half + 1)), "fan": list(range(half + 1, self.opts.nodes + 1))}
+
+    def _start_sim(self, machine: str) -> None:
+        seg = self._segments.get(machine, 0)
+        ids = self._node_ids()[machine]
+        argv = [
+            "simulate",
+            "--create-pty",
+            str(self._link(machine)),
+            "--nodes",
+            str(len(ids)),
+            "--node-id",
+            str(ids[0]),
+            "--machine",
+            machine,
+            "--recording",
+            str(SAMPLE_DATA / HEALTHY[machine]),
+            "--duration",
+            str(SEGMENT_S),
+            "--speed",
+            repr(self.opts.speed),
+            "--status-every",
+            "5",
+            "--seed",
+            str(seg),
+            "--quiet",
+        ]
+        if machine == "pump":
+            # The fault stays after the first segment: a failing bearing does not heal on its own.
+            at = self.opts.fault_after_s - seg * SEGMENT_S
+            argv += ["--fault-recording", str(SAMPLE_DATA / FAULT), "--fault-nodes", str(ids[-1])]
+            argv += ["--inject-fault-at", repr(max(at, 0.0))]
+        if self.bundle is not None:
+            argv += ["--bundle", str(self.bundle)]
+        self._segments[machine] = seg + 1
+        self._spawn(f"simulate-{machine}", _vibsentry(*argv))
+
+    def start(self) -> None:
+        """Prepare the bundle and start simulators, gateway and dashboard; raises :class:`DemoError`."""
+        opts = self.opts
+        if not (SAMPLE_DATA / FAULT).is_file():
+            raise DemoError(f"{SAMPLE_DATA / FAULT} is missing (run the demo from a vibsentry checkout)")
+        self.bundle = ensure_bundle(opts, self.say)
+        shutil.rmtree(self.run_dir, ignore_errors=True)  # every demo run starts with an empty store
+        self.run_dir.mkdir(parents=True)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        machines = [m for m, ids in self._node_ids().items() if ids]
+        for m in machines:
+            self._start_sim(m)
+        self._wait_for(lambda: all(self._link(m).exists() for m in machines), 120, "simulated nodes' ptys")
+        argv = ["ingest", "--store", f"sqlite:{self.store}", "--data-dir", str(self.run_dir)]
+        for m in machines:
+            argv += ["--port", str(self._link(m))]
+        if self.bundle is not None:
+            argv += ["--bundle", str(self.bundle)]
+        self._spawn("ingest", _vibsentry(*argv, "--log-level", "WARNING"))
+        self._wait_for(self._store_has_nodes, 120, "first scores in the store")
+        if opts.dashboard:
+            from vibsentry.commands import dashboard as dash
+
+            env = dash.dashboard_env(store=f"sqlite:{self.store}", refresh_s=2.0)
+            env["VIBSENTRY_DASHBOARD_OFFLINE_AFTER_S"] = "15"
+            proc = self._spawn("dashboard", dash.streamlit_argv(opts.port, opts.address), env)
+            try:
+                dash.wait_healthy(opts.port, proc, timeout_s=90)
+            except VibsentryError as exc:
+                raise DemoError(f"{exc} (log: {self.logs / 'dashboard.log'})") from None
+            host = "localhost" if opts.address in ("127.0.0.1", "0.0.0.0") else opts.address
+            self.say(f"demo: dashboard at http://{host}:{opts.port}/")
+        pump = self._node_ids()["pump"]
+        self.say(
+            f"demo: {opts.nodes} nodes streaming over {len(machines)} ptys into {self.store}; "
+            f"pump-{pump[-1]} gets an outer-race bearing fault after {opts.fault_after_s:g} s. Ctrl-C stops."
+        )
+
+    def _store_has_nodes(self) -> bool:
+        import sqlite3
+
+        if not self.store.exists():
+            return False
+        try:
+            conn = sqlite3.connect(f"{self.store.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
+            try:
+                return bool(conn.execute("SELECT count(*) FROM scores").fetchone()[0])
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return False
+
+    def _wait_for(self, cond: Callable[[], bool], timeout_s: float, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.check()
+            if cond():
+                return
+            time.sleep(0.2)
+        raise DemoError(f"timed out after {timeout_s:g} s waiting for {what} (logs: {self.logs})")
+
+    def check(self) -> None:
+        """Restart finished simulator segments; raise :class:`DemoError` when the gateway or dashboard died."""
+        for name, proc in list(self.procs.items()):
+            rc = proc.poll()
+            if rc is None:
+                continue
+            if name.startswith("simulate-") and rc == 0:
+                self._start_sim(name.removeprefix("simulate-"))
+                continue
+            raise DemoError(f"{name} exited with status {rc} (log: {self.logs / (name + '.log')})")
+
+    def report_alarms(self) -> list[str]:
+        """New alarm raises in the store since the last call, as printable lines."""
+        from vibsentry.dashboard.queries import SqliteSource
+
+        if not self.store.exists():
+            return []
+        src = SqliteSource(self.store)
+        try:
+            al = src.alarms(0, time.time_ns() + 10**12)
+        finally:
+            src.close()
+        lines = []
+        for r in al.iloc[::-1].itertuples():
+            key = (int(r.node), int(r.raise_ts_ns))
+            if key not in self._seen_alarms:
+                self._seen_alarms.add(key)
+                lines.append(
+                    f"demo: ALARM {r.machine} (node {r.node}) raised at {r.raised:%H:%M:%S} UTC, score {r.score:.2f}"
+                )
+        return lines
+
+    def supervise(self) -> None:
+        """Run until ``duration_s`` has passed (or forever), printing alarms as they are raised."""
+        end = None if self.opts.duration_s is None else self.t0 + self.opts.duration_s
+        while end is None or time.monotonic() < end:
+            self.check()
+            for line in self.report_alarms():
+                self.say(line)
+            time.sleep(0.5 if end is None else max(0.0, min(0.5, end - time.monotonic())))
+
+    def stop(self, timeout_s: float = 8.0) -> None:
+        """Stop every child: SIGTERM to each process group, SIGKILL to those still alive after ``timeout_s``."""
+        order = ["dashboard", *[n for n in self.procs if n.startswith("simulate-")], "ingest"]
+        for name in order:
+            proc = self.procs.get(name)
+            if proc is not None and proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + timeout_s
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+        self.procs.clear()
+
+
+def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
+    """Run the demo until ``opts.duration_s`` or Ctrl-C/SIGTERM; every child is stopped on the way out."""
+
+    def _term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, _term)
+    try:
+        with Demo(opts, say) as demo:
+            try:
+                demo.start()
+                demo.supervise()
+            except KeyboardInterrupt:
+                say("demo: stopping ...")
+        say(f"demo: stopped; the store stays at {demo.store}")
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, old)
