@@ -78,9 +78,11 @@ def load_signal(source: str, *, sample_rate: float, duration_s: float, seed: int
         from vibsentry.synth import machine_signal
 
         x = machine_signal(
-            duration_s=max(duration_s, 1.0), sample_rate=sample_rate, fault=None if kind == "normal" else kind,
+            duration_s=max(duration_s, 1.0),
+            sample_rate=sample_rate,
+            fault=None if kind == "normal" else kind,
             seed=seed,
-        )  # fmt: skip
+        )
         return np.asarray(x, dtype=np.float32)
     rate, x = _read_file(os.path.abspath(source))
     if rate is not None and abs(rate - sample_rate) > 1e-6:
@@ -217,12 +219,15 @@ class VirtualNode:
     def _hello(self, t_us: int) -> tuple[int, bytes]:
         return self._frame(
             vp.Hello(
-                fw_version="sim-1.0", machine=self.spec.machine[:32], sample_rate_hz=float(self.params.sample_rate),
-                feature_hash=bytes.fromhex(self.params.feature_hash), model_hash=self.model_hash,
+                fw_version="sim-1.0",
+                machine=self.spec.machine[:32],
+                sample_rate_hz=float(self.params.sample_rate),
+                feature_hash=bytes.fromhex(self.params.feature_hash),
+                model_hash=self.model_hash,
                 boot_counter=self.spec.boot_counter,
             ),
             t_us,
-        )  # fmt: skip
+        )
 
     def messages(self) -> Iterator[tuple[int, bytes]]:
         """``(node_time_us, wire_frame)`` in time order: HELLO first, then frames as the signal plays."""
@@ -240,10 +245,17 @@ class VirtualNode:
                     yield self._hello(int(next_status * 1e6))
                 c = self.counters
                 yield self._frame(
-                    vp.Status(uptime_s=int(next_status), frames_analysed=c["analysed"], frames_skipped=c["skipped"],
-                              tx_frames=c["tx"], rx_frames=0, rx_errors=0, alarm_state=self._alarm.state),
+                    vp.Status(
+                        uptime_s=int(next_status),
+                        frames_analysed=c["analysed"],
+                        frames_skipped=c["skipped"],
+                        tx_frames=c["tx"],
+                        rx_frames=0,
+                        rx_errors=0,
+                        alarm_state=self._alarm.state,
+                    ),
                     int(next_status * 1e6),
-                )  # fmt: skip
+                )
                 next_status += self.status_every_s
             f = self.features[i]
             rms = float(f[self._idx["rms"]]) if self._idx["rms"] is not None else 0.0
@@ -255,18 +267,33 @@ class VirtualNode:
             event = self._alarm.step(s)
             ix = self._idx
             yield self._frame(
-                vp.Score(score=s, threshold=self.rule.threshold, alarm_state=self._alarm.state, class_index=-1,
-                         rms_g=rms, peak_g=float(f[ix["peak"]]) if ix["peak"] is not None else 0.0,
-                         velocity_rms_mm_s=float(f[ix["velocity_rms_mm_s"]]) if ix["velocity_rms_mm_s"] is not None
-                         else 0.0, frame_index=i),
+                vp.Score(
+                    score=s,
+                    threshold=self.rule.threshold,
+                    alarm_state=self._alarm.state,
+                    class_index=-1,
+                    rms_g=rms,
+                    peak_g=float(f[ix["peak"]]) if ix["peak"] is not None else 0.0,
+                    velocity_rms_mm_s=float(f[ix["velocity_rms_mm_s"]])
+                    if ix["velocity_rms_mm_s"] is not None
+                    else 0.0,
+                    frame_index=i,
+                ),
                 t_us,
-            )  # fmt: skip
+            )
             if event:
                 yield self._frame(
-                    vp.Alarm(event=event, score=s, threshold=self.rule.threshold,
-                             clear_threshold=self.rule.clear_threshold, k=self.rule.k, n=self.rule.n, frame_index=i),
+                    vp.Alarm(
+                        event=event,
+                        score=s,
+                        threshold=self.rule.threshold,
+                        clear_threshold=self.rule.clear_threshold,
+                        k=self.rule.k,
+                        n=self.rule.n,
+                        frame_index=i,
+                    ),
                     t_us,
-                )  # fmt: skip
+                )
             analysed += 1
             if self.features_every and analysed % self.features_every == 0 and self._logmel:
                 vals = tuple(float(v) for v in f[self._logmel][: vp.MAX_FEATURE_VALUES])

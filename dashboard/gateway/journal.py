@@ -28,7 +28,7 @@ from vibsentry.errors import StoreError
 
 _DDL = (
     """CREATE TABLE IF NOT EXISTS messages (
-        id      INTEGER PRIMARY KEY,
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
         kind    TEXT NOT NULL,
         node    INTEGER NOT NULL,
         ts_ns   INTEGER NOT NULL,

@@ -270,8 +270,12 @@ class Gateway:
             try:
                 self._journal(*pending)
             except StoreError as exc:
-                log.error("port %s: %d decoded messages could not be journaled at shutdown: %s", url,
-                          len(pending[0]), exc)  # fmt: skip
+                log.error(
+                    "port %s: %d decoded messages could not be journaled at shutdown: %s",
+                    url,
+                    len(pending[0]),
+                    exc,
+                )
 
     def _note_journal_error(self, exc: StoreError) -> None:
         with self._lock:
@@ -303,8 +307,11 @@ class Gateway:
                 except StoreError as exc:
                     sink.failures += 1
                     if sink.last_error is None:
-                        log.warning("store %s: %s; retrying with backoff (journal keeps the data)",
-                                    sink.store.description, exc)  # fmt: skip
+                        log.warning(
+                            "store %s: %s; retrying with backoff (journal keeps the data)",
+                            sink.store.description,
+                            exc,
+                        )
                     sink.last_error = str(exc)
                     if self._stop.is_set() and self._drain_deadline < time.monotonic():
                         return

@@ -128,8 +128,12 @@ class Tracker:
             live = self._new_boot(node, frame, msg.boot_counter, live)
         elif t_ns < live.state.last_time_ns:
             cnt.reboots += 1
-            log.info("node %d clock went back (%d us < %d us): new boot", node, h.timestamp_us,
-                     live.state.last_time_ns // 1000)  # fmt: skip
+            log.info(
+                "node %d clock went back (%d us < %d us): new boot",
+                node,
+                h.timestamp_us,
+                live.state.last_time_ns // 1000,
+            )
             live = self._new_boot(node, frame, live.state.boot, live)
         st = live.state
         ahead = (h.seq - st.last_seq) % _SEQ_MOD
@@ -153,8 +157,13 @@ class Tracker:
             fh = _hex(msg.feature_hash)
             mismatch = self.expected_feature_hash is not None and fh != self.expected_feature_hash
             if mismatch and not st.hash_mismatch:
-                log.warning("node %d reports feature_hash %s but the deployed bundle has %s: its data is flagged "
-                            "hash_mismatch", node, fh, self.expected_feature_hash)  # fmt: skip
+                log.warning(
+                    "node %d reports feature_hash %s but the deployed bundle has %s: its data is flagged "
+                    "hash_mismatch",
+                    node,
+                    fh,
+                    self.expected_feature_hash,
+                )
             st.feature_hash, st.hash_mismatch = fh, mismatch
             machine = self.machines.get(node) or msg.machine or None
             fields = {

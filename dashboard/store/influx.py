@@ -89,8 +89,13 @@ def record_points(r: Record) -> Iterator[Any]:
     k = r.kind
     if k == "score":
         p = Point("vib_score").tag("channel", "0")
-        for name, key in (("score", "score"), ("threshold", "threshold"), ("rms", "rms"), ("peak", "peak"),
-                          ("velocity_rms", "velocity_rms")):  # fmt: skip
+        for name, key in (
+            ("score", "score"),
+            ("threshold", "threshold"),
+            ("rms", "rms"),
+            ("peak", "peak"),
+            ("velocity_rms", "velocity_rms"),
+        ):
             if f.get(key) is not None:
                 p = p.field(name, float(f[key]))
         p = p.field("alarm_state", int(f.get("alarm_state", 0)))
@@ -249,9 +254,14 @@ class InfluxV2Store(Store):
         self.org = org
         self.description = f"influxdb2:{self.url}/{bucket}"
         self._client = InfluxDBClient(
-            url=self.url, token=token or "", org=org, timeout=int(timeout_s * 1000), verify_ssl=verify_tls,
-            ssl_ca_cert=ca_cert, retries=False,
-        )  # fmt: skip
+            url=self.url,
+            token=token or "",
+            org=org,
+            timeout=int(timeout_s * 1000),
+            verify_ssl=verify_tls,
+            ssl_ca_cert=ca_cert,
+            retries=False,
+        )
         self._write = self._client.write_api(write_options=SYNCHRONOUS)
 
     def write(self, records: Sequence[Record]) -> None:
@@ -262,9 +272,11 @@ class InfluxV2Store(Store):
         for i in range(0, len(lines), MAX_LINES_PER_REQUEST):
             try:
                 self._write.write(
-                    bucket=self.bucket, org=self.org, record=lines[i : i + MAX_LINES_PER_REQUEST],
+                    bucket=self.bucket,
+                    org=self.org,
+                    record=lines[i : i + MAX_LINES_PER_REQUEST],
                     write_precision=WritePrecision.NS,  # type: ignore[arg-type]
-                )  # fmt: skip
+                )
             except Exception as exc:
                 status = getattr(exc, "status", None)
                 what = f"HTTP {status}" if status else type(exc).__name__
@@ -301,9 +313,14 @@ def open_influx(
         flavour, _ = detect_flavour(url, verify_tls=verify_tls, ca_cert=ca_cert, timeout_s=timeout_s)
     if flavour == "1":
         return InfluxV1Store(
-            url, db=db, username=username, password=password, verify_tls=verify_tls, ca_cert=ca_cert,
+            url,
+            db=db,
+            username=username,
+            password=password,
+            verify_tls=verify_tls,
+            ca_cert=ca_cert,
             timeout_s=timeout_s,
-        )  # fmt: skip
+        )
     if flavour in ("2", "3"):
         if token is None and username:
             token = f"{username}:{password or ''}"

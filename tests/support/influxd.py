@@ -35,8 +35,13 @@ def influxd_binary() -> str:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         pytest.skip("influxd not installed (Debian package 'influxdb'; ./dev.sh setup as root installs it)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "influxdb"], env=env,
-                   check=False, capture_output=True, timeout=600)  # fmt: skip
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "influxdb"],
+        env=env,
+        check=False,
+        capture_output=True,
+        timeout=600,
+    )
     path = shutil.which("influxd")
     if not path:
         pytest.skip("could not install Debian package 'influxdb'")

@@ -42,8 +42,13 @@ DEFAULT_DATA_DIR = Path(".vibsentry") / "data"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Register the command's options."""
-    p.add_argument("--port", action="append", default=None, metavar="PORT",
-                   help="serial device, pty path or pyserial URL (socket://, rfc2217://, loop://); repeatable")  # fmt: skip
+    p.add_argument(
+        "--port",
+        action="append",
+        default=None,
+        metavar="PORT",
+        help="serial device, pty path or pyserial URL (socket://, rfc2217://, loop://); repeatable",
+    )
     p.add_argument("--baud", type=int, default=None, help="baud rate (default 115200)")
     p.add_argument("--store", default=None, help="sqlite:PATH (default sqlite:DATA_DIR/vibsentry.sqlite)")
     p.add_argument(
@@ -55,18 +60,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--db", "--bucket", dest="db", default=None, help="InfluxDB database (1.x) or bucket (2.x/3.x)"
     )
     p.add_argument("--org", default=None, help="InfluxDB 2.x organisation")
-    p.add_argument("--influx-flavour", choices=("auto", "1", "2", "3"), default=None,
-                   help="skip /ping detection (auto by default)")  # fmt: skip
+    p.add_argument(
+        "--influx-flavour",
+        choices=("auto", "1", "2", "3"),
+        default=None,
+        help="skip /ping detection (auto by default)",
+    )
     p.add_argument("--no-verify-tls", action="store_true", help="do not verify the InfluxDB TLS certificate")
     p.add_argument("--ca-cert", default=None, help="CA bundle for a private InfluxDB certificate")
     p.add_argument("--flush-ms", type=float, default=None, help="InfluxDB flush interval in ms (default 250)")
     p.add_argument("--batch-size", type=int, default=None, help="records per store write (default 2000)")
     p.add_argument("--bundle", default=None, help="deployed model bundle: its feature_hash is checked")
     p.add_argument("--feature-hash", default=None, help="expected feature_hash (hex) when no bundle is given")
-    p.add_argument("--machine", action="append", default=None, metavar="NODE=NAME",
-                   help="machine name of a node id; repeatable")  # fmt: skip
-    p.add_argument("--journal-sync", choices=("FULL", "NORMAL"), default=None,
-                   help="journal durability: FULL fsyncs every batch (default), NORMAL survives crashes only")  # fmt: skip
+    p.add_argument(
+        "--machine",
+        action="append",
+        default=None,
+        metavar="NODE=NAME",
+        help="machine name of a node id; repeatable",
+    )
+    p.add_argument(
+        "--journal-sync",
+        choices=("FULL", "NORMAL"),
+        default=None,
+        help="journal durability: FULL fsyncs every batch (default), NORMAL survives crashes only",
+    )
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--status", action="store_true", help="print the running gateway's counters and exit")
     p.add_argument("--json", action="store_true", help="with --status: print JSON")
@@ -185,12 +203,16 @@ def print_status(data_dir: Path, as_json: bool) -> int:
     for url, p in doc.get("ports", {}).items():
         d = p.get("decoder", {})
         errs = ", ".join(f"{k} {v}" for k, v in d.items() if k not in ("frames", "bytes") and v)
-        print(f"port {url}: {p['state']}, {d.get('frames', 0)} frames, {d.get('bytes', 0)} bytes, "
-              f"errors: {errs or 'none'}, reconnects {p.get('losses', 0)}")  # fmt: skip
+        print(
+            f"port {url}: {p['state']}, {d.get('frames', 0)} frames, {d.get('bytes', 0)} bytes, "
+            f"errors: {errs or 'none'}, reconnects {p.get('losses', 0)}"
+        )
     for node, n in sorted(doc.get("nodes", {}).items(), key=lambda kv: int(kv[0])):
         flag = "  FEATURE_HASH MISMATCH" if n.get("hash_mismatch") else ""
-        print(f"node {node} ({n.get('machine') or '?'}) on {n.get('port')}: {n['frames']} frames, gaps {n['gaps']}, "
-              f"duplicates {n['duplicates']}, reboots {n['reboots']}, last seq {n['last_seq']}{flag}")  # fmt: skip
+        print(
+            f"node {node} ({n.get('machine') or '?'}) on {n.get('port')}: {n['frames']} frames, gaps {n['gaps']}, "
+            f"duplicates {n['duplicates']}, reboots {n['reboots']}, last seq {n['last_seq']}{flag}"
+        )
     for name, s in doc.get("sinks", {}).items():
         err = f", last error: {s['last_error']}" if s.get("last_error") else ""
         print(f"store {name} ({s['store']}): {s['delivered']} delivered, backlog {s['backlog']}{err}")
@@ -256,8 +278,12 @@ def run(args: argparse.Namespace) -> int:
     )
     gw = Gateway(cfg, stores, sink_cfg)
     log = logging.getLogger("vibsentry.ingest")
-    log.info("ingesting %s -> %s (journal %s)", ", ".join(cfg.ports),
-             ", ".join(st.description for st in stores.values()), cfg.journal_path)  # fmt: skip
+    log.info(
+        "ingesting %s -> %s (journal %s)",
+        ", ".join(cfg.ports),
+        ", ".join(st.description for st in stores.values()),
+        cfg.journal_path,
+    )
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: gw.request_stop())

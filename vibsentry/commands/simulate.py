@@ -32,18 +32,31 @@ Examples:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Register the command's options."""
     p.add_argument("--port", action="append", default=None, help="device path or pyserial URL; repeatable")
-    p.add_argument("--create-pty", action="append", default=None, metavar="LINK",
-                   help="create a pty, symlink LINK to it and print its path; repeatable")  # fmt: skip
+    p.add_argument(
+        "--create-pty",
+        action="append",
+        default=None,
+        metavar="LINK",
+        help="create a pty, symlink LINK to it and print its path; repeatable",
+    )
     p.add_argument("--baud", type=int, default=115200)
     p.add_argument("--nodes", type=int, default=1, help="number of virtual nodes (default 1)")
     p.add_argument("--node-id", type=int, default=1, help="id of the first node (default 1)")
     p.add_argument("--machine", default="machine", help="machine name; '-N' is appended when --nodes > 1")
     p.add_argument("--recording", default="synth:normal", help="healthy signal: file or synth:KIND")
     p.add_argument("--fault-recording", default="synth:outer", help="signal after the fault")
-    p.add_argument("--inject-fault-at", type=float, default=None, metavar="SECONDS",
-                   help="switch the fault nodes to --fault-recording at this node time")  # fmt: skip
-    p.add_argument("--fault-nodes", default=None,
-                   help="comma-separated node ids that get the fault (default: the first node)")  # fmt: skip
+    p.add_argument(
+        "--inject-fault-at",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="switch the fault nodes to --fault-recording at this node time",
+    )
+    p.add_argument(
+        "--fault-nodes",
+        default=None,
+        help="comma-separated node ids that get the fault (default: the first node)",
+    )
     p.add_argument("--bundle", default=None, help="model bundle directory (features, INT8 model, alarm rule)")
     p.add_argument("--duration", type=float, default=60.0, help="node seconds to simulate (default 60)")
     p.add_argument("--speed", type=float, default=1.0, help="node seconds per wall second (default 1)")
@@ -88,10 +101,13 @@ def run(args: argparse.Namespace) -> int:
     nodes = []
     for k, nid in enumerate(ids):
         spec = NodeSpec(
-            node_id=nid, machine=args.machine if args.nodes == 1 else f"{args.machine}-{nid}",
-            recording=args.recording, fault_recording=args.fault_recording,
-            fault_at_s=args.inject_fault_at if nid in fault_ids else None, seed=args.seed + 7 * k,
-        )  # fmt: skip
+            node_id=nid,
+            machine=args.machine if args.nodes == 1 else f"{args.machine}-{nid}",
+            recording=args.recording,
+            fault_recording=args.fault_recording,
+            fault_at_s=args.inject_fault_at if nid in fault_ids else None,
+            seed=args.seed + 7 * k,
+        )
         nodes.append(
             VirtualNode(
                 spec,

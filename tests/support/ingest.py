@@ -1,0 +1,92 @@
+"""Helpers for gateway tests: frames with known content, the real ``vibsentry ingest`` process, store reads."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from vibsentry import protocol as vp
+
+FEATURE_HASH = bytes(range(32))
+
+
+def hello(node: int, seq: int, t_us: int, *, boot: int = 1, feature_hash: bytes = FEATURE_HASH) -> bytes:
+    """A HELLO frame."""
+    msg = vp.Hello("fw-test", f"m{node}", 12000.0, feature_hash, bytes(32), boot)
+    return vp.encode(msg, node_id=node, seq=seq, timestamp_us=t_us)
+
+
+def score(node: int, seq: int, t_us: int, value: float | None = None) -> bytes:
+    """A SCORE frame whose score encodes (node, seq) so a test can tell every message apart."""
+    s = float(node * 100000 + seq) / 1000.0 if value is None else value
+    msg = vp.Score(s, 1.0, 0, -1, 0.01, 0.05, 1.5, seq)
+    return vp.encode(msg, node_id=node, seq=seq, timestamp_us=t_us)
+
+
+def score_stream(
+    node: int, n: int, *, start_seq: int = 1, t0_us: int = 1_000_000, dt_us: int = 85_333
+) -> list[bytes]:
+    """``n`` consecutive SCORE frames of ``node``."""
+    return [score(node, start_seq + i, t0_us + (start_seq + i) * dt_us) for i in range(n)]
+
+
+def start_gateway(
+    ports: list[str], data_dir: Path, *extra: str, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``vibsentry ingest`` (the real CLI, its own process) on ``ports`` with ``data_dir``."""
+    args = [sys.executable, "-m", "vibsentry", "ingest", "--data-dir", str(data_dir)]
+    for p in ports:
+        args += ["--port", p]
+    args += list(extra)
+    out = open(log or data_dir.parent / "ingest.log", "ab")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIBSENTRY_")}
+    proc = subprocess.Popen(args, stdout=out, stderr=out, env=env)
+    out.close()
+    return proc
+
+
+def stop_gateway(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> int:
+    """SIGTERM (the gateway drains its journal) and wait; returns the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    return int(proc.returncode)
+
+
+def wait_for(pred: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+    """Poll ``pred`` every 50 ms until true; AssertionError naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if pred():
+                return
+        except (sqlite3.OperationalError, OSError, ValueError, KeyError):
+            pass  # not there yet (file being created or replaced)
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def rows(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """Run ``sql`` on the SQLite store at ``db`` (empty list while it does not exist yet)."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def score_keys(db: Path) -> list[tuple[int, int]]:
+    """Every stored SCORE as (node, seq), in time order (duplicates would appear twice)."""
+    return [(n, s) for n, s in rows(db, "SELECT node, seq FROM scores ORDER BY node, ts_ns")]
