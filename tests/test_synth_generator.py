@@ -233,3 +233,46 @@ def test_simulator_refuses_an_unknown_parameter_and_shares_machine_signal_defaul
         synth.MachineSimulator(rmp=1500.0)
     sim = synth.MachineSimulator(seed=3)
     assert sim.read(6000).tobytes() == synth.machine_signal(duration_s=0.5, seed=3).tobytes()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    fs=st.sampled_from([8000.0, 12000.0, 25600.0, 48000.0]),
+    rpm=st.floats(60.0, 12000.0),
+    load=st.floats(0.0, 2.0),
+    fault=st.sampled_from([None, "outer", "inner", "ball"]),
+    severity=st.floats(0.0, 50.0),
+    growth=st.floats(0.0, 3.0),
+    res_frac=st.floats(0.05, 0.44),
+    zeta=st.floats(0.005, 0.5),
+    duration=st.floats(0.001, 0.5),
+    seed=st.integers(0, 2**63),
+)
+def test_any_valid_arguments_give_a_finite_full_scale_signal_of_the_right_length(
+    fs: float,
+    rpm: float,
+    load: float,
+    fault: str | None,
+    severity: float,
+    growth: float,
+    res_frac: float,
+    zeta: float,
+    duration: float,
+    seed: int,
+) -> None:
+    x = synth.machine_signal(
+        duration_s=duration, sample_rate=fs, rpm=rpm, load=load, fault=fault, severity=severity, growth_s=growth,
+        resonance_hz=res_frac * fs, damping_ratio=zeta, load_changes=((duration / 2, 2.0 - load),), seed=seed,
+    )  # fmt: skip
+    assert x.dtype == np.float32 and x.shape == (max(1, round(duration * fs)),)
+    assert np.isfinite(x).all() and np.abs(x).max() <= 16.0
+
+
+def test_defect_line_follows_the_sample_rate_and_speed() -> None:
+    fs = 25600.0  # the FEMTO/PRONOSTIA rate
+    x = synth.machine_signal(
+        duration_s=3.0, sample_rate=fs, rpm=1200.0, fault="outer", resonance_hz=5000.0, seed=2
+    )
+    freqs, mag = envelope_spectrum(x, sample_rate=fs, band=(4000.0, 6000.0))
+    bpfo = synth.bearing_frequencies(rpm=1200.0)["bpfo"]
+    assert peak_frequency(freqs, mag, lo=30.0, hi=1.5 * bpfo) == pytest.approx(bpfo, abs=0.6)

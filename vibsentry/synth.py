@@ -485,7 +485,7 @@ class MachineSimulator:
             return out[:n]
         # Impact energy grows with speed and load; the defect grows after its onset.
         since = t - self.onset_s
-        if self.growth_s > 0:
+        if self.growth_s * self.sample_rate >= 1.0:  # shorter than a sample: a step
             grown = np.clip(since / self.growth_s, 0.0, 1.0) ** 2
         else:
             grown = (since >= 0).astype(np.float64)
