@@ -39,35 +39,83 @@ int vs_features_init(vs_features_t *inst)
     return VS_OK;
 }
 
-#if VS_FEAT_HAS_STATS
-/* mean, rms, peak, peak_to_peak, crest_factor, skewness, kurtosis of one frame (features.md item 7). */
-static void frame_stats(const float *x, float mean, float *o)
+/* Sums of one pass over the frame, taken about a provisional mean m0 (shifted data): the deviations c are
+ * small, so their float32 sums keep the precision that sums of raw samples lose on a large offset. */
+typedef struct {
+    float m0;                 /* provisional mean (plain float32 sum / N) */
+    float s1, s2, s3, s4;     /* sum of c, c^2, c^3, c^4 with c = x - m0 */
+    float hi, lo;             /* max and min of c */
+    float sw;                 /* sum of c * w (window), for the window-weighted mean */
+} moments_t;
+
+static void frame_moments(const float *x, moments_t *m)
 {
-    /* Four partial sums per moment: shorter float32 addition chains (closer to the float64 reference) and
-     * independent dependency chains for the FPU pipeline. */
-    float s2[4] = {0}, s3[4] = {0}, s4[4] = {0}, q[4] = {0};
-    float hi = -INFINITY, lo = INFINITY;
-    for (int i = 0; i < N; i += 4) {
-        for (int j = 0; j < 4; j++) {
-            const float c = x[i + j] - mean;
-#if VS_FEAT_REMOVE_DC
-            const float xa = c;
-#else
-            const float xa = x[i + j];
-#endif
-            const float c2 = c * c;
-            s2[j] += c2;
-            s3[j] += c2 * c;
-            s4[j] += c2 * c2;
-            q[j] += xa * xa;
-            hi = xa > hi ? xa : hi;
-            lo = xa < lo ? xa : lo;
-        }
+    /* Scalar accumulators, two sets for even and odd samples: -Os keeps them all in FPU registers (an
+     * accumulator array would live on the stack), and the shorter float32 addition chains stay closer to the
+     * float64-accumulated reference. */
+    float sa = 0.0f, sb = 0.0f;
+    for (int i = 0; i < N; i += 2) {
+        sa += x[i];
+        sb += x[i + 1];
     }
-    const float m2 = ((s2[0] + s2[1]) + (s2[2] + s2[3])) / (float)N;
-    const float m3 = ((s3[0] + s3[1]) + (s3[2] + s3[3])) / (float)N;
-    const float m4 = ((s4[0] + s4[1]) + (s4[2] + s4[3])) / (float)N;
-    const float rms = sqrtf(((q[0] + q[1]) + (q[2] + q[3])) / (float)N);
+    const float m0 = (sa + sb) / (float)N;
+    float q1a = 0.0f, q2a = 0.0f, q3a = 0.0f, q4a = 0.0f, swa = 0.0f;
+    float q1b = 0.0f, q2b = 0.0f, q3b = 0.0f, q4b = 0.0f, swb = 0.0f;
+    float hi = -INFINITY, lo = INFINITY;
+    for (int i = 0; i < N; i += 2) {
+        const float ca = x[i] - m0, cb = x[i + 1] - m0;
+        const float ca2 = ca * ca, cb2 = cb * cb;
+        q1a += ca;
+        q1b += cb;
+        q2a += ca2;
+        q2b += cb2;
+        q3a += ca2 * ca;
+        q3b += cb2 * cb;
+        q4a += ca2 * ca2;
+        q4b += cb2 * cb2;
+        swa += ca * vs_feat_window[i];
+        swb += cb * vs_feat_window[i + 1];
+        hi = ca > hi ? ca : hi;
+        hi = cb > hi ? cb : hi;
+        lo = ca < lo ? ca : lo;
+        lo = cb < lo ? cb : lo;
+    }
+    m->m0 = m0;
+    m->s1 = q1a + q1b;
+    m->s2 = q2a + q2b;
+    m->s3 = q3a + q3b;
+    m->s4 = q4a + q4b;
+    m->sw = swa + swb;
+    m->hi = hi;
+    m->lo = lo;
+}
+
+#if VS_FEAT_HAS_STATS
+/* mean, rms, peak, peak_to_peak, crest_factor, skewness, kurtosis (features.md item 7) from the sums about
+ * m0. The reference centres on the float32-rounded mean, xa = x - mean; with c = x - m0 that is xa = c - dl,
+ * dl = mean - m0 (exact: both are floats this close), so the moments of xa follow from the sums of c by the
+ * binomial expansion in dl. Using dl rather than the unrounded s1/N matters when a small vibration rides on
+ * a large offset: half an ulp of the offset is then a visible fraction of the vibration. */
+static void frame_stats(const moments_t *m, float *o)
+{
+    const float inv_n = 1.0f / (float)N;
+    const float e1 = m->s1 * inv_n, e2 = m->s2 * inv_n, e3 = m->s3 * inv_n, e4 = m->s4 * inv_n;
+    const float mean = m->m0 + e1;
+    const float dl = mean - m->m0;
+    const float dl2 = dl * dl;
+    float m2 = e2 - 2.0f * dl * e1 + dl2;
+    m2 = m2 > 0.0f ? m2 : 0.0f;
+    const float m3 = e3 - 3.0f * dl * e2 + 3.0f * dl2 * e1 - dl2 * dl;
+    const float m4 = e4 - 4.0f * dl * e3 + 6.0f * dl2 * e2 - 4.0f * dl2 * dl * e1 + dl2 * dl2;
+#if VS_FEAT_REMOVE_DC
+    /* xa = x - mean */
+    const float hi = m->hi - dl, lo = m->lo - dl;
+    const float rms = sqrtf(m2);
+#else
+    /* xa = x: the extremes shift back by m0 and the RMS includes the mean. */
+    const float hi = m->hi + m->m0, lo = m->lo + m->m0;
+    const float rms = sqrtf(m2 + mean * mean);
+#endif
     const float peak = hi > -lo ? hi : -lo;
     o[0] = mean;
     o[1] = rms;
@@ -125,57 +173,30 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
     float *a = scratch;        /* N: windowed frame (destroyed by the FFT), then |X[k]| for k = 0..N/2 */
     float *spec = scratch + N; /* N: packed spectrum, then P[k] = |X[k]|^2 for k = 0..N/2 in place */
     float *o = out;
-    float mean;
+    moments_t mom;
     (void)bin_scale;
 
-    {
-        float s[4] = {0};
-        for (int i = 0; i < N; i += 4) {
-            s[0] += frame[i];
-            s[1] += frame[i + 1];
-            s[2] += frame[i + 2];
-            s[3] += frame[i + 3];
-        }
-        mean = ((s[0] + s[1]) + (s[2] + s[3])) / (float)N;
-        /* One correction pass: the residuals are small, so their float32 sum is accurate and the corrected
-         * mean almost always rounds to the float64-accumulated mean of the reference. That matters when a
-         * small vibration rides on a large offset (1 mg on 1 g of gravity): a 1-ulp difference in the mean
-         * shifts every DC-removed sample, which moves peak, crest factor and skewness by ulp/amplitude. */
-        float r[4] = {0};
-        for (int i = 0; i < N; i += 4) {
-            r[0] += frame[i] - mean;
-            r[1] += frame[i + 1] - mean;
-            r[2] += frame[i + 2] - mean;
-            r[3] += frame[i + 3] - mean;
-        }
-        mean += ((r[0] + r[1]) + (r[2] + r[3])) / (float)N;
-    }
-
+    /* One pass for every statistic and the window-weighted mean, while frame is intact (the caller may pass
+     * frame == scratch: in place). */
+    frame_moments(frame, &mom);
 #if VS_FEAT_HAS_STATS
-    /* Statistics first, while frame is intact: the caller may pass frame == scratch (in place). */
-    frame_stats(frame, mean, out + STATS_OFFSET);
+    frame_stats(&mom, out + STATS_OFFSET);
 #endif
 
-    /* Spectrum of (x - window-weighted mean) * w: the weighted mean makes X[0] exactly the DC-free value.
-     * Element i of a is written after frame[i] was read, so frame == a works. */
+    /* Spectrum of (x - window-weighted mean) * w: the weighted mean makes X[0] the DC-free value. It is taken
+     * about m0 too (sum x w / W = m0 + sum c w / W, as W = sum w): leftover DC leaks into bin 1, where velocity
+     * integration multiplies it by 1/f^2, so a large offset must cancel to well below one ulp. Element i of a
+     * is written after frame[i] was read, so frame == a works. */
     {
-        float wmean = 0.0f;
 #if VS_FEAT_REMOVE_DC
-        arm_dot_prod_f32(frame, vs_feat_window, N, &wmean);
-        wmean /= VS_FEAT_WINDOW_SUM;
-        {
-            /* Correction pass, as for the plain mean: leftover DC leaks into bin 1, where velocity
-             * integration multiplies it by 1/f^2, so a large offset must cancel to well below one ulp. */
-            float r = 0.0f;
-            for (int i = 0; i < N; i++) {
-                r += (frame[i] - wmean) * vs_feat_window[i];
-            }
-            wmean += r / VS_FEAT_WINDOW_SUM;
-        }
+        const float wmean = mom.m0 + mom.sw / VS_FEAT_WINDOW_SUM;
+#else
+        const float wmean = 0.0f;
 #endif
-        for (int i = 0; i < N; i++) {
-            a[i] = (frame[i] - wmean) * vs_feat_window[i];
-        }
+        /* x + (-wmean) is x - wmean exactly; CMSIS's unrolled loops take half the instructions of a plain
+         * loop at -Os. Both handle src == dst (element i is read before it is written). */
+        arm_offset_f32(frame, -wmean, a, N);
+        arm_mult_f32(a, vs_feat_window, a, N);
         arm_rfft_fast_f32(&inst->rfft, a, spec, 0);
     }
     const float nyq = spec[1]; /* CMSIS packs Re X[N/2] into slot 1 */
@@ -266,7 +287,6 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
     *o++ = velocity_rms(pw);
 #endif
     (void)o;
-    (void)mean;
     return VS_OK;
 }
 
