@@ -71,10 +71,12 @@ class TriggerModel:
         self.history.extend(b.tolist())
         self.seen = min(self.seen + b.size, U32_MAX)
         self.since = min(self.since + b.size, U32_MAX)
-        m = np.cumsum(b, dtype=np.float32)[-1] / n
-        d = b - m
-        rms = np.sqrt(np.cumsum(d * d, dtype=np.float32)[-1] / n)
-        peak = np.abs(d).max()
+        c = b - b[0]
+        d = np.cumsum(c, dtype=np.float32)[-1] / n
+        var = np.cumsum(c * c, dtype=np.float32)[-1] / n - d * d
+        rms = np.sqrt(var) if var > 0 else np.float32(0)
+        hi, lo = max(c.max(), np.float32(0)), min(c.min(), np.float32(0))
+        peak = max(hi - d, d - lo)
         reasons = 0
         if self.rms_threshold > 0 and rms > np.float32(self.rms_threshold):
             reasons |= RMS

@@ -33,25 +33,38 @@ int vs_trigger_push_f32(vs_trigger_t *t, const float *block, uint32_t n)
     if (t == NULL || block == NULL || n == 0u) {
         return VS_ERR_ARG;
     }
-    float sum = 0.0f;
-    for (uint32_t i = 0; i < n; i++) {
-        t->ring[t->head] = block[i];
-        t->head = t->head + 1u == t->cfg.frame_length ? 0u : t->head + 1u;
-        sum += block[i];
+    {
+        /* Into the ring in at most two copies (a block may be longer than the ring: keep its tail). */
+        const uint32_t fl = t->cfg.frame_length;
+        const float *src = n > fl ? block + (n - fl) : block;
+        uint32_t left = n > fl ? fl : n;
+        while (left > 0u) {
+            const uint32_t room = fl - t->head, k = left < room ? left : room;
+            memcpy(t->ring + t->head, src, k * sizeof(float));
+            t->head = t->head + k == fl ? 0u : t->head + k;
+            src += k;
+            left -= k;
+        }
     }
     t->seen = sat_add(t->seen, n);
     t->since_analysis = sat_add(t->since_analysis, n);
     t->blocks++;
 
-    const float m = sum / (float)n;
-    float sq = 0.0f, peak = 0.0f;
+    /* One pass about the block's first sample (shifted data: the gravity offset cancels before squaring):
+     * mean = k + s1/n, variance = s2/n - (s1/n)^2, peak = the larger distance of max/min from the mean. */
+    const float k0 = block[0];
+    float s1 = 0.0f, s2 = 0.0f, hi = 0.0f, lo = 0.0f;
     for (uint32_t i = 0; i < n; i++) {
-        const float d = block[i] - m;
-        const float a = fabsf(d);
-        sq += d * d;
-        peak = a > peak ? a : peak;
+        const float c = block[i] - k0;
+        s1 += c;
+        s2 += c * c;
+        hi = c > hi ? c : hi;
+        lo = c < lo ? c : lo;
     }
-    const float rms = sqrtf(sq / (float)n);
+    const float d = s1 / (float)n;
+    const float var = s2 / (float)n - d * d;
+    const float rms = var > 0.0f ? sqrtf(var) : 0.0f;
+    const float peak = hi - d > d - lo ? hi - d : d - lo;
     t->last_rms = rms;
     t->last_peak = peak;
 

@@ -4,8 +4,9 @@
  *
  * Fed with sample blocks of any length (a DMA half-buffer, a replayed chunk). Per block, in this order:
  *   1. the samples enter a ring holding the latest frame_length samples (the frame to analyse);
- *   2. the block's level is measured around its own mean (gravity and bias offsets do not count):
- *      rms = sqrt(sum (x - m)^2 / n), peak = max |x - m|, m = sum x / n, float32, sums in sample order;
+ *   2. the block's level is measured around its own mean (gravity and bias offsets do not count), in one
+ *      pass about the first sample k: c = x - k, s1 = sum c, s2 = sum c^2 (float32, in sample order),
+ *      d = s1 / n, rms = sqrt(max(s2 / n - d^2, 0)), peak = max(max(c, 0) - d, d - min(c, 0));
  *   3. reasons = RMS (rms > rms_threshold) | PEAK (peak > peak_threshold) | WAKE (a wake request is pending)
  *      | HEARTBEAT (samples since the last analysis >= heartbeat_samples); a threshold or period of 0 disables
  *      that reason;
