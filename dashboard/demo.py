@@ -105,9 +105,22 @@ def ensure_bundle(opts: DemoOptions, say: Callable[[str], None] = print) -> Path
             raise UsageError(f"--bundle {str(opts.bundle)!r}: no bundle.json there")
         return opts.bundle
     cached = opts.workdir / "bundle"
+    stale = False
     if (cached / "bundle.json").is_file():
-        say(f"demo: using the cached bundle {cached}")
-        return cached
+        import json
+
+        from vibsentry.dsp import FeatureParams
+
+        try:
+            cached_hash = json.loads((cached / "bundle.json").read_text(encoding="utf-8")).get("feature_hash")
+        except (OSError, ValueError):
+            cached_hash = None
+        if cached_hash == FeatureParams().feature_hash:
+            say(f"demo: using the cached bundle {cached}")
+            return cached
+        # The feature contract changed since the bundle was trained: nodes would be flagged as mismatched.
+        say(f"demo: cached bundle {cached} has feature_hash {cached_hash!r}, not the current one: retraining")
+        stale = True
     if not opts.train:
         say("demo: no bundle and --no-train: nodes score with a baseline fitted on their first 10 s")
         return None
@@ -123,7 +136,7 @@ def ensure_bundle(opts: DemoOptions, say: Callable[[str], None] = print) -> Path
     say(f"demo: training a bundle on {manifest} (once; cached in {cached}) ...")
     t0 = time.monotonic()
     cached.parent.mkdir(parents=True, exist_ok=True)
-    train_bundle(manifest, cached, quiet=True)
+    train_bundle(manifest, cached, quiet=True, overwrite=stale)
     say(f"demo: bundle trained in {time.monotonic() - t0:.0f} s")
     return cached
 

@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,7 +47,7 @@ def require_browser() -> None:
 
 
 @contextlib.contextmanager
-def chrome(*, width: int = 1400, height: int = 1000) -> Iterator[object]:
+def chrome(*, width: int = 1400, height: int = 1000) -> Iterator[Any]:
     """A selenium Chrome driver on Debian's chromium with a fresh profile; quit (and profile removed) after."""
     require_browser()
     from selenium import webdriver
@@ -68,7 +69,9 @@ def chrome(*, width: int = 1400, height: int = 1000) -> Iterator[object]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def wait_idle(driver: object, *, timeout_s: float = 60.0, settle_s: float = 1.0, need_css: str | None = None) -> None:
+def wait_idle(
+    driver: Any, *, timeout_s: float = 60.0, settle_s: float = 1.0, need_css: str | None = None
+) -> None:
     """Wait until Streamlit is connected, its script is not running, and (optionally) ``need_css`` exists.
 
     Streamlit marks its root ``[data-testid=stApp]`` with ``data-test-connection-state`` and
@@ -79,7 +82,7 @@ def wait_idle(driver: object, *, timeout_s: float = 60.0, settle_s: float = 1.0,
     deadline = time.monotonic() + timeout_s
     idle_since: float | None = None
     while time.monotonic() < deadline:
-        roots = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stApp"]')  # type: ignore[attr-defined]
+        roots = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stApp"]')
         ok = bool(roots)
         if ok:
             root = roots[0]
@@ -88,7 +91,7 @@ def wait_idle(driver: object, *, timeout_s: float = 60.0, settle_s: float = 1.0,
                 and root.get_attribute("data-test-script-state") == "notRunning"
             )
         if ok and need_css:
-            ok = bool(driver.find_elements(By.CSS_SELECTOR, need_css))  # type: ignore[attr-defined]
+            ok = bool(driver.find_elements(By.CSS_SELECTOR, need_css))
         if ok:
             idle_since = idle_since or time.monotonic()
             if time.monotonic() - idle_since >= settle_s:

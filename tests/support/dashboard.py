@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -119,3 +121,125 @@ def fill_big_store(path: Path, *, t0_ns: int, n_nodes: int = 100, days: int = 7,
             )
     conn.close()
     return n * n_nodes
+
+
+# ------------------------------------------------------------------------------------------ demo runs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def demo_bundle_dir() -> Path:
+    """A demo bundle trained once by the demo's own code and cached under ``build/`` (keyed by the sources
+    that shape it), so the suite trains at most once per change of training code, features or sample data."""
+    import hashlib
+
+    from vibsentry.dashboard.demo import DemoOptions, ensure_bundle
+
+    h = hashlib.sha256()
+    for f in sorted(
+        [*ROOT.glob("training/*.py"), *ROOT.glob("dsp/*.py"), ROOT / "sample_data" / "manifest.csv"]
+    ):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    workdir = ROOT / "build" / "demo_bundle" / h.hexdigest()[:16]
+    bundle = ensure_bundle(DemoOptions(workdir=workdir), say=lambda _line: None)
+    assert bundle is not None
+    return bundle
+
+
+class DemoProcess:
+    """``vibsentry demo`` run as a real child process, its stdout read line by line."""
+
+    def __init__(self, workdir: Path, *args: str) -> None:
+        import subprocess
+        import sys
+
+        self.workdir = workdir
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "vibsentry", "demo", "--workdir", str(workdir), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+
+    def wait_for_line(self, needle: str, timeout_s: float) -> str:
+        """Read output until a line contains ``needle``; fails with the output so far on exit or timeout."""
+        import select
+
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.5)
+            if ready:
+                line = self.proc.stdout.readline()
+                if line:
+                    self.lines.append(line.rstrip("\n"))
+                    if needle in line:
+                        return line
+                    continue
+            if self.proc.poll() is not None:
+                break
+        raise AssertionError(f"demo never printed {needle!r}; output:\n" + "\n".join(self.lines))
+
+    def interrupt(self, timeout_s: float = 30.0) -> int:
+        """Ctrl-C (SIGINT) the demo and wait for it; returns its exit status."""
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        rc = self.proc.wait(timeout_s)
+        assert self.proc.stdout is not None
+        self.lines += self.proc.stdout.read().splitlines()
+        return rc
+
+    def kill(self) -> None:
+        """Last-resort cleanup for a failed test (the demo's children are in their own groups)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for pid in processes_mentioning(str(self.workdir)):
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Pids of live processes whose command line contains ``text`` (read from /proc)."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (d / "stat").read_text().split(")")[-1].split()[0]
+        except OSError:
+            continue
+        if text in cmd and state != "Z":
+            pids.append(int(d.name))
+    return pids
+
+
+def child_pids(pid: int) -> list[int]:
+    """Pids of the live children of ``pid`` (from /proc/*/stat)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(d.name))
+    return out
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
