@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -205,35 +206,27 @@ class DemoProcess:
                 pass
 
 
-def processes_mentioning(text: str) -> list[int]:
-    """Pids of live processes whose command line contains ``text`` (read from /proc)."""
-    pids = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = (d / "stat").read_text().split(")")[-1].split()[0]
-        except OSError:
-            continue
-        if text in cmd and state != "Z":
-            pids.append(int(d.name))
-    return pids
-
-
-def child_pids(pid: int) -> list[int]:
-    """Pids of the live children of ``pid`` (from /proc/*/stat)."""
-    out = []
+def _procs() -> Iterator[tuple[int, int, str, str]]:
+    """``(pid, ppid, state, command line)`` of every process, from /proc."""
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
             continue
         try:
             fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            out.append(int(d.name))
-    return out
+        yield int(d.name), int(fields[1]), fields[0], cmd
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Pids of live processes whose command line contains ``text``."""
+    return [pid for pid, _pp, state, cmd in _procs() if text in cmd and state != "Z"]
+
+
+def child_pids(pid: int) -> list[int]:
+    """Pids of the live children of ``pid``."""
+    return [p for p, ppid, state, _cmd in _procs() if ppid == pid and state != "Z"]
 
 
 def alive(pid: int) -> bool:
