@@ -28,7 +28,7 @@ take it from the config (or --sample-rate). A recording at another rate than the
 --resample is given.
 
 examples:
-  vibsentry features sample_data/synthetic/m1_healthy_load0.wav --out m1.npz
+  vibsentry features sample_data/synthetic/m1_normal_a.wav --out m1.npz
   vibsentry features run.csv --channel z --sample-rate 25600 --config features.toml --out run.npz --json
 """
 
