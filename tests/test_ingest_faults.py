@@ -44,8 +44,8 @@ def test_garbage_truncated_and_bit_flipped_frames_are_dropped_and_counted(tmp_pa
             if k == 0:  # line noise: random non-zero bytes, then the next delimiter resynchronises
                 stream += bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1, 40))) + b"\0"
             elif k == 1:  # a frame whose tail was lost
-                bad = score_stream(9, 1, start_seq=i)[0]
-                stream += bad[: len(bad) // 2] + b"\0"
+                cut = score_stream(9, 1, start_seq=i)[0]
+                stream += cut[: len(cut) // 2] + b"\0"
             elif k == 2:  # one bit flipped in transit (never into a 0x00)
                 bad = bytearray(score_stream(9, 1, start_seq=i)[0])
                 pos = rng.randrange(1, len(bad) - 1)
