@@ -546,7 +546,7 @@ def open_source(spec: str, **influx: Any) -> Source:
     ----------
     spec : str
         ``sqlite:PATH``, a path to a SQLite store, or ``influx`` (then ``influx`` keyword options apply:
-        ``url``, ``database``, ``username``, ``password``, ``token``, ``verify_ssl``).
+        ``url``, ``database``, ``username``, ``password``, ``token``, ``org``, ``verify_ssl``).
     """
     if spec == "influx":
         from vibsentry.dashboard.influx_read import InfluxSource

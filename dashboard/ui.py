@@ -7,7 +7,8 @@ the database one query per TTL, not ten.
 Settings (set by ``vibsentry dashboard``; usable directly with ``streamlit run``), all ``VIBSENTRY_DASHBOARD_*``:
 
 - ``STORE``: ``sqlite:PATH`` (default ``sqlite:.vibsentry/data/vibsentry.sqlite``) or ``influx``;
-- ``INFLUX_URL``, ``INFLUX_DB``: the InfluxDB server and database/bucket (when ``STORE=influx``);
+- ``INFLUX_URL``, ``INFLUX_DB``, ``INFLUX_ORG``: the InfluxDB server, database/bucket and (2.x, for storing
+  alarm acknowledgements) organisation, used when ``STORE=influx``;
   credentials only from ``VIBSENTRY_INFLUX_TOKEN`` / ``VIBSENTRY_INFLUX_USERNAME`` /
   ``VIBSENTRY_INFLUX_PASSWORD`` (or ``*_FILE`` variables naming files);
 - ``CONFIG``: a TOML file whose ``[dashboard]`` table holds :class:`~vibsentry.dashboard.queries.DashboardConfig`;
@@ -60,6 +61,7 @@ def source(store: str, influx_url: str, influx_db: str) -> q.Source:
             token=read_secret("VIBSENTRY_INFLUX_TOKEN", file_var="VIBSENTRY_INFLUX_TOKEN_FILE"),
             username=read_secret("VIBSENTRY_INFLUX_USERNAME", file_var="VIBSENTRY_INFLUX_USERNAME_FILE"),
             password=read_secret("VIBSENTRY_INFLUX_PASSWORD", file_var="VIBSENTRY_INFLUX_PASSWORD_FILE"),
+            org=os.environ.get("VIBSENTRY_DASHBOARD_INFLUX_ORG") or None,
         )
     return q.open_source(store)
 

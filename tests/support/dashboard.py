@@ -7,6 +7,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from vibsentry.dashboard.store.records import Record
@@ -16,8 +17,16 @@ SECOND = 1_000_000_000
 FEATURE_HASH = "ab" * 32
 
 
-def fill_store(
-    path: Path,
+def fill_store(path: Path, **kwargs: Any) -> None:
+    """Write :func:`make_records` into a SQLite store at ``path`` with the gateway's own store writer."""
+    store = SQLiteStore(path)
+    try:
+        store.write(make_records(**kwargs))
+    finally:
+        store.close()
+
+
+def make_records(
     *,
     t0_ns: int,
     n_nodes: int = 3,
@@ -25,8 +34,8 @@ def fill_store(
     faulty: int | None = 2,
     fault_at_s: int = 60,
     mismatch_node: int | None = None,
-) -> None:
-    """Write HELLO, one score per second, alarms and a FEATURES message per node, as the gateway would.
+) -> list[Record]:
+    """HELLO, one score per second, alarms and a FEATURES message per node, as the gateway stores them.
 
     Node ``faulty`` scores above threshold from ``fault_at_s`` on: the gateway stores an ALARM raise three
     seconds later (k-of-n persistence) and the alarm stays up.
@@ -92,11 +101,7 @@ def fill_store(
                 "features", node, t0_ns + seconds * SECOND, seconds + 1, {"kind": "logmel", "values": vals}
             )
         )
-    store = SQLiteStore(path)
-    try:
-        store.write(recs)
-    finally:
-        store.close()
+    return recs
 
 
 def fill_big_store(path: Path, *, t0_ns: int, n_nodes: int = 100, days: int = 7, every_s: int = 120) -> int:
