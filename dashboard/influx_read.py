@@ -30,20 +30,6 @@ from vibsentry.dashboard.queries import (
 
 from vibsentry.errors import StoreError, UsageError
 
-_NODE_COLUMNS = [
-    "node",
-    "machine",
-    "fw_version",
-    "feature_hash",
-    "model_hash",
-    "hash_mismatch",
-    "last_seen_ns",
-    "last_score",
-    "last_threshold",
-    "last_alarm_state",
-    "last_velocity_rms",
-]
-
 
 def _lit(text: str) -> str:
     """An InfluxQL string literal."""
@@ -124,7 +110,7 @@ class InfluxSource:
                 d = row(r)
                 d[field] = r["last"]
                 d["last_seen_ns"] = max(d["last_seen_ns"], int(r["time"]))
-        df = pd.DataFrame([out[k] for k in sorted(out)], columns=_NODE_COLUMNS)
+        df = pd.DataFrame([out[k] for k in sorted(out)], columns=list(NODE_COLUMNS))
         df["hash_mismatch"] = df["hash_mismatch"].fillna(False).astype(bool)
         return df
 

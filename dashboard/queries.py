@@ -59,6 +59,11 @@ FLEET_COLUMNS: tuple[str, ...] = (
     "feature_hash",
     "hash_mismatch",
 )
+#: Columns of :meth:`Source.nodes` (the ``nodes`` table of the SQLite store).
+NODE_COLUMNS: tuple[str, ...] = (
+    "node", "machine", "fw_version", "feature_hash", "model_hash", "hash_mismatch", "last_seen_ns",
+    "last_score", "last_threshold", "last_alarm_state", "last_velocity_rms",
+)  # fmt: skip
 TREND_COLUMNS: tuple[str, ...] = (
     "time",
     "score",
@@ -241,19 +246,7 @@ class SqliteSource:
     def nodes(self) -> pd.DataFrame:
         """One row per node: node, machine, fw_version, feature_hash, model_hash, hash_mismatch,
         last_seen_ns, last_score, last_threshold, last_alarm_state, last_velocity_rms."""
-        cols = [
-            "node",
-            "machine",
-            "fw_version",
-            "feature_hash",
-            "model_hash",
-            "hash_mismatch",
-            "last_seen_ns",
-            "last_score",
-            "last_threshold",
-            "last_alarm_state",
-            "last_velocity_rms",
-        ]
+        cols = list(NODE_COLUMNS)
         rows = self._query(f"SELECT {', '.join(cols)} FROM nodes ORDER BY node")
         return pd.DataFrame(rows, columns=cols)
 
