@@ -61,7 +61,8 @@ class TrainConfig:
     baselines : bool
         Also fit IsolationForest and Mahalanobis baselines (reported, not deployed).
     retrain_margin : float
-        How much worse (absolute) a retrained model may be on any headline metric before it is refused.
+        How much worse (absolute) a retrained model may be on any headline metric before it is refused; a
+        negative margin demands an improvement of at least that much.
     """
 
     seed: int = 0
@@ -93,8 +94,8 @@ class TrainConfig:
                 )
         for name in ("learning_rate", "alarms_per_day", "retrain_margin"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 or not np.isfinite(v):
-                raise ConfigError(f"[train] {name}={v!r}: must be a non-negative number")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+                raise ConfigError(f"[train] {name}={v!r}: must be a finite number")
             object.__setattr__(self, name, float(v))
         if self.learning_rate <= 0 or self.alarms_per_day <= 0:
             raise ConfigError("[train] learning_rate and alarms_per_day must be > 0")

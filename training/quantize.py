@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,7 +57,11 @@ def silenced() -> Iterator[None]:
     try:
         os.dup2(null, 1)
         os.dup2(null, 2)
-        yield
+        sink = io.StringIO()
+        # Python-level prints go to sys.stdout, which a caller (or pytest) may have replaced.
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
