@@ -22,6 +22,7 @@ import pandas as pd
 from vibsentry.dashboard.queries import (
     ALARM_COLUMNS,
     MAX_POINTS,
+    NODE_COLUMNS,
     TREND_COLUMNS,
     _alarm_frame,
     bucket_ns,
