@@ -42,7 +42,7 @@ int vs_features_init(vs_features_t *inst)
 /* Sums of one pass over the frame, taken about a provisional mean m0 (shifted data): the deviations c are
  * small, so their float32 sums keep the precision that sums of raw samples lose on a large offset. */
 typedef struct {
-    float m0;                 /* provisional mean (plain float32 sum / N) */
+    float m0;                 /* provisional mean (of 16 evenly spaced samples) */
     float s1, s2, s3, s4;     /* sum of c, c^2, c^3, c^4 with c = x - m0 */
     float hi, lo;             /* max and min of c */
     float sw;                 /* sum of c * w (window), for the window-weighted mean */
@@ -53,12 +53,13 @@ static void frame_moments(const float *x, moments_t *m)
     /* Scalar accumulators, two sets for even and odd samples: -Os keeps them all in FPU registers (an
      * accumulator array would live on the stack), and the shorter float32 addition chains stay closer to the
      * float64-accumulated reference. */
-    float sa = 0.0f, sb = 0.0f;
-    for (int i = 0; i < N; i += 2) {
-        sa += x[i];
-        sb += x[i + 1];
+    /* m0 only has to be near the mean (within a few standard deviations) for the shifted sums to keep their
+     * precision, so 16 evenly spaced samples stand in for a full pass over the frame. */
+    float m0 = 0.0f;
+    for (int i = 0; i < N; i += N / 16) {
+        m0 += x[i];
     }
-    const float m0 = (sa + sb) / (float)N;
+    m0 *= 1.0f / 16.0f;
     float q1a = 0.0f, q2a = 0.0f, q3a = 0.0f, q4a = 0.0f, swa = 0.0f;
     float q1b = 0.0f, q2b = 0.0f, q3b = 0.0f, q4b = 0.0f, swb = 0.0f;
     float hi = -INFINITY, lo = INFINITY;
@@ -193,10 +194,16 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
 #else
         const float wmean = 0.0f;
 #endif
-        /* x + (-wmean) is x - wmean exactly; CMSIS's unrolled loops take half the instructions of a plain
-         * loop at -Os. Both handle src == dst (element i is read before it is written). */
-        arm_offset_f32(frame, -wmean, a, N);
-        arm_mult_f32(a, vs_feat_window, a, N);
+        /* One pass, unrolled by 4 by hand (-Os does not unroll, and two CMSIS passes - arm_offset_f32 then
+         * arm_mult_f32 - cost twice the loads and stores). Each element is read before it is written. */
+        const float *w = vs_feat_window;
+        for (int i = 0; i < N; i += 4) {
+            const float x0 = frame[i], x1 = frame[i + 1], x2 = frame[i + 2], x3 = frame[i + 3];
+            a[i] = (x0 - wmean) * w[i];
+            a[i + 1] = (x1 - wmean) * w[i + 1];
+            a[i + 2] = (x2 - wmean) * w[i + 2];
+            a[i + 3] = (x3 - wmean) * w[i + 3];
+        }
         arm_rfft_fast_f32(&inst->rfft, a, spec, 0);
     }
     const float nyq = spec[1]; /* CMSIS packs Re X[N/2] into slot 1 */
@@ -206,6 +213,13 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
     a[HALF] = fabsf(nyq);
 #endif
     {
+#if VS_FEAT_HAS_LOGMEL || VS_FEAT_HAS_MFCC
+        /* |X|^2 from the magnitudes just computed: one multiply per bin instead of two multiplies and an
+         * add (within an ulp of re^2 + im^2). */
+        for (int k = 0; k <= HALF; k++) {
+            spec[k] = a[k] * a[k];
+        }
+#else
         const float p0 = spec[0] * spec[0];
         /* In place: bin k is written to slot k after slots 2k, 2k+1 were read, and k < 2k for k >= 1. */
         for (int k = 1; k < HALF; k++) {
@@ -214,6 +228,7 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
         }
         spec[0] = p0;
         spec[HALF] = nyq * nyq;
+#endif
     }
     const float *pw = spec;
 
