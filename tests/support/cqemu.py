@@ -11,6 +11,7 @@ does not model them; DWT CYCCNT reads 0 there), so these are *instructions*.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -103,7 +104,7 @@ def count_regions(elf: Path, *, timeout: float = 300) -> list[int]:
                 if int(m.group(1), 16) == mark:
                     hits.append(n)
                 n += 1
-    spans = [b - a for a, b in zip(hits, hits[1:])]
+    spans = [b - a for a, b in itertools.pairwise(hits)]
     if len(spans) != len(REGIONS):
         raise RuntimeError(f"expected {len(REGIONS) + 1} markers in the trace, found {len(hits)}")
     return [spans[0]] + [s - spans[0] for s in spans[1:]]
