@@ -137,6 +137,8 @@ static float velocity_rms(const float *pw)
     for (int k = VS_FEAT_VEL_K0; k < VS_FEAT_VEL_K1; k++) {
         const float pk = pw[k];
         if (pk > 0.0f) {
+            /* VS_FEAT_VEL_K0 is 0 for some configurations, >= 1 for others (the default). */
+            /* cppcheck-suppress knownConditionTrueFalse */
             const float pm = k > 0 ? pw[k - 1] : 0.0f;
             const float pp = k + 1 < VS_FEAT_N_BINS ? pw[k + 1] : 0.0f;
             const float fm = (float)(k - 1) * VS_FEAT_BIN_HZ;

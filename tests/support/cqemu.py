@@ -48,11 +48,16 @@ REGIONS = (
 def run_image(elf: Path, *, timeout: float = 60) -> str:
     """Boot the image and return what it printed through semihosting; raises on a non-zero exit."""
     proc = subprocess.run(
-        [QEMU, *QEMU_ARGS, "-kernel", str(elf)], capture_output=True, text=True, timeout=timeout
+        [QEMU, *QEMU_ARGS, "-kernel", str(elf)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"{elf.name} exited {proc.returncode}: {(proc.stdout + proc.stderr)[-2000:]}")
-    return proc.stdout
+    # QEMU 7.2 writes the semihosting console to stderr.
+    return proc.stdout + proc.stderr
 
 
 def parse_output(text: str) -> dict[str, dict[int, int] | int | str]:

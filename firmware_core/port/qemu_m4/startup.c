@@ -30,11 +30,13 @@ void Fault_Handler(void)
 /* Bytes of stack ever used: the first word from the bottom that no longer holds the paint. */
 uint32_t vs_platform_stack_high_water(void)
 {
-    const uint32_t *p = &_stack_limit;
-    while (p < &_stack_top && *p == STACK_PAINT) {
-        p++;
+    /* Linker symbols are compared as integers: C only orders pointers into one object. */
+    const uintptr_t top = (uintptr_t)&_stack_top;
+    uintptr_t a = (uintptr_t)&_stack_limit;
+    while (a < top && *(const uint32_t *)a == STACK_PAINT) {
+        a += sizeof(uint32_t);
     }
-    return (uint32_t)((uintptr_t)&_stack_top - (uintptr_t)p);
+    return (uint32_t)(top - a);
 }
 
 __attribute__((noreturn)) void Reset_Handler(void)
@@ -45,9 +47,9 @@ __attribute__((noreturn)) void Reset_Handler(void)
     __asm__ volatile("dsb\n\tisb" ::: "memory");
     {
         /* Paint all but the top 256 bytes (this frame lives there). */
-        uint32_t *p = &_stack_limit;
-        while ((uintptr_t)p < (uintptr_t)&_stack_top - 256u) {
-            *p++ = STACK_PAINT;
+        const uintptr_t end = (uintptr_t)&_stack_top - 256u;
+        for (uintptr_t a = (uintptr_t)&_stack_limit; a < end; a += sizeof(uint32_t)) {
+            *(uint32_t *)a = STACK_PAINT;
         }
     }
     vs_platform_exit(main());

@@ -1,0 +1,90 @@
+"""Boot the Cortex-M4F benchmark image on QEMU mps2-an386 and check what it computed.
+
+Proves the cross build runs: the features the image prints (float32 bit patterns) must match vibsentry.dsp on
+the same real frame within the parity tolerances, and CMSIS-DSP's arm_mfcc_f32 on the emulated M4 must match
+the host cmsisdsp package on that frame.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+
+import numpy as np
+import pytest
+from vibsentry.dsp import FeatureParams
+from vibsentry.dsp.features import features_from_frames
+
+from tests.support import cqemu
+from tests.support.cbuild import ROOT, make
+from tests.test_c_features import assert_parity
+
+
+def _f32(bits: int) -> float:
+    return float(struct.unpack("<f", struct.pack("<I", bits))[0])
+
+
+@pytest.fixture(scope="module")
+def image_output() -> dict[str, dict[int, int] | int | str]:
+    reason = cqemu.require_qemu()
+    if reason:
+        pytest.skip(reason)
+    elf = make("cortex-m4").target_dir("cortex-m4") / "qemu" / "vs_bench.elf"
+    return cqemu.parse_output(cqemu.run_image(elf))
+
+
+def _bench_frame() -> np.ndarray:
+    sys.path.insert(0, str(ROOT / "benchmarks" / "qemu"))
+    try:
+        from gen_bench_data import bench_frame  # type: ignore[import-not-found]
+    finally:
+        sys.path.pop(0)
+    return np.asarray(bench_frame(), dtype=np.float32)
+
+
+def test_image_reports_hash_and_pipeline_events(image_output: dict) -> None:
+    assert image_output["HASH"] == FeatureParams().feature_hash
+    assert image_output["TRIGGER"] == 8  # heartbeat of one frame
+    assert image_output["EVENT"] == 0
+    assert 0 < int(image_output["STACK"]) < 4096
+
+
+def test_features_on_the_m4_match_python(image_output: dict) -> None:
+    p = FeatureParams()
+    feats = image_output["FEAT"]
+    assert sorted(feats) == list(range(p.n_features))
+    c = np.array([[_f32(feats[i]) for i in range(p.n_features)]], dtype=np.float32)
+    frame = _bench_frame()[None, :]
+    assert_parity(c, features_from_frames(frame, params=p), frame, p)
+
+
+def test_cmsis_mfcc_on_the_m4_matches_host_cmsisdsp(image_output: dict) -> None:
+    cmsisdsp = pytest.importorskip("cmsisdsp")
+    from vibsentry.dsp.mel import dct_matrix, mel_filter_table
+    from vibsentry.dsp.spectral import window_coefs
+
+    p = FeatureParams(frame_length=1024, n_mels=20, n_mfcc=13, features=("mfcc",))
+    mel = mel_filter_table(p)
+    inst = cmsisdsp.arm_mfcc_instance_f32()
+    status = cmsisdsp.arm_mfcc_init_f32(
+        inst, 1024, 20, 13, dct_matrix(13, 20).ravel(), mel.pos, mel.lengths, mel.coefs, window_coefs(p)
+    )
+    assert status == 0
+    tmp = np.zeros(2 * 1024 + 2, dtype=np.float32)
+    want = np.asarray(cmsisdsp.arm_mfcc_f32(inst, _bench_frame().copy(), tmp), dtype=np.float64)
+    got = np.array([_f32(image_output["MFCC"][i]) for i in range(13)])
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-4 * np.abs(want).max())
+
+
+def test_trace_counts_every_region() -> None:
+    reason = cqemu.require_qemu()
+    if reason:
+        pytest.skip(reason)
+    elf = make("cortex-m4").target_dir("cortex-m4") / "qemu" / "vs_bench.elf"
+    counts = cqemu.count_regions(elf)
+    assert len(counts) == len(cqemu.REGIONS)
+    assert 0 < counts[0] < 20  # the empty region: just the marker call
+    assert counts[2] > counts[6] > 10_000  # features include an rfft; the rfft alone is tens of thousands
+    assert counts[3] == 0 or counts[3] < 5  # no model in this image: the region is empty
+    # Deterministic: a second run counts the same instructions.
+    assert cqemu.count_regions(elf) == counts
