@@ -42,6 +42,14 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def metadata_sha256(doc: Mapping[str, Any]) -> str:
+    """SHA-256 of ``bundle.json``'s canonical JSON (sorted keys, no spaces) without its ``bundle_sha256`` key."""
+    body = {k: v for k, v in doc.items() if k != "bundle_sha256"}
+    return sha256_bytes(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    )
+
+
 def save_bundle(
     out_dir: str | os.PathLike[str],
     *,
@@ -85,6 +93,7 @@ def save_bundle(
             sums[name] = sha256_bytes(data)
         doc = dict(meta)
         doc["files"] = sums
+        doc["bundle_sha256"] = metadata_sha256(doc)
         text = json.dumps(doc, indent=2, sort_keys=False, allow_nan=False) + "\n"
         (tmp / BUNDLE_JSON).write_text(text, encoding="utf-8")
         for p in tmp.iterdir():
@@ -217,8 +226,9 @@ def _need(doc: Mapping[str, Any], key: str, path: Path) -> Any:
 def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     """Open a bundle directory and verify it.
 
-    Checks the format name and version, that every file listed in ``files`` exists and matches its sha256,
-    and that the feature parameters re-hash to ``feature_hash``.
+    Checks the format name and version, ``bundle_sha256`` (the metadata itself: thresholds, normalisation),
+    that every file listed in ``files`` exists and matches its sha256, and that the feature parameters
+    re-hash to ``feature_hash``.
 
     Raises
     ------
@@ -244,6 +254,8 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
         raise BundleError(
             f"{jpath}: format_version {ver!r} is not supported (this vibsentry reads {FORMAT_VERSION})"
         )
+    if doc.get("bundle_sha256") != metadata_sha256(doc):
+        raise BundleError(f"{jpath}: content does not match its bundle_sha256; edited by hand or tampered?")
     files = _need(doc, "files", p)
     if not isinstance(files, dict) or MODEL_FILE not in files:
         raise BundleError(f"{jpath}: 'files' must list {MODEL_FILE} with its sha256")
