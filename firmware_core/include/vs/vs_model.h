@@ -1,0 +1,113 @@
+/*
+ * vs_model.h - a generated int8 model (vs_model_data.[ch] from `vibsentry export`) and the runtime that
+ * runs it with the vs_nn kernels.
+ *
+ * A model is constant data only (flash): the op list, each op's parameters (weights, biases, per-channel
+ * multipliers and shifts precomputed at export), and the tensor arena plan. Activations live in one
+ * caller-owned arena of `arena_bytes` bytes, 4-byte aligned, planned at export from tensor lifetimes so that
+ * tensors that are never alive at the same time share bytes. The runtime allocates nothing.
+ *
+ * Usage:
+ *     #include "vs_model_data.h"              // generated: declares `extern const vs_model_t vs_model;`
+ *     static int32_t arena[VS_MODEL_ARENA_WORDS];
+ *     int8_t in[VS_MODEL_INPUT_BYTES], out[VS_MODEL_OUTPUT_BYTES];
+ *     int rc = vs_model_run_s8(&vs_model, arena, sizeof arena, in, out);
+ *
+ * Thread / ISR safety: vs_model_run* is reentrant when each caller passes its own arena.
+ */
+#ifndef VS_MODEL_H
+#define VS_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vs/vs_nn.h"
+#include "vs/vs_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VS_MODEL_ERR_OP (VS_ERR_MODULE_BASE - 20)      /* unknown op code in the op list */
+#define VS_MODEL_ERR_KERNEL (VS_ERR_MODULE_BASE - 21)  /* a kernel rejected its parameters */
+
+/** Op codes of the op list (values are part of the generated-code format; never renumber). */
+typedef enum {
+    VS_NN_OP_FULLY_CONNECTED = 1,
+    VS_NN_OP_CONV_2D = 2,
+    VS_NN_OP_DEPTHWISE_CONV_2D = 3,
+    VS_NN_OP_AVERAGE_POOL_2D = 4,
+    VS_NN_OP_MEAN = 5,
+    VS_NN_OP_ADD = 6,
+    VS_NN_OP_RELU = 7,
+    VS_NN_OP_LOGISTIC = 8,
+    VS_NN_OP_SOFTMAX = 9,
+    VS_NN_OP_COPY = 10, /* RESHAPE, EXPAND_DIMS, SQUEEZE */
+    VS_NN_OP_QUANTIZE = 11,
+    VS_NN_OP_DEQUANTIZE = 12,
+    VS_NN_OP_REQUANTIZE = 13
+} vs_nn_op_code_t;
+
+/** Element types of the model's input and output. */
+typedef enum { VS_NN_TYPE_S8 = 1, VS_NN_TYPE_F32 = 2 } vs_nn_type_t;
+
+/** One activation tensor: where it lives in the arena. */
+typedef struct {
+    uint32_t offset; /* bytes from the arena start, multiple of 4 */
+    uint32_t bytes;
+} vs_model_tensor_t;
+
+/** One op: kernel code, parameter block (a vs_nn_*_params_t matching the code), activation tensors. */
+typedef struct {
+    uint8_t code;         /* vs_nn_op_code_t */
+    int16_t input;        /* tensor index */
+    int16_t input2;       /* ADD only; -1 otherwise */
+    int16_t output;       /* tensor index */
+    const void *params;
+} vs_model_op_t;
+
+typedef struct {
+    const char *name;
+    const char *source_sha256; /* sha256 of the .tflite the model was generated from */
+    const vs_model_op_t *ops;
+    uint16_t n_ops;
+    const vs_model_tensor_t *tensors;
+    uint16_t n_tensors;
+    uint32_t arena_bytes;
+    int16_t input_tensor, output_tensor;
+    uint8_t input_type, output_type; /* vs_nn_type_t */
+    uint32_t input_bytes, output_bytes;
+    float input_scale;   /* real = scale * (q - zero_point) */
+    int32_t input_zero_point;
+    float output_scale;
+    int32_t output_zero_point;
+} vs_model_t;
+
+/**
+ * Run a model once.
+ *
+ * @param model       generated model
+ * @param arena       caller-owned scratch, at least model->arena_bytes, 4-byte aligned; clobbered
+ * @param arena_bytes size of `arena`
+ * @param input       model->input_bytes bytes (int8 or float per input_type); copied into the arena
+ * @param output      model->output_bytes bytes, written on VS_OK
+ * @return VS_OK, VS_ERR_ARG (NULL, misaligned arena), VS_ERR_SIZE (arena too small), VS_MODEL_ERR_OP,
+ *         VS_MODEL_ERR_KERNEL
+ */
+int vs_model_run(const vs_model_t *model, void *arena, size_t arena_bytes, const void *input, void *output);
+
+/** vs_model_run for a model with int8 input and output (VS_ERR_CONFIG otherwise). */
+int vs_model_run_s8(const vs_model_t *model, void *arena, size_t arena_bytes, const int8_t *input,
+                    int8_t *output);
+
+/** Quantize one real value to the model input's int8 (round half away from zero, clamp). */
+int8_t vs_model_quantize_input(const vs_model_t *model, float value);
+
+/** Dequantize one int8 output value of the model to a real value. */
+float vs_model_dequantize_output(const vs_model_t *model, int8_t q);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VS_MODEL_H */

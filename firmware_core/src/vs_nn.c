@@ -1,0 +1,371 @@
+/*
+ * vs_nn.c - int8 kernels with TFLite reference integer arithmetic (see vs_nn.h for the exactness contract).
+ *
+ * Shifts of negative numbers and int32 wrap-around are written through uint32_t / explicit floor division so
+ * that the result is defined C99 and identical to what TFLite computes on two's-complement targets.
+ */
+#include "vs/vs_nn.h"
+
+#include <string.h>
+
+#define VS_I32_MAX 2147483647
+#define VS_I32_MIN (-VS_I32_MAX - 1)
+
+/* Arithmetic right shift (floor division by 2^n) without relying on implementation-defined >> of negatives. */
+static int32_t asr32(int32_t x, int n)
+{
+    return x >= 0 ? (int32_t)((uint32_t)x >> n) : (int32_t)~((uint32_t)~x >> n);
+}
+
+/* x * 2^n with two's-complement wrap (TFLite's `x * (1 << n)` on the targets it runs on). */
+static int32_t shl32(int32_t x, int n)
+{
+    return (int32_t)((uint32_t)x << n);
+}
+
+static int32_t clamp32(int32_t x, int32_t lo, int32_t hi)
+{
+    return x < lo ? lo : (x > hi ? hi : x);
+}
+
+int32_t vs_nn_sat_round_doubling_high_mul(int32_t a, int32_t b)
+{
+    if (a == b && a == VS_I32_MIN) {
+        return VS_I32_MAX;
+    }
+    const int64_t ab = (int64_t)a * (int64_t)b;
+    const int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+    /* C99 division truncates toward zero, as gemmlowp's does. */
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+int32_t vs_nn_rounding_divide_by_pot(int32_t x, int exponent)
+{
+    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = asr32(mask, 1) + (x < 0 ? 1 : 0);
+    return asr32(x, exponent) + (remainder > threshold ? 1 : 0);
+}
+
+int32_t vs_nn_requantize(int32_t x, int32_t multiplier, int shift)
+{
+    const int left = shift > 0 ? shift : 0;
+    const int right = shift > 0 ? 0 : -shift;
+    return vs_nn_rounding_divide_by_pot(vs_nn_sat_round_doubling_high_mul(shl32(x, left), multiplier), right);
+}
+
+int32_t vs_nn_requantize_single(int32_t x, int32_t multiplier, int shift)
+{
+    /* One rounding of the exact 64-bit product: (x * m + 2^(30 - shift)) >> (31 - shift), flooring. */
+    const int total_shift = 31 - shift;
+    const int64_t prod = (int64_t)x * (int64_t)multiplier + ((int64_t)1 << (total_shift - 1));
+    const int64_t q = prod >= 0 ? (int64_t)((uint64_t)prod >> total_shift)
+                                : (int64_t)~((uint64_t)~prod >> total_shift);
+    return (int32_t)q;
+}
+
+static int32_t quant_out(const vs_nn_quant_t *q, uint32_t channel, int32_t acc)
+{
+    const uint32_t i = q->per_channel ? channel : 0u;
+    acc = q->single_rounding ? vs_nn_requantize_single(acc, q->multiplier[i], q->shift[i])
+                             : vs_nn_requantize(acc, q->multiplier[i], q->shift[i]);
+    acc += q->output_offset;
+    return clamp32(acc, q->act_min, q->act_max);
+}
+
+static int quant_ok(const vs_nn_quant_t *q)
+{
+    return q->multiplier != NULL && q->shift != NULL && q->act_min <= q->act_max;
+}
+
+int vs_nn_fully_connected_s8(const vs_nn_fc_params_t *p, const int8_t *input, int8_t *output)
+{
+    if (p == NULL || input == NULL || output == NULL || p->weights == NULL || !quant_ok(&p->q) ||
+        p->in_features == 0 || p->out_features == 0) {
+        return VS_ERR_ARG;
+    }
+    for (uint32_t b = 0; b < p->batches; ++b) {
+        const int8_t *x = input + (size_t)b * p->in_features;
+        for (uint32_t o = 0; o < p->out_features; ++o) {
+            const int8_t *w = p->weights + (size_t)o * p->in_features;
+            int32_t acc = 0;
+            for (uint32_t i = 0; i < p->in_features; ++i) {
+                acc += ((int32_t)w[i] + p->q.filter_offset) * ((int32_t)x[i] + p->q.input_offset);
+            }
+            if (p->bias != NULL) {
+                acc += p->bias[o];
+            }
+            output[(size_t)b * p->out_features + o] = (int8_t)quant_out(&p->q, o, acc);
+        }
+    }
+    return VS_OK;
+}
+
+static int conv_dims_ok(const vs_nn_conv_params_t *p)
+{
+    return p->in_h && p->in_w && p->in_c && p->out_h && p->out_w && p->out_c && p->k_h && p->k_w &&
+           p->stride_h && p->stride_w && p->dilation_h && p->dilation_w;
+}
+
+int vs_nn_conv2d_s8(const vs_nn_conv_params_t *p, const int8_t *input, int8_t *output)
+{
+    if (p == NULL || input == NULL || output == NULL || p->filter == NULL || !quant_ok(&p->q) ||
+        !conv_dims_ok(p) || p->filter_in_c == 0 || p->in_c % p->filter_in_c != 0) {
+        return VS_ERR_ARG;
+    }
+    const uint32_t groups = p->in_c / p->filter_in_c;
+    const uint32_t out_per_group = p->out_c / groups;
+    if (out_per_group == 0 || p->out_c % groups != 0) {
+        return VS_ERR_ARG;
+    }
+    for (uint32_t b = 0; b < p->batches; ++b) {
+        for (uint32_t oy = 0; oy < p->out_h; ++oy) {
+            for (uint32_t ox = 0; ox < p->out_w; ++ox) {
+                const int32_t y0 = (int32_t)(oy * p->stride_h) - (int32_t)p->pad_top;
+                const int32_t x0 = (int32_t)(ox * p->stride_w) - (int32_t)p->pad_left;
+                for (uint32_t oc = 0; oc < p->out_c; ++oc) {
+                    const uint32_t group = oc / out_per_group;
+                    int32_t acc = 0;
+                    for (uint32_t fy = 0; fy < p->k_h; ++fy) {
+                        const int32_t iy = y0 + (int32_t)(fy * p->dilation_h);
+                        if (iy < 0 || iy >= (int32_t)p->in_h) {
+                            continue;
+                        }
+                        for (uint32_t fx = 0; fx < p->k_w; ++fx) {
+                            const int32_t ix = x0 + (int32_t)(fx * p->dilation_w);
+                            if (ix < 0 || ix >= (int32_t)p->in_w) {
+                                continue;
+                            }
+                            const int8_t *in = input + (((size_t)b * p->in_h + (uint32_t)iy) * p->in_w +
+                                                        (uint32_t)ix) * p->in_c + group * p->filter_in_c;
+                            const int8_t *f =
+                                p->filter + (((size_t)oc * p->k_h + fy) * p->k_w + fx) * p->filter_in_c;
+                            for (uint32_t ic = 0; ic < p->filter_in_c; ++ic) {
+                                acc += ((int32_t)f[ic] + p->q.filter_offset) * ((int32_t)in[ic] + p->q.input_offset);
+                            }
+                        }
+                    }
+                    if (p->bias != NULL) {
+                        acc += p->bias[oc];
+                    }
+                    output[(((size_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c + oc] =
+                        (int8_t)quant_out(&p->q, oc, acc);
+                }
+            }
+        }
+    }
+    return VS_OK;
+}
+
+int vs_nn_depthwise_conv2d_s8(const vs_nn_conv_params_t *p, const int8_t *input, int8_t *output)
+{
+    if (p == NULL || input == NULL || output == NULL || p->filter == NULL || !quant_ok(&p->q) ||
+        !conv_dims_ok(p) || p->depth_multiplier == 0 || (uint32_t)p->in_c * p->depth_multiplier != p->out_c) {
+        return VS_ERR_ARG;
+    }
+    for (uint32_t b = 0; b < p->batches; ++b) {
+        for (uint32_t oy = 0; oy < p->out_h; ++oy) {
+            for (uint32_t ox = 0; ox < p->out_w; ++ox) {
+                const int32_t y0 = (int32_t)(oy * p->stride_h) - (int32_t)p->pad_top;
+                const int32_t x0 = (int32_t)(ox * p->stride_w) - (int32_t)p->pad_left;
+                for (uint32_t ic = 0; ic < p->in_c; ++ic) {
+                    for (uint32_t m = 0; m < p->depth_multiplier; ++m) {
+                        const uint32_t oc = ic * p->depth_multiplier + m;
+                        int32_t acc = 0;
+                        for (uint32_t fy = 0; fy < p->k_h; ++fy) {
+                            const int32_t iy = y0 + (int32_t)(fy * p->dilation_h);
+                            if (iy < 0 || iy >= (int32_t)p->in_h) {
+                                continue;
+                            }
+                            for (uint32_t fx = 0; fx < p->k_w; ++fx) {
+                                const int32_t ix = x0 + (int32_t)(fx * p->dilation_w);
+                                if (ix < 0 || ix >= (int32_t)p->in_w) {
+                                    continue;
+                                }
+                                const int32_t v = input[(((size_t)b * p->in_h + (uint32_t)iy) * p->in_w +
+                                                         (uint32_t)ix) * p->in_c + ic];
+                                const int32_t f = p->filter[((size_t)fy * p->k_w + fx) * p->out_c + oc];
+                                acc += (f + p->q.filter_offset) * (v + p->q.input_offset);
+                            }
+                        }
+                        if (p->bias != NULL) {
+                            acc += p->bias[oc];
+                        }
+                        output[(((size_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c + oc] =
+                            (int8_t)quant_out(&p->q, oc, acc);
+                    }
+                }
+            }
+        }
+    }
+    return VS_OK;
+}
+
+int vs_nn_avg_pool2d_s8(const vs_nn_pool_params_t *p, const int8_t *input, int8_t *output)
+{
+    if (p == NULL || input == NULL || output == NULL || p->stride_h == 0 || p->stride_w == 0 ||
+        p->act_min > p->act_max) {
+        return VS_ERR_ARG;
+    }
+    for (uint32_t b = 0; b < p->batches; ++b) {
+        for (uint32_t oy = 0; oy < p->out_h; ++oy) {
+            for (uint32_t ox = 0; ox < p->out_w; ++ox) {
+                const int32_t y0 = (int32_t)(oy * p->stride_h) - (int32_t)p->pad_top;
+                const int32_t x0 = (int32_t)(ox * p->stride_w) - (int32_t)p->pad_left;
+                const int32_t fy0 = y0 < 0 ? -y0 : 0;
+                const int32_t fx0 = x0 < 0 ? -x0 : 0;
+                int32_t fy1 = (int32_t)p->in_h - y0;
+                int32_t fx1 = (int32_t)p->in_w - x0;
+                fy1 = fy1 < (int32_t)p->k_h ? fy1 : (int32_t)p->k_h;
+                fx1 = fx1 < (int32_t)p->k_w ? fx1 : (int32_t)p->k_w;
+                for (uint32_t c = 0; c < p->channels; ++c) {
+                    int32_t acc = 0;
+                    int32_t count = 0;
+                    for (int32_t fy = fy0; fy < fy1; ++fy) {
+                        for (int32_t fx = fx0; fx < fx1; ++fx) {
+                            const size_t idx =
+                                (((size_t)b * p->in_h + (size_t)(y0 + fy)) * p->in_w + (size_t)(x0 + fx)) *
+                                    p->channels + c;
+                            acc += input[idx];
+                            count++;
+                        }
+                    }
+                    if (count == 0) {
+                        return VS_ERR_ARG;
+                    }
+                    /* Round half away from zero, with C's truncating division, as the reference does. */
+                    acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                    output[(((size_t)b * p->out_h + oy) * p->out_w + ox) * p->channels + c] =
+                        (int8_t)clamp32(acc, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+    return VS_OK;
+}
+
+int vs_nn_mean_s8(const vs_nn_mean_params_t *p, const int8_t *input, int8_t *output)
+{
+    if (p == NULL || input == NULL || output == NULL || p->reduce == 0 || p->inner == 0) {
+        return VS_ERR_ARG;
+    }
+    for (uint32_t o = 0; o < p->outer; ++o) {
+        for (uint32_t i = 0; i < p->inner; ++i) {
+            int32_t sum = 0;
+            for (uint32_t r = 0; r < p->reduce; ++r) {
+                sum += input[((size_t)o * p->reduce + r) * p->inner + i];
+            }
+            const int32_t shifted = sum - p->input_zero_point * (int32_t)p->reduce;
+            const int32_t v = vs_nn_requantize(shifted, p->multiplier, p->shift) + p->output_zero_point;
+            output[(size_t)o * p->inner + i] = (int8_t)clamp32(v, -128, 127);
+        }
+    }
+    return VS_OK;
+}
+
+static int8_t add_one(const vs_nn_add_params_t *p, int32_t a, int32_t b)
+{
+    const int32_t x1 = shl32(a + p->input1_offset, p->left_shift);
+    const int32_t x2 = shl32(b + p->input2_offset, p->left_shift);
+    const int32_t s1 = vs_nn_requantize(x1, p->input1_multiplier, p->input1_shift);
+    const int32_t s2 = vs_nn_requantize(x2, p->input2_multiplier, p->input2_shift);
+    const int32_t raw = vs_nn_requantize(s1 + s2, p->output_multiplier, p->output_shift) + p->output_offset;
+    return (int8_t)clamp32(raw, p->act_min, p->act_max);
+}
+
+int vs_nn_add_s8(const vs_nn_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output)
+{
+    if (p == NULL || input1 == NULL || input2 == NULL || output == NULL || p->act_min > p->act_max) {
+        return VS_ERR_ARG;
+    }
+    for (uint32_t i = 0; i < p->size; ++i) {
+        output[i] = add_one(p, input1[i], input2[i]);
+    }
+    return VS_OK;
+}
+
+int vs_nn_relu_s8(const vs_nn_relu_params_t *p, const int8_t *input, int8_t *output)
+{
+    if (p == NULL || input == NULL || output == NULL || p->act_min > p->act_max) {
+        return VS_ERR_ARG;
+    }
+    for (uint32_t i = 0; i < p->size; ++i) {
+        const int32_t v =
+            p->output_zero_point + vs_nn_requantize((int32_t)input[i] - p->input_zero_point, p->multiplier, p->shift);
+        output[i] = (int8_t)clamp32(v, p->act_min, p->act_max);
+    }
+    return VS_OK;
+}
+
+int vs_nn_logistic_s8(const vs_nn_lut_params_t *p, const int8_t *input, int8_t *output)
+{
+    if (p == NULL || input == NULL || output == NULL || p->table == NULL) {
+        return VS_ERR_ARG;
+    }
+    for (uint32_t i = 0; i < p->size; ++i) {
+        output[i] = p->table[(uint8_t)input[i]];
+    }
+    return VS_OK;
+}
+
+/* Round half away from zero, as TfLiteRound (std::round). */
+static float round_away(float x)
+{
+    const float a = x < 0.0f ? -x : x;
+    float r = (float)(int64_t)(a + 0.5f);
+    /* a + 0.5f may round up when a is just below .5 away from an integer: undo that. */
+    if (r - a > 0.5f) {
+        r -= 1.0f;
+    }
+    return x < 0.0f ? -r : r;
+}
+
+int vs_nn_quantize_f32_s8(const vs_nn_affine_params_t *p, const float *input, int8_t *output)
+{
+    if (p == NULL || input == NULL || output == NULL || !(p->scale > 0.0f)) {
+        return VS_ERR_ARG;
+    }
+    for (uint32_t i = 0; i < p->size; ++i) {
+        float v = input[i] / p->scale;
+        /* Clamp in float first: NaN and huge values must not reach the int conversion (undefined in C). */
+        v = v != v ? 0.0f : v;
+        v = v < -1000.0f ? -1000.0f : (v > 1000.0f ? 1000.0f : v);
+        output[i] = (int8_t)clamp32((int32_t)round_away(v) + p->zero_point, -128, 127);
+    }
+    return VS_OK;
+}
+
+int vs_nn_dequantize_s8_f32(const vs_nn_affine_params_t *p, const int8_t *input, float *output)
+{
+    if (p == NULL || input == NULL || output == NULL) {
+        return VS_ERR_ARG;
+    }
+    for (uint32_t i = 0; i < p->size; ++i) {
+        output[i] = p->scale * (float)((int32_t)input[i] - p->zero_point);
+    }
+    return VS_OK;
+}
+
+int vs_nn_requantize_s8(const vs_nn_requant_params_t *p, const int8_t *input, int8_t *output)
+{
+    if (p == NULL || input == NULL || output == NULL) {
+        return VS_ERR_ARG;
+    }
+    for (uint32_t i = 0; i < p->size; ++i) {
+        const int32_t v = vs_nn_requantize((int32_t)input[i] - p->input_zero_point, p->multiplier, p->shift) +
+                          p->output_zero_point;
+        output[i] = (int8_t)clamp32(v, -128, 127);
+    }
+    return VS_OK;
+}
+
+int vs_nn_copy(const vs_nn_copy_params_t *p, const void *input, void *output)
+{
+    if (p == NULL || input == NULL || output == NULL) {
+        return VS_ERR_ARG;
+    }
+    if (input != output) {
+        memmove(output, input, p->bytes);
+    }
+    return VS_OK;
+}

@@ -1,0 +1,308 @@
+"""Small seeded Keras models converted to full-INT8 TFLite, for the C INT8 runtime's bit-exact tests.
+
+Each architecture covers ops the exporter supports and the shapes training produces (a 40-feature vector in):
+
+- ``autoencoder``: Dense 40-32-16-32-40 with ReLU (the anomaly detector), FULLY_CONNECTED only;
+- ``mlp_softmax``: 40-32-16-10 classifier with SOFTMAX;
+- ``cnn1d``: Conv1D (CONV_2D), AveragePooling1D (AVERAGE_POOL_2D), DepthwiseConv1D (DEPTHWISE_CONV_2D),
+  GlobalAveragePooling1D (MEAN), Dense, SOFTMAX, with the RESHAPE / EXPAND_DIMS / SQUEEZE Conv1D brings;
+- ``add_logistic``: standalone RELU6 and RELU on the input, two branches joined by ADD, a sigmoid output
+  (LOGISTIC);
+- ``float_io``: an autoencoder with float input and output, so the graph starts with QUANTIZE and ends with
+  DEQUANTIZE;
+- ``logistic_lut``: a sigmoid straight on the int8 input, so random inputs hit all 256 LOGISTIC table entries;
+- ``fc_per_tensor``: the autoencoder with per-tensor (not per-channel) dense weights, as older converters and
+  ``_experimental_disable_per_channel_quantization_for_dense_layers`` produce.
+
+Conversion takes seconds per model, so converted models are cached on disk under ``build/nn_models/`` keyed by
+the TensorFlow version and :data:`CACHE_VERSION` (bump it when a builder changes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE_DIR = ROOT / "build" / "nn_models"
+CACHE_VERSION = "3"
+N_FEATURES = 40
+
+ARCHITECTURES: tuple[str, ...] = (
+    "autoencoder",
+    "mlp_softmax",
+    "cnn1d",
+    "add_logistic",
+    "float_io",
+    "logistic_lut",
+    "fc_per_tensor",
+)
+
+
+def _quiet_tf() -> Any:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    return tf
+
+
+def _autoencoder(keras: Any, n: int = N_FEATURES) -> Any:
+    inp = keras.Input((n,), name="features")
+    x = keras.layers.Dense(32, activation="relu")(inp)
+    x = keras.layers.Dense(16, activation="relu")(x)
+    x = keras.layers.Dense(32, activation="relu")(x)
+    out = keras.layers.Dense(n)(x)
+    return keras.Model(inp, out)
+
+
+def _mlp_softmax(keras: Any) -> Any:
+    inp = keras.Input((N_FEATURES,), name="features")
+    x = keras.layers.Dense(32, activation="relu")(inp)
+    x = keras.layers.Dense(16, activation="relu")(x)
+    out = keras.layers.Dense(10, activation="softmax")(x)
+    return keras.Model(inp, out)
+
+
+def _cnn1d(keras: Any) -> Any:
+    inp = keras.Input((N_FEATURES,), name="features")
+    x = keras.layers.Reshape((N_FEATURES, 1))(inp)
+    x = keras.layers.Conv1D(8, 5, padding="same", activation="relu")(x)
+    x = keras.layers.AveragePooling1D(2)(x)
+    x = keras.layers.Conv1D(12, 3, strides=2, padding="valid", activation="relu6")(x)
+    x = keras.layers.DepthwiseConv1D(3, padding="same", depth_multiplier=1)(x)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    x = keras.layers.Dense(16, activation="relu")(x)
+    out = keras.layers.Dense(10, activation="softmax")(x)
+    return keras.Model(inp, out)
+
+
+def _add_logistic(keras: Any) -> Any:
+    inp = keras.Input((N_FEATURES,), name="features")
+    r6 = keras.layers.ReLU(max_value=6.0)(inp)
+    r = keras.layers.ReLU()(inp)
+    a = keras.layers.Dense(16)(r6)
+    b = keras.layers.Dense(16)(r)
+    x = keras.layers.Add()([a, b])
+    x = keras.layers.Dense(8, activation="relu")(x)
+    y = keras.layers.Dense(8)(x)
+    x = keras.layers.Add()([x, y])
+    out = keras.layers.Dense(1, activation="sigmoid")(x)
+    return keras.Model(inp, out)
+
+
+def _logistic_lut(keras: Any) -> Any:
+    inp = keras.Input((N_FEATURES,), name="features")
+    x = keras.layers.Dense(N_FEATURES)(inp)
+    out = keras.layers.Activation("sigmoid")(x)
+    return keras.Model(inp, out)
+
+
+_BUILDERS: dict[str, Callable[[Any], Any]] = {
+    "logistic_lut": _logistic_lut,
+    "fc_per_tensor": _autoencoder,
+    "autoencoder": _autoencoder,
+    "mlp_softmax": _mlp_softmax,
+    "cnn1d": _cnn1d,
+    "add_logistic": _add_logistic,
+    "float_io": _autoencoder,
+}
+
+
+def representative_inputs(seed: int = 0, n: int = 256) -> np.ndarray:
+    """Calibration inputs: standard-normal features with a few heavy tails, shape (n, 40), float32."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, N_FEATURES)).astype(np.float32)
+    x[: n // 16] *= 3.0
+    return x
+
+
+def convert(name: str, *, seed: int = 1234) -> bytes:
+    """Build architecture ``name`` with seeded random weights and convert it to full-INT8 TFLite.
+
+    Returns the ``.tflite`` bytes (cached on disk)."""
+    import tensorflow
+
+    key = hashlib.sha256(f"{name}|{seed}|{CACHE_VERSION}|{tensorflow.__version__}".encode()).hexdigest()[:16]
+    path = CACHE_DIR / f"{name}-{key}.tflite"
+    if path.is_file():
+        return path.read_bytes()
+    tf = _quiet_tf()
+    keras = tf.keras
+    keras.utils.set_random_seed(seed)
+    model = _BUILDERS[name](keras)
+    # Random init leaves biases at zero; give them values so bias handling is exercised.
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        w = layer.get_weights()
+        if len(w) == 2:
+            layer.set_weights([w[0], rng.normal(0, 0.3, w[1].shape).astype(np.float32)])
+    rep = representative_inputs(seed)
+
+    def gen() -> Any:
+        for row in rep:
+            yield [row[None, :]]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = gen
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if name == "fc_per_tensor":
+        conv._experimental_disable_per_channel_quantization_for_dense_layers = True
+    if name != "float_io":
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
+    content = bytes(conv.convert())
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(content)
+    os.replace(tmp, path)
+    return content
+
+
+def reference_interpreter(content: bytes) -> Any:
+    """``tf.lite.Interpreter`` with the BUILTIN_REF op resolver (TFLite's reference kernels)."""
+    tf = _quiet_tf()
+    interp = tf.lite.Interpreter(
+        model_content=content,
+        experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF,
+    )
+    interp.allocate_tensors()
+    return interp
+
+
+def run_reference(interp: Any, inputs: np.ndarray) -> np.ndarray:
+    """Run the interpreter on each row of ``inputs`` (already in the model's input dtype); stack the outputs."""
+    din = interp.get_input_details()[0]
+    dout = interp.get_output_details()[0]
+    outs = []
+    for row in inputs:
+        interp.set_tensor(din["index"], row.reshape(din["shape"]).astype(din["dtype"]))
+        interp.invoke()
+        outs.append(interp.get_tensor(dout["index"]).reshape(-1).copy())
+    return np.stack(outs)
+
+
+# --- the C side: generated model + vs_nn runtime as a host shared library ---------------------------------------
+
+FIRMWARE = ROOT / "firmware_core"
+RUNTIME_SOURCES = ("vs_nn.c", "vs_nn_softmax.c", "vs_nn_model.c")
+CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototypes",
+          "-Wmissing-prototypes")  # fmt: skip
+
+_SHIM = r"""
+#include <stddef.h>
+#include <stdint.h>
+#include "vs_model_data.h"
+
+int vs_test_run_batch(const uint8_t *in, uint8_t *out, int n);
+int vs_test_arena_bytes(void);
+
+static int32_t arena[VS_MODEL_ARENA_WORDS + 1u];
+
+int vs_test_run_batch(const uint8_t *in, uint8_t *out, int n)
+{
+    for (int i = 0; i < n; ++i) {
+        int rc = vs_model_run(&vs_model, arena, VS_MODEL_ARENA_BYTES, in + (size_t)i * VS_MODEL_INPUT_BYTES,
+                              out + (size_t)i * VS_MODEL_OUTPUT_BYTES);
+        if (rc != VS_OK) {
+            return rc;
+        }
+    }
+    return VS_OK;
+}
+
+int vs_test_arena_bytes(void)
+{
+    return (int)VS_MODEL_ARENA_BYTES;
+}
+"""
+
+# Same shim as an executable under AddressSanitizer + UndefinedBehaviorSanitizer: raw inputs on stdin, raw
+# outputs on stdout. The arena is sized exactly, so an out-of-plan write is caught.
+_SAN_MAIN = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "vs_model_data.h"
+
+int main(void)
+{
+    int8_t *arena = malloc(VS_MODEL_ARENA_BYTES ? VS_MODEL_ARENA_BYTES : 1u);
+    unsigned char in[VS_MODEL_INPUT_BYTES];
+    unsigned char out[VS_MODEL_OUTPUT_BYTES];
+    if (arena == NULL) {
+        return 2;
+    }
+    while (fread(in, 1, sizeof in, stdin) == sizeof in) {
+        int rc = vs_model_run(&vs_model, arena, VS_MODEL_ARENA_BYTES, in, out);
+        if (rc != VS_OK) {
+            fprintf(stderr, "vs_model_run: %d\n", rc);
+            free(arena);
+            return 1;
+        }
+        fwrite(out, 1, sizeof out, stdout);
+    }
+    free(arena);
+    return 0;
+}
+"""
+
+
+class ModelLibrary:
+    """A generated model compiled with the runtime into a host shared library (loaded with ctypes)."""
+
+    def __init__(self, so_path: Path, in_dtype: Any, out_dtype: Any, in_elems: int, out_elems: int) -> None:
+        import ctypes
+
+        self.path = so_path
+        self.lib = ctypes.CDLL(str(so_path))
+        self.lib.vs_test_run_batch.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+        self.lib.vs_test_run_batch.restype = ctypes.c_int
+        self.in_dtype, self.out_dtype = np.dtype(in_dtype), np.dtype(out_dtype)
+        self.in_elems, self.out_elems = in_elems, out_elems
+
+    @property
+    def arena_bytes(self) -> int:
+        return int(self.lib.vs_test_arena_bytes())
+
+    def run(self, inputs: np.ndarray) -> np.ndarray:
+        """Run every row of ``inputs`` (n, in_elems) through the C model; returns (n, out_elems)."""
+        x = np.ascontiguousarray(inputs, dtype=self.in_dtype).reshape(len(inputs), self.in_elems)
+        y = np.zeros((len(x), self.out_elems), dtype=self.out_dtype)
+        rc = self.lib.vs_test_run_batch(x.ctypes.data, y.ctypes.data, len(x))
+        if rc != 0:
+            raise RuntimeError(f"vs_model_run returned {rc}")
+        return y
+
+
+def _cc(gen_dir: Path, extra: list[str], main: Path, target: Path, cc: str) -> Path:
+    import subprocess
+
+    srcs = [str(FIRMWARE / "src" / s) for s in RUNTIME_SOURCES]
+    inc = [f"-I{FIRMWARE / 'include'}", f"-I{gen_dir}"]
+    cmd = [cc, *CFLAGS, *extra, *inc, *srcs, str(gen_dir / "vs_model_data.c"), str(main), "-o", str(target)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}\n{proc.stderr[-4000:]}")
+    return target
+
+
+def compile_model(gen_dir: Path, *, cc: str = "gcc") -> Path:
+    """Compile ``gen_dir/vs_model_data.c`` + the vs_nn runtime + the ctypes shim into ``gen_dir/model.so``."""
+    shim = gen_dir / "shim.c"
+    shim.write_text(_SHIM)
+    return _cc(gen_dir, ["-fPIC", "-shared"], shim, gen_dir / "model.so", cc)
+
+
+def compile_sanitized(gen_dir: Path, *, cc: str = "gcc") -> Path:
+    """Build the stdin/stdout runner with -fsanitize=address,undefined; returns the executable."""
+    main = gen_dir / "san_main.c"
+    main.write_text(_SAN_MAIN)
+    flags = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+    return _cc(gen_dir, flags, main, gen_dir / "model_san", cc)

@@ -1,0 +1,125 @@
+"""The C int8 runtime gives exactly the outputs of TFLite's reference kernels.
+
+For every architecture in ``tests/support/tflite_models.py`` (the detector and classifiers training produces,
+plus models exercising each supported operator) the ``.tflite`` is exported with ``vibsentry export``'s code
+generator, compiled with the vs_nn runtime into a host shared library, and run on >= 1000 random inputs plus the
+real feature vectors of the sample recordings. Every output byte must equal ``tf.lite.Interpreter`` with the
+BUILTIN_REF op resolver. A sanitized (ASan + UBSan) build runs a subset with an exactly sized arena.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.support import tflite_models as tm
+
+pytestmark = pytest.mark.needs_tf
+pytest.importorskip("tensorflow")
+
+N_RANDOM = 1200
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "build" / "nn_bitexact.json"
+
+
+@pytest.fixture(scope="session")
+def real_features() -> np.ndarray:
+    """Z-scored feature vectors (n, 40) of every sample recording (real CWRU excerpts and synthetic)."""
+    from vibsentry.dsp import FeatureParams, extract_features
+    from vibsentry.dsp.io import read_recording
+
+    params = FeatureParams()
+    rows = []
+    for wav in sorted((ROOT / "sample_data").rglob("*.wav")):
+        rec = read_recording(wav)
+        rows.append(extract_features(rec.data[:, 0], params=params))
+    if not rows:
+        pytest.skip("sample_data/ has no recordings")
+    x = np.concatenate(rows).astype(np.float32)
+    return ((x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)).astype(np.float32)
+
+
+def _quantize(x: np.ndarray, scale: float, zp: int) -> np.ndarray:
+    return np.clip(np.round(x / scale) + zp, -128, 127).astype(np.int8)
+
+
+def _inputs(interp: object, real: np.ndarray, seed: int) -> tuple[np.ndarray, int]:
+    """Random inputs over the whole int8 range (and the extremes), then the real features; returns
+    (inputs, number of real rows)."""
+    det = interp.get_input_details()[0]  # type: ignore[attr-defined]
+    rng = np.random.default_rng(seed)
+    n = int(np.prod(det["shape"]))
+    if det["dtype"] == np.int8:
+        scale, zp = det["quantization"]
+        rnd = rng.integers(-128, 128, size=(N_RANDOM, n)).astype(np.int8)
+        extremes = np.stack([np.full(n, -128), np.full(n, 127), np.full(n, zp)]).astype(np.int8)
+        return np.concatenate([rnd, extremes, _quantize(real, scale, zp)]), len(real)
+    rnd = (rng.standard_normal((N_RANDOM, n)) * rng.choice([0.5, 2.0, 8.0], size=(N_RANDOM, 1))).astype(
+        np.float32
+    )
+    return np.concatenate([rnd, real.astype(np.float32)]), len(real)
+
+
+@pytest.mark.parametrize("arch", tm.ARCHITECTURES)
+def test_c_runtime_matches_tflite_reference(arch: str, tmp_path: Path, real_features: np.ndarray) -> None:
+    from vibsentry.training.cgen_model import export_c
+
+    content = tm.convert(arch)
+    src = tmp_path / f"{arch}.tflite"
+    src.write_bytes(content)
+    res = export_c(src, tmp_path / "gen")
+    so = tm.compile_model(res.out_dir)
+    interp = tm.reference_interpreter(content)
+    x, n_real = _inputs(interp, real_features, seed=len(arch))
+    ref = tm.run_reference(interp, x)
+    lib = tm.ModelLibrary(so, x.dtype, ref.dtype, x.shape[1], ref.shape[1])
+    got = lib.run(x)
+    if ref.dtype == np.float32:
+        same = ref.view(np.int32) == got.view(np.int32)  # bit-exact, not merely close
+    else:
+        same = ref == got
+    bad = np.flatnonzero(~same.all(axis=1))
+    assert bad.size == 0, (
+        f"{arch}: {bad.size}/{len(x)} inputs give different outputs; first input {bad[0]}: "
+        f"C {got[bad[0]].tolist()} vs TFLite {ref[bad[0]].tolist()}"
+    )
+    # The outputs must actually vary, or "identical" would prove little.
+    assert len(np.unique(ref)) >= 16
+    plan = res.plan
+    assert lib.arena_bytes == plan.arena_bytes
+    _record(arch, {"inputs": len(x), "random": len(x) - n_real, "real": n_real, "identical": len(x),
+                   **{k: plan.report()[k] for k in ("arena_bytes", "const_bytes", "macs", "ops")}})  # fmt: skip
+
+
+def _record(arch: str, row: dict[str, object]) -> None:
+    """Keep the latest numbers per architecture for the README / benchmark (build/ is not committed)."""
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    data[arch] = row
+    RESULTS.write_text(json.dumps(data, indent=1))
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not found")
+@pytest.mark.parametrize("arch", ["cnn1d", "add_logistic"])
+def test_sanitized_runtime_matches_reference(arch: str, tmp_path: Path, real_features: np.ndarray) -> None:
+    """ASan/UBSan build, arena malloc'ed to exactly the planned size: no overflow, no UB, same outputs."""
+    from vibsentry.training.cgen_model import export_c
+
+    content = tm.convert(arch)
+    src = tmp_path / "m.tflite"
+    src.write_bytes(content)
+    res = export_c(src, tmp_path / "gen")
+    exe = tm.compile_sanitized(res.out_dir)
+    interp = tm.reference_interpreter(content)
+    x, _ = _inputs(interp, real_features, seed=7)
+    x = x[:300]
+    proc = subprocess.run([str(exe)], input=x.tobytes(), capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-3000:]
+    ref = tm.run_reference(interp, x)
+    got = np.frombuffer(proc.stdout, dtype=ref.dtype).reshape(ref.shape)
+    np.testing.assert_array_equal(got, ref)
