@@ -16,7 +16,16 @@ from vibsentry import __version__
 from vibsentry.errors import VibsentryError
 
 # Order is the order shown in --help: the data path from recording to dashboard.
-COMMANDS: tuple[str, ...] = ("features", "train", "evaluate", "simulate", "ingest", "dashboard", "demo")
+COMMANDS: tuple[str, ...] = (
+    "features",
+    "train",
+    "evaluate",
+    "export",
+    "simulate",
+    "ingest",
+    "dashboard",
+    "demo",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,65 @@
+"""``vibsentry export``: turn a bundle's INT8 model into C for the firmware (vs_model_data.[ch])."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from vibsentry.errors import UsageError
+
+HELP = "generate C (vs_model_data.[ch], vs_feature_config.h) from a model bundle for the firmware"
+DESCRIPTION = """\
+Generate the C a sensor node needs to run a bundle's INT8 model with the firmware's vs_nn runtime:
+
+  vs_model_data.h / .c   weights, biases, per-channel multipliers and shifts, the op list and the tensor
+                         arena plan (VS_MODEL_ARENA_BYTES of RAM), input/output quantization, and the
+                         bundle's feature normalisation (mean/std)
+  vs_feature_config.h    the bundle's FeatureParams for the C feature pipeline, with its feature_hash
+
+Every file starts with a "GENERATED - do not edit" banner naming the source model and its sha256. The C
+runtime gives outputs identical, bit for bit, to TFLite's reference kernels. Supported operators:
+FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MEAN, ADD, RELU, RELU6, RELU_N1_TO_1,
+LOGISTIC, SOFTMAX, RESHAPE, EXPAND_DIMS, SQUEEZE, QUANTIZE, DEQUANTIZE; any other operator is refused
+with its name. The output directory is written atomically (it never exists half-written).
+
+BUNDLE may also be a bare .tflite file (then no vs_feature_config.h and no normalisation are written).
+
+examples:
+  vibsentry export bundles/pump7 --target c --out firmware_stm32/model
+  vibsentry export model.tflite --out gen/ --force --json
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Register the options of ``vibsentry export``."""
+    p.add_argument(
+        "bundle", metavar="BUNDLE", help="bundle directory (from 'vibsentry train') or a .tflite file"
+    )
+    p.add_argument("--target", default="c", choices=["c"], help="what to generate (only 'c' for now)")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output directory (must not exist)")
+    p.add_argument("--name", default="vs_model", help="C symbol of the model (default vs_model)")
+    p.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    p.add_argument("--json", action="store_true", help="print the memory report as JSON on stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export; prints the RAM (arena) and flash (constant data) the model needs."""
+    from vibsentry.training.cgen_model import export_c
+
+    if not args.name.isidentifier():
+        raise UsageError(f"--name {args.name!r} is not a C identifier")
+    res = export_c(Path(args.bundle), Path(args.out), name=args.name, force=args.force)
+    rep = res.plan.report()
+    rep["out_dir"] = str(res.out_dir)
+    rep["files"] = list(res.files)
+    if args.json:
+        print(json.dumps(rep, indent=2))
+    else:
+        print(f"wrote {', '.join(res.files)} to {res.out_dir}")
+        print(
+            f"{len(rep['ops'])} ops ({', '.join(dict.fromkeys(rep['ops']))}); "
+            f"RAM: arena {rep['arena_bytes']} B; flash: {rep['const_bytes']} B of weights and tables; "
+            f"{rep['macs']} MACs per inference"
+        )
+    return 0
