@@ -76,10 +76,11 @@ static void frame_moments(const float *x, moments_t *m)
         q4b += cb2 * cb2;
         swa += ca * vs_feat_window[i];
         swb += cb * vs_feat_window[i + 1];
-        hi = ca > hi ? ca : hi;
-        hi = cb > hi ? cb : hi;
-        lo = ca < lo ? ca : lo;
-        lo = cb < lo ? cb : lo;
+        /* Order the pair first: 3 comparisons per 2 samples instead of 4. */
+        const int a_big = ca > cb;
+        const float big = a_big ? ca : cb, small = a_big ? cb : ca;
+        hi = big > hi ? big : hi;
+        lo = small < lo ? small : lo;
     }
     m->m0 = m0;
     m->s1 = q1a + q1b;
@@ -215,16 +216,24 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
     a[HALF] = fabsf(nyq);
 #endif
     {
+        /* |X[k]|^2 only over the bins a configured group reads: all of them for band_rms and spectral_shape,
+         * the velocity band and one neighbour each side otherwise (the default: 87 of 513 bins). */
+#if VS_FEAT_HAS_BAND_RMS || VS_FEAT_HAS_SPECTRAL_SHAPE || !VS_FEAT_HAS_VELOCITY_RMS
+        const int k_lo = 0, k_hi = HALF;
+#else
+        const int k_lo = VS_FEAT_VEL_K0 > 0 ? VS_FEAT_VEL_K0 - 1 : 0;
+        const int k_hi = VS_FEAT_VEL_K1 < HALF ? VS_FEAT_VEL_K1 : HALF;
+#endif
 #if VS_FEAT_HAS_LOGMEL || VS_FEAT_HAS_MFCC
-        /* |X|^2 from the magnitudes just computed: one multiply per bin instead of two multiplies and an
-         * add (within an ulp of re^2 + im^2). */
-        for (int k = 0; k <= HALF; k++) {
+        /* From the magnitudes just computed: one multiply per bin (within an ulp of re^2 + im^2). */
+        for (int k = k_lo; k <= k_hi; k++) {
             spec[k] = a[k] * a[k];
         }
 #else
         const float p0 = spec[0] * spec[0];
-        /* In place: bin k is written to slot k after slots 2k, 2k+1 were read, and k < 2k for k >= 1. */
-        for (int k = 1; k < HALF; k++) {
+        /* In place, in increasing k: bin k goes to slot k after slots 2k, 2k+1 were read (k < 2k for k >= 1),
+         * and slot k is never read again. */
+        for (int k = k_lo > 1 ? k_lo : 1; k <= k_hi && k < HALF; k++) {
             const float re = spec[2 * k], im = spec[2 * k + 1];
             spec[k] = re * re + im * im;
         }
