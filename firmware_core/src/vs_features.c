@@ -221,8 +221,16 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
 #if VS_FEAT_HAS_BAND_RMS || VS_FEAT_HAS_SPECTRAL_SHAPE || !VS_FEAT_HAS_VELOCITY_RMS
         const int k_lo = 0, k_hi = HALF;
 #else
-        const int k_lo = VS_FEAT_VEL_K0 > 0 ? VS_FEAT_VEL_K0 - 1 : 0;
-        const int k_hi = VS_FEAT_VEL_K1 < HALF ? VS_FEAT_VEL_K1 : HALF;
+#if VS_FEAT_VEL_K0 > 0
+        const int k_lo = VS_FEAT_VEL_K0 - 1;
+#else
+        const int k_lo = 0;
+#endif
+#if VS_FEAT_VEL_K1 < HALF
+        const int k_hi = VS_FEAT_VEL_K1;
+#else
+        const int k_hi = HALF;
+#endif
 #endif
 #if VS_FEAT_HAS_LOGMEL || VS_FEAT_HAS_MFCC
         /* From the magnitudes just computed: one multiply per bin (within an ulp of re^2 + im^2). */
