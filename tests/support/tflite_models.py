@@ -103,7 +103,15 @@ def _logistic_lut(keras: Any) -> Any:
     return keras.Model(inp, out)
 
 
+def _tanh_unsupported(keras: Any) -> Any:
+    """A TANH op, which the int8 runtime does not implement (the exporter must refuse it by name)."""
+    inp = keras.Input((N_FEATURES,), name="features")
+    out = keras.layers.Activation("tanh")(keras.layers.Dense(8)(inp))
+    return keras.Model(inp, out)
+
+
 _BUILDERS: dict[str, Callable[[Any], Any]] = {
+    "tanh_unsupported": _tanh_unsupported,
     "logistic_lut": _logistic_lut,
     "fc_per_tensor": _autoencoder,
     "autoencoder": _autoencoder,

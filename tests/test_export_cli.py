@@ -1,0 +1,139 @@
+"""``vibsentry export``: bundles and bare .tflite files to C; refusals; atomic output.
+
+The bundle tests train real (tiny) bundles with the training pipeline, export them, compile the generated C with
+the runtime and check the C scores equal TFLite's reference interpreter on the bundle's own features.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.support import tflite_models as tm
+from vibsentry.cli import main
+
+pytestmark = pytest.mark.needs_tf
+pytest.importorskip("tensorflow")
+
+
+@pytest.fixture(scope="module")
+def autoencoder_tflite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    p = tmp_path_factory.mktemp("ae") / "autoencoder.tflite"
+    p.write_bytes(tm.convert("autoencoder"))
+    return p
+
+
+def test_export_bare_tflite_writes_bannered_c_and_reports_memory(
+    autoencoder_tflite: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "gen"
+    assert main(["export", str(autoencoder_tflite), "--target", "c", "--out", str(out), "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert sorted(p.name for p in out.iterdir()) == ["vs_model_data.c", "vs_model_data.h"]
+    sha = hashlib.sha256(autoencoder_tflite.read_bytes()).hexdigest()
+    for f in out.iterdir():
+        head = f.read_text().splitlines()[:4]
+        assert "GENERATED — do not edit" in head[1]
+        assert f"autoencoder.tflite (sha256 {sha})" in head[2]
+    h = (out / "vs_model_data.h").read_text()
+    arena = int(re.search(r"#define VS_MODEL_ARENA_BYTES (\d+)u", h).group(1))  # type: ignore[union-attr]
+    assert rep["arena_bytes"] == arena
+    # The 40-32-16-32-40 autoencoder: 40 + 32 bytes live at once at most (liveness planning), 4-byte aligned.
+    assert arena == 72
+    # Weights 40*32 + 32*16 + 16*32 + 32*40 bytes, int32 biases, int32 multipliers and int8 shifts per channel.
+    n_ch = 32 + 16 + 32 + 40
+    assert rep["const_bytes"] == 3584 + 4 * n_ch + 4 * n_ch + n_ch
+    assert rep["macs"] == 3584
+    assert rep["ops"] == ["FULLY_CONNECTED"] * 4
+
+
+def test_existing_output_is_refused_unless_force(autoencoder_tflite: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    out = tmp_path / "gen"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert main(["export", str(autoencoder_tflite), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "already exists" in err and str(out) in err
+    assert (out / "keep.txt").exists()
+    assert main(["export", str(autoencoder_tflite), "--out", str(out), "--force"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["vs_model_data.c", "vs_model_data.h"]
+
+
+def test_unsupported_operator_is_named_and_nothing_is_written(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    src = tmp_path / "tanh.tflite"
+    src.write_bytes(tm.convert("tanh_unsupported"))
+    out = tmp_path / "gen"
+    assert main(["export", str(src), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "operator TANH" in err and "not supported" in err and str(src) in err
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["tanh.tflite"]  # no temp directory left behind
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [(b"", "not a TFLite flatbuffer"), (b"\x10\x00\x00\x00TFL3" + b"\xff" * 40, "corrupt TFLite flatbuffer")],
+)
+def test_bad_files_give_one_line_errors(tmp_path: Path, content: bytes, why: str,
+                                        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    src = tmp_path / "bad.tflite"
+    src.write_bytes(content)
+    assert main(["export", str(src), "--out", str(tmp_path / "gen")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(src) in err and why in err
+    assert main(["export", str(tmp_path / "missing"), "--out", str(tmp_path / "g2")]) == 1
+    assert "no such bundle directory or .tflite file" in capsys.readouterr().err
+
+
+def test_bad_name_is_a_usage_error(autoencoder_tflite: Path, tmp_path: Path) -> None:
+    assert main(["export", str(autoencoder_tflite), "--out", str(tmp_path / "g"), "--name", "1bad"]) == 2
+
+
+@pytest.fixture(scope="module", params=["anomaly", "classifier"])
+def trained_bundle(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from vibsentry.training.api import train_bundle
+
+    from tests.support import training as T
+
+    root = tmp_path_factory.mktemp(f"bundle_{request.param}")
+    m = T.write_toy_dataset(root / "data", n_normal=3, normal_seconds=5, fault_seconds=3, n_fault=2)
+    return train_bundle(m, root / "b", kind=request.param, config=T.write_config(root / "t.toml", epochs=10))
+
+
+def test_trained_bundle_exports_and_c_matches_reference(trained_bundle: Path, tmp_path: Path) -> None:
+    """A bundle from the real training pipeline: feature config + normalisation emitted; C == TFLite."""
+    from vibsentry.dsp import extract_features
+    from vibsentry.training.bundle import load_bundle
+
+    from tests.support import training as T
+
+    out = tmp_path / "gen"
+    assert main(["export", str(trained_bundle), "--target", "c", "--out", str(out)]) == 0
+    b = load_bundle(trained_bundle)
+    names = sorted(p.name for p in out.iterdir())
+    assert "vs_model_data.c" in names and "vs_model_data.h" in names
+    assert "vs_feature_config.h" in names
+    fc = (out / "vs_feature_config.h").read_text()
+    assert b.params.feature_hash in fc and "GENERATED" in fc.splitlines()[1]
+    c_text = (out / "vs_model_data.c").read_text()
+    assert "vs_model_norm_mean[40]" in c_text and "vs_model_norm_std[40]" in c_text
+
+    content = (trained_bundle / "model.tflite").read_bytes()
+    interp = tm.reference_interpreter(content)
+    det = interp.get_input_details()[0]
+    scale, zp = det["quantization"]
+    sig = np.concatenate([T.toy_signal(2.0, seed=3), T.toy_signal(2.0, fault="inner_race", seed=4)])
+    z = b.normalise(extract_features(sig, params=b.params))
+    x = np.clip(np.round(z / scale) + zp, -128, 127).astype(np.int8)
+    rng = np.random.default_rng(5)
+    x = np.concatenate([x, rng.integers(-128, 128, size=(1000, x.shape[1])).astype(np.int8)])
+    ref = tm.run_reference(interp, x)
+    lib = tm.ModelLibrary(tm.compile_model(out), np.int8, ref.dtype, x.shape[1], ref.shape[1])
+    np.testing.assert_array_equal(lib.run(x), ref)
