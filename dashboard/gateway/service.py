@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import random
 import threading
 import time
@@ -176,20 +177,12 @@ class Gateway:
         self.started_ns = time.time_ns()
         self._threads: list[threading.Thread] = []
         self._final_status: dict[str, Any] | None = None
+        self._queue: queue.Queue[tuple[str, list[vp.Frame]]] = queue.Queue(maxsize=256)
+        self._readers_done = threading.Event()
+        self._journal_done = threading.Event()
+        self._drain_deadline = float("inf")
 
     # -- ingest ----------------------------------------------------------------------------------------
-    def ingest_frames(self, frames: list[vp.Frame], port: str | None = None) -> int:
-        """Track and journal ``frames`` (one transaction); returns how many records were journaled.
-
-        Raises :class:`StoreError` when the journal refuses the batch; the tracker state is then rolled
-        back for the batch's nodes by the caller retrying the returned records (see :meth:`_journal`).
-        """
-        with self._lock:
-            records = [r for r in (self.tracker.process(f, port) for f in frames) if r is not None]
-            states = self.tracker.take_dirty()
-        self._journal(records, states)
-        return len(records)
-
     def _journal(self, records: list[Record], states: dict[int, NodeState]) -> None:
         self.journal.append(records, states)
         with self._lock:
@@ -205,7 +198,6 @@ class Gateway:
         dec = vp.Decoder()
         info["decoder"] = dec
         attempt = 0
-        pending: tuple[list[Record], dict[int, NodeState]] | None = None
         while not self._stop.is_set():
             try:
                 ser = open_port(url, self.config.baud)
@@ -226,16 +218,6 @@ class Gateway:
             dec.reset()
             try:
                 while not self._stop.is_set():
-                    if pending is not None:
-                        # The journal refused this batch (full disk): stop reading so the port's buffer
-                        # and flow control hold the node back, and retry until it is accepted.
-                        try:
-                            self._journal(*pending)
-                            pending = None
-                        except StoreError as exc:
-                            self._note_journal_error(exc)
-                            self._stop.wait(1.0)
-                            continue
                     n = ser.in_waiting
                     data = ser.read(n if n > 0 else 1)
                     if not data:
@@ -243,16 +225,10 @@ class Gateway:
                     if ser.in_waiting:
                         data += ser.read(ser.in_waiting)
                     frames = dec.feed(data)
-                    if not frames:
-                        continue
-                    with self._lock:
-                        records = [r for r in (self.tracker.process(f, url) for f in frames) if r is not None]
-                        states = self.tracker.take_dirty()
-                    try:
-                        self._journal(records, states)
-                    except StoreError as exc:
-                        self._note_journal_error(exc)
-                        pending = (records, states)
+                    if frames:
+                        # Bounded queue: while the journal refuses writes (full disk) this blocks, the port
+                        # is no longer read, and its buffer and flow control hold the node back.
+                        self._queue.put((url, frames))
             except Exception as exc:  # SerialException / OSError (EIO) when the device goes away
                 if self._stop.is_set():
                     break
@@ -266,16 +242,39 @@ class Gateway:
                 except Exception:
                     pass
         info["state"] = "closed"
-        if pending is not None:
+
+    def _write_journal(self) -> None:
+        """Group commit: every frame decoded on any port since the last commit goes in one transaction."""
+        while True:
             try:
-                self._journal(*pending)
-            except StoreError as exc:
-                log.error(
-                    "port %s: %d decoded messages could not be journaled at shutdown: %s",
-                    url,
-                    len(pending[0]),
-                    exc,
-                )
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self._readers_done.is_set():
+                    return
+                continue
+            items = [item]
+            while True:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            with self._lock:
+                records = [
+                    r for url, frames in items for r in (self.tracker.process(f, url) for f in frames) if r
+                ]
+                states = self.tracker.take_dirty()
+            while True:
+                try:
+                    self._journal(records, states)
+                    break
+                except StoreError as exc:
+                    self._note_journal_error(exc)
+                    if self._readers_done.is_set() and self._drain_deadline < time.monotonic():
+                        log.error(
+                            "%d decoded messages could not be journaled at shutdown: %s", len(records), exc
+                        )
+                        return
+                    time.sleep(1.0)
 
     def _note_journal_error(self, exc: StoreError) -> None:
         with self._lock:
@@ -291,7 +290,8 @@ class Gateway:
         last_compact = time.monotonic()
         cfg = sink.cfg
         while True:
-            stopping = self._stop.is_set()
+            # Stop only after the journal writer has finished, so its last batch is delivered too.
+            stopping = self._journal_done.is_set()
             if not stopping:
                 sink.wake.wait(cfg.flush_interval_s)
                 sink.wake.clear()
@@ -315,7 +315,11 @@ class Gateway:
                     sink.last_error = str(exc)
                     if self._stop.is_set() and self._drain_deadline < time.monotonic():
                         return
-                    self._stop.wait(backoff_delay(attempt, cfg.retry_min_s, cfg.retry_max_s))
+                    delay = backoff_delay(attempt, cfg.retry_min_s, cfg.retry_max_s)
+                    if self._stop.is_set():
+                        time.sleep(min(delay, 0.5))
+                    else:
+                        self._stop.wait(delay)
                     attempt += 1
                     continue
                 if sink.last_error is not None:
@@ -390,8 +394,7 @@ class Gateway:
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start reader, delivery and status threads."""
-        self._drain_deadline = float("inf")
+        """Start reader, journal, delivery and status threads."""
         for url in self.config.ports:
             self.ports[url] = {"state": "opening", "opens": 0, "losses": 0, "last_error": None}
             t = threading.Thread(target=self._read_port, args=(url,), name=f"port:{url}", daemon=True)
@@ -399,6 +402,8 @@ class Gateway:
         for s in self._sinks:
             s.thread = threading.Thread(target=self._deliver, args=(s,), name=f"sink:{s.name}", daemon=True)
         self._status_thread = threading.Thread(target=self._status_loop, name="status", daemon=True)
+        self._writer = threading.Thread(target=self._write_journal, name="journal", daemon=True)
+        self._writer.start()
         for t in self._threads:
             t.start()
         for s in self._sinks:
@@ -416,6 +421,9 @@ class Gateway:
         self._stop.set()
         for t in self._threads:
             t.join(timeout=2.0)
+        self._readers_done.set()
+        self._writer.join(timeout=drain_s + 2.0)
+        self._journal_done.set()
         for s in self._sinks:
             s.wake.set()
             if s.thread is not None:

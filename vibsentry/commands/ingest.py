@@ -246,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
         if not spec.startswith("sqlite:") or len(spec) == len("sqlite:"):
             raise UsageError(f"--store {spec!r}: expected sqlite:PATH (use --influx-url for InfluxDB)")
         stores["sqlite"] = SQLiteStore(spec[len("sqlite:") :])
-        sink_cfg["sqlite"] = SinkConfig(batch_size=int(s["batch_size"]), flush_interval_s=0.05)
+        sink_cfg["sqlite"] = SinkConfig(batch_size=int(s["batch_size"]), flush_interval_s=0.02)
     if s.get("influx_url"):
         url = str(s["influx_url"])
         if not url.startswith(("http://", "https://")):
