@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {name:52s} | {n:12,d} | {n / mfcc:14.2f}x |")
     node = by[cqemu.REGIONS[2]] + by[cqemu.REGIONS[3]] + by[cqemu.REGIONS[4]]
     print(f"| {'node frame: features + AE + scoring + alarm':52s} | {node:12,d} | {node / mfcc:14.2f}x |")
+    sent = node + by[cqemu.REGIONS[7]]
+    print(f"| {'... + SCORE message on the wire':52s} | {sent:12,d} | {sent / mfcc:14.2f}x |")
     print(
         f"\nbudget {BUDGET_INSTRUCTIONS:,d} per frame: {'met' if node <= BUDGET_INSTRUCTIONS else 'MISSED'} "
         f"({node / BUDGET_INSTRUCTIONS:.0%} of it); stack high-water {out.get('STACK', 0)} bytes"

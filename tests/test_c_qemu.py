@@ -88,3 +88,19 @@ def test_trace_counts_every_region() -> None:
     assert counts[3] == 0 or counts[3] < 5  # no model in this image: the region is empty
     # Deterministic: a second run counts the same instructions.
     assert cqemu.count_regions(elf) == counts
+
+
+def test_score_frame_from_the_m4_decodes_in_python(image_output: dict) -> None:
+    from vibsentry.protocol import Score, decode_frame
+
+    p = FeatureParams()
+    frame = decode_frame(bytes.fromhex(str(image_output["WIRE"])))
+    assert frame.header.node_id == 7 and frame.header.seq == 1 and frame.header.timestamp_us == 85333
+    msg = frame.message
+    assert isinstance(msg, Score)
+    feats = image_output["FEAT"]
+    stats = p.feature_names.index("rms")
+    # Same float32 bits: the C encoder carried the features to the wire unchanged.
+    assert msg.rms_g == _f32(feats[stats]) and msg.peak_g == _f32(feats[stats + 1])
+    assert msg.velocity_rms_mm_s == _f32(feats[p.n_features - 1])
+    assert (msg.class_index, msg.threshold, msg.frame_index) == (-1, 1.0, 0)

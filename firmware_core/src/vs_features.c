@@ -18,10 +18,6 @@
 #error "vs_feature_config.h: VS_FEAT_N_BINS must be frame_length / 2 + 1"
 #endif
 
-/* Position of the statistics in the output vector (logmel, mfcc and band_rms come first). */
-#define STATS_OFFSET \
-    (VS_FEAT_HAS_LOGMEL * VS_FEAT_N_MELS + VS_FEAT_HAS_MFCC * VS_FEAT_N_MFCC + VS_FEAT_HAS_BAND_RMS * VS_FEAT_N_BANDS)
-
 static const uint8_t hash_bytes[VS_FEATURE_HASH_LEN] = VS_FEATURE_HASH_BYTES;
 
 int vs_features_init(vs_features_t *inst)
@@ -184,7 +180,7 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
      * frame == scratch: in place). */
     frame_moments(frame, &mom);
 #if VS_FEAT_HAS_STATS
-    frame_stats(&mom, out + STATS_OFFSET);
+    frame_stats(&mom, out + VS_FEAT_STATS_OFFSET);
 #endif
 
     /* Spectrum of (x - window-weighted mean) * w: the weighted mean makes X[0] the DC-free value. It is taken

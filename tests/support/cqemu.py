@@ -42,6 +42,7 @@ REGIONS = (
     "alarm rule (vs_alarm_step_f32)",
     "CMSIS arm_mfcc_f32 (1024, 20 mel, 13 DCT) + frame copy",
     "CMSIS arm_rfft_fast_f32 (1024) + frame copy",
+    "SCORE message (vs_proto_encode: COBS + CRC-32)",
 )
 
 
@@ -69,8 +70,8 @@ def parse_output(text: str) -> dict[str, dict[int, int] | int | str]:
             d = out.setdefault(parts[0], {})
             assert isinstance(d, dict)
             d[int(parts[1])] = int(parts[2], 16)
-        elif len(parts) == 2 and parts[0] == "HASH":
-            out["HASH"] = parts[1]
+        elif len(parts) == 2 and parts[0] in ("HASH", "WIRE"):
+            out[parts[0]] = parts[1]
         elif len(parts) == 2:
             out[parts[0]] = int(parts[1], 16)
     return out

@@ -34,6 +34,13 @@ extern "C" {
 #endif
 
 #define VS_FEATURES_SCRATCH_LEN (2 * VS_FEAT_FRAME_LENGTH)
+
+/* Where groups start in the output vector (valid when the group is enabled): the statistics are
+ * out[VS_FEAT_STATS_OFFSET + 0..6] (mean, rms, peak, peak_to_peak, crest_factor, skewness, kurtosis) and the
+ * velocity RMS, always last, is out[VS_FEAT_VELOCITY_INDEX] - what a SCORE message reports. */
+#define VS_FEAT_STATS_OFFSET \
+    (VS_FEAT_HAS_LOGMEL * VS_FEAT_N_MELS + VS_FEAT_HAS_MFCC * VS_FEAT_N_MFCC + VS_FEAT_HAS_BAND_RMS * VS_FEAT_N_BANDS)
+#define VS_FEAT_VELOCITY_INDEX (VS_FEAT_N_FEATURES - 1)
 #define VS_FEATURE_HASH_LEN 32
 
 /* Caller-owned instance; fields are private to vs_features.c. */

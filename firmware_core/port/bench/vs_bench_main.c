@@ -1,7 +1,8 @@
 /*
  * vs_bench_main.c - one node frame through the whole pipeline, portable (host, QEMU Cortex-M4, RV32 link):
- * trigger -> features (in place) -> [z-score, int8 autoencoder, reconstruction MSE] -> alarm, then CMSIS-DSP's
- * own arm_mfcc_f32 (1024, 20 mel, 13 DCT) and arm_rfft_fast_f32 on the same frame for comparison.
+ * trigger -> features (in place) -> [z-score, int8 autoencoder, reconstruction MSE] -> alarm -> SCORE wire
+ * frame, then CMSIS-DSP's own arm_mfcc_f32 (1024, 20 mel, 13 DCT) and arm_rfft_fast_f32 on the same frame for
+ * comparison.
  *
  * Regions are delimited by calls to vs_bench_mark(); benchmarks/bench_c_qemu.py counts the instructions QEMU
  * executes between consecutive marks (an execution trace, deterministic). Results are printed as the hex bit
@@ -16,6 +17,7 @@
 #include "vs/vs_alarm.h"
 #include "vs/vs_features.h"
 #include "vs/vs_platform_console.h"
+#include "vs/vs_protocol.h"
 #include "vs/vs_trigger.h"
 #include "vs_bench_data.h"
 
@@ -38,6 +40,8 @@ static vs_features_t features;
 static float scratch[VS_FEATURES_SCRATCH_LEN];
 static float feats[VS_FEAT_N_FEATURES];
 static vs_alarm_t alarm;
+static vs_proto_msg_t msg;
+static uint8_t wire[VS_PROTO_MAX_WIRE];
 #ifdef VS_BENCH_HAVE_MODEL
 static int32_t arena[VS_MODEL_ARENA_WORDS];
 static int8_t model_in[VS_MODEL_INPUT_BYTES];
@@ -160,6 +164,25 @@ int main(void)
     memcpy(bench_src, vs_bench_frame, sizeof bench_src);
     arm_rfft_fast_f32(&bench_rfft, bench_src, bench_tmp, 0);
     vs_bench_mark(7); /* 6 -> 7: memcpy + arm_rfft_fast_f32 (1024) */
+    msg.header.type = VS_MSG_SCORE;
+    msg.header.node_id = 7u;
+    msg.header.seq = 1u;
+    msg.header.timestamp_us = 85333u; /* one 1024-sample frame at 12 kHz */
+    msg.u.score.score = score;
+    msg.u.score.threshold = rule.threshold;
+    msg.u.score.alarm_state = (uint8_t)vs_alarm_state(&alarm);
+    msg.u.score.class_index = -1;
+#if VS_FEAT_HAS_STATS
+    msg.u.score.rms_g = feats[VS_FEAT_STATS_OFFSET + 1];
+    msg.u.score.peak_g = feats[VS_FEAT_STATS_OFFSET + 2];
+#endif
+#if VS_FEAT_HAS_VELOCITY_RMS
+    msg.u.score.velocity_rms_mm_s = feats[VS_FEAT_VELOCITY_INDEX];
+#endif
+    msg.u.score.frame_index = 0u;
+    size_t wire_len = 0;
+    const int enc = vs_proto_encode(&msg, wire, sizeof wire, &wire_len);
+    vs_bench_mark(8); /* 7 -> 8: SCORE message, COBS + CRC-32 */
 
     vs_platform_console_write("HASH " VS_FEATURE_HASH_HEX "\n");
     put_hex("TRIGGER", -1, (uint32_t)fired);
@@ -172,6 +195,20 @@ int main(void)
     put_hex("EVENT", -1, (uint32_t)event);
     for (int i = 0; i < VS_BENCH_N_DCT; i++) {
         put_hex("MFCC", i, float_bits(bench_mfcc_out[i]));
+    }
+    if (enc == 0 && wire_len <= 64u) {
+        static const char digits[] = "0123456789abcdef";
+        char line[8 + 2 * 64 + 2] = "WIRE ";
+        size_t n = 5;
+        for (size_t i = 0; i < wire_len; i++) {
+            line[n++] = digits[wire[i] >> 4];
+            line[n++] = digits[wire[i] & 0xFu];
+        }
+        line[n++] = '\n';
+        line[n] = '\0';
+        vs_platform_console_write(line);
+    } else {
+        put_hex("WIRE_ERROR", -1, (uint32_t)enc);
     }
     put_hex("STACK", -1, vs_platform_stack_high_water());
     vs_platform_console_write("DONE\n");
