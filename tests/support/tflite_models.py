@@ -11,6 +11,8 @@ Each architecture covers ops the exporter supports and the shapes training produ
 - ``float_io``: an autoencoder with float input and output, so the graph starts with QUANTIZE and ends with
   DEQUANTIZE;
 - ``logistic_lut``: a sigmoid straight on the int8 input, so random inputs hit all 256 LOGISTIC table entries;
+- ``cnn2d``: 2-D convolutions with stride and SAME padding (asymmetric), a strided Conv1D, a depthwise
+  convolution with depth multiplier 2, 2-D average pooling with SAME padding, MEAN over height and width;
 - ``fc_per_tensor``: the autoencoder with per-tensor (not per-channel) dense weights, as older converters and
   ``_experimental_disable_per_channel_quantization_for_dense_layers`` produce.
 
@@ -30,7 +32,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = ROOT / "build" / "nn_models"
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"
 N_FEATURES = 40
 
 ARCHITECTURES: tuple[str, ...] = (
@@ -41,6 +43,7 @@ ARCHITECTURES: tuple[str, ...] = (
     "float_io",
     "logistic_lut",
     "fc_per_tensor",
+    "cnn2d",
 )
 
 
@@ -103,6 +106,23 @@ def _logistic_lut(keras: Any) -> Any:
     return keras.Model(inp, out)
 
 
+def _cnn2d(keras: Any) -> Any:
+    inp = keras.Input((N_FEATURES,), name="features")
+    d = keras.layers.Reshape((N_FEATURES, 1))(inp)
+    # (A dilated Conv1D would lower to SPACE_TO_BATCH_ND + CONV_2D + BATCH_TO_SPACE_ND, which export refuses.)
+    d = keras.layers.Conv1D(3, 4, strides=3, padding="same", activation="relu")(d)
+    d = keras.layers.GlobalAveragePooling1D()(d)
+    x = keras.layers.Reshape((5, 8, 1))(inp)
+    x = keras.layers.Conv2D(4, (3, 3), strides=2, padding="same", activation="relu")(x)
+    x = keras.layers.DepthwiseConv2D((2, 3), depth_multiplier=2, padding="same", activation="relu6")(x)
+    x = keras.layers.AveragePooling2D((2, 2), strides=1, padding="same")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dense(6)(x)
+    y = keras.layers.Dense(6)(d)
+    out = keras.layers.Softmax()(keras.layers.Add()([x, y]))
+    return keras.Model(inp, out)
+
+
 def _tanh_unsupported(keras: Any) -> Any:
     """A TANH op, which the int8 runtime does not implement (the exporter must refuse it by name)."""
     inp = keras.Input((N_FEATURES,), name="features")
@@ -111,6 +131,7 @@ def _tanh_unsupported(keras: Any) -> Any:
 
 
 _BUILDERS: dict[str, Callable[[Any], Any]] = {
+    "cnn2d": _cnn2d,
     "tanh_unsupported": _tanh_unsupported,
     "logistic_lut": _logistic_lut,
     "fc_per_tensor": _autoencoder,
