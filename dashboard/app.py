@@ -123,7 +123,7 @@ def tile(row: pd.Series) -> None:
 
 @st.fragment(run_every=RUN_EVERY)
 def fleet_panel() -> None:
-    df = ui.fleet(SPEC, time.time_ns() // SECOND)
+    df = ui.fleet(SPEC, ui.now_bucket())
     counts = q.fleet_summary(df)
     cols = st.columns(len(counts))
     for col, (status, n) in zip(cols, counts.items(), strict=True):
@@ -174,7 +174,7 @@ def machine_panel(node: int) -> None:
     df = ui.trend(SPEC, node, start, end, q.MAX_POINTS)
     al = ui.alarms(SPEC, start, end, node)
     periods = q.alarm_periods(al, start, end)
-    fleet_df = ui.fleet(SPEC, time.time_ns() // SECOND)
+    fleet_df = ui.fleet(SPEC, ui.now_bucket())
     me = fleet_df[fleet_df["node"] == node]
     if not me.empty:
         r = me.iloc[0]
@@ -214,7 +214,7 @@ def machine_panel(node: int) -> None:
             st.subheader("Acceleration RMS (g)")
             st.line_chart(df, x="time", y="rms", height=200)
         csv_button(df, f"node{node}_trend.csv", f"trend-csv-{node}")
-    feats = ui.latest_features(SPEC, node, time.time_ns() // SECOND)
+    feats = ui.latest_features(SPEC, node, ui.now_bucket())
     st.subheader("Latest spectrum (FEATURES)")
     if feats is None:
         st.info("This node has sent no FEATURES message yet.")
@@ -232,7 +232,7 @@ def machine_panel(node: int) -> None:
 
 def machine_view() -> None:
     st.title("Machine detail")
-    nodes = ui.fleet(SPEC, time.time_ns() // SECOND)
+    nodes = ui.fleet(SPEC, ui.now_bucket())
     if nodes.empty:
         st.info("No node has reported yet.")
         return
@@ -297,7 +297,7 @@ def retrain_view() -> None:
         "Pick a machine and a time window, label it, and export its raw captures as WAV recordings with "
         "manifest lines in the training format (docs/datasets.md), plus its scores as CSV."
     )
-    nodes = ui.fleet(SPEC, time.time_ns() // SECOND).sort_values("node")
+    nodes = ui.fleet(SPEC, ui.now_bucket()).sort_values("node")
     if nodes.empty:
         st.info("No node has reported yet.")
         return

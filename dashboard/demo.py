@@ -107,19 +107,21 @@ def ensure_bundle(opts: DemoOptions, say: Callable[[str], None] = print) -> Path
     cached = opts.workdir / "bundle"
     stale = False
     if (cached / "bundle.json").is_file():
-        import json
-
         from vibsentry.dsp import FeatureParams
+        from vibsentry.training.bundle import load_bundle
+
+        from vibsentry.errors import BundleError
 
         try:
-            cached_hash = json.loads((cached / "bundle.json").read_text(encoding="utf-8")).get("feature_hash")
-        except (OSError, ValueError):
-            cached_hash = None
+            cached_hash: str | None = load_bundle(cached).params.feature_hash
+            why = "was trained for another feature contract"
+        except BundleError as exc:
+            cached_hash, why = None, f"is unusable ({exc})"
         if cached_hash == FeatureParams().feature_hash:
             say(f"demo: using the cached bundle {cached}")
             return cached
-        # The feature contract changed since the bundle was trained: nodes would be flagged as mismatched.
-        say(f"demo: cached bundle {cached} has feature_hash {cached_hash!r}, not the current one: retraining")
+        # A stale bundle would make every node look mismatched (or fail to load): train a fresh one.
+        say(f"demo: cached bundle {cached} {why}: retraining")
         stale = True
     if not opts.train:
         say("demo: no bundle and --no-train: nodes score with a baseline fitted on their first 10 s")
@@ -243,7 +245,7 @@ class Demo:
         if opts.dashboard:
             from vibsentry.commands import dashboard as dash
 
-            env = dash.dashboard_env(store=f"sqlite:{self.store}", refresh_s=2.0)
+            env = dash.dashboard_env(store=f"sqlite:{self.store}", refresh_s=1.0)
             env["VIBSENTRY_DASHBOARD_OFFLINE_AFTER_S"] = "15"
             proc = self._spawn("dashboard", dash.streamlit_argv(opts.port, opts.address), env)
             try:

@@ -1,8 +1,8 @@
 """Streamlit glue for the dashboard: settings from the environment, cached source, cached queries.
 
 The data source is a ``st.cache_resource`` (one connection for every browser session); query results are
-``st.cache_data`` with a TTL of :data:`TTL_S` seconds, so ten open browsers refreshing every two seconds cost
-the database one query per TTL, not ten.
+``st.cache_data`` with a TTL of :data:`TTL_S` seconds, so ten open browsers refreshing every second cost the
+database one query per TTL, not ten.
 
 Settings (set by ``vibsentry dashboard``; usable directly with ``streamlit run``), all ``VIBSENTRY_DASHBOARD_*``:
 
@@ -12,12 +12,13 @@ Settings (set by ``vibsentry dashboard``; usable directly with ``streamlit run``
   credentials only from ``VIBSENTRY_INFLUX_TOKEN`` / ``VIBSENTRY_INFLUX_USERNAME`` /
   ``VIBSENTRY_INFLUX_PASSWORD`` (or ``*_FILE`` variables naming files);
 - ``CONFIG``: a TOML file whose ``[dashboard]`` table holds :class:`~vibsentry.dashboard.queries.DashboardConfig`;
-- ``REFRESH_S``: live-panel refresh period in seconds (default 2).
+- ``REFRESH_S``: live-panel refresh period in seconds (default 1).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,9 @@ from vibsentry.dashboard import queries as q
 
 from vibsentry.config import load_section, read_secret
 
-TTL_S = 1.0
+#: Query cache lifetime. Short, because an alarm must reach the screen within about a second; long enough
+#: that many open browsers refreshing together cost the database one query per TTL.
+TTL_S = 0.25
 DEFAULT_STORE = "sqlite:.vibsentry/data/vibsentry.sqlite"
 
 
@@ -41,7 +44,7 @@ def settings() -> dict[str, Any]:
         "store": env.get("VIBSENTRY_DASHBOARD_STORE", DEFAULT_STORE),
         "influx_url": env.get("VIBSENTRY_DASHBOARD_INFLUX_URL", "http://127.0.0.1:8086"),
         "influx_db": env.get("VIBSENTRY_DASHBOARD_INFLUX_DB", "vibsentry"),
-        "refresh_s": float(env.get("VIBSENTRY_DASHBOARD_REFRESH_S", "2")),
+        "refresh_s": float(env.get("VIBSENTRY_DASHBOARD_REFRESH_S", "1")),
         "config": {
             k: v
             for k, v in section.items()
@@ -64,6 +67,11 @@ def source(store: str, influx_url: str, influx_db: str) -> q.Source:
             org=os.environ.get("VIBSENTRY_DASHBOARD_INFLUX_ORG") or None,
         )
     return q.open_source(store)
+
+
+def now_bucket() -> int:
+    """The current time in whole :data:`TTL_S` periods: part of cache keys, so an entry never outlives it."""
+    return time.time_ns() // int(TTL_S * 1e9)
 
 
 def current_source() -> q.Source:

@@ -45,7 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8501, help="HTTP port (default 8501)")
     p.add_argument("--address", default="127.0.0.1", help="listen address (0.0.0.0 for the whole LAN)")
     p.add_argument("--config", default=None, help="TOML file with a [dashboard] table")
-    p.add_argument("--refresh", type=float, default=2.0, help="live-panel refresh period in seconds")
+    p.add_argument(
+        "--refresh", type=float, default=1.0, help="live-panel refresh period in seconds (default 1)"
+    )
 
 
 def app_path() -> Path:
@@ -63,7 +65,7 @@ def dashboard_env(
     influx_url: str | None = None,
     db: str = "vibsentry",
     config: str | None = None,
-    refresh_s: float = 2.0,
+    refresh_s: float = 1.0,
     base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Environment for the Streamlit process (``VIBSENTRY_DASHBOARD_*``, see ``dashboard/ui.py``).
