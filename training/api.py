@@ -178,7 +178,7 @@ def _fit(
         MLPClassifier,
         normalise,
     )
-    from vibsentry.training.quantize import convert_float, convert_int8, representative_rows
+    from vibsentry.training.quantize import INPUT_RANGE_Z, convert_float, convert_int8, representative_rows
     from vibsentry.training.runtime import TFLiteModel, autoencoder_score
 
     tr, va, te = w.in_split("train"), w.in_split("val"), w.in_split("test")
@@ -215,7 +215,13 @@ def _fit(
         )
         fit_rows = tr.X
     Z = normalise(fit_rows, est.mean_, est.std_)
-    int8 = convert_int8(est.model_, representative_rows(Z, max_rows=cfg.representative_rows, seed=cfg.seed))
+    rep = representative_rows(
+        Z,
+        max_rows=cfg.representative_rows,
+        seed=cfg.seed,
+        input_range=INPUT_RANGE_Z if kind == "anomaly" else 0.0,
+    )
+    int8 = convert_int8(est.model_, rep)
     flt = convert_float(est.model_)
     calib = None
     if kind == "anomaly":
@@ -533,6 +539,6 @@ def retrain_bundle(
             f"retrained model is worse than {os.fspath(old.path)} on {worse} by more than {cfg.retrain_margin} "
             f"(old {h_old}, new {h_new}); nothing written (use --force to accept)"
         )
+    comp["written"] = True  # stored in the new bundle, which exists only if the save below succeeds
     path = B.save_bundle(out_dir, meta=meta, files=files)
-    comp["written"] = True
     return path, comp

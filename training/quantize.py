@@ -31,7 +31,8 @@ def representative_rows(
         Random rows kept (all when fewer).
     seed : int
     input_range : float
-        Two extra rows at ``+-input_range`` in every feature stretch the input range.
+        Two extra rows at ``+-input_range`` in every feature stretch the input range (0: none). Anomaly
+        detectors need it (faults lie outside the training range); classifiers saw every class already.
 
     Returns
     -------
@@ -42,9 +43,12 @@ def representative_rows(
     rng = np.random.default_rng(seed)
     pick = rng.permutation(z.shape[0])[:max_rows]
     tails = np.unique(np.concatenate([np.argmin(z, axis=0), np.argmax(z, axis=0)]))
-    ends = np.full((2, z.shape[1]), input_range, dtype=np.float32)
-    ends[1] *= -1
-    return np.concatenate([z[pick], z[tails], ends]).astype(np.float32)
+    parts = [z[pick], z[tails]]
+    if input_range > 0:
+        ends = np.full((2, z.shape[1]), input_range, dtype=np.float32)
+        ends[1] *= -1
+        parts.append(ends)
+    return np.concatenate(parts).astype(np.float32)
 
 
 @contextlib.contextmanager
