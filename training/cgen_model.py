@@ -306,6 +306,16 @@ def _lower_op(model: TfliteModel, op: TfliteOp) -> COp:
             m, s = quantize_multiplier(prod / float(out.scales[0]))
             mults, shifts = [m], [s]
         bias = _bias(model, op, n_out)
+        qf = _quant_fields(inp, w, out, act, per_channel)
+        if qf["filter_offset"] == 0 and qf["input_offset"] != 0:
+            # sum_i w*(x + io) + b == sum_i w*x + (b + io*sum_i w), exactly, in int32: the kernel then runs a
+            # plain int8 dot product. (With padding, convolutions skip taps, so this is for dense layers only.)
+            rows = w.data.astype(np.int64).reshape(n_out, n_in).sum(axis=1)
+            base = bias if bias is not None else [0] * n_out
+            bias = [int(b + qf["input_offset"] * r) for b, r in zip(base, rows, strict=True)]
+            if any(abs(b) >= 1 << 31 for b in bias):
+                raise ExportError(f"{model.path}: op {op.index} FULLY_CONNECTED: folded bias overflows int32")
+            qf["input_offset"] = 0
         arrays: list[tuple[str, str, Sequence[int]]] = [
             ("w", "int8_t", [int(v) for v in w.data.reshape(-1)]),
             ("m", "int32_t", mults),
@@ -313,7 +323,6 @@ def _lower_op(model: TfliteModel, op: TfliteOp) -> COp:
         ]
         if bias is not None:
             arrays.append(("b", "int32_t", bias))
-        qf = _quant_fields(inp, w, out, act, per_channel)
         # TF 2.21's FULLY_CONNECTED reference kernel rounds once (found by the bit-exact tests).
         qf["single_rounding"] = 1
         fields = {
