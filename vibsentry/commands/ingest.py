@@ -98,26 +98,10 @@ def _secret(name: str) -> str | None:
 
 
 def bundle_feature_hash(path: str) -> str:
-    """The ``feature_hash`` of the bundle directory ``path`` (from ``bundle.json``)."""
-    try:
-        from vibsentry.training.bundle import load_bundle  # type: ignore[import-not-found,unused-ignore]
+    """The ``feature_hash`` of the bundle directory ``path`` (verified by ``load_bundle``)."""
+    from vibsentry.training.bundle import load_bundle
 
-        b = load_bundle(path)
-        h = getattr(b, "feature_hash", None) or b.feature_params.feature_hash
-        return str(h)
-    except ImportError:
-        pass
-    from vibsentry.errors import FileFormatError
-
-    p = Path(path) / "bundle.json"
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise FileFormatError(p, f"cannot read the bundle's feature_hash ({exc})") from None
-    h = doc.get("feature_hash")
-    if not isinstance(h, str):
-        raise FileFormatError(p, f"feature_hash={h!r} is not a hex string")
-    return h
+    return load_bundle(path).feature_hash
 
 
 def _machines(items: Any) -> dict[int, str]:
