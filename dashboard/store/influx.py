@@ -144,17 +144,19 @@ def line_protocol(records: Sequence[Record]) -> list[str]:
     return [p.to_line_protocol() for r in records for p in record_points(r)]
 
 
-class InfluxV1Store(Store):
-    """InfluxDB 1.x: ``POST /write?db=DB&precision=ns`` with line protocol; the database is created if missing.
+class _InfluxHttp:
+    """HTTP settings shared by the 1.x writer and the InfluxQL reader.
 
     Parameters
     ----------
     url : str
         Server URL, e.g. ``http://127.0.0.1:8086``.
     db : str
-        Database name.
+        Database (1.x), DBRP-mapped bucket (2.x) or database (3.x).
+    token : str or None
+        2.x/3.x API token, sent as ``Authorization: Token ...`` (from the environment or a file only).
     username, password : str or None
-        Credentials (from the environment or a file only; never logged).
+        1.x credentials (from the environment or a file only; never logged).
     verify_tls : bool
         Verify the server certificate for https URLs (default True).
     ca_cert : str or None
@@ -168,6 +170,7 @@ class InfluxV1Store(Store):
         url: str,
         *,
         db: str = "vibsentry",
+        token: str | None = None,
         username: str | None = None,
         password: str | None = None,
         verify_tls: bool = True,
@@ -176,9 +179,21 @@ class InfluxV1Store(Store):
     ) -> None:
         self.url = url.rstrip("/")
         self.db = db
-        self.description = f"influxdb1:{self.url}/{db}"
+        self._headers = {"Authorization": f"Token {token}"} if token else {}
         self._auth = {"u": username, "p": password} if username else {}
         self._pool = _pool(verify_tls, ca_cert, timeout_s)
+
+
+class InfluxV1Store(_InfluxHttp, Store):
+    """InfluxDB 1.x: ``POST /write?db=DB&precision=ns`` with line protocol; the database is created if missing.
+
+    Takes the keyword arguments of :class:`_InfluxHttp` (``url``, ``db``, ``username``, ``password``,
+    ``verify_tls``, ``ca_cert``, ``timeout_s``).
+    """
+
+    def __init__(self, url: str, **http: Any) -> None:
+        super().__init__(url, **http)
+        self.description = f"influxdb1:{self.url}/{self.db}"
         self._db_ready = False
 
     def _post(self, path: str, params: dict[str, str], body: bytes | None) -> Any:
@@ -330,40 +345,11 @@ def open_influx(
     raise StoreError(f"InfluxDB flavour {flavour!r}: use 1, 2 or 3")
 
 
-class InfluxReader:
+class InfluxReader(_InfluxHttp):
     """Run InfluxQL on ``GET /query`` (served by 1.x, by 2.x for DBRP-mapped buckets, and by 3.x).
 
-    Parameters
-    ----------
-    url : str
-        Server URL.
-    db : str
-        Database (or DBRP-mapped bucket).
-    token : str or None
-        2.x/3.x token, sent as ``Authorization: Token ...``.
-    username, password : str or None
-        1.x credentials.
-    verify_tls, ca_cert, timeout_s
-        As for :class:`InfluxV1Store`.
+    Takes the keyword arguments of :class:`_InfluxHttp`.
     """
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        db: str = "vibsentry",
-        token: str | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        verify_tls: bool = True,
-        ca_cert: str | None = None,
-        timeout_s: float = 10.0,
-    ) -> None:
-        self.url = url.rstrip("/")
-        self.db = db
-        self._headers = {"Authorization": f"Token {token}"} if token else {}
-        self._auth = {"u": username, "p": password} if username else {}
-        self._pool = _pool(verify_tls, ca_cert, timeout_s)
 
     def query(self, influxql: str) -> list[dict[str, Any]]:
         """Rows of every series of the first statement, as dicts (``time`` in ns; series tags merged in)."""
