@@ -13,7 +13,7 @@ PY=${PYTHON:-python3}
 # Debian packages the project uses: cross compilers, QEMU, InfluxDB 1.x, Chromium, fuzzing and static analysis.
 APT_PACKAGES=(
   python3-venv python3-dev build-essential git
-  gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
+  gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc
   qemu-system-arm influxdb chromium chromium-driver
   clang libclang-rt-14-dev llvm cppcheck socat libsndfile1
 )

@@ -1,12 +1,13 @@
-"""Instructions per 1024-sample frame on a Cortex-M4F (QEMU mps2-an386), side by side with arm_mfcc_f32.
+"""Instructions per 1024-sample frame on Cortex-M4F and RV32IMC (QEMU), side by side with arm_mfcc_f32.
 
     .venv/bin/python benchmarks/bench_c_qemu.py [--bundle BUNDLE_DIR]
 
-Builds firmware_core's benchmark image (``make qemu-m4 MODEL_DIR=...``) with the INT8 40-32-16-32-40
+Builds firmware_core's benchmark images (``make qemu-m4 rv32imc-probe MODEL_DIR=...``) with the INT8 40-32-16-32-40
 autoencoder: exported from ``--bundle`` when given, otherwise trained here for a few epochs on sample_data
-normal recordings (TensorFlow; the weights do not change the instruction count, only the shapes do). Runs it
-under ``-singlestep -d exec,nochain`` and counts the instructions between markers (tests/support/cqemu.py).
-Reports instructions, not cycles: QEMU does not model pipeline timing.
+normal recordings (TensorFlow; the weights do not change the instruction count, only the shapes do). Runs them
+(qemu-system-arm -M mps2-an386, qemu-system-riscv32 -M virt) under ``-singlestep -d exec,nochain`` and counts
+the instructions between markers (tests/support/cqemu.py). Reports instructions, not cycles: QEMU does not
+model pipeline timing. RV32IMC has no FPU (ESP32-C3 class): its float work is libgcc soft float.
 """
 
 from __future__ import annotations
@@ -66,10 +67,11 @@ def build_model(bundle: Path | None) -> Path:
     return MODEL_DIR
 
 
-def build_image(model_dir: Path | None) -> Path:
+def build_image(target: cqemu.Target, model_dir: Path | None) -> Path:
     import subprocess
 
     extra = [f"MODEL_DIR={model_dir}"] if model_dir else []
+    make_target = "qemu-m4" if target is cqemu.M4 else "rv32imc-probe"
     subprocess.run(
         [
             "make",
@@ -77,51 +79,62 @@ def build_image(model_dir: Path | None) -> Path:
             "-C",
             str(ROOT / "firmware_core"),
             "-j2",
-            "qemu-m4",
+            make_target,
             f"PYTHON={sys.executable}",
             *extra,
         ],
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    sub = "qemu-model" if model_dir else "qemu"
-    return ROOT / "firmware_core" / "build" / "cortex-m4" / sub / "vs_bench.elf"
+    return (
+        ROOT / "firmware_core" / "build" / (target.image + ("-model" if model_dir else "")) / "vs_bench.elf"
+    )
+
+
+def table(target: cqemu.Target, model_dir: Path | None) -> None:
+    elf = build_image(target, model_dir)
+    out = cqemu.parse_output(cqemu.run_image(elf, target=target))
+    counts = cqemu.count_regions(elf, target=target)
+    by = dict(zip(cqemu.REGIONS, counts, strict=True))
+    mfcc = by[cqemu.REGIONS[5]]
+    print(f"\n### {target.name}: {' '.join(target.qemu[:3])}, -Os, instructions per 1024-sample frame")
+    print(f"(executed-instruction trace; marker overhead {counts[0]} subtracted)\n")
+    print(f"| {'region':54s} | {'instructions':>12s} | {'vs arm_mfcc_f32':>15s} |")
+    print(f"|{'-' * 56}|{'-' * 14}|{'-' * 17}|")
+    for name, n in list(by.items())[1:]:
+        print(f"| {name:54s} | {n:12,d} | {n / mfcc:14.2f}x |")
+    node = by[cqemu.REGIONS[2]] + by[cqemu.REGIONS[3]] + by[cqemu.REGIONS[4]]
+    print(f"| {'node frame: features + AE + scoring + alarm':54s} | {node:12,d} | {node / mfcc:14.2f}x |")
+    sent = node + by[cqemu.REGIONS[7]]
+    print(f"| {'... + SCORE message on the wire':54s} | {sent:12,d} | {sent / mfcc:14.2f}x |")
+    if target is cqemu.M4:
+        verdict = "met" if node <= BUDGET_INSTRUCTIONS else "MISSED"
+        print(
+            f"\nbudget {BUDGET_INSTRUCTIONS:,d} per frame: {verdict} ({node / BUDGET_INSTRUCTIONS:.0%} of it); "
+            f"stack high-water {out.get('STACK', 0)} bytes"
+        )
+    else:
+        print("\nno FPU: every float operation above is a libgcc soft-float call")
+    if "SCORE" in out:
+        score = struct.unpack("<f", struct.pack("<I", int(out["SCORE"])))[0]  # type: ignore[arg-type]
+        print(f"anomaly score of the benchmark frame (CWRU inner-race fault): {score:.4g}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bundle", type=Path, help="model bundle to export (default: train a small AE here)")
     ap.add_argument("--no-model", action="store_true", help="features only (no TensorFlow needed)")
+    ap.add_argument("--no-rv32", action="store_true", help="skip the RV32IMC run (soft float: ~10 M lines)")
     args = ap.parse_args(argv)
-    reason = cqemu.require_qemu()
-    if reason:
-        print(f"skipped: {reason}")
-        return 0
     model_dir = None if args.no_model else build_model(args.bundle)
-    elf = build_image(model_dir)
-    out = cqemu.parse_output(cqemu.run_image(elf))
-    counts = cqemu.count_regions(elf)
-    by = dict(zip(cqemu.REGIONS, counts, strict=True))
-    mfcc = by[cqemu.REGIONS[5]]
-    print(
-        f"Cortex-M4F, QEMU {cqemu.QEMU} -M mps2-an386, -Os, instructions per 1024-sample frame "
-        f"(trace of executed instructions; marker overhead {counts[0]} subtracted)\n"
-    )
-    print(f"| {'region':52s} | {'instructions':>12s} | {'vs arm_mfcc_f32':>15s} |")
-    print(f"|{'-' * 54}|{'-' * 14}|{'-' * 17}|")
-    for name, n in list(by.items())[1:]:
-        print(f"| {name:52s} | {n:12,d} | {n / mfcc:14.2f}x |")
-    node = by[cqemu.REGIONS[2]] + by[cqemu.REGIONS[3]] + by[cqemu.REGIONS[4]]
-    print(f"| {'node frame: features + AE + scoring + alarm':52s} | {node:12,d} | {node / mfcc:14.2f}x |")
-    sent = node + by[cqemu.REGIONS[7]]
-    print(f"| {'... + SCORE message on the wire':52s} | {sent:12,d} | {sent / mfcc:14.2f}x |")
-    print(
-        f"\nbudget {BUDGET_INSTRUCTIONS:,d} per frame: {'met' if node <= BUDGET_INSTRUCTIONS else 'MISSED'} "
-        f"({node / BUDGET_INSTRUCTIONS:.0%} of it); stack high-water {out.get('STACK', 0)} bytes"
-    )
-    if "SCORE" in out:
-        score = struct.unpack("<f", struct.pack("<I", int(out["SCORE"])))[0]  # type: ignore[arg-type]
-        print(f"model: {model_dir}; anomaly score of the benchmark frame (CWRU inner-race fault) {score:.4g}")
+    if model_dir:
+        print(f"model: INT8 40-32-16-32-40 autoencoder from {model_dir}")
+    for target in (cqemu.M4,) if args.no_rv32 else (cqemu.M4, cqemu.RV32):
+        reason = cqemu.require_qemu(target)
+        if reason:
+            print(f"\n{target.name} skipped: {reason}")
+            continue
+        table(target, model_dir)
     return 0
 
 

@@ -2,8 +2,9 @@
 
 Shared by tests/test_c_qemu.py and benchmarks/bench_c_qemu.py / bench_c_size.py.
 
-Instruction counting: QEMU runs with ``-singlestep -d exec,nochain``, so every executed instruction is one
-translation block and logs one ``Trace`` line with its PC. The image calls ``vs_bench_mark(id)`` between
+Targets: Cortex-M4F on ``mps2-an386`` and RV32IMC on ``virt`` (the RV32 size probe is linked for its RAM at
+0x80000000). Instruction counting: QEMU runs with ``-singlestep -d exec,nochain``, so every executed
+instruction is one translation block and logs one ``Trace`` line with its PC. The image calls ``vs_bench_mark(id)`` between
 regions; the instructions of region i are the trace lines between the i-th and (i+1)-th entry into
 ``vs_bench_mark``, less the empty region 0 (the marker's own cost). Deterministic: no timer, no cycles (QEMU
 does not model them; DWT CYCCNT reads 0 there), so these are *instructions*.
@@ -15,23 +16,63 @@ import itertools
 import re
 import shutil
 import subprocess
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-QEMU = "qemu-system-arm"
-QEMU_ARGS = [
-    "-M",
-    "mps2-an386",
-    "-nographic",
-    "-monitor",
-    "none",
-    "-serial",
-    "none",
-    "-semihosting-config",
-    "enable=on,target=native",
-]
+
+@dataclass(frozen=True)
+class Target:
+    """One emulated target of the benchmark image."""
+
+    name: str
+    qemu: tuple[str, ...]  # command line without -kernel
+    nm: str
+    image: str  # path of the image under firmware_core/build, without the model suffix
+
+    @property
+    def tools(self) -> tuple[str, ...]:
+        return (self.qemu[0], self.nm)
+
+
+M4 = Target(
+    "cortex-m4",
+    (
+        "qemu-system-arm",
+        "-M",
+        "mps2-an386",
+        "-nographic",
+        "-monitor",
+        "none",
+        "-serial",
+        "none",
+        "-semihosting-config",
+        "enable=on,target=native",
+    ),
+    "arm-none-eabi-nm",
+    "cortex-m4/qemu",
+)
+RV32 = Target(
+    "rv32imc",
+    (
+        "qemu-system-riscv32",
+        "-M",
+        "virt",
+        "-bios",
+        "none",
+        "-nographic",
+        "-monitor",
+        "none",
+        "-serial",
+        "none",
+        "-semihosting-config",
+        "enable=on,target=native",
+    ),
+    "riscv64-unknown-elf-nm",
+    "rv32imc/probe",
+)
+QEMU = M4.qemu[0]
+QEMU_ARGS = list(M4.qemu[1:])
 
 #: Regions of port/bench/vs_bench_main.c, in marker order (region 0, the empty one, is the overhead).
 REGIONS = (
@@ -46,10 +87,10 @@ REGIONS = (
 )
 
 
-def run_image(elf: Path, *, timeout: float = 60) -> str:
+def run_image(elf: Path, *, target: Target = M4, timeout: float = 60) -> str:
     """Boot the image and return what it printed through semihosting; raises on a non-zero exit."""
     proc = subprocess.run(
-        [QEMU, *QEMU_ARGS, "-kernel", str(elf)],
+        [*target.qemu, "-kernel", str(elf)],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -88,28 +129,31 @@ def symbol_address(elf: Path, name: str, nm: str = "arm-none-eabi-nm") -> int:
     raise KeyError(f"{name} not in {elf}")
 
 
-def count_regions(elf: Path, *, timeout: float = 300) -> list[int]:
-    """Instructions executed in each benchmark region (marker overhead subtracted), in REGIONS order."""
-    mark = symbol_address(elf, "vs_bench_mark")
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "trace.log"
-        subprocess.run(
-            [QEMU, *QEMU_ARGS, "-singlestep", "-d", "exec,nochain", "-D", str(log), "-kernel", str(elf)],
-            capture_output=True,
-            timeout=timeout,
-            check=True,
-        )
-        hits: list[int] = []
-        n = 0
-        pat = re.compile(r"^Trace \d+: \S+ \[[0-9a-f]+/([0-9a-f]+)/")
-        with log.open() as f:
-            for line in f:
-                m = pat.match(line)
-                if m is None:
-                    continue
-                if int(m.group(1), 16) == mark:
-                    hits.append(n)
-                n += 1
+def count_regions(elf: Path, *, target: Target = M4, timeout: float = 600) -> list[int]:
+    """Instructions executed in each benchmark region (marker overhead subtracted), in REGIONS order.
+
+    The trace goes to QEMU's stderr and is counted as it streams (a soft-float RV32 run logs ~10 million
+    lines; nothing is written to disk).
+    """
+    mark = symbol_address(elf, "vs_bench_mark", nm=target.nm)
+    cmd = [*target.qemu, "-singlestep", "-d", "exec,nochain", "-kernel", str(elf)]
+    hits: list[int] = []
+    n = 0
+    pat = re.compile(rb"^Trace \d+: \S+ \[[0-9a-f]+/([0-9a-f]+)/")
+    with subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    ) as proc:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            m = pat.match(line)
+            if m is None:
+                continue
+            if int(m.group(1), 16) == mark:
+                hits.append(n)
+            n += 1
+        rc = proc.wait(timeout=timeout)
+    if rc != 0:
+        raise RuntimeError(f"{elf.name}: QEMU exited {rc} while tracing")
     spans = [b - a for a, b in itertools.pairwise(hits)]
     if len(spans) != len(REGIONS):
         raise RuntimeError(f"expected {len(REGIONS) + 1} markers in the trace, found {len(hits)}")
@@ -175,9 +219,9 @@ def map_sizes(map_file: Path) -> dict[str, ModuleSize]:
     return dict(sizes)
 
 
-def require_qemu() -> str | None:
-    """None when QEMU and the ARM toolchain are present, else the reason to skip."""
-    for tool in (QEMU, "arm-none-eabi-gcc"):
+def require_qemu(target: Target = M4) -> str | None:
+    """None when the target's QEMU and toolchain are present, else the reason to skip."""
+    for tool in target.tools:
         if shutil.which(tool) is None:
             return f"{tool} not found on PATH (./dev.sh setup installs it as root)"
     return None

@@ -134,13 +134,13 @@ int main(void)
     if (vs_trigger_init(&trigger, &tcfg, trigger_ring) != VS_OK || vs_features_init(&features) != VS_OK ||
         vs_alarm_init(&alarm, &rule) != VS_OK) {
         vs_platform_console_write("INIT FAILED\n");
-        return 1;
+        vs_platform_exit(1);
     }
     if (arm_mfcc_init_1024_f32(&bench_mfcc, VS_BENCH_N_MEL, VS_BENCH_N_DCT, vs_bench_dct, vs_bench_mel_pos,
                                vs_bench_mel_len, vs_bench_mel_coefs, vs_bench_window) != ARM_MATH_SUCCESS ||
         arm_rfft_fast_init_1024_f32(&bench_rfft) != ARM_MATH_SUCCESS) {
         vs_platform_console_write("CMSIS INIT FAILED\n");
-        return 1;
+        vs_platform_exit(1);
     }
 
     vs_bench_mark(0);
@@ -212,5 +212,7 @@ int main(void)
     }
     put_hex("STACK", -1, vs_platform_stack_high_water());
     vs_platform_console_write("DONE\n");
+    /* Exit through the port rather than returning: what a C runtime does after main differs per target. */
+    vs_platform_exit(0);
     return 0;
 }
