@@ -89,11 +89,30 @@ static void test_frame_is_latest_samples_in_order(void)
     }
 }
 
+static void test_block_longer_than_the_ring(void)
+{
+    vs_trigger_t t;
+    float buf[FL], out[FL], block[20];
+    const vs_trigger_config_t c = {0.0f, 0.0f, 0u, 0u, FL};
+    VS_CHECK_EQ_INT(vs_trigger_init(&t, &c, buf), VS_OK);
+    for (int i = 0; i < 20; i++) {
+        block[i] = (float)i;
+    }
+    (void)vs_trigger_push_f32(&t, block, 3);
+    (void)vs_trigger_push_f32(&t, block, 20);
+    vs_trigger_copy_frame(&t, out);
+    for (int i = 0; i < FL; i++) {
+        VS_CHECK_NEAR(out[i], 12 + i, 0.0);
+    }
+    VS_CHECK_EQ_INT(t.seen, 23);
+}
+
 int main(void)
 {
     test_init_validation();
     test_level_holdoff_and_warmup();
     test_wake_and_heartbeat();
     test_frame_is_latest_samples_in_order();
+    test_block_longer_than_the_ring();
     VS_TEST_DONE();
 }
