@@ -32,7 +32,7 @@ from vibsentry.dsp import FeatureParams
 from vibsentry.dsp.features import feature_tables, features_from_frames
 from vibsentry.dsp.params import ACCEL_UNITS
 
-from tests.support.cbuild import make
+from tests.support.cbuild import make, run_c_test
 from tests.support.cfeatures import CFeatures
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,3 +237,9 @@ def test_in_place_mode_gives_the_same_features(default_c: CFeatures) -> None:
         assert lib.vs_features_compute_f32(inst, scratch[1 : n + 1].copy(), scratch, out) == 0
         bad = np.zeros(3 * n, dtype=np.float32)
         assert lib.vs_features_compute_f32(inst, bad[n:], bad[: 2 * n], out) < 0
+
+
+def test_c_unit_tests_under_sanitizers() -> None:
+    # Argument checks, exact buffer sizes on the heap (ASan sees any overrun), closed-form answers for a sine.
+    out = run_c_test("test_features").stdout
+    assert "0 failures" in out
