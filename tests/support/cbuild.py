@@ -39,6 +39,7 @@ TOOLS: dict[str, tuple[str, ...]] = {
     "cortex-m4": ("make", "arm-none-eabi-gcc"),
     "qemu-m4": ("make", "arm-none-eabi-gcc"),
     "rv32imc": ("make", "riscv64-unknown-elf-gcc"),
+    "rv32imc-probe": ("make", "riscv64-unknown-elf-gcc"),
     "cppcheck": ("make", "cppcheck"),
 }
 
@@ -91,6 +92,14 @@ class CBuild:
         return self.build_dir / target
 
 
+#: C libraries the cross targets link against (Debian packages), checked like the compilers.
+LIBS: dict[str, tuple[str, str]] = {
+    "rv32imc": ("/usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs", "picolibc-riscv64-unknown-elf"),
+    "cortex-m4": ("/usr/lib/arm-none-eabi/newlib", "libnewlib-arm-none-eabi"),
+    "qemu-m4": ("/usr/lib/arm-none-eabi/newlib", "libnewlib-arm-none-eabi"),
+}
+
+
 def require_tools(*tools: str) -> None:
     """Skip the calling test when one of ``tools`` is not on PATH."""
     for t in tools:
@@ -124,6 +133,10 @@ def make(
         Paths inside the build directory.
     """
     require_tools(*TOOLS.get(target, ("make",)))
+    if target in LIBS and not Path(LIBS[target][0]).exists():
+        pytest.skip(
+            f"{LIBS[target][0]} missing: Debian package {LIBS[target][1]} (./dev.sh setup installs it)"
+        )
     bdir = (build_dir or DEFAULT_BUILD).resolve()
     key = (target, str(bdir), str(features_toml or "") + "|" + " ".join(extra))
     with _lock:
