@@ -29,7 +29,7 @@ from vibsentry.errors import VibsentryError
 _PER_LINE = 6
 
 
-def _f32(v: float) -> str:
+def _f32(v: float | np.floating) -> str:
     # 9 significant digits round-trip any float32 exactly; the 'f' suffix keeps C from widening to double.
     s = format(float(np.float32(v)), ".9g")
     if "e" not in s and "." not in s:
