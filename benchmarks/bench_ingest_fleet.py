@@ -65,6 +65,7 @@ def main() -> None:
             bundle=bundle,
             status_every_s=10.0,
             features_every=0,
+            raw_capture_s=0,
         )
         for i in range(args.nodes)
     ]

@@ -31,6 +31,9 @@ import numpy as np
 from vibsentry import protocol as vp
 from vibsentry.errors import UsageError
 
+#: Raw captures are int16 with this many g per LSB (full scale +-16 g, the usual MEMS accelerometer range).
+RAW_SCALE_G = 16.0 / 32767.0
+
 #: Synthetic sources accepted wherever a recording path is: ``synth:KIND`` (KIND below).
 SYNTH_KINDS: tuple[str, ...] = ("normal", "outer", "inner", "ball")
 
@@ -143,6 +146,18 @@ class VirtualNode:
         Send FEATURES every this many analysed frames (0: never).
     trigger_rms_g : float
         Analyse a frame only when its RMS exceeds this (0: every frame); skipped frames are counted.
+    baseline_s : float
+        Seconds of the node's own healthy signal the baseline scorer is fitted on (no bundle only).
+    raw_capture_s : float
+        Length in seconds of a raw capture (RAW_CHUNK frames, int16 at :data:`RAW_SCALE_G` g per LSB) sent
+        when an alarm is raised and every ``raw_every_s``; 0 disables captures.
+    raw_every_s : float
+        Period of routine captures in node seconds (0: only on alarm raise).
+
+    Attributes
+    ----------
+    signal : ndarray float32 or None
+        The node's input in g (healthy, then the fault after ``fault_at_s``); kept only for raw captures.
     """
 
     def __init__(
@@ -155,6 +170,8 @@ class VirtualNode:
         features_every: int = 10,
         trigger_rms_g: float = 0.0,
         baseline_s: float = 10.0,
+        raw_capture_s: float = 1.0,
+        raw_every_s: float = 0.0,
     ) -> None:
         from vibsentry.dsp import FeatureParams, extract_features
         from vibsentry.training.alarm import AlarmRule, AlarmState
@@ -176,6 +193,11 @@ class VirtualNode:
                 )
                 sig[cut:] = self._looped(fault, n_total - cut)
         feats = extract_features(sig, params=p)
+        self.raw_capture_s = raw_capture_s
+        self.raw_every_s = raw_every_s
+        self.signal = sig if raw_capture_s > 0 else None
+        self._capture_id = 0
+        self._last_t_us = 0
         names = list(p.feature_names)
         self._idx = {k: names.index(k) if k in names else None for k in ("rms", "peak", "velocity_rms_mm_s")}
         self._logmel = [i for i, n in enumerate(names) if n.startswith("logmel_")]
@@ -211,6 +233,9 @@ class VirtualNode:
         return np.tile(x, reps)[:n].copy()
 
     def _frame(self, msg: vp.Message, t_us: int) -> tuple[int, bytes]:
+        # A node clock never runs backwards within a boot (the gateway would take that for a reboot).
+        t_us = max(t_us, self._last_t_us)
+        self._last_t_us = t_us
         out = vp.encode(msg, node_id=self.spec.node_id, seq=self.seq & 0xFFFFFFFF, timestamp_us=t_us)
         self.seq += 1
         self.counters["tx"] += 1
@@ -229,12 +254,37 @@ class VirtualNode:
             t_us,
         )
 
+    def _raw_capture(self, end_sample: int, t_us: int) -> Iterator[tuple[int, bytes]]:
+        """RAW_CHUNK frames of the ``raw_capture_s`` seconds ending at ``end_sample``, 1 us apart in node time
+        (distinct timestamps keep every chunk a distinct point in InfluxDB)."""
+        assert self.signal is not None
+        n = int(self.raw_capture_s * float(self.params.sample_rate))
+        x = self.signal[max(0, end_sample - n) : end_sample]
+        q = np.clip(np.round(x / RAW_SCALE_G), -32767, 32767).astype(np.int16)
+        per = vp.MAX_SAMPLES_I16
+        count = -(-q.size // per)
+        self._capture_id += 1
+        for k in range(count):
+            yield self._frame(
+                vp.RawChunk(
+                    capture_id=self._capture_id,
+                    chunk_index=k,
+                    chunk_count=count,
+                    sample_rate_hz=float(self.params.sample_rate),
+                    sample_format=int(vp.SampleFormat.INT16),
+                    scale_g_per_lsb=RAW_SCALE_G,
+                    samples=tuple(int(v) for v in q[k * per : (k + 1) * per]),
+                ),
+                t_us + 1 + k,
+            )
+
     def messages(self) -> Iterator[tuple[int, bytes]]:
         """``(node_time_us, wire_frame)`` in time order: HELLO first, then frames as the signal plays."""
         p = self.params
         fs = float(p.sample_rate)
         yield self._hello(1000)
         next_status = self.status_every_s
+        next_raw = self.raw_every_s if self.raw_every_s > 0 else float("inf")
         n_status = 0
         analysed = 0
         for i in range(len(self.scores)):
@@ -300,6 +350,10 @@ class VirtualNode:
                 yield self._frame(
                     vp.Features(kind=int(vp.FeatureKind.LOGMEL), frame_index=i, values=vals), t_us
                 )
+            if self.signal is not None and (event == vp.AlarmEvent.RAISE or t_us >= next_raw * 1e6):
+                yield from self._raw_capture(i * p.hop_length + p.frame_length, t_us)
+                while t_us >= next_raw * 1e6:
+                    next_raw += self.raw_every_s
 
 
 class PtyPort:

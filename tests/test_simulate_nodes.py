@@ -72,6 +72,24 @@ def test_scores_features_and_alarm_follow_the_reference_pipeline(faulty_node, re
     assert all(s.message.alarm_state == 1 for s in scores if s.message.frame_index > raises[0].frame_index)
 
 
+def test_alarm_raise_sends_a_raw_capture_of_the_signal_that_raised_it(faulty_node):
+    node, frames = faulty_node
+    p = FeatureParams()
+    raise_at = next(i for i, f in enumerate(frames) if isinstance(f.message, vp.Alarm))
+    chunks = [f for f in frames[raise_at:] if isinstance(f.message, vp.RawChunk)]
+    assert len(chunks) == 24 and [c.message.chunk_index for c in chunks] == list(range(24))
+    assert {c.message.capture_id for c in chunks} == {1} and {c.message.chunk_count for c in chunks} == {24}
+    times = [c.header.timestamp_us for c in chunks]
+    assert len(set(times)) == 24 and times == sorted(times)
+    got = np.concatenate(
+        [np.asarray(c.message.samples, np.float32) * c.message.scale_g_per_lsb for c in chunks]
+    )
+    frame = frames[raise_at].message.frame_index
+    end = frame * p.hop_length + p.frame_length
+    assert node.signal is not None and end > int(12.0 * p.sample_rate)  # the capture ends inside the fault
+    np.testing.assert_allclose(got, node.signal[end - 12000 : end], atol=0.5 * 16.0 / 32767)
+
+
 def test_several_nodes_interleave_in_node_time_and_round_robin_over_ports(repo_root):
     class Port:
         def __init__(self) -> None:
@@ -176,6 +194,9 @@ def test_simulate_over_a_pty_into_ingest_end_to_end(tmp_path, repo_root):
         assert rows(db, "SELECT DISTINCT node FROM alarms") == [(2,)]
         assert rows(db, "SELECT count(*) FROM status WHERE kind = 'status'") == [(8,)]
         assert rows(db, "SELECT DISTINCT n FROM features") == [(32,)]
+        assert rows(db, "SELECT node, count(*), sum(length(data)) FROM raw_chunks GROUP BY node") == [
+            (2, 24, 24000)
+        ]
         assert stop_gateway(gw) == 0
         r = _cli("ingest", "--status", "--data-dir", str(data))
         assert r.returncode == 0 and "node 2 (machine-2)" in r.stdout and "gaps 0" in r.stdout

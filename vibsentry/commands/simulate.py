@@ -14,7 +14,8 @@ Run one or many virtual sensor nodes. Each plays a recording (a WAV/CSV/NPY file
 synth:outer, synth:inner, synth:ball) through the Python reference pipeline: features from
 vibsentry.dsp, the bundle's INT8 model, the bundle's alarm rule; and sends what a real node sends (HELLO,
 STATUS every --status-every s, SCORE per analysed frame, ALARM raise/clear, FEATURES every --features-every
-frames) as wire-protocol frames (docs/protocol.md), at real time or --speed times faster.
+frames, a RAW_CHUNK capture of the last --raw-seconds when an alarm is raised) as wire-protocol frames
+(docs/protocol.md), at real time or --speed times faster.
 
 Without --bundle the nodes score with a baseline fitted on their own first 10 s of signal (no TensorFlow
 needed). --inject-fault-at SECONDS switches the signal of the --fault-nodes to --fault-recording (default
@@ -63,6 +64,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--status-every", type=float, default=10.0, help="STATUS period in node seconds")
     p.add_argument("--features-every", type=int, default=10, help="FEATURES every N analysed frames (0: off)")
     p.add_argument("--trigger-rms", type=float, default=0.0, help="analyse frames with RMS above this (g)")
+    p.add_argument(
+        "--raw-seconds",
+        type=float,
+        default=1.0,
+        help="raw capture length sent on alarm raise (RAW_CHUNK, int16); 0 disables captures",
+    )
+    p.add_argument(
+        "--raw-every",
+        type=float,
+        default=0.0,
+        help="also send a raw capture every this many node seconds (0: only on alarm)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -75,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--nodes {args.nodes!r}: must be 1..1000")
     if not (0 <= args.node_id and args.node_id + args.nodes - 1 < 0xFFFF):
         raise UsageError(f"--node-id {args.node_id!r}: node ids must stay within 0..65534")
+    if args.raw_seconds < 0 or args.raw_every < 0:
+        raise UsageError(f"--raw-seconds {args.raw_seconds!r} / --raw-every {args.raw_every!r}: must be >= 0")
     if not args.duration > 0:
         raise UsageError(f"--duration {args.duration!r}: must be positive")
     if not (args.port or args.create_pty):
@@ -116,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
                 status_every_s=args.status_every,
                 features_every=args.features_every,
                 trigger_rms_g=args.trigger_rms,
+                raw_capture_s=args.raw_seconds,
+                raw_every_s=args.raw_every,
             )
         )
     ports: list = []
