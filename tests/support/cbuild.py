@@ -18,6 +18,7 @@ compiler or ``make`` skips the test with the reason; a failing build fails it wi
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -153,7 +154,12 @@ def make(
             ]
             if features_toml is not None:
                 cmd.append(f"FEATURES_TOML={Path(features_toml).resolve()}")
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+            bdir.mkdir(parents=True, exist_ok=True)
+            # Several pytest processes may share a build directory (developers running their own tests at
+            # the same time): one make at a time per directory, the others wait and then find it up to date.
+            with open(bdir / ".make.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
             if proc.returncode != 0:
                 out = (proc.stdout + proc.stderr)[-6000:]
                 pytest.fail(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{out}", pytrace=False)
