@@ -1,7 +1,7 @@
 """vibsentry dashboard (Streamlit). Layout only: every query and computation is in ``queries.py``.
 
 Run it with ``vibsentry dashboard`` (or ``streamlit run dashboard/app.py`` with ``VIBSENTRY_DASHBOARD_*``
-variables, see ``ui.py``). Views are chosen in the sidebar and addressable by URL (``?view=machine&node=3``).
+variables, see ``ui.py``). Views are chosen in the sidebar and addressable by URL (``?view=machine&node=3&range=3600``).
 Live panels are ``st.fragment(run_every=...)``: only they rerun, so the page does not flicker.
 """
 
@@ -86,11 +86,15 @@ with st.sidebar:
         format_func=VIEWS.__getitem__,
         key="view",
     )
-    range_label = st.selectbox("Time range", list(RANGES), index=1, key="range")
+    by_seconds = {str(v): i for i, v in enumerate(RANGES.values())}
+    range_label = st.selectbox(
+        "Time range", list(RANGES), index=by_seconds.get(params.get("range", ""), 1), key="range"
+    )
     live = st.toggle("Live refresh", value=True, key="live", help=f"Refresh live panels every {REFRESH:g} s")
     st.caption(f"Source: {SOURCE.describe()}")
 params["view"] = view
 RANGE_S = RANGES[range_label]
+params["range"] = str(RANGES[range_label])
 RUN_EVERY: float | None = REFRESH if live else None
 
 
@@ -220,7 +224,7 @@ def machine_panel(node: int) -> None:
         st.info("This node has sent no FEATURES message yet.")
     else:
         ts, kind, vals = feats
-        table = q.feature_table(vals)
+        table = q.feature_table(vals, kind=kind)
         bands = table[table["group"] != "stats"]
         st.caption(
             f"{kind}, {pd.Timestamp(ts, unit='ns', tz='UTC'):%Y-%m-%d %H:%M:%S} UTC, {vals.size} values"

@@ -445,7 +445,8 @@ def fleet(
     for r in nodes.itertuples(index=False):
         grp = cfg.group_of(r.machine, int(r.node))
         zone = zone_of(_num(r.last_velocity_rms), groups[grp])
-        age_s = (now - int(r.last_seen_ns)) / 1e9
+        # Node clocks map to wall time through the gateway's boot epoch: a few ms ahead is not 'the future'.
+        age_s = max(0.0, (now - int(r.last_seen_ns)) / 1e9)
         score, thr = _num(r.last_score), _num(r.last_threshold)
         above = score is not None and thr is not None and score > thr
         if age_s > cfg.offline_after_s:
@@ -512,22 +513,25 @@ def alarm_periods(alarms_df: pd.DataFrame, start_ns: int, end_ns: int) -> pd.Dat
     return pd.DataFrame({"start": start, "end": end}).reset_index(drop=True)
 
 
-def feature_table(values: np.ndarray, names: Sequence[str] | None = None) -> pd.DataFrame:
-    """FEATURES vector -> ``feature``, ``group``, ``value`` rows (names from the FeatureParams when sizes match).
+def feature_table(values: np.ndarray, names: Sequence[str] | None = None, *, kind: str = "") -> pd.DataFrame:
+    """FEATURES vector -> ``feature``, ``group``, ``value`` rows, for the spectrum view.
 
     Parameters
     ----------
     values : ndarray, shape (n,)
         One FEATURES message's values.
     names : sequence of str, optional
-        Feature names; the default FeatureParams names are used when ``names`` is None and sizes match.
+        Feature names. Default: the FeatureParams feature names when ``n`` is the full vector, else
+        ``<kind>_00`` .. (a node sends one group, e.g. its 32 log-mel bands, as kind ``logmel``).
+    kind : str
+        The message's kind (``logmel``, ``band_rms``, ...), used to name a partial vector.
     """
     if names is None:
         from vibsentry.dsp import FeatureParams
 
         names = FeatureParams().feature_names
     if len(names) != values.size:
-        names = [f"f{i}" for i in range(values.size)]
+        names = [f"{kind or 'band'}_{i:02d}" for i in range(values.size)]
     groups = [n.rsplit("_", 1)[0] if n.rsplit("_", 1)[-1].isdigit() else "stats" for n in names]
     return pd.DataFrame({"feature": list(names), "group": groups, "value": values.astype("float64")})
 

@@ -110,6 +110,8 @@ def test_latest_features_are_named(store: tuple[q.SqliteSource, int]) -> None:
     table = q.feature_table(vals)
     assert table["feature"].iloc[0].startswith("logmel") and table["feature"].iloc[-1] == "velocity_rms_mm_s"
     assert src.latest_features(99) is None
+    part = q.feature_table(vals[:32], kind="logmel")  # a node sending only its log-mel bands
+    assert list(part["feature"][:2]) == ["logmel_00", "logmel_01"] and set(part["group"]) == {"logmel"}
 
 
 def test_hundred_nodes_one_week_stays_bounded(tmp_path: Path) -> None:

@@ -70,12 +70,13 @@ def chrome(*, width: int = 1400, height: int = 1000) -> Iterator[Any]:
 
 
 def wait_idle(
-    driver: Any, *, timeout_s: float = 60.0, settle_s: float = 1.0, need_css: str | None = None
+    driver: Any, *, timeout_s: float = 60.0, settle_s: float = 0.25, need_css: str | None = None
 ) -> None:
     """Wait until Streamlit is connected, its script is not running, and (optionally) ``need_css`` exists.
 
     Streamlit marks its root ``[data-testid=stApp]`` with ``data-test-connection-state`` and
-    ``data-test-script-state``; the app is idle when connected and ``notRunning`` for ``settle_s``.
+    ``data-test-script-state``; the app is idle when connected and ``notRunning`` for ``settle_s``. Live
+    fragments rerun every second, so the settle time must stay well below the refresh period.
     """
     from selenium.webdriver.common.by import By
 
