@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -108,3 +109,64 @@ def test_score_frame_from_the_m4_decodes_in_python(image_output: dict) -> None:
     assert msg.rms_g == _f32(feats[stats]) and msg.peak_g == _f32(feats[stats + 1])
     assert msg.velocity_rms_mm_s == _f32(feats[p.n_features - 1])
     assert (msg.class_index, msg.threshold, msg.frame_index) == (-1, 1.0, 0)
+
+
+@pytest.mark.slow
+@pytest.mark.needs_tf
+@pytest.mark.parametrize("target", [cqemu.M4, cqemu.RV32], ids=lambda t: t.name)
+def test_int8_autoencoder_on_target_matches_tflite_reference(target: cqemu.Target, tmp_path: Path) -> None:
+    """The node pipeline with an exported INT8 40-32-16-32-40 autoencoder, run on the emulated core: its int8
+    output equals tf.lite.Interpreter's reference kernels on the same int8 input, and its score is the float32
+    reconstruction MSE of those outputs."""
+    reason = cqemu.require_qemu(target)
+    if reason:
+        pytest.skip(reason)
+    pytest.importorskip("tensorflow")
+    from vibsentry.dsp import extract_features
+    from vibsentry.dsp.io import read_recording
+    from vibsentry.training.cgen_model import lower, read_tflite, render
+
+    from tests.support import tflite_models
+
+    content = tflite_models.convert("autoencoder")
+    tfl = tmp_path / "ae.tflite"
+    tfl.write_bytes(content)
+    p = FeatureParams()
+    wav = sorted((ROOT / "sample_data" / "synthetic").glob("*normal*.wav"))[0]
+    x = extract_features(read_recording(wav).data[:, 0], params=p)
+    mean, std = x.mean(axis=0), x.std(axis=0) + np.float32(1e-3)
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    h, c = render(
+        lower(read_tflite(tfl)),
+        name="vs_model",
+        source_name=tfl.name,
+        normalisation=([float(v) for v in mean], [float(v) for v in std]),
+    )
+    (model_dir / "vs_model_data.h").write_text(h)
+    (model_dir / "vs_model_data.c").write_text(c)
+    # A build directory of its own: the model is compiled into the image.
+    bdir = ROOT / "firmware_core" / "build" / "variant_qemu_model"
+    make_target = "qemu-m4" if target is cqemu.M4 else "rv32imc-probe"
+    b = make(make_target, build_dir=bdir, extra=(f"MODEL_DIR={model_dir}",))
+    elf = b.build_dir / (target.image + "-model") / "vs_bench.elf"
+    out: dict = cqemu.parse_output(cqemu.run_image(elf, target=target))  # type: ignore[type-arg]
+
+    feats = np.array([_f32(out["FEAT"][i]) for i in range(p.n_features)], dtype=np.float32)
+    q_in = np.array([out["IN"][i] for i in range(40)], dtype=np.uint8).view(np.int8)
+    q_out = np.array([out["OUT"][i] for i in range(40)], dtype=np.uint8).view(np.int8)
+    interp = tflite_models.reference_interpreter(content)
+    want = tflite_models.run_reference(interp, q_in[None, :])[0]
+    np.testing.assert_array_equal(q_out, want)  # bit-exact on the target
+
+    din, dout = interp.get_input_details()[0], interp.get_output_details()[0]
+    z = (feats - mean.astype(np.float32)) / std.astype(np.float32)
+    s_in, zp_in = din["quantization"]
+    ref_q = np.clip(np.round(z / np.float32(s_in)) + zp_in, -128, 127)
+    assert np.abs(ref_q - q_in).max() <= 1  # input quantization (C rounds half away from zero)
+    s_out, zp_out = dout["quantization"]
+    acc = np.float32(0)
+    for i in range(40):
+        d = np.float32(s_out) * np.float32(int(q_out[i]) - zp_out) - z[i]
+        acc = np.float32(acc + d * d)
+    assert _f32(int(out["SCORE"])) == pytest.approx(float(acc / np.float32(40)), rel=1e-6)

@@ -107,7 +107,7 @@ def parse_output(text: str) -> dict[str, dict[int, int] | int | str]:
     out: dict[str, dict[int, int] | int | str] = {}
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) == 3 and parts[0] in ("FEAT", "MFCC"):
+        if len(parts) == 3 and parts[0] in ("FEAT", "MFCC", "IN", "OUT"):
             d = out.setdefault(parts[0], {})
             assert isinstance(d, dict)
             d[int(parts[1])] = int(parts[2], 16)

@@ -191,6 +191,13 @@ int main(void)
     }
 #ifdef VS_BENCH_HAVE_MODEL
     put_hex("SCORE", -1, float_bits(score));
+    /* The model's int8 input and output, so a test can run the same input through TFLite's reference. */
+    for (int i = 0; i < (int)VS_MODEL_INPUT_BYTES; i++) {
+        put_hex("IN", i, (uint32_t)(uint8_t)model_in[i]);
+    }
+    for (int i = 0; i < (int)VS_MODEL_OUTPUT_BYTES; i++) {
+        put_hex("OUT", i, (uint32_t)(uint8_t)model_out[i]);
+    }
 #endif
     put_hex("EVENT", -1, (uint32_t)event);
     for (int i = 0; i < VS_BENCH_N_DCT; i++) {
