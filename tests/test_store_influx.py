@@ -162,12 +162,10 @@ class _FakeInflux(http.server.BaseHTTPRequestHandler):
                 "body": body.decode(),
             }
         )
-        if cls.fail_next:
-            cls.fail_next -= 1
-            self.send_response(503)
-            self.end_headers()
-            return
-        self.send_response(204)
+        status = 503 if cls.fail_next else 204
+        cls.fail_next = max(0, cls.fail_next - 1)
+        cls.requests[-1]["status"] = status
+        self.send_response(status)
         self.end_headers()
 
 
@@ -292,3 +290,46 @@ def test_influxd_stopped_30_s_mid_stream_then_restarted_loses_and_duplicates_not
         if gw is not None:
             stop_gateway(gw)
         srv.stop()
+
+
+def test_gateway_delivers_to_a_2x_server_with_a_token_from_a_file_retrying_refused_writes(
+    tmp_path, fake_influx
+):
+    srv, h = fake_influx
+    h.fail_next = 3  # the server refuses the first writes (overloaded); the journal keeps the data
+    token = tmp_path / "token"
+    token.write_text("tok-FROM-file\n", encoding="utf-8")
+    log = tmp_path / "gw.log"
+    data = tmp_path / "data"
+    with PtyLink(tmp_path / "port") as link:
+        gw = start_gateway(
+            [str(link.link)],
+            data,
+            "--influx-url",
+            f"http://127.0.0.1:{srv.server_address[1]}",
+            "--bucket",
+            "plant",
+            "--org",
+            "acme",
+            "--flush-ms",
+            "100",
+            log=log,
+            env={"VIBSENTRY_INFLUX_TOKEN_FILE": str(token)},
+        )
+        try:
+            for f in [hello(21, 0, 1000), *score_stream(21, 50)]:
+                link.write(f)
+
+            def accepted() -> list[str]:
+                ok = [r for r in h.requests if r["path"] == "/api/v2/write" and r.get("status") == 204]
+                return [ln for r in ok for ln in r["body"].split("\n") if ln.startswith("vib_score,")]
+
+            wait_for(lambda: len(accepted()) >= 50, what="50 score points accepted")
+        finally:
+            assert stop_gateway(gw) == 0
+    lines = accepted()
+    assert len(lines) == len(set(lines)) == 50  # each point accepted once; refused batches were resent
+    assert {r["auth"] for r in h.requests} == {"Token tok-FROM-file"}
+    assert {r["query"]["bucket"] for r in h.requests} == {"plant"}
+    assert sum(1 for r in h.requests if r.get("status") == 503) == 3
+    assert "tok-FROM-file" not in log.read_text()

@@ -37,16 +37,20 @@ def score_stream(
 
 
 def start_gateway(
-    ports: list[str], data_dir: Path, *extra: str, log: Path | None = None
+    ports: list[str], data_dir: Path, *extra: str, log: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start ``vibsentry ingest`` (the real CLI, its own process) on ``ports`` with ``data_dir``."""
+    """Start ``vibsentry ingest`` (the real CLI, its own process) on ``ports`` with ``data_dir``.
+
+    The child gets this environment without any ``VIBSENTRY_*`` variable, plus ``env``.
+    """
     args = [sys.executable, "-m", "vibsentry", "ingest", "--data-dir", str(data_dir)]
     for p in ports:
         args += ["--port", p]
     args += list(extra)
     out = open(log or data_dir.parent / "ingest.log", "ab")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIBSENTRY_")}
-    proc = subprocess.Popen(args, stdout=out, stderr=out, env=env)
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("VIBSENTRY_")}
+    child_env.update(env or {})
+    proc = subprocess.Popen(args, stdout=out, stderr=out, env=child_env)
     out.close()
     return proc
 
