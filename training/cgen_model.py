@@ -213,6 +213,15 @@ def _need_int8(model: TfliteModel, op: TfliteOp, idx: int, what: str) -> TfliteT
         raise ExportError(
             f"{model.path}: op {op.index} {op.name}: {what} tensor {t.name!r} has no quantization"
         )
+    if (
+        not np.all(np.isfinite(t.scales))
+        or np.any(t.scales <= 0)
+        or np.any(np.abs(t.zero_points + 0.5) > 128)
+    ):
+        raise ExportError(
+            f"{model.path}: op {op.index} {op.name}: {what} tensor {t.name!r} has invalid quantization "
+            f"(scales {t.scales[:4].tolist()}, zero points {t.zero_points[:4].tolist()})"
+        )
     return t
 
 
@@ -277,9 +286,19 @@ def _bias(model: TfliteModel, op: TfliteOp, n_out: int) -> list[int] | None:
 
 
 def _lower_op(model: TfliteModel, op: TfliteOp) -> COp:
+    """One TFLite op -> one generated op, with the shape checks that keep the C kernels inside their buffers."""
     name = op.name
     t = model.tensors
     out = t[op.outputs[0]]
+
+    def same_size(a: TfliteTensor) -> None:
+        if a.n_elements != out.n_elements:
+            raise ExportError(
+                f"{model.path}: op {op.index} {name}: input {a.shape} and output {out.shape} differ"
+            )
+
+    if name in ("RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "SOFTMAX", "QUANTIZE", "DEQUANTIZE", *_COPY_OPS):
+        same_size(t[op.inputs[0]])
     if name == "FULLY_CONNECTED":
         inp = _need_int8(model, op, op.inputs[0], "input")
         w = _need_int8(model, op, op.inputs[1], "weights")
@@ -296,6 +315,8 @@ def _lower_op(model: TfliteModel, op: TfliteOp) -> COp:
         if inp.n_elements % n_in:
             raise ExportError(f"{model.path}: op {op.index}: input {inp.shape} is not a multiple of {n_in}")
         batches = inp.n_elements // n_in
+        if batches * n_out != out.n_elements:
+            raise ExportError(f"{model.path}: op {op.index}: output {out.shape} is not {batches} x {n_out}")
         act = int(_opt(op, "fusedActivationFunction", 0))
         per_channel = w.scales.size > 1
         if per_channel:
@@ -348,7 +369,9 @@ def _lower_op(model: TfliteModel, op: TfliteOp) -> COp:
         if f.data is None:
             raise ExportError(f"{model.path}: op {op.index} {name}: filter must be constant")
         nb, ih, iw, ic = _nhwc(inp.shape)
-        _, oh, ow, oc = _nhwc(out.shape)
+        onb, oh, ow, oc = _nhwc(out.shape)
+        if onb != nb:
+            raise ExportError(f"{model.path}: op {op.index} {name}: batch {nb} in, {onb} out")
         if name == "CONV_2D":
             _, kh, kw, fic = _nhwc(f.shape)
             if f.shape[0] != oc or fic == 0 or ic % fic:
@@ -408,7 +431,9 @@ def _lower_op(model: TfliteModel, op: TfliteOp) -> COp:
                 f"{model.path}: op {op.index} AVERAGE_POOL_2D: input and output quantization differ"
             )
         nb, ih, iw, c = _nhwc(inp.shape)
-        _, oh, ow, _ = _nhwc(out.shape)
+        onb, oh, ow, oc = _nhwc(out.shape)
+        if (onb, oc) != (nb, c):
+            raise ExportError(f"{model.path}: op {op.index} AVERAGE_POOL_2D: {inp.shape} -> {out.shape}")
         kh, kw = int(_opt(op, "filterHeight", 1)), int(_opt(op, "filterWidth", 1))
         sh, sw = int(_opt(op, "strideH", 1)), int(_opt(op, "strideW", 1))
         pad = int(_opt(op, "padding", 0))
@@ -457,6 +482,10 @@ def _lower_op(model: TfliteModel, op: TfliteOp) -> COp:
         sh_n = min(n.bit_length() - 1, 32, 31 + shift)
         mult = (mult << sh_n) // n
         shift -= sh_n
+        if outer * inner != out.n_elements:
+            raise ExportError(
+                f"{model.path}: op {op.index} MEAN: output {out.shape} does not match {inp.shape}"
+            )
         fields = {"outer": outer, "reduce": reduce_, "inner": inner, "input_zero_point": inp.zero_point,
                   "output_zero_point": out.zero_point, "multiplier": mult, "shift": shift}  # fmt: skip
         return COp(
@@ -643,6 +672,33 @@ def plan_arena(lifetimes: dict[int, tuple[int, int, int]]) -> tuple[dict[int, in
 
 
 def lower(model: TfliteModel) -> ExportPlan:
+    """Lower a parsed model to the generated op list and arena plan.
+
+    Raises
+    ------
+    ExportError
+        An unsupported operator (named), a non-int8 tensor where int8 is required, several inputs/outputs,
+        or a model whose tensors and operators contradict each other (a damaged file).
+    """
+    try:
+        return _lower(model)
+    except ExportError as exc:
+        if model.path in str(exc):
+            raise
+        raise ExportError(f"{model.path}: {exc}") from exc
+    except (
+        IndexError,
+        KeyError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        OverflowError,
+        ZeroDivisionError,
+    ) as exc:
+        raise ExportError(f"{model.path}: malformed model ({type(exc).__name__}: {exc})") from exc
+
+
+def _lower(model: TfliteModel) -> ExportPlan:
     """Lower a parsed model to the generated op list and arena plan.
 
     Raises

@@ -185,6 +185,16 @@ def read_tflite(path: str | os.PathLike[str] | None = None, *, content: bytes | 
         model = schema.ModelT.InitFromPackedBuf(bytearray(content), 0)
     except Exception as exc:  # the generated parser raises anything from struct.error to IndexError
         raise FileFormatError(where, f"corrupt TFLite flatbuffer ({type(exc).__name__}: {exc})") from exc
+    try:
+        return _from_object(model, where, content)
+    except FileFormatError:
+        raise
+    except Exception as exc:  # a flatbuffer that parses but whose fields contradict each other
+        raise FileFormatError(where, f"malformed TFLite model ({type(exc).__name__}: {exc})") from exc
+
+
+def _from_object(model: Any, where: str, content: bytes) -> TfliteModel:
+    schema = _schema_module()
     subgraphs = model.subgraphs or []
     if len(subgraphs) != 1:
         raise FileFormatError(where, f"expected exactly one subgraph, found {len(subgraphs)}")
