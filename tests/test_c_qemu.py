@@ -18,7 +18,7 @@ from vibsentry.dsp.features import features_from_frames
 
 from tests.support import cqemu
 from tests.support.cbuild import ROOT, make
-from tests.test_c_features import assert_parity
+from tests.support.cfeatures import assert_parity
 
 
 def _f32(bits: int) -> float:
