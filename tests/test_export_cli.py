@@ -43,6 +43,8 @@ def test_export_bare_tflite_writes_bannered_c_and_reports_memory(
     h = (out / "vs_model_data.h").read_text()
     arena = int(re.search(r"#define VS_MODEL_ARENA_BYTES (\d+)u", h).group(1))  # type: ignore[union-attr]
     assert rep["arena_bytes"] == arena
+    raw = re.search(r"#define VS_MODEL_SOURCE_SHA256_BYTES \{([^}]*)\}", h).group(1)  # type: ignore[union-attr]
+    assert bytes(int(v, 16) for v in raw.split(",")).hex() == sha
     # The 40-32-16-32-40 autoencoder: 40 + 32 bytes live at once at most (liveness planning), 4-byte aligned.
     assert arena == 72
     # Weights 40*32 + 32*16 + 16*32 + 32*40 bytes, int32 biases, int32 multipliers and int8 shifts per channel.

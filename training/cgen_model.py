@@ -838,6 +838,11 @@ def render(
         f'#ifndef {up}_DATA_H\n#define {up}_DATA_H\n\n#include "vs/vs_model.h"\n\n',
     ]
     h.append(f'#define {up}_SOURCE_SHA256 "{plan.sha256}"\n')
+    raw = ", ".join(f"0x{plan.sha256[i : i + 2]}" for i in range(0, 64, 2))
+    h.append(
+        f"/* The same 32 bytes, e.g. for a STATUS message: uint8_t h[32] = {up}_SOURCE_SHA256_BYTES; */\n"
+    )
+    h.append(f"#define {up}_SOURCE_SHA256_BYTES {{{raw}}}\n")
     h.append(
         f"#define {up}_ARENA_BYTES {plan.arena_bytes}u /* activation RAM, planned from tensor lifetimes */\n"
     )

@@ -6,8 +6,8 @@
  * needed (int32 sums are exact), but every rounding step is reproduced exactly:
  *   - requantization: MultiplyByQuantizedMultiplier with TFLite's default double rounding,
  *     RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x << left, multiplier), right), except for
- *     FULLY_CONNECTED with per-channel weights, whose TF 2.21 reference kernel rounds the exact 64-bit product
- *     once: (x * m + 2^(30 - shift)) >> (31 - shift). Which op rounds which way was established by the
+ *     FULLY_CONNECTED (per-channel and per-tensor weights), whose TF 2.21 reference kernel rounds the exact
+ *     64-bit product once: (x * m + 2^(30 - shift)) >> (31 - shift). Which op rounds which way was established by the
  *     bit-exact tests (the two differ in the last bit for about one output in six);
  *   - ADD: both inputs shifted left by 20 bits and rescaled to twice the larger input scale first;
  *   - LOGISTIC: a 256-entry table built at export time (TFLite builds the same table in Prepare);
@@ -60,7 +60,7 @@ typedef struct {
     const int32_t *multiplier; /* Q0.31, one per output channel, or one for all when per_channel == 0 */
     const int8_t *shift;       /* same length as multiplier */
     uint8_t per_channel;
-    uint8_t single_rounding;   /* 1: vs_nn_requantize_single (per-channel FULLY_CONNECTED), 0: double */
+    uint8_t single_rounding;   /* 1: vs_nn_requantize_single (FULLY_CONNECTED), 0: vs_nn_requantize */
 } vs_nn_quant_t;
 
 /* --- FULLY_CONNECTED -------------------------------------------------------------------------------------- */
