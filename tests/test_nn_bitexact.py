@@ -123,3 +123,35 @@ def test_sanitized_runtime_matches_reference(arch: str, tmp_path: Path, real_fea
     ref = tm.run_reference(interp, x)
     got = np.frombuffer(proc.stdout, dtype=ref.dtype).reshape(ref.shape)
     np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.needs_datasets
+@pytest.mark.parametrize("arch", ["autoencoder", "mlp_softmax", "cnn1d"])
+def test_c_runtime_matches_reference_on_cwru_features(arch: str, tmp_path: Path, datasets_dir: Path) -> None:
+    """Real data beyond sample_data: drive-end features of every CWRU-10 file at 0 hp load."""
+    import scipy.io
+    from vibsentry.dsp import FeatureParams, extract_features
+    from vibsentry.training.cgen_model import export_c
+
+    params = FeatureParams()
+    rows = []
+    for mat in sorted((datasets_dir / "cwru").glob("*_0_*.mat")):
+        doc = scipy.io.loadmat(mat)
+        key = next((k for k in doc if k.endswith("_DE_time")), None)
+        if key is not None:
+            rows.append(extract_features(doc[key].reshape(-1).astype(np.float32), params=params))
+    if not rows:
+        pytest.skip(f"no CWRU 0 hp drive-end files under {datasets_dir / 'cwru'}")
+    feats = np.concatenate(rows)
+    z = (feats - feats.mean(axis=0)) / (feats.std(axis=0) + 1e-6)
+    content = tm.convert(arch)
+    src = tmp_path / f"{arch}.tflite"
+    src.write_bytes(content)
+    res = export_c(src, tmp_path / "gen")
+    interp = tm.reference_interpreter(content)
+    scale, zp = interp.get_input_details()[0]["quantization"]
+    x = _quantize(z, scale, zp)
+    assert len(x) >= 1000
+    ref = tm.run_reference(interp, x)
+    lib = tm.ModelLibrary(tm.compile_model(res.out_dir), np.int8, ref.dtype, x.shape[1], ref.shape[1])
+    np.testing.assert_array_equal(lib.run(x), ref)
