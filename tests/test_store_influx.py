@@ -333,3 +333,53 @@ def test_gateway_delivers_to_a_2x_server_with_a_token_from_a_file_retrying_refus
     assert {r["query"]["bucket"] for r in h.requests} == {"plant"}
     assert sum(1 for r in h.requests if r.get("status") == 503) == 3
     assert "tok-FROM-file" not in log.read_text()
+
+
+def test_gateway_starts_while_an_auth_enabled_influxd_is_down_and_delivers_when_it_comes_up(tmp_path):
+    from tests.support.influxd import InfluxdServer
+
+    srv = InfluxdServer(tmp_path / "influxd", auth=True)
+    srv.start()
+    srv.query("CREATE USER gw WITH PASSWORD 'pw-1' WITH ALL PRIVILEGES")  # the first user needs no login
+    srv.stop()
+    data = tmp_path / "data"
+    log = tmp_path / "gw.log"
+    gw = None
+    try:
+        with PtyLink(tmp_path / "port") as link:
+            gw = start_gateway(
+                [str(link.link)],
+                data,
+                "--influx-url",
+                srv.url,
+                "--db",
+                "late",
+                log=log,
+                env={"VIBSENTRY_INFLUX_USERNAME": "gw", "VIBSENTRY_INFLUX_PASSWORD": "pw-1"},
+            )
+            for f in [hello(31, 0, 1000), *score_stream(31, 100)]:
+                link.write(f)
+            wait_for(
+                lambda: json.loads((data / "ingest-status.json").read_text())["journal"]["journaled"] == 101,
+                what="frames journaled while InfluxDB is down",
+            )
+            srv.start()
+            rd = InfluxReader(srv.url, db="late", username="gw", password="pw-1")
+
+            def count() -> int:
+                try:
+                    r = rd.query("SELECT count(score) FROM vib_score")
+                except StoreError:
+                    return 0
+                return int(r[0]["count"]) if r else 0
+
+            wait_for(lambda: count() == 100, timeout=60, what="100 points once InfluxDB is up")
+            with pytest.raises(StoreError, match="HTTP 401"):
+                InfluxReader(srv.url, db="late").query("SELECT count(score) FROM vib_score")
+            assert stop_gateway(gw) == 0
+    finally:
+        if gw is not None:
+            stop_gateway(gw)
+        srv.stop()
+    text = log.read_text()
+    assert "journaling until it answers" in text and "pw-1" not in text

@@ -345,6 +345,40 @@ def open_influx(
     raise StoreError(f"InfluxDB flavour {flavour!r}: use 1, 2 or 3")
 
 
+class DeferredInflux(Store):
+    """An InfluxDB store whose flavour is detected at the first write, so the gateway starts (and journals)
+    while the server is still down. Until ``/ping`` answers, every write raises :class:`StoreError` and the
+    delivery loop retries with backoff.
+
+    Parameters
+    ----------
+    url : str
+        Server URL.
+    **options
+        Keyword arguments of :func:`open_influx` (``db``, ``org``, credentials, TLS, ``timeout_s``).
+    """
+
+    def __init__(self, url: str, **options: Any) -> None:
+        self.url = url
+        self._options = options
+        self._inner: Store | None = None
+        self.description = (
+            f"influxdb:{url.rstrip('/')}/{options.get('db', 'vibsentry')} (flavour not detected yet)"
+        )
+
+    def write(self, records: Sequence[Record]) -> None:
+        """Detect the flavour if not done yet, then write through the matching store."""
+        if self._inner is None:
+            self._inner = open_influx(self.url, **self._options)
+            self.description = self._inner.description
+        self._inner.write(records)
+
+    def close(self) -> None:
+        """Close the underlying store, if one was opened."""
+        if self._inner is not None:
+            self._inner.close()
+
+
 class InfluxReader(_InfluxHttp):
     """Run InfluxQL on ``GET /query`` (served by 1.x, by 2.x for DBRP-mapped buckets, and by 3.x).
 

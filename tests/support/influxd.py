@@ -51,7 +51,7 @@ def influxd_binary() -> str:
 class InfluxdServer:
     """One ``influxd`` process with its own config and data directory under ``root``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, auth: bool = False) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.binary = influxd_binary()
@@ -83,6 +83,7 @@ bind-address = "127.0.0.1:{self.rpc_port}"
   enabled = true
   bind-address = "127.0.0.1:{self.port}"
   log-enabled = false
+  auth-enabled = {"true" if auth else "false"}
 [subscriber]
   enabled = false
 [continuous_queries]
@@ -125,13 +126,18 @@ bind-address = "127.0.0.1:{self.rpc_port}"
                 self.proc.wait(5)
         self.proc = None
 
-    def query(self, q: str, db: str = "vibsentry") -> dict:
-        """Run InfluxQL through ``/query`` and return the decoded JSON."""
+    def query(
+        self, q: str, db: str = "vibsentry", *, user: str | None = None, password: str | None = None
+    ) -> dict:
+        """Run InfluxQL through ``/query`` (POST, so it may change things) and return the decoded JSON."""
         import json
         import urllib.parse
 
-        qs = urllib.parse.urlencode({"db": db, "q": q, "epoch": "ns"})
-        with urllib.request.urlopen(f"{self.url}/query?{qs}", timeout=10) as r:
+        params = {"db": db, "q": q, "epoch": "ns"}
+        if user:
+            params.update(u=user, p=password or "")
+        data = urllib.parse.urlencode(params).encode()
+        with urllib.request.urlopen(f"{self.url}/query", data=data, timeout=10) as r:
             return json.loads(r.read())
 
 

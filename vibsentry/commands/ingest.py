@@ -235,20 +235,25 @@ def run(args: argparse.Namespace) -> int:
         url = str(s["influx_url"])
         if not url.startswith(("http://", "https://")):
             raise UsageError(f"--influx-url {url!r}: must start with http:// or https://")
-        from vibsentry.dashboard.store.influx import open_influx
+        from vibsentry.dashboard.store.influx import DeferredInflux, open_influx
 
         flavour = s.get("influx_flavour")
-        stores["influx"] = open_influx(
-            url,
-            db=str(s["db"]),
-            org=str(s["org"]),
-            token=_secret("VIBSENTRY_INFLUX_TOKEN"),
-            username=_secret("VIBSENTRY_INFLUX_USERNAME"),
-            password=_secret("VIBSENTRY_INFLUX_PASSWORD"),
-            verify_tls=bool(s["verify_tls"]),
-            ca_cert=s.get("ca_cert"),
-            flavour=None if flavour in (None, "auto") else str(flavour),
-        )
+        options: dict[str, Any] = {
+            "db": str(s["db"]),
+            "org": str(s["org"]),
+            "token": _secret("VIBSENTRY_INFLUX_TOKEN"),
+            "username": _secret("VIBSENTRY_INFLUX_USERNAME"),
+            "password": _secret("VIBSENTRY_INFLUX_PASSWORD"),
+            "verify_tls": bool(s["verify_tls"]),
+            "ca_cert": s.get("ca_cert"),
+            "flavour": None if flavour in (None, "auto") else str(flavour),
+        }
+        try:
+            stores["influx"] = open_influx(url, **options)
+        except StoreError as exc:
+            # A server that is down at start-up is an outage like any other: journal, retry, deliver later.
+            logging.getLogger("vibsentry.ingest").warning("%s; journaling until it answers", exc)
+            stores["influx"] = DeferredInflux(url, **options)
         sink_cfg["influx"] = SinkConfig(
             batch_size=int(s["batch_size"]), flush_interval_s=float(s["flush_ms"]) / 1000
         )
