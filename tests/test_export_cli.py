@@ -139,3 +139,24 @@ def test_trained_bundle_exports_and_c_matches_reference(trained_bundle: Path, tm
     ref = tm.run_reference(interp, x)
     lib = tm.ModelLibrary(tm.compile_model(out), np.int8, ref.dtype, x.shape[1], ref.shape[1])
     np.testing.assert_array_equal(lib.run(x), ref)
+
+
+def test_node_input_quantization_equals_python(autoencoder_tflite: Path, tmp_path: Path) -> None:
+    """The node's vs_model_quantize_input and the gateway's training.runtime.quantize agree on every value,
+    ties (x / scale = k + 0.5), out-of-range and non-finite values included."""
+    from vibsentry.training.cgen_model import export_c
+    from vibsentry.training.runtime import quantize
+
+    res = export_c(autoencoder_tflite, tmp_path / "gen")
+    lib = tm.ModelLibrary(tm.compile_model(res.out_dir), np.int8, np.int8, 40, 40)
+    scale, zp = res.plan.input_tensor.scale, res.plan.input_tensor.zero_point
+    rng = np.random.default_rng(11)
+    ties = (np.arange(-140, 140) + 0.5).astype(np.float32) * np.float32(scale)
+    x = np.concatenate(
+        [
+            rng.standard_normal(20000).astype(np.float32) * 4,
+            ties,
+            np.array([0.0, -0.0, 1e30, -1e30, 3e-39], dtype=np.float32),
+        ]
+    )
+    np.testing.assert_array_equal(lib.quantize_input(x), quantize(x, scale, zp))

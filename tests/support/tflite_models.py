@@ -22,6 +22,7 @@ the TensorFlow version and :data:`CACHE_VERSION` (bump it when a builder changes
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 from collections.abc import Callable
@@ -250,6 +251,15 @@ int vs_test_arena_bytes(void)
 {
     return (int)VS_MODEL_ARENA_BYTES;
 }
+
+void vs_test_quantize_input(const float *x, int8_t *q, int n);
+
+void vs_test_quantize_input(const float *x, int8_t *q, int n)
+{
+    for (int i = 0; i < n; ++i) {
+        q[i] = vs_model_quantize_input(&vs_model, x[i]);
+    }
+}
 """
 
 # Same shim as an executable under AddressSanitizer + UndefinedBehaviorSanitizer: raw inputs on stdin, raw
@@ -287,8 +297,6 @@ class ModelLibrary:
     """A generated model compiled with the runtime into a host shared library (loaded with ctypes)."""
 
     def __init__(self, so_path: Path, in_dtype: Any, out_dtype: Any, in_elems: int, out_elems: int) -> None:
-        import ctypes
-
         self.path = so_path
         self.lib = ctypes.CDLL(str(so_path))
         self.lib.vs_test_run_batch.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
@@ -299,6 +307,15 @@ class ModelLibrary:
     @property
     def arena_bytes(self) -> int:
         return int(self.lib.vs_test_arena_bytes())
+
+    def quantize_input(self, x: np.ndarray) -> np.ndarray:
+        """``vs_model_quantize_input`` on every value of ``x`` (float32) -> int8."""
+        xs = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
+        q = np.zeros(xs.shape, dtype=np.int8)
+        self.lib.vs_test_quantize_input(
+            xs.ctypes.data_as(ctypes.c_void_p), q.ctypes.data_as(ctypes.c_void_p), len(xs)
+        )
+        return q.reshape(np.shape(x))
 
     def run(self, inputs: np.ndarray) -> np.ndarray:
         """Run every row of ``inputs`` (n, in_elems) through the C model; returns (n, out_elems)."""
