@@ -155,3 +155,37 @@ def test_c_runtime_matches_reference_on_cwru_features(arch: str, tmp_path: Path,
     ref = tm.run_reference(interp, x)
     lib = tm.ModelLibrary(tm.compile_model(res.out_dir), np.int8, ref.dtype, x.shape[1], ref.shape[1])
     np.testing.assert_array_equal(lib.run(x), ref)
+
+
+@pytest.mark.parametrize("arch", ["logistic_lut", "add_logistic"])
+def test_logistic_table_equals_interpreter_on_every_input(arch: str) -> None:
+    """The exporter's LOGISTIC table (float32 arithmetic as TFLite's LUTPopulate) against what the interpreter
+    outputs, entry by entry, for every int8 value that reaches the op."""
+    import tensorflow as tf
+    from vibsentry.training.cgen_model import logistic_table
+    from vibsentry.training.tflite_reader import read_tflite
+
+    content = tm.convert(arch)
+    m = read_tflite(content=content)
+    op = next(o for o in m.ops if o.name == "LOGISTIC")
+    tin, tout = m.tensors[op.inputs[0]], m.tensors[op.outputs[0]]
+    table = logistic_table(tin.scale, tin.zero_point, tout.scale, tout.zero_point)
+    it = tf.lite.Interpreter(
+        model_content=content,
+        experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF,
+        experimental_preserve_all_tensors=True,
+    )
+    it.allocate_tensors()
+    idx = it.get_input_details()[0]["index"]
+    rng = np.random.default_rng(3)
+    seen: dict[int, int] = {}
+    for _ in range(1500):
+        it.set_tensor(idx, rng.integers(-128, 128, size=(1, 40)).astype(np.int8))
+        it.invoke()
+        for a, b in zip(
+            it.get_tensor(tin.index).reshape(-1), it.get_tensor(tout.index).reshape(-1), strict=True
+        ):
+            seen[int(a)] = int(b)
+    assert len(seen) >= 200, f"only {len(seen)} distinct LOGISTIC inputs reached"
+    wrong = {a: (table[a & 0xFF], b) for a, b in seen.items() if table[a & 0xFF] != b}
+    assert not wrong, f"table entries differ (input: (ours, TFLite)): {dict(list(wrong.items())[:8])}"
