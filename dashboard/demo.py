@@ -227,6 +227,10 @@ class Demo:
         opts = self.opts
         if not (SAMPLE_DATA / FAULT).is_file():
             raise DemoError(f"{SAMPLE_DATA / FAULT} is missing (run the demo from a vibsentry checkout)")
+        if opts.dashboard:
+            from vibsentry.commands.dashboard import check_port_free
+
+            check_port_free(opts.port, opts.address)  # before minutes of training, not after
         self.bundle = ensure_bundle(opts, self.say)
         shutil.rmtree(self.run_dir, ignore_errors=True)  # every demo run starts with an empty store
         self.run_dir.mkdir(parents=True)

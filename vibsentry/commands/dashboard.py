@@ -130,6 +130,22 @@ def streamlit_argv(port: int, address: str = "127.0.0.1") -> list[str]:
     ]
 
 
+def check_port_free(port: int, address: str = "127.0.0.1") -> None:
+    """Raise :class:`UsageError` when ``address:port`` is taken: a health check would otherwise succeed
+    against whatever already listens there (an earlier dashboard or demo)."""
+    import socket
+
+    with socket.socket() as s:
+        # As the server will: connections of a stopped server in TIME_WAIT must not count as "in use".
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((address, port))
+        except OSError:
+            raise UsageError(
+                f"--port {port}: already in use on {address} (another dashboard or demo running? use --port)"
+            ) from None
+
+
 def start(
     env: Mapping[str, str], port: int, address: str = "127.0.0.1", *, log: int | None = None
 ) -> subprocess.Popen[bytes]:
@@ -184,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
     env = dashboard_env(
         store=args.store, influx_url=args.influx_url, db=args.db, config=args.config, refresh_s=args.refresh
     )
+    check_port_free(args.port, args.address)
     proc = start(env, args.port, args.address)
     try:
         wait_healthy(args.port, proc)
