@@ -278,7 +278,7 @@ def _assemble(
     from vibsentry.training.report import plots, render
     from vibsentry.training.runtime import TFLiteModel
 
-    m8, mf = TFLiteModel(t.int8), TFLiteModel(t.flt)
+    m8 = TFLiteModel(t.int8)
     score_def = B.SCORE_AUTOENCODER if t.kind == "anomaly" else B.SCORE_CLASSIFIER
     meta: dict[str, Any] = {
         "format": B.FORMAT,
@@ -332,9 +332,8 @@ def _assemble(
         alarm=t.alarm,
         mean=np.asarray(t.mean, np.float32),
         std=np.asarray(t.std, np.float32),
+        _blobs={B.MODEL_FILE: t.int8, B.FLOAT_MODEL_FILE: t.flt},
     )
-    b.meta["files"] = {B.MODEL_FILE: "", B.FLOAT_MODEL_FILE: ""}
-    b._models = {"int8": m8, "float": mf}
     test = w.in_split("test")
     metrics = (
         evaluate_windows(b, test)
@@ -349,7 +348,6 @@ def _assemble(
         }
     )
     meta["metrics"] = {**public(metrics), "baselines": t.baselines}
-    del b.meta["files"]
     pngs = plots(t.kind, test, metrics, t.history, t.classes)
     files = {B.MODEL_FILE: t.int8, B.FLOAT_MODEL_FILE: t.flt, **pngs}
     with tempfile.TemporaryDirectory() as td:

@@ -140,6 +140,7 @@ class Bundle:
     mean: F32
     std: F32
     _models: dict[str, Any] = field(default_factory=dict, repr=False)
+    _blobs: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @property
     def feature_hash(self) -> str:
@@ -157,9 +158,9 @@ class Bundle:
 
         if which not in self._models:
             name = MODEL_FILE if which == "int8" else self.meta["model"].get("float_file", FLOAT_MODEL_FILE)
-            if name not in self.meta["files"]:
+            if name not in self._blobs:
                 raise BundleError(f"{self.path}: bundle has no {which} model ({name})")
-            self._models[which] = TFLiteModel((self.path / name).read_bytes(), name=str(self.path / name))
+            self._models[which] = TFLiteModel(self._blobs[name], name=str(self.path / name))
         return self._models[which]
 
     def normalise(self, features: npt.ArrayLike) -> F32:
@@ -259,10 +260,12 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     files = _need(doc, "files", p)
     if not isinstance(files, dict) or MODEL_FILE not in files:
         raise BundleError(f"{jpath}: 'files' must list {MODEL_FILE} with its sha256")
+    blobs: dict[str, bytes] = {}
     for name, want in files.items():
         f = p / name
         try:
-            got = sha256_bytes(f.read_bytes())
+            data = f.read_bytes()
+            got = sha256_bytes(data)
         except FileNotFoundError:
             raise BundleError(f"{f}: listed in bundle.json but missing; the bundle is incomplete") from None
         except OSError as exc:
@@ -271,6 +274,8 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
             raise BundleError(
                 f"{f}: sha256 {got[:16]}… does not match bundle.json ({str(want)[:16]}…); tampered?"
             )
+        if name.endswith(".tflite"):
+            blobs[name] = data  # the verified bytes, so a later change on disk cannot slip in
     try:
         params = FeatureParams.from_dict(_need(doc, "feature_params", p), source=str(jpath))
         if params.feature_hash != _need(doc, "feature_hash", p):
@@ -298,4 +303,5 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
         alarm=rule,
         mean=mean,
         std=std,
+        _blobs=blobs,
     )
