@@ -125,8 +125,13 @@ def tile(row: pd.Series) -> None:
             st.markdown(":red[**feature_hash mismatch**: node features differ from the deployed bundle]")
 
 
+#: Tiles per page. A tile is a dozen Streamlit elements; 100 of them redrawn every second would keep a core
+#: busy, so large fleets page their tiles (attention first) and list every machine in the table.
+TILES_PER_PAGE = 24
+
+
 @st.fragment(run_every=RUN_EVERY)
-def fleet_panel() -> None:
+def fleet_panel(page: int) -> None:
     df = ui.fleet(SPEC, ui.now_bucket())
     counts = q.fleet_summary(df)
     cols = st.columns(len(counts))
@@ -135,13 +140,20 @@ def fleet_panel() -> None:
     if df.empty:
         st.info("No node has reported yet. Start `vibsentry ingest` (or `vibsentry demo`).")
         return
+    first = (page - 1) * TILES_PER_PAGE
+    shown = df.iloc[first : first + TILES_PER_PAGE]
+    if len(df) > TILES_PER_PAGE:
+        st.caption(
+            f"Tiles {first + 1}-{first + len(shown)} of {len(df)} (alarms, warnings and offline nodes first); "
+            "every machine is in the fleet table."
+        )
     per_row = 4
-    for i in range(0, len(df), per_row):
+    for i in range(0, len(shown), per_row):
         cols = st.columns(per_row)
-        for col, (_, row) in zip(cols, df.iloc[i : i + per_row].iterrows(), strict=False):
+        for col, (_, row) in zip(cols, shown.iloc[i : i + per_row].iterrows(), strict=False):
             with col:
                 tile(row)
-    with st.expander("Fleet table"):
+    with st.expander("Fleet table", expanded=len(df) > TILES_PER_PAGE):
         st.dataframe(df, hide_index=True, width="stretch")
         csv_button(df, "fleet.csv", "fleet-csv")
 
@@ -153,7 +165,10 @@ def fleet_view() -> None:
         "ISO 10816 zone C/D; OFFLINE = not heard from for "
         f"{CONFIG.offline_after_s:g} s. Zones: " + "; ".join(f"{z}: {m}" for z, m in ZONE_MEANING.items())
     )
-    fleet_panel()
+    n = len(ui.fleet(SPEC, ui.now_bucket()))
+    pages = max(1, -(-n // TILES_PER_PAGE))
+    page = st.number_input("Tile page", 1, pages, 1, key="tile-page") if pages > 1 else 1
+    fleet_panel(int(page))
 
 
 # --------------------------------------------------------------------------------------------- machine

@@ -95,3 +95,23 @@ def test_missing_store_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monk
     at.run()
     assert not at.exception
     assert "does not exist" in at.error[0].value
+
+
+def test_large_fleet_pages_its_tiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from tests.support.dashboard import fill_big_store
+
+    path = tmp_path / "big.sqlite"
+    fill_big_store(path, t0_ns=time.time_ns() - 86400 * SECOND, n_nodes=30, days=1, every_s=600)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE nodes SET last_seen_ns = ?", (time.time_ns(),))
+    db.commit()
+    db.close()
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_STORE", f"sqlite:{path}")
+    at = run_view("fleet")
+    assert len([m for m in at.metric if m.label == "Score"]) == 24
+    assert any("Tiles 1-24 of 30" in c.value for c in at.caption)
+    assert len(at.dataframe[0].value) == 30  # the table lists every machine
+    at.number_input(key="tile-page").set_value(2).run()
+    assert len([m for m in at.metric if m.label == "Score"]) == 6
