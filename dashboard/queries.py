@@ -279,7 +279,7 @@ class SqliteSource:
                      GROUP BY t ORDER BY t"""
         else:
             sql = """SELECT (ts_ns / :b) * :b AS t, avg(score), max(score), max(threshold), max(alarm_state),
-                            avg(velocity_rms), max(rms), count(*)
+                            avg(velocity_rms), max(rms), count(score)
                      FROM scores WHERE node = :node AND ts_ns >= :s AND ts_ns < :e
                      GROUP BY t ORDER BY t"""
         # The rollup bucket holding start_ns begins before it; include it so no score at the edge is lost.
