@@ -7,6 +7,7 @@ Live panels are ``st.fragment(run_every=...)``: only they rerun, so the page doe
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 
@@ -27,6 +28,7 @@ RANGES: dict[str, int] = {
     "Last 6 hours": 6 * 3600,
     "Last 24 hours": 86400,
     "Last 7 days": 7 * 86400,
+    "Custom (UTC)": 0,
 }
 VIEWS: dict[str, str] = {
     "fleet": "Fleet overview",
@@ -90,12 +92,36 @@ with st.sidebar:
     range_label = st.selectbox(
         "Time range", list(RANGES), index=by_seconds.get(params.get("range", ""), 1), key="range"
     )
-    live = st.toggle("Live refresh", value=True, key="live", help=f"Refresh live panels every {REFRESH:g} s")
+    CUSTOM: tuple[int, int] | None = None
+    if RANGES[range_label] == 0:
+        today = dt.datetime.now(dt.timezone.utc).date()
+        days = st.date_input("Days (UTC)", value=(today, today), key="range-days")
+        t_from = st.time_input("From (UTC)", value=dt.time(0, 0), key="range-from")
+        t_to = st.time_input("To (UTC)", value=dt.time(23, 59), key="range-to")
+        if isinstance(days, tuple) and len(days) == 2:
+            lo = dt.datetime.combine(days[0], t_from, tzinfo=dt.timezone.utc)
+            hi = dt.datetime.combine(days[1], t_to, tzinfo=dt.timezone.utc)
+            if hi > lo:
+                CUSTOM = (int(lo.timestamp()) * SECOND, int(hi.timestamp()) * SECOND)
+            else:
+                st.warning("The end of the range must be after its start.")
+    live = st.toggle(
+        "Live refresh",
+        value=CUSTOM is None,
+        key="live",
+        disabled=RANGES[range_label] == 0,
+        help=f"Refresh live panels every {REFRESH:g} s",
+    )
     st.caption(f"Source: {SOURCE.describe()}")
 params["view"] = view
-RANGE_S = RANGES[range_label]
+RANGE_S = RANGES[range_label] or 900
 params["range"] = str(RANGES[range_label])
-RUN_EVERY: float | None = REFRESH if live else None
+RUN_EVERY: float | None = REFRESH if live and RANGES[range_label] else None
+
+
+def window() -> tuple[int, int]:
+    """The time range chosen in the sidebar, ``(start_ns, end_ns)``."""
+    return CUSTOM if CUSTOM is not None else now_window(RANGE_S)
 
 
 # --------------------------------------------------------------------------------------------- fleet
@@ -189,7 +215,7 @@ def score_chart(df: pd.DataFrame, periods: pd.DataFrame) -> alt.LayerChart:
 
 @st.fragment(run_every=RUN_EVERY)
 def machine_panel(node: int) -> None:
-    start, end = now_window(RANGE_S)
+    start, end = window()
     df = ui.trend(SPEC, node, start, end, q.MAX_POINTS)
     al = ui.alarms(SPEC, start, end, node)
     periods = q.alarm_periods(al, start, end)
@@ -270,7 +296,7 @@ def machine_view() -> None:
 
 @st.fragment(run_every=RUN_EVERY)
 def alarm_table() -> None:
-    start, end = now_window(RANGE_S)
+    start, end = window()
     al = ui.alarms(SPEC, start, end, None)
     st.metric("Alarm episodes in range", len(al))
     st.dataframe(al.drop(columns=["raise_ts_ns"]), hide_index=True, width="stretch")
@@ -281,7 +307,7 @@ def alarm_view() -> None:
     st.title("Alarm log")
     st.caption("Each row is one episode: a raise and the clear that ended it (open episodes run to now).")
     alarm_table()
-    start, end = now_window(RANGE_S)
+    start, end = window()
     al = SOURCE.alarms(start, end)
     pending = al[~al["acknowledged"]]
     st.subheader("Acknowledge")
@@ -322,7 +348,7 @@ def retrain_view() -> None:
         return
     labels = {int(r.node): f"{r.machine} (node {int(r.node)})" for r in nodes.itertuples()}
     node = st.selectbox("Machine", list(labels), format_func=labels.__getitem__, key="rt-node")
-    start, end = now_window(RANGE_S)
+    start, end = window()
     caps = SOURCE.raw_captures(int(node), start, end)
     scores = SOURCE.scores(int(node), start, end)
     c1, c2 = st.columns(2)

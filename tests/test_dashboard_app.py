@@ -115,3 +115,19 @@ def test_large_fleet_pages_its_tiles(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert len(at.dataframe[0].value) == 30  # the table lists every machine
     at.number_input(key="tile-page").set_value(2).run()
     assert len([m for m in at.metric if m.label == "Score"]) == 6
+
+
+def test_custom_utc_range_selects_past_windows(store: Path) -> None:
+    import datetime as dt
+
+    at = run_view("machine", node="2")
+    at.selectbox(key="range").set_value("Custom (UTC)").run()
+    assert not at.exception
+    assert at.toggle(key="live").disabled  # a fixed window has nothing to refresh
+    today = dt.datetime.now(dt.timezone.utc).date()
+    day = dt.timedelta(days=1)
+    at.date_input(key="range-days").set_value((today - day, today)).run()  # yesterday 00:00 - today 23:59
+    assert {m.label: m.value for m in at.metric}["Alarms in range"] == "1"
+    at.date_input(key="range-days").set_value((today - 3 * day, today - 2 * day)).run()
+    assert {m.label: m.value for m in at.metric}["Alarms in range"] == "0"
+    assert any("No scores in this time range" in i.value for i in at.info)
