@@ -90,7 +90,7 @@ def test_gateway_sigkilled_mid_stream_replays_its_journal_exactly_once(tmp_path,
     data = tmp_path / "data"
     db = data / "vibsentry.sqlite"
     # Small delivery batches keep the store well behind the journal, so the kill lands mid-delivery.
-    gw = start_gateway([str(link.link)], data, "--batch-size", "20")
+    gw = start_gateway([str(link.link)], data, "--batch-size", "5")
     try:
         link.write(hello(2, 0, 1000))
         for f in score_stream(2, 3000):

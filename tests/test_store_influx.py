@@ -24,7 +24,7 @@ from vibsentry.dashboard.store.influx import (
 )
 
 from tests.support.influxd import start_influxd
-from tests.support.ingest import hello, score_stream, start_gateway, stop_gateway, wait_for
+from tests.support.ingest import hello, score_keys, score_stream, start_gateway, stop_gateway, wait_for
 from tests.support.pty import PtyLink
 from vibsentry.errors import StoreError
 
@@ -383,3 +383,46 @@ def test_gateway_starts_while_an_auth_enabled_influxd_is_down_and_delivers_when_
         srv.stop()
     text = log.read_text()
     assert "journaling until it answers" in text and "pw-1" not in text
+
+
+def test_points_influxdb_refuses_are_skipped_without_blocking_the_pipeline(tmp_path, influxd):
+    import urllib.request
+
+    now = time.time_ns()
+    # Someone else's point made vib_score.alarm_state a float in this shard: the gateway's ints now conflict.
+    urllib.request.urlopen(influxd.url + "/query", data=b"q=CREATE+DATABASE+conflict", timeout=10).close()
+    req = urllib.request.Request(
+        f"{influxd.url}/write?db=conflict", data=f"vib_score,node=99 alarm_state=0.5 {now}".encode()
+    )
+    urllib.request.urlopen(req, timeout=10).close()
+    data = tmp_path / "data"
+    db = tmp_path / "s.sqlite"
+    with PtyLink(tmp_path / "port") as link:
+        gw = start_gateway(
+            [str(link.link)],
+            data,
+            "--influx-url",
+            influxd.url,
+            "--db",
+            "conflict",
+            "--store",
+            f"sqlite:{db}",
+            "--flush-ms",
+            "50",
+        )
+        try:
+            for f in [hello(41, 0, 1000), *score_stream(41, 20)]:
+                link.write(f)
+            wait_for(
+                lambda: (
+                    json.loads((data / "ingest-status.json").read_text())["sinks"]["influx"]["rejected"] == 20
+                ),
+                what="20 refused points skipped",
+            )
+            wait_for(lambda: len(score_keys(db)) == 20, what="all 20 scores in SQLite")
+        finally:
+            assert stop_gateway(gw) == 0
+    st = json.loads((data / "ingest-status.json").read_text())["sinks"]
+    assert st["influx"]["backlog"] == 0 and st["sqlite"]["delivered"] == 21
+    rd = InfluxReader(influxd.url, db="conflict")
+    assert rd.query("SELECT count(fw_version) FROM vib_status")[0]["count"] == 1  # the HELLO got through

@@ -159,3 +159,30 @@ def test_schema_version_mismatch_is_refused(tmp_path):
         rw.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(StoreError, match="'99'"):
         SQLiteStore(tmp_path / "s.sqlite")
+
+
+def test_non_finite_values_are_stored_as_null_and_kept_out_of_the_rollup(tmp_path):
+    store = SQLiteStore(tmp_path / "s.sqlite")
+    nan, inf = float("nan"), float("inf")
+    store.write(
+        [
+            Record("score", 1, T0, 1, {"score": nan, "threshold": 1.0, "velocity_rms": inf}),
+            Record("score", 1, T0 + 1, 2, {"score": 0.5, "threshold": 1.0, "velocity_rms": 2.0}),
+            Record("alarm", 1, T0 + 2, 3, {"event": 1, "score": nan, "threshold": 1.0}),
+        ]
+    )
+    c = connect_readonly(tmp_path / "s.sqlite")
+    assert c.execute("SELECT seq, score, velocity_rms FROM scores ORDER BY seq").fetchall() == [
+        (1, None, None),
+        (2, 0.5, 2.0),
+    ]
+    assert c.execute("SELECT n, score_sum FROM scores_1m").fetchall() == [(1, 0.5)]
+    assert c.execute("SELECT score FROM alarms").fetchall() == [(None,)]
+
+
+def test_malformed_records_are_rejected_as_such(tmp_path):
+    from vibsentry.errors import StoreRejected
+
+    store = SQLiteStore(tmp_path / "s.sqlite")
+    with pytest.raises(StoreRejected, match="malformed"):
+        store.write([Record("score", 1, T0, 1, {"threshold": 1.0})])  # no score field at all

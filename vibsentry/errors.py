@@ -59,6 +59,10 @@ class StoreError(VibsentryError):
     """A journal or store write or read failed (disk full, database unreachable, ...)."""
 
 
+class StoreRejected(StoreError):
+    """A store refused records because of their content (retrying the same records cannot succeed)."""
+
+
 class FrameError(ProtocolError):
     """A received wire frame is rejected; ``kind`` names the check that failed (see ``docs/protocol.md``)."""
 

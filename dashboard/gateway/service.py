@@ -26,7 +26,7 @@ from vibsentry.dashboard.store.base import Store
 from vibsentry.dashboard.store.records import Record
 
 from vibsentry import protocol as vp
-from vibsentry.errors import StoreError
+from vibsentry.errors import StoreError, StoreRejected
 
 log = logging.getLogger("vibsentry.ingest")
 
@@ -90,35 +90,22 @@ class SinkConfig:
 def open_port(url: str, baud: int, timeout: float = 0.05) -> Any:
     """Open ``url`` (a device path or pyserial URL) with pyserial, raw 8N1, read timeout ``timeout`` s.
 
-    Device paths are opened without pyserial's input flush: bytes a node sent while the gateway was down
-    or reconnecting are still in the driver's buffer and are data, not noise (the decoder resynchronises
-    on anything partial).
+    pyserial flushes the input when it opens a port (serial devices, and ``socket://`` by reading and
+    discarding whatever has arrived). Here that flush is skipped: bytes a node sent while the gateway was down
+    or reconnecting are data, not noise, and the decoder resynchronises on anything partial.
     """
     import serial
 
-    if "://" in url:
-        return serial.serial_for_url(url, baudrate=baud, timeout=timeout)
-
-    class _KeepInputSerial(serial.Serial):  # type: ignore[misc,name-defined,unused-ignore]
-        _opening = False
-
-        def open(self) -> None:
-            self._opening = True
-            try:
-                super().open()
-            finally:
-                self._opening = False
-
-        # pyserial 3.5 flushes through _reset_input_buffer in open(); older versions through the public one.
-        def _reset_input_buffer(self) -> None:
-            if not self._opening:
-                super()._reset_input_buffer()
-
-        def reset_input_buffer(self) -> None:
-            if not self._opening:
-                super().reset_input_buffer()
-
-    return _KeepInputSerial(url, baudrate=baud, timeout=timeout)
+    ser = serial.serial_for_url(url, baudrate=baud, timeout=timeout, do_not_open=True)
+    names = [n for n in ("reset_input_buffer", "_reset_input_buffer") if hasattr(ser, n)]
+    for name in names:
+        setattr(ser, name, lambda: None)  # instance attributes shadow the methods during open()
+    try:
+        ser.open()
+    finally:
+        for name in names:
+            delattr(ser, name)
+    return ser
 
 
 def backoff_delay(attempt: int, lo: float, hi: float, rng: random.Random | None = None) -> float:
@@ -135,6 +122,7 @@ class _Sink:
         self.wake = threading.Event()
         self.delivered = 0
         self.failures = 0
+        self.rejected = 0
         self.last_error: str | None = None
         self.thread: threading.Thread | None = None
 
@@ -303,7 +291,10 @@ class Gateway:
                 if not batch:
                     break
                 try:
-                    sink.store.write([r for _, r in batch])
+                    try:
+                        sink.store.write([r for _, r in batch])
+                    except StoreRejected:
+                        self._write_one_by_one(sink, batch)
                 except StoreError as exc:
                     sink.failures += 1
                     if sink.last_error is None:
@@ -334,6 +325,26 @@ class Gateway:
             if time.monotonic() - last_compact > 5.0:
                 self.journal.compact(s.name for s in self._sinks)
                 last_compact = time.monotonic()
+
+    def _write_one_by_one(self, sink: _Sink, batch: list[tuple[int, Record]]) -> None:
+        """Write a refused batch record by record; skip (log and count) the records refused on their own.
+
+        Raises :class:`StoreError` for a transient failure, so the whole batch is retried later.
+        """
+        for jid, rec in batch:
+            try:
+                sink.store.write([rec])
+            except StoreRejected as exc:
+                sink.rejected += 1
+                log.error(
+                    "store %s refused journal record %d (%s node %d seq %d), skipped: %s",
+                    sink.store.description,
+                    jid,
+                    rec.kind,
+                    rec.node,
+                    rec.seq,
+                    exc,
+                )
 
     # -- status ----------------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -370,6 +381,7 @@ class Gateway:
                     "store": s.store.description,
                     "delivered": s.delivered,
                     "failures": s.failures,
+                    "rejected": s.rejected,
                     "backlog": self.journal.backlog(s.name),
                     "last_error": s.last_error,
                 }

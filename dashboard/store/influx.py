@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from vibsentry.dashboard.store.base import Store
 from vibsentry.dashboard.store.records import Record
 
-from vibsentry.errors import StoreError
+from vibsentry.errors import StoreError, StoreRejected
 
 _EVENT_NAMES = {1: "raise", 2: "clear"}
 #: Lines per HTTP request; InfluxDB recommends batches of about 5000 points.
@@ -140,8 +140,15 @@ def record_points(r: Record) -> Iterator[Any]:
 
 
 def line_protocol(records: Sequence[Record]) -> list[str]:
-    """Line protocol (nanosecond precision) for ``records``, one line per point."""
-    return [p.to_line_protocol() for r in records for p in record_points(r)]
+    """Line protocol (nanosecond precision) for ``records``, one line per point.
+
+    Non-finite floats are left out of their point (``Point`` drops them); a record whose fields cannot be
+    converted raises :class:`StoreRejected`.
+    """
+    try:
+        return [p.to_line_protocol() for r in records for p in record_points(r)]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StoreRejected(f"malformed record in batch of {len(records)}: {exc!r}") from None
 
 
 class _InfluxHttp:
@@ -226,7 +233,9 @@ class InfluxV1Store(_InfluxHttp, Store):
                 self._db_ready = False
             if resp.status != 204:
                 text = resp.data[:200].decode("utf-8", "replace").strip()
-                raise StoreError(f"{self.description}: /write answered HTTP {resp.status}: {text}")
+                # 400: the server parsed the points and refused them; sending them again cannot help.
+                kind = StoreRejected if resp.status == 400 else StoreError
+                raise kind(f"{self.description}: /write answered HTTP {resp.status}: {text}")
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -295,7 +304,8 @@ class InfluxV2Store(Store):
             except Exception as exc:
                 status = getattr(exc, "status", None)
                 what = f"HTTP {status}" if status else type(exc).__name__
-                raise StoreError(f"{self.description}: write failed ({what})") from None
+                kind = StoreRejected if status in (400, 422) else StoreError
+                raise kind(f"{self.description}: write failed ({what})") from None
 
     def close(self) -> None:
         """Close the client."""

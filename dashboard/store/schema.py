@@ -13,6 +13,7 @@ Conventions
   node over a time window read one contiguous B-tree slice.
 - ``scores_1m`` is a per-minute rollup maintained by a trigger on ``scores`` (it fires only for rows actually
   inserted, so replays never double count). Dashboards read it for windows longer than a few hours.
+- Non-finite floats a node sends (NaN, inf) are stored as NULL; rows with a NULL score stay out of the rollup.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ DDL: tuple[str, ...] = (
         node          INTEGER NOT NULL,
         ts_ns         INTEGER NOT NULL,
         seq           INTEGER NOT NULL,
-        score         REAL NOT NULL,
+        score         REAL,
         threshold     REAL,
         alarm_state   INTEGER NOT NULL DEFAULT 0,
         class         INTEGER,
@@ -92,7 +93,7 @@ DDL: tuple[str, ...] = (
         velocity_max  REAL,
         PRIMARY KEY (node, bucket_ns)
     ) WITHOUT ROWID""",
-    f"""CREATE TRIGGER IF NOT EXISTS scores_rollup AFTER INSERT ON {T_SCORES} BEGIN
+    f"""CREATE TRIGGER IF NOT EXISTS scores_rollup AFTER INSERT ON {T_SCORES} WHEN NEW.score IS NOT NULL BEGIN
         INSERT INTO {T_SCORES_1M} (node, bucket_ns, n, score_sum, score_min, score_max, threshold, alarm_max,
                                    rms_max, velocity_sum, velocity_max)
         VALUES (NEW.node, NEW.ts_ns - (NEW.ts_ns % {ROLLUP_NS}), 1, NEW.score, NEW.score, NEW.score,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import sqlite3
 import time
@@ -16,7 +17,7 @@ from vibsentry.dashboard.store import schema as S
 from vibsentry.dashboard.store.base import Store
 from vibsentry.dashboard.store.records import Record
 
-from vibsentry.errors import StoreError
+from vibsentry.errors import StoreError, StoreRejected
 
 #: Where ``vibsentry ingest`` keeps its SQLite store unless told otherwise.
 DEFAULT_PATH = Path(".vibsentry") / "data" / "vibsentry.sqlite"
@@ -29,6 +30,14 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return "disk full"
     return text
+
+
+def _num(v: Any) -> float | None:
+    """A finite float, or None (SQLite cannot hold NaN/inf; a node may still send them)."""
+    if v is None:
+        return None
+    x = float(v)
+    return x if math.isfinite(x) else None
 
 
 def init_schema(conn: sqlite3.Connection) -> None:
@@ -88,9 +97,24 @@ class SQLiteStore(Store):
             raise StoreError(f"{self.path}: cannot open SQLite store: {_describe(exc)}") from None
 
     def write(self, records: Sequence[Record]) -> None:
-        """Insert ``records`` in one transaction; rows already present are left as they are."""
+        """Insert ``records`` in one transaction; rows already present are left as they are.
+
+        Raises :class:`StoreRejected` when a record cannot be stored whatever the retry (missing or
+        malformed fields), :class:`StoreError` for everything else (disk full, I/O error, locked too long).
+        """
         if not records:
             return
+        try:
+            rows, seen, last_score, last_status = self._rows(records)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StoreRejected(
+                f"{self.path}: malformed record in batch of {len(records)}: {exc!r}"
+            ) from None
+        self._commit(records, rows, seen, last_score, last_status)
+
+    def _rows(
+        self, records: Sequence[Record]
+    ) -> tuple[dict[str, list[tuple[Any, ...]]], dict[int, list[Any]], dict[int, Record], dict[int, Record]]:
         rows: dict[str, list[tuple[Any, ...]]] = {
             k: [] for k in ("score", "alarm", "status", "features", "raw")
         }
@@ -114,13 +138,13 @@ class SQLiteStore(Store):
                         r.node,
                         r.ts_ns,
                         r.seq,
-                        float(f["score"]),
-                        f.get("threshold"),
+                        _num(f["score"]),
+                        _num(f.get("threshold")),
                         int(f.get("alarm_state", 0)),
                         f.get("cls"),
-                        f.get("rms"),
-                        f.get("peak"),
-                        f.get("velocity_rms"),
+                        _num(f.get("rms")),
+                        _num(f.get("peak")),
+                        _num(f.get("velocity_rms")),
                         int(bool(f.get("hash_mismatch"))),
                     )
                 )
@@ -134,8 +158,8 @@ class SQLiteStore(Store):
                         r.ts_ns,
                         int(f["event"]),
                         r.seq,
-                        f.get("score"),
-                        f.get("threshold"),
+                        _num(f.get("score")),
+                        _num(f.get("threshold")),
                         int(bool(f.get("hash_mismatch"))),
                     )
                 )
@@ -171,15 +195,25 @@ class SQLiteStore(Store):
                         r.ts_ns,
                         r.seq,
                         f.get("n_chunks"),
-                        f.get("sample_rate"),
+                        _num(f.get("sample_rate")),
                         int(f.get("channels", 1)),
                         str(f.get("sample_format", "f32")),
-                        float(f.get("scale", 1.0)),
+                        _num(f.get("scale", 1.0)) or 1.0,
                         bytes(f["data"]),
                     )
                 )
             else:
-                raise StoreError(f"record kind {k!r} is not one of score/alarm/hello/status/features/raw")
+                raise StoreRejected(f"record kind {k!r} is not one of score/alarm/hello/status/features/raw")
+        return rows, seen, last_score, last_status
+
+    def _commit(
+        self,
+        records: Sequence[Record],
+        rows: dict[str, list[tuple[Any, ...]]],
+        seen: dict[int, list[Any]],
+        last_score: dict[int, Record],
+        last_status: dict[int, Record],
+    ) -> None:
         c = self._conn
         try:
             c.execute("BEGIN IMMEDIATE")
@@ -211,6 +245,8 @@ class SQLiteStore(Store):
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
+        except (sqlite3.IntegrityError, sqlite3.InterfaceError, OverflowError) as exc:
+            raise StoreRejected(f"{self.path}: records refused by the schema: {exc}") from None
         except (sqlite3.Error, OSError) as exc:
             why = _describe(exc)
             raise StoreError(f"{self.path}: write of {len(records)} records failed: {why}") from None
@@ -234,10 +270,10 @@ class SQLiteStore(Store):
             [
                 (
                     r.ts_ns,
-                    r.fields["score"],
-                    r.fields.get("threshold"),
+                    _num(r.fields["score"]),
+                    _num(r.fields.get("threshold")),
                     int(r.fields.get("alarm_state", 0)),
-                    r.fields.get("velocity_rms"),
+                    _num(r.fields.get("velocity_rms")),
                     n,
                     r.ts_ns,
                 )

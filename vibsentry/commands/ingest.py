@@ -199,7 +199,8 @@ def print_status(data_dir: Path, as_json: bool) -> int:
         )
     for name, s in doc.get("sinks", {}).items():
         err = f", last error: {s['last_error']}" if s.get("last_error") else ""
-        print(f"store {name} ({s['store']}): {s['delivered']} delivered, backlog {s['backlog']}{err}")
+        rej = f", {s['rejected']} refused by the store and skipped" if s.get("rejected") else ""
+        print(f"store {name} ({s['store']}): {s['delivered']} delivered, backlog {s['backlog']}{rej}{err}")
     return 0
 
 
