@@ -149,6 +149,15 @@ static void test_quantize_dequantize(void)
     VS_CHECK_EQ_INT(q[2], 127);
     VS_CHECK_EQ_INT(q[3], -128);
     VS_CHECK_EQ_INT(q[4], 5);  /* 1.5 -> 2 */
+    /* int8 -> int8 requantization: (q - 2) * 0.5 - 1, rounding 1.5 -> 2 and -1.5 -> -1 (gemmlowp nudge). */
+    vs_nn_requant_params_t rq = {4u, 2, -1, 1 << 30, 0};
+    const int8_t rin[4] = {5, -1, 127, -128};
+    int8_t rout[4];
+    VS_CHECK_EQ_INT(vs_nn_requantize_s8(&rq, rin, rout), VS_OK);
+    VS_CHECK_EQ_INT(rout[0], 1);   /* 3 * 0.5 = 1.5 -> 2, - 1 */
+    VS_CHECK_EQ_INT(rout[1], -2);  /* -3 * 0.5 = -1.5 -> -1, - 1 */
+    VS_CHECK_EQ_INT(rout[2], 62);  /* 125 * 0.5 = 62.5 -> 63, - 1 */
+    VS_CHECK_EQ_INT(rout[3], -66); /* -130 * 0.5 = -65 exactly, - 1 */
     float back[5];
     VS_CHECK_EQ_INT(vs_nn_dequantize_s8_f32(&p, q, back), VS_OK);
     VS_CHECK_NEAR(back[0], 0.5, 0.0);
