@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from vibsentry.dsp.params import FeatureParams
+from vibsentry.dsp.params import FEATURE_GROUPS, FeatureParams
 from vibsentry.training import bundle as B
 from vibsentry.training.dataset import Windows, build_windows, check_labels
 from vibsentry.training.manifest import (
@@ -60,6 +60,11 @@ class TrainConfig:
         Random training rows used to calibrate INT8 ranges (plus the tails).
     baselines : bool
         Also fit IsolationForest and Mahalanobis baselines (reported, not deployed).
+    ignore_features : tuple of str
+        Feature names the model must not use (their std is stored as 1e30, so their normalised value is 0
+        and the firmware's input vector is unchanged). Default ``("mean",)``: the frame mean is the
+        accelerometer's DC bias, which differs per sensor and recording, not a machine condition; a model
+        that uses it learns the recording instead of the fault.
     retrain_margin : float
         How much worse (absolute) a retrained model may be on any headline metric before it is refused; a
         negative margin demands an improvement of at least that much.
@@ -79,8 +84,17 @@ class TrainConfig:
     representative_rows: int = 2000
     baselines: bool = True
     retrain_margin: float = 0.01
+    ignore_features: tuple[str, ...] = ("mean",)
 
     def __post_init__(self) -> None:
+        v = self.ignore_features
+        if isinstance(v, str) or not isinstance(v, (list, tuple)) or not all(isinstance(n, str) for n in v):
+            raise ConfigError(f"[train] ignore_features={v!r}: must be a list of feature names")
+        every = set(FeatureParams(features=FEATURE_GROUPS).feature_names)
+        for n in v:
+            if n not in every:
+                raise ConfigError(f"[train] ignore_features: unknown feature {n!r} (see docs/features.md)")
+        object.__setattr__(self, "ignore_features", tuple(v))
         for name in ("hidden", "classifier_hidden"):
             v = getattr(self, name)
             if not isinstance(v, (list, tuple)) or not v or not all(isinstance(i, int) and i > 0 for i in v):
@@ -182,7 +196,9 @@ def _fit(
     from vibsentry.training.runtime import TFLiteModel, autoencoder_score
 
     tr, va, te = w.in_split("train"), w.in_split("val"), w.in_split("test")
+    ignore = tuple(i for i, n in enumerate(params.feature_names) if n in cfg.ignore_features)
     common = dict(
+        ignore_features=ignore,
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
         learning_rate=cfg.learning_rate,
@@ -199,8 +215,8 @@ def _fit(
         if cfg.baselines and len(te):
             y = (te.label != NORMAL).astype(np.int64)
             for name, det in (
-                ("isolation_forest", IsolationForestDetector(seed=cfg.seed)),
-                ("mahalanobis", MahalanobisDetector(seed=cfg.seed)),
+                ("isolation_forest", IsolationForestDetector(seed=cfg.seed, ignore_features=ignore)),
+                ("mahalanobis", MahalanobisDetector(seed=cfg.seed, ignore_features=ignore)),
             ):
                 det.fit(trn.X)
                 baselines[name] = _auc(y, det.score_samples(te.X))

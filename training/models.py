@@ -24,16 +24,23 @@ from vibsentry.errors import DatasetError
 F32 = npt.NDArray[np.float32]
 #: Floor of the per-feature std, so a constant feature does not blow up the z-score.
 STD_FLOOR = 1e-6
+#: Std stored for an ignored feature: its z-score is then ~1e-30 and quantizes to the zero point, so the
+#: model never sees it while the input vector keeps the length the firmware computes.
+IGNORED_STD = 1e30
 
 
-def fit_normaliser(X: npt.ArrayLike) -> tuple[F32, F32]:
-    """Per-feature mean and std (float32) of ``X`` (n_windows, n_features), std floored at ``STD_FLOOR``."""
+def fit_normaliser(X: npt.ArrayLike, *, ignore: tuple[int, ...] = ()) -> tuple[F32, F32]:
+    """Per-feature mean and std (float32) of ``X`` (n_windows, n_features), std floored at ``STD_FLOOR``.
+
+    Columns in ``ignore`` get std :data:`IGNORED_STD` (their normalised value is zero for any input).
+    """
     x = np.asarray(X, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 2:
         raise DatasetError(f"need at least 2 training windows to normalise, got shape {x.shape}")
     mean = x.mean(axis=0).astype(np.float32)
-    std = np.maximum(x.std(axis=0), STD_FLOOR).astype(np.float32)
-    return mean, std
+    std = np.maximum(x.std(axis=0), STD_FLOOR)
+    std[list(ignore)] = IGNORED_STD
+    return mean, std.astype(np.float32)
 
 
 def normalise(X: npt.ArrayLike, mean: F32, std: F32) -> F32:
@@ -61,6 +68,7 @@ def _setup_tf(seed: int) -> Any:
 @dataclass
 class _Base:
     seed: int = 0
+    ignore_features: tuple[int, ...] = ()
     threshold_: float = field(default=0.0, init=False)
     mean_: F32 = field(default_factory=lambda: np.zeros(0, np.float32), init=False)
     std_: F32 = field(default_factory=lambda: np.ones(0, np.float32), init=False)
@@ -116,7 +124,7 @@ class AutoencoderDetector(_Base):
     ) -> AutoencoderDetector:
         """Fit on normal windows ``X`` (n, n_features); ``X_val`` drives early stopping."""
         tf = _setup_tf(self.seed)
-        self.mean_, self.std_ = fit_normaliser(X)
+        self.mean_, self.std_ = fit_normaliser(X, ignore=self.ignore_features)
         Z = normalise(X, self.mean_, self.std_)
         n_in = Z.shape[1]
         model = _dense_net(tf, n_in, self.hidden, n_in, None, "autoencoder")
@@ -167,7 +175,7 @@ class _SklearnDetector(_Base):
 
     def fit(self, X: npt.ArrayLike, **_: Any) -> _SklearnDetector:
         """Fit on normal windows ``X`` (n, n_features)."""
-        self.mean_, self.std_ = fit_normaliser(X)
+        self.mean_, self.std_ = fit_normaliser(X, ignore=self.ignore_features)
         self.model_ = self._make()
         self.model_.fit(normalise(X, self.mean_, self.std_))
         self._finish_fit(X)
@@ -238,6 +246,7 @@ class MLPClassifier:
     learning_rate: float = 1e-3
     patience: int = 15
     seed: int = 0
+    ignore_features: tuple[int, ...] = ()
     classes_: list[str] = field(default_factory=list, init=False)
     mean_: F32 = field(default_factory=lambda: np.zeros(0, np.float32), init=False)
     std_: F32 = field(default_factory=lambda: np.ones(0, np.float32), init=False)
@@ -259,7 +268,7 @@ class MLPClassifier:
         yv = np.asarray(y).astype(str)
         self.classes_ = list(classes) if classes is not None else sorted(set(yv.tolist()))
         index = {c: i for i, c in enumerate(self.classes_)}
-        self.mean_, self.std_ = fit_normaliser(X)
+        self.mean_, self.std_ = fit_normaliser(X, ignore=self.ignore_features)
         Z = normalise(X, self.mean_, self.std_)
         yi = np.array([index[c] for c in yv], dtype=np.int64)
         model = _dense_net(tf, Z.shape[1], self.hidden, len(self.classes_), "softmax", "classifier")
