@@ -52,6 +52,18 @@ def test_export_bare_tflite_writes_bannered_c_and_reports_memory(
     assert rep["const_bytes"] == 3584 + 4 * n_ch + 4 * n_ch + n_ch
     assert rep["macs"] == 3584
     assert rep["ops"] == ["FULLY_CONNECTED"] * 4
+    # Per layer, as the field's tools report it: MACs and flash add up to the totals.
+    assert [la["macs"] for la in rep["layers"]] == [1280, 512, 512, 1280]
+    assert sum(la["const_bytes"] for la in rep["layers"]) == rep["const_bytes"]
+    assert [la["output_bytes"] for la in rep["layers"]] == [32, 16, 32, 40]
+
+
+def test_text_report_lists_layers(autoencoder_tflite: Path, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    assert main(["export", str(autoencoder_tflite), "--out", str(tmp_path / "gen")]) == 0
+    out = capsys.readouterr().out
+    assert "RAM: arena 72 B" in out and "3584 MACs" in out
+    assert sum(1 for ln in out.splitlines() if ln.split()[:2][-1:] == ["FULLY_CONNECTED"]) == 4
 
 
 def test_existing_output_is_refused_unless_force(autoencoder_tflite: Path, tmp_path: Path,

@@ -199,6 +199,16 @@ class ExportPlan:
             "macs": self.macs,
             "input": {"shape": list(self.input_tensor.shape), "dtype": self.input_tensor.dtype},
             "output": {"shape": list(self.output_tensor.shape), "dtype": self.output_tensor.dtype},
+            "layers": [
+                {
+                    "op": o.tflite_name,
+                    "macs": o.macs,
+                    "const_bytes": sum(len(v) * (4 if ct == "int32_t" else 1) for _, ct, v in o.arrays),
+                    "output_bytes": self.tensor_offsets[o.output][1],
+                    "arena_offset": self.tensor_offsets[o.output][0],
+                }
+                for o in self.ops
+            ],
         }
 
 
@@ -720,25 +730,48 @@ def _lower(model: TfliteModel) -> ExportPlan:
             f"supported: {', '.join(SUPPORTED_OPS)}"
         )
     cops = [_lower_op(model, op) for op in live]
+    if not cops:
+        raise ExportError(f"{model.path}: the model has no operator between its input and its output")
     in_t, out_t = model.tensors[model.inputs[0]], model.tensors[model.outputs[0]]
     for t, what in ((in_t, "input"), (out_t, "output")):
         if t.dtype not in ("int8", "float32"):
             raise ExportError(f"{model.path}: model {what} is {t.dtype}; the C runtime takes int8 or float32")
-    # Lifetimes over the generated op list; the graph input is alive before op 0, the output after the last.
-    life: dict[int, list[int]] = {}
-    for i, c in enumerate(cops):
+    for c in cops:
         for ti in c.inputs:
             if model.tensors[ti].data is not None:
                 raise ExportError(
                     f"{model.path}: op {c.tflite_name}: constant data input {model.tensors[ti].name!r} "
                     "is not supported"
                 )
-            life.setdefault(ti, [i, i])[1] = i
-        span = life.setdefault(c.output, [i, i])
+    # RESHAPE / EXPAND_DIMS / SQUEEZE change no byte: their output is the same buffer as their input (every
+    # tensor is written once, by its producer), so they cost neither an op nor RAM. Kept only in a model made
+    # of nothing else, so that the op list is never empty.
+    alias: dict[int, int] = {}
+
+    def rep(ti: int) -> int:
+        while ti in alias:
+            ti = alias[ti]
+        return ti
+
+    if any(c.code != OP_CODES["COPY"] for c in cops):
+        kept = []
+        for c in cops:
+            if c.code == OP_CODES["COPY"]:
+                alias[c.output] = rep(c.inputs[0])
+            else:
+                kept.append(c)
+        cops = kept
+    # Lifetimes over the generated op list; the graph input is alive before op 0, the output after the last.
+    life: dict[int, list[int]] = {}
+    for i, c in enumerate(cops):
+        for ti in c.inputs:
+            life.setdefault(rep(ti), [i, i])[1] = i
+        span = life.setdefault(rep(c.output), [i, i])
         span[0], span[1] = min(span[0], i), max(span[1], i)
-    life.setdefault(in_t.index, [-1, -1])[0] = -1
-    life.setdefault(out_t.index, [len(cops), len(cops)])[1] = len(cops)
+    life.setdefault(rep(in_t.index), [-1, -1])[0] = -1
+    life.setdefault(rep(out_t.index), [len(cops), len(cops)])[1] = len(cops)
     offsets, arena = plan_arena({k: (v[0], v[1], model.tensors[k].nbytes) for k, v in life.items()})
+    used = {in_t.index, out_t.index, *(ti for c in cops for ti in (*c.inputs, c.output))}
     const_bytes = 0
     for c in cops:
         for _, ctype, vals in c.arrays:
@@ -747,7 +780,7 @@ def _lower(model: TfliteModel) -> ExportPlan:
         source=model.path,
         sha256=model.sha256,
         ops=cops,
-        tensor_offsets={k: (offsets[k], model.tensors[k].nbytes) for k in sorted(life)},
+        tensor_offsets={k: (offsets[rep(k)], model.tensors[k].nbytes) for k in sorted(used)},
         arena_bytes=arena,
         input_tensor=in_t,
         output_tensor=out_t,

@@ -57,6 +57,12 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(rep, indent=2))
     else:
         print(f"wrote {', '.join(res.files)} to {res.out_dir}")
+        print(f"{'#':>3}  {'op':<18} {'MACs':>7} {'flash B':>8} {'out B':>6} {'arena @':>7}")
+        for i, layer in enumerate(rep["layers"]):
+            print(
+                f"{i:>3}  {layer['op']:<18} {layer['macs']:>7} {layer['const_bytes']:>8} "
+                f"{layer['output_bytes']:>6} {layer['arena_offset']:>7}"
+            )
         print(
             f"{len(rep['ops'])} ops ({', '.join(dict.fromkeys(rep['ops']))}); "
             f"RAM: arena {rep['arena_bytes']} B; flash: {rep['const_bytes']} B of weights and tables; "
