@@ -452,22 +452,25 @@ class Simulator:
         on_sent: Callable[[int, int, bytes, float], None] | None = None,
         stagger_us: int = 0,
     ) -> int:
-        """Send every message; returns how many. ``on_sent(node_index, node_time_us, frame, wall_time)``."""
+        """Send every message; returns how many.
+
+        ``on_sent(node_index, node_time_us, frame, wall_time)`` is called after each write. Node ``i`` boots
+        ``i * stagger_us`` after node 0 (wall time), so a fleet's frames do not all leave at the same instant.
+        """
         streams = [n.messages() for n in self.nodes]
-        heap: list[tuple[int, int, bytes]] = []
+        heap: list[tuple[int, int, int, bytes]] = []  # (wall offset us, node index, node time us, frame)
         for i, s in enumerate(streams):
             first = next(s, None)
             if first is not None:
-                heap.append((first[0] + i * stagger_us, i, first[1]))
+                heap.append((first[0] + i * stagger_us, i, first[0], first[1]))
         heapq.heapify(heap)
         t0 = time.monotonic()
         while heap:
             if stop is not None and stop():
                 break
-            t_us, i, frame = heapq.heappop(heap)
+            due_us, i, t_us, frame = heapq.heappop(heap)
             if self.speed != float("inf"):
-                due = t0 + t_us / 1e6 / self.speed
-                delay = due - time.monotonic()
+                delay = t0 + due_us / 1e6 / self.speed - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
             self.ports[i % len(self.ports)].write(frame)
@@ -476,5 +479,5 @@ class Simulator:
                 on_sent(i, t_us, frame, time.time())
             nxt = next(streams[i], None)
             if nxt is not None:
-                heapq.heappush(heap, (nxt[0] + i * stagger_us, i, nxt[1]))
+                heapq.heappush(heap, (nxt[0] + i * stagger_us, i, nxt[0], nxt[1]))
         return self.sent
