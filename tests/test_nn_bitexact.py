@@ -189,3 +189,22 @@ def test_logistic_table_equals_interpreter_on_every_input(arch: str) -> None:
     assert len(seen) >= 200, f"only {len(seen)} distinct LOGISTIC inputs reached"
     wrong = {a: (table[a & 0xFF], b) for a, b in seen.items() if table[a & 0xFF] != b}
     assert not wrong, f"table entries differ (input: (ours, TFLite)): {dict(list(wrong.items())[:8])}"
+
+
+@pytest.mark.parametrize(("factor", "shift"), [(1.7, 9), (0.37, -20), (3.1, 0)])
+def test_int8_requantize_op_matches_reference(factor: float, shift: int, tmp_path: Path) -> None:
+    """QUANTIZE int8 -> int8 (Keras never emits it; tflite_models puts one in front of the autoencoder)."""
+    from vibsentry.training.cgen_model import export_c
+
+    content = tm.with_requantized_input(
+        tm.convert("autoencoder"), scale_factor=factor, zero_point_shift=shift
+    )
+    src = tmp_path / "requant.tflite"
+    src.write_bytes(content)
+    res = export_c(src, tmp_path / "gen")
+    assert res.plan.ops[0].tflite_name == "QUANTIZE"
+    x = np.concatenate([np.arange(-128, 128, dtype=np.int8).reshape(-1, 1).repeat(40, axis=1),
+                        np.random.default_rng(1).integers(-128, 128, size=(1000, 40)).astype(np.int8)])  # fmt: skip
+    ref = tm.run_reference(tm.reference_interpreter(content), x)
+    lib = tm.ModelLibrary(tm.compile_model(res.out_dir), np.int8, np.int8, 40, 40)
+    np.testing.assert_array_equal(lib.run(x), ref)

@@ -352,3 +352,52 @@ def compile_sanitized(gen_dir: Path, *, cc: str = "gcc") -> Path:
     main.write_text(_SAN_MAIN)
     flags = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
     return _cc(gen_dir, flags, main, gen_dir / "model_san", cc)
+
+
+def with_requantized_input(content: bytes, *, scale_factor: float = 1.7, zero_point_shift: int = 9) -> bytes:
+    """The model with an int8 -> int8 QUANTIZE (requantization) op in front of it.
+
+    Keras models do not produce this op, so it is put there by editing the flatbuffer with TFLite's own schema
+    object API: a new int8 input tensor with another scale and zero point feeds a QUANTIZE op whose output is
+    the old input tensor."""
+    import flatbuffers
+    from vibsentry.training.tflite_reader import _schema_module
+
+    s = _schema_module()
+    m = s.ModelT.InitFromPackedBuf(bytearray(content), 0)
+    sg = m.subgraphs[0]
+    old = sg.inputs[0]
+    t_old = sg.tensors[old]
+    t_new = s.TensorT()
+    t_new.shape = list(t_old.shape)
+    t_new.shapeSignature = list(t_old.shapeSignature) if t_old.shapeSignature is not None else None
+    t_new.type = t_old.type
+    t_new.name = b"requantized_input"
+    m.buffers.append(s.BufferT())
+    t_new.buffer = len(m.buffers) - 1
+    q = s.QuantizationParametersT()
+    q.scale = [float(np.float32(t_old.quantization.scale[0] * scale_factor))]
+    q.zeroPoint = [int(np.clip(t_old.quantization.zeroPoint[0] + zero_point_shift, -128, 127))]
+    t_new.quantization = q
+    sg.tensors.append(t_new)
+    new = len(sg.tensors) - 1
+    code = s.OperatorCodeT()
+    code.builtinCode = s.BuiltinOperator.QUANTIZE
+    code.deprecatedBuiltinCode = s.BuiltinOperator.QUANTIZE
+    code.version = 2
+    m.operatorCodes.append(code)
+    op = s.OperatorT()
+    op.opcodeIndex = len(m.operatorCodes) - 1
+    op.inputs = [new]
+    op.outputs = [old]
+    op.builtinOptionsType = s.BuiltinOptions.QuantizeOptions
+    op.builtinOptions = s.QuantizeOptionsT()
+    sg.operators.insert(0, op)
+    sg.inputs = [new]
+    for sig in m.signatureDefs or []:
+        for io in sig.inputs or []:
+            if io.tensorIndex == old:
+                io.tensorIndex = new
+    b = flatbuffers.Builder(4096)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
