@@ -48,6 +48,16 @@ def test_loads_and_scores(bundle_dir: Path) -> None:
     assert b.predict(feats).tolist() == (s > np.float32(b.alarm.threshold)).astype(int).tolist()
 
 
+def test_sensor_dc_bias_does_not_move_the_score(bundle_dir: Path) -> None:
+    b = load_bundle(bundle_dir)
+    feats = extract_features(T.toy_signal(2.0, seed=6), params=b.params)
+    col = b.params.feature_names.index("mean")
+    shifted = feats.copy()
+    shifted[:, col] += 0.5  # a 0.5 g DC offset: sensor bias or mounting, not a machine condition
+    assert b.meta["normalisation"]["std"][col] == pytest.approx(1e30)
+    assert np.array_equal(b.score_features(feats), b.score_features(shifted))
+
+
 def test_tampered_file_is_named(copy: Path) -> None:
     data = bytearray((copy / "model.tflite").read_bytes())
     data[len(data) // 2] ^= 0x01
