@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -213,6 +214,44 @@ def score_chart(df: pd.DataFrame, periods: pd.DataFrame) -> alt.LayerChart:
     return alt.LayerChart(layer=layers).properties(height=260)
 
 
+def velocity_chart(df: pd.DataFrame, me: pd.DataFrame) -> alt.LayerChart:
+    """Velocity trend with the machine group's ISO 10816 zone boundaries as labelled rules."""
+    layers: list[alt.Chart] = [
+        alt.Chart(df)
+        .mark_line()
+        .encode(x=alt.X("time:T", title=None), y=alt.Y("velocity_rms:Q", title="mm/s"))
+    ]
+    if not me.empty:
+        lim = CONFIG.groups()[me.iloc[0]["iso_group"]]
+        top = max(float(df["velocity_rms"].max() or 0.0), lim.ab) * 1.1
+        rules = pd.DataFrame(
+            [
+                {"v": v, "label": f"{z} ({v:g})"}
+                for v, z in zip(lim.boundaries, ("A/B", "B/C", "C/D"), strict=True)
+                if v <= top
+            ]
+        )
+        if not rules.empty:
+            rule = alt.Chart(rules).encode(y="v:Q")
+            layers.append(rule.mark_rule(color="#ff7f0e", strokeDash=[4, 3]))
+            layers.append(
+                rule.mark_text(align="right", dx=-2, dy=-6, color="#ff7f0e").encode(
+                    text="label:N", x=alt.value("width")
+                )
+            )
+    return alt.LayerChart(layer=layers).properties(height=200)
+
+
+ALARM_TABLE: dict[str, Any] = {
+    "raised": st.column_config.DatetimeColumn("raised (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+    "cleared": st.column_config.DatetimeColumn("cleared (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+    "duration_s": st.column_config.NumberColumn("duration", format="%.0f s"),
+    "score": st.column_config.NumberColumn(format="%.2f"),
+    "threshold": st.column_config.NumberColumn(format="%.2f"),
+    "ack_note": "note",
+}
+
+
 @st.fragment(run_every=RUN_EVERY)
 def machine_panel(node: int) -> None:
     start, end = window()
@@ -254,7 +293,7 @@ def machine_panel(node: int) -> None:
         left, right = st.columns(2)
         with left:
             st.subheader("Velocity RMS (mm/s)")
-            st.line_chart(df, x="time", y="velocity_rms", height=200)
+            st.altair_chart(velocity_chart(df, me), width="stretch", key="velocity-chart")
         with right:
             st.subheader("Acceleration RMS (g)")
             st.line_chart(df, x="time", y="rms", height=200)
@@ -272,7 +311,9 @@ def machine_panel(node: int) -> None:
         )
         st.bar_chart(bands, x="feature", y="value", height=220)
     st.subheader("Alarm history")
-    st.dataframe(al.drop(columns=["raise_ts_ns"]), hide_index=True, width="stretch")
+    st.dataframe(
+        al.drop(columns=["raise_ts_ns"]), hide_index=True, width="stretch", column_config=ALARM_TABLE
+    )
 
 
 def machine_view() -> None:
@@ -299,7 +340,9 @@ def alarm_table() -> None:
     start, end = window()
     al = ui.alarms(SPEC, start, end, None)
     st.metric("Alarm episodes in range", len(al))
-    st.dataframe(al.drop(columns=["raise_ts_ns"]), hide_index=True, width="stretch")
+    st.dataframe(
+        al.drop(columns=["raise_ts_ns"]), hide_index=True, width="stretch", column_config=ALARM_TABLE
+    )
     csv_button(al, "alarms.csv", "alarms-csv")
 
 

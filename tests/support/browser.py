@@ -70,13 +70,14 @@ def chrome(*, width: int = 1400, height: int = 1000) -> Iterator[Any]:
 
 
 def wait_idle(
-    driver: Any, *, timeout_s: float = 60.0, settle_s: float = 0.25, need_css: str | None = None
+    driver: Any, *, timeout_s: float = 60.0, settle_s: float = 0.0, need_css: str | None = None
 ) -> None:
     """Wait until Streamlit is connected, its script is not running, and (optionally) ``need_css`` exists.
 
     Streamlit marks its root ``[data-testid=stApp]`` with ``data-test-connection-state`` and
-    ``data-test-script-state``; the app is idle when connected and ``notRunning`` for ``settle_s``. Live
-    fragments rerun every second, so the settle time must stay well below the refresh period.
+    ``data-test-script-state``; the app is idle when connected and ``notRunning`` (for ``settle_s``). Live
+    fragments rerun every second and a run can take most of that on a loaded machine, so by default one
+    ``notRunning`` observation (the last run completed) is enough.
     """
     from selenium.webdriver.common.by import By
 
