@@ -81,14 +81,14 @@ def test_existing_output_is_refused_unless_force(autoencoder_tflite: Path, tmp_p
 
 def test_unsupported_operator_is_named_and_nothing_is_written(tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    src = tmp_path / "tanh.tflite"
-    src.write_bytes(tm.convert("tanh_unsupported"))
+    src = tmp_path / "leaky.tflite"
+    src.write_bytes(tm.convert("leaky_relu_unsupported"))
     out = tmp_path / "gen"
     assert main(["export", str(src), "--out", str(out)]) == 1
     err = capsys.readouterr().err
-    assert "operator TANH" in err and "not supported" in err and str(src) in err
+    assert "operator LEAKY_RELU" in err and "not supported" in err and str(src) in err
     assert not out.exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["tanh.tflite"]  # no temp directory left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["leaky.tflite"]  # no temp directory left behind
 
 
 @pytest.mark.parametrize(

@@ -157,19 +157,22 @@ def test_c_runtime_matches_reference_on_cwru_features(arch: str, tmp_path: Path,
     np.testing.assert_array_equal(lib.run(x), ref)
 
 
-@pytest.mark.parametrize("arch", ["logistic_lut", "add_logistic"])
-def test_logistic_table_equals_interpreter_on_every_input(arch: str) -> None:
-    """The exporter's LOGISTIC table (float32 arithmetic as TFLite's LUTPopulate) against what the interpreter
-    outputs, entry by entry, for every int8 value that reaches the op."""
+@pytest.mark.parametrize(
+    ("arch", "op_name"), [("logistic_lut", "LOGISTIC"), ("add_logistic", "LOGISTIC"), ("tanh", "TANH")]
+)
+def test_lut_tables_equal_interpreter_on_every_input(arch: str, op_name: str) -> None:
+    """The exporter's LOGISTIC / TANH tables (float32 arithmetic as TFLite's LUTPopulate) against what the
+    interpreter outputs, entry by entry, for every int8 value that reaches the op."""
     import tensorflow as tf
-    from vibsentry.training.cgen_model import logistic_table
+    from vibsentry.training.cgen_model import logistic_table, tanh_table
     from vibsentry.training.tflite_reader import read_tflite
 
     content = tm.convert(arch)
     m = read_tflite(content=content)
-    op = next(o for o in m.ops if o.name == "LOGISTIC")
+    op = next(o for o in m.ops if o.name == op_name)
     tin, tout = m.tensors[op.inputs[0]], m.tensors[op.outputs[0]]
-    table = logistic_table(tin.scale, tin.zero_point, tout.scale, tout.zero_point)
+    make = logistic_table if op_name == "LOGISTIC" else tanh_table
+    table = make(tin.scale, tin.zero_point, tout.scale, tout.zero_point)
     it = tf.lite.Interpreter(
         model_content=content,
         experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF,
@@ -186,7 +189,7 @@ def test_logistic_table_equals_interpreter_on_every_input(arch: str) -> None:
             it.get_tensor(tin.index).reshape(-1), it.get_tensor(tout.index).reshape(-1), strict=True
         ):
             seen[int(a)] = int(b)
-    assert len(seen) >= 200, f"only {len(seen)} distinct LOGISTIC inputs reached"
+    assert len(seen) >= 200, f"only {len(seen)} distinct {op_name} inputs reached"
     wrong = {a: (table[a & 0xFF], b) for a, b in seen.items() if table[a & 0xFF] != b}
     assert not wrong, f"table entries differ (input: (ours, TFLite)): {dict(list(wrong.items())[:8])}"
 

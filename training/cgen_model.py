@@ -2,12 +2,12 @@
 
 The generator does at export time everything TFLite does in its kernels' ``Prepare``: requantization
 multipliers and shifts (``QuantizeMultiplier`` on the same double/float expressions), activation clamps,
-padding, the LOGISTIC table, the SOFTMAX input scaling, the MEAN multiplier divided by the element count. The C
+padding, the LOGISTIC and TANH tables, the SOFTMAX input scaling, the MEAN multiplier divided by the element count. The C
 kernels then only do the integer arithmetic of ``Eval``, so results are bit-exact with the interpreter's
 reference kernels. It also plans the tensor arena: tensors whose lifetimes do not overlap share bytes.
 
 Supported operators: FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MEAN, ADD, RELU, RELU6,
-RELU_N1_TO_1, LOGISTIC, SOFTMAX, RESHAPE, EXPAND_DIMS, SQUEEZE, QUANTIZE, DEQUANTIZE; shape arithmetic that
+RELU_N1_TO_1, LOGISTIC, TANH, SOFTMAX, RESHAPE, EXPAND_DIMS, SQUEEZE, QUANTIZE, DEQUANTIZE; shape arithmetic that
 only feeds a RESHAPE's shape operand (SHAPE, STRIDED_SLICE, PACK, ...) is evaluated away. Anything else is
 refused with an :class:`~vibsentry.errors.ExportError` naming the operator.
 """
@@ -39,6 +39,7 @@ SUPPORTED_OPS: tuple[str, ...] = (
     "RELU6",
     "RELU_N1_TO_1",
     "LOGISTIC",
+    "TANH",
     "SOFTMAX",
     "RESHAPE",
     "EXPAND_DIMS",
@@ -66,6 +67,7 @@ OP_CODES = {
     "QUANTIZE": 11,
     "DEQUANTIZE": 12,
     "REQUANTIZE": 13,
+    "TANH": 14,
 }
 _C_OP_NAMES = {v: k for k, v in OP_CODES.items()}
 
@@ -141,6 +143,20 @@ def logistic_table(in_scale: float, in_zp: int, out_scale: float, out_zp: int) -
         deq = _f32(in_scale) * _f32(val - in_zp)
         e = _f32(math.exp(-float(deq))) if float(deq) > -88.0 else _f32(math.exp(88.0))
         y = _f32(1.0) / (_f32(1.0) + e)
+        rescaled = round_half_away(float(y * inverse_scale))
+        qv = int(_f32(rescaled) + _f32(out_zp))
+        table[val & 0xFF] = max(-128, min(127, qv))
+    return table
+
+
+def tanh_table(in_scale: float, in_zp: int, out_scale: float, out_zp: int) -> list[int]:
+    """TFLite ``LUTPopulate<int8_t>`` for ``std::tanh`` in float32 (``tanhf`` as the correctly rounded float32
+    of the double ``tanh``; checked against the interpreter on every input in the tests)."""
+    inverse_scale = _f32(1.0) / _f32(out_scale)
+    table = [0] * 256
+    for val in range(-128, 128):
+        deq = _f32(in_scale) * _f32(val - in_zp)
+        y = _f32(math.tanh(float(deq)))
         rescaled = round_half_away(float(y * inverse_scale))
         qv = int(_f32(rescaled) + _f32(out_zp))
         table[val & 0xFF] = max(-128, min(127, qv))
@@ -307,7 +323,17 @@ def _lower_op(model: TfliteModel, op: TfliteOp) -> COp:
                 f"{model.path}: op {op.index} {name}: input {a.shape} and output {out.shape} differ"
             )
 
-    if name in ("RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "SOFTMAX", "QUANTIZE", "DEQUANTIZE", *_COPY_OPS):
+    if name in (
+        "RELU",
+        "RELU6",
+        "RELU_N1_TO_1",
+        "LOGISTIC",
+        "TANH",
+        "SOFTMAX",
+        "QUANTIZE",
+        "DEQUANTIZE",
+        *_COPY_OPS,
+    ):
         same_size(t[op.inputs[0]])
     if name == "FULLY_CONNECTED":
         inp = _need_int8(model, op, op.inputs[0], "input")
@@ -559,6 +585,12 @@ def _lower_op(model: TfliteModel, op: TfliteOp) -> COp:
                 f"{model.path}: op {op.index} LOGISTIC output must have scale 1/256, zero point -128"
             )
         table = logistic_table(inp.scale, inp.zero_point, out.scale, out.zero_point)
+        return COp(OP_CODES[name], name, (op.inputs[0],), op.outputs[0], "vs_nn_lut_params_t",
+                   {"size": out.n_elements}, [("t", "int8_t", table)])  # fmt: skip
+    if name == "TANH":
+        inp = _need_int8(model, op, op.inputs[0], "input")
+        _need_int8(model, op, op.outputs[0], "output")
+        table = tanh_table(inp.scale, inp.zero_point, out.scale, out.zero_point)
         return COp(
             OP_CODES[name],
             name,

@@ -36,6 +36,7 @@ static int run_op(const vs_model_t *m, const vs_model_op_t *op, uint8_t *arena)
     case VS_NN_OP_RELU:
         return vs_nn_relu_s8((const vs_nn_relu_params_t *)op->params, (const int8_t *)in, (int8_t *)out);
     case VS_NN_OP_LOGISTIC:
+    case VS_NN_OP_TANH:
         return vs_nn_logistic_s8((const vs_nn_lut_params_t *)op->params, (const int8_t *)in, (int8_t *)out);
     case VS_NN_OP_SOFTMAX:
         return vs_nn_softmax_s8((const vs_nn_softmax_params_t *)op->params, (const int8_t *)in, (int8_t *)out);

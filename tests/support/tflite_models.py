@@ -10,7 +10,7 @@ Each architecture covers ops the exporter supports and the shapes training produ
   (LOGISTIC);
 - ``float_io``: an autoencoder with float input and output, so the graph starts with QUANTIZE and ends with
   DEQUANTIZE;
-- ``logistic_lut``: a sigmoid straight on the int8 input, so random inputs hit all 256 LOGISTIC table entries;
+- ``logistic_lut``, ``tanh``: a sigmoid / tanh after a dense layer whose outputs hit all 256 table entries;
 - ``cnn2d``: 2-D convolutions with stride and SAME padding (asymmetric), a strided Conv1D, a depthwise
   convolution with depth multiplier 2, 2-D average pooling with SAME padding, MEAN over height and width;
 - ``fc_per_tensor``: the autoencoder with per-tensor (not per-channel) dense weights, as older converters and
@@ -45,6 +45,7 @@ ARCHITECTURES: tuple[str, ...] = (
     "logistic_lut",
     "fc_per_tensor",
     "cnn2d",
+    "tanh",
 )
 
 
@@ -124,16 +125,24 @@ def _cnn2d(keras: Any) -> Any:
     return keras.Model(inp, out)
 
 
-def _tanh_unsupported(keras: Any) -> Any:
-    """A TANH op, which the int8 runtime does not implement (the exporter must refuse it by name)."""
+def _tanh(keras: Any) -> Any:
     inp = keras.Input((N_FEATURES,), name="features")
-    out = keras.layers.Activation("tanh")(keras.layers.Dense(8)(inp))
+    x = keras.layers.Dense(N_FEATURES, activation="tanh")(inp)
+    out = keras.layers.Dense(8)(x)
+    return keras.Model(inp, out)
+
+
+def _leaky_relu_unsupported(keras: Any) -> Any:
+    """A LEAKY_RELU op, which the int8 runtime does not implement (the exporter must refuse it by name)."""
+    inp = keras.Input((N_FEATURES,), name="features")
+    out = keras.layers.LeakyReLU(negative_slope=0.1)(keras.layers.Dense(8)(inp))
     return keras.Model(inp, out)
 
 
 _BUILDERS: dict[str, Callable[[Any], Any]] = {
     "cnn2d": _cnn2d,
-    "tanh_unsupported": _tanh_unsupported,
+    "tanh": _tanh,
+    "leaky_relu_unsupported": _leaky_relu_unsupported,
     "logistic_lut": _logistic_lut,
     "fc_per_tensor": _autoencoder,
     "autoencoder": _autoencoder,

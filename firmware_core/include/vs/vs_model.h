@@ -45,7 +45,8 @@ typedef enum {
     VS_NN_OP_COPY = 10, /* RESHAPE, EXPAND_DIMS, SQUEEZE */
     VS_NN_OP_QUANTIZE = 11,
     VS_NN_OP_DEQUANTIZE = 12,
-    VS_NN_OP_REQUANTIZE = 13
+    VS_NN_OP_REQUANTIZE = 13,
+    VS_NN_OP_TANH = 14 /* same table kernel as LOGISTIC */
 } vs_nn_op_code_t;
 
 /** Element types of the model's input and output. */

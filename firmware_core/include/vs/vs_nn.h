@@ -10,7 +10,7 @@
  *     64-bit product once: (x * m + 2^(30 - shift)) >> (31 - shift). Which op rounds which way was established by the
  *     bit-exact tests (the two differ in the last bit for about one output in six);
  *   - ADD: both inputs shifted left by 20 bits and rescaled to twice the larger input scale first;
- *   - LOGISTIC: a 256-entry table built at export time (TFLite builds the same table in Prepare);
+ *   - LOGISTIC, TANH: a 256-entry table built at export time (TFLite builds the same table in Prepare);
  *   - SOFTMAX: gemmlowp fixed-point exp / reciprocal (5 integer bits for differences, 12 for the sum);
  *   - MEAN: integer sum, multiplier pre-divided by the element count as reference_ops::QuantizedMeanOrSum;
  *   - AVERAGE_POOL_2D: integer average rounded half away from zero.
@@ -148,7 +148,8 @@ typedef struct {
 
 int vs_nn_relu_s8(const vs_nn_relu_params_t *p, const int8_t *input, int8_t *output);
 
-/** LOGISTIC: output[i] = table[(uint8_t)input[i]]; the table is generated from the quantization params. */
+/** LOGISTIC and TANH: output[i] = table[(uint8_t)input[i]]; the 256-entry table is generated at export from
+ *  the quantization parameters exactly as TFLite's LUTPopulate builds it. */
 typedef struct {
     uint32_t size;
     const int8_t *table; /* 256 entries, indexed by the input's bit pattern */
