@@ -20,7 +20,7 @@ Generate the C a sensor node needs to run a bundle's INT8 model with the firmwar
 Every file starts with a "GENERATED - do not edit" banner naming the source model and its sha256. The C
 runtime gives outputs identical, bit for bit, to TFLite's reference kernels. Supported operators:
 FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MEAN, ADD, RELU, RELU6, RELU_N1_TO_1,
-LOGISTIC, SOFTMAX, RESHAPE, EXPAND_DIMS, SQUEEZE, QUANTIZE, DEQUANTIZE; any other operator is refused
+LOGISTIC, TANH, SOFTMAX, RESHAPE, EXPAND_DIMS, SQUEEZE, QUANTIZE, DEQUANTIZE; any other operator is refused
 with its name. The output directory is written atomically (it never exists half-written).
 
 BUNDLE may also be a bare .tflite file (then no vs_feature_config.h and no normalisation are written).
