@@ -211,3 +211,27 @@ def test_int8_requantize_op_matches_reference(factor: float, shift: int, tmp_pat
     ref = tm.run_reference(tm.reference_interpreter(content), x)
     lib = tm.ModelLibrary(tm.compile_model(res.out_dir), np.int8, np.int8, 40, 40)
     np.testing.assert_array_equal(lib.run(x), ref)
+
+
+@pytest.mark.parametrize("arch", tm.ARCHITECTURES)
+def test_litert_reference_kernels_agree(arch: str, tmp_path: Path) -> None:
+    """The gateway scores with ai-edge-litert (no TensorFlow): its reference kernels must give the node's
+    bytes too, or a node's score and the gateway's re-score of the same features would differ."""
+    li = pytest.importorskip("ai_edge_litert.interpreter")
+    from vibsentry.training.cgen_model import export_c
+
+    content = tm.convert(arch)
+    src = tmp_path / "m.tflite"
+    src.write_bytes(content)
+    res = export_c(src, tmp_path / "gen")
+    it = li.Interpreter(model_content=content, experimental_op_resolver_type=li.OpResolverType.BUILTIN_REF)
+    it.allocate_tensors()
+    det = it.get_input_details()[0]
+    rng = np.random.default_rng(17)
+    if det["dtype"] == np.int8:
+        x = rng.integers(-128, 128, size=(1000, 40)).astype(np.int8)
+    else:
+        x = (rng.standard_normal((1000, 40)) * 3).astype(np.float32)
+    want = tm.run_reference(it, x)
+    lib = tm.ModelLibrary(tm.compile_model(res.out_dir), x.dtype, want.dtype, 40, want.shape[1])
+    np.testing.assert_array_equal(lib.run(x).view(np.uint8), want.view(np.uint8))
