@@ -235,3 +235,23 @@ def test_litert_reference_kernels_agree(arch: str, tmp_path: Path) -> None:
     want = tm.run_reference(it, x)
     lib = tm.ModelLibrary(tm.compile_model(res.out_dir), x.dtype, want.dtype, 40, want.shape[1])
     np.testing.assert_array_equal(lib.run(x).view(np.uint8), want.view(np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("relu_to", "fc_activation"), [("RELU_N1_TO_1", None), (None, 2), (None, 3), ("RELU_N1_TO_1", 1)]
+)
+def test_activation_variants_match_reference(
+    relu_to: str | None, fc_activation: int | None, tmp_path: Path
+) -> None:
+    """RELU_N1_TO_1 standalone and fused, RELU6 and RELU fused in dense layers (edited into the ADD model)."""
+    from vibsentry.training.cgen_model import export_c
+
+    content = tm.with_edits(tm.convert("add_logistic"), relu_to=relu_to, fc_activation=fc_activation)
+    src = tmp_path / "edited.tflite"
+    src.write_bytes(content)
+    res = export_c(src, tmp_path / "gen")
+    x = np.random.default_rng(2).integers(-128, 128, size=(1500, 40)).astype(np.int8)
+    ref = tm.run_reference(tm.reference_interpreter(content), x)
+    lib = tm.ModelLibrary(tm.compile_model(res.out_dir), np.int8, np.int8, 40, ref.shape[1])
+    np.testing.assert_array_equal(lib.run(x), ref)
+    assert len(np.unique(ref)) > 8

@@ -410,3 +410,30 @@ def with_requantized_input(content: bytes, *, scale_factor: float = 1.7, zero_po
     b = flatbuffers.Builder(4096)
     b.Finish(m.Pack(b), file_identifier=b"TFL3")
     return bytes(b.Output())
+
+
+def with_edits(content: bytes, *, relu_to: str | None = None, fc_activation: int | None = None) -> bytes:
+    """The model with operators changed in place (for ops and options Keras does not emit).
+
+    ``relu_to``: every standalone RELU becomes this builtin (e.g. ``"RELU_N1_TO_1"``); ``fc_activation``: the
+    fused activation code of every FULLY_CONNECTED (0 none, 1 RELU, 2 RELU_N1_TO_1, 3 RELU6)."""
+    import flatbuffers
+    from vibsentry.training.tflite_reader import _schema_module
+
+    s = _schema_module()
+    m = s.ModelT.InitFromPackedBuf(bytearray(content), 0)
+    for code in m.operatorCodes:
+        if (
+            relu_to is not None
+            and max(code.builtinCode, code.deprecatedBuiltinCode) == s.BuiltinOperator.RELU
+        ):
+            code.builtinCode = code.deprecatedBuiltinCode = getattr(s.BuiltinOperator, relu_to)
+            code.version = 1
+    if fc_activation is not None:
+        fc = [i for i, c in enumerate(m.operatorCodes) if c.builtinCode == s.BuiltinOperator.FULLY_CONNECTED]
+        for op in m.subgraphs[0].operators:
+            if op.opcodeIndex in fc:
+                op.builtinOptions.fusedActivationFunction = fc_activation
+    b = flatbuffers.Builder(4096)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
