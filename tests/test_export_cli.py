@@ -172,3 +172,27 @@ def test_node_input_quantization_equals_python(autoencoder_tflite: Path, tmp_pat
         ]
     )
     np.testing.assert_array_equal(lib.quantize_input(x), quantize(x, scale, zp))
+
+
+def test_export_into_the_bundle_adds_c_and_keeps_it_valid(trained_bundle: Path, tmp_path: Path) -> None:
+    """docs/bundle.md: vs_model_data.c/.h may be added to the bundle by export (not listed in its files)."""
+    import shutil
+
+    from vibsentry.training.bundle import load_bundle
+
+    b = tmp_path / "bundle"
+    shutil.copytree(trained_bundle, b)
+    before = {p.name: p.read_bytes() for p in b.iterdir()}
+    assert main(["export", str(b), "--out", str(b)]) == 0
+    after = {p.name for p in b.iterdir()}
+    assert after == set(before) | {"vs_model_data.c", "vs_model_data.h", "vs_feature_config.h"}
+    assert all((b / n).read_bytes() == data for n, data in before.items())
+    load_bundle(b)  # still verifies
+    assert main(["export", str(b), "--out", str(b)]) == 0  # again: replaces only the generated files
+
+
+def test_force_never_deletes_the_source(autoencoder_tflite: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    parent = autoencoder_tflite.parent
+    assert main(["export", str(autoencoder_tflite), "--out", str(parent), "--force"]) == 1
+    assert "contains the source" in capsys.readouterr().err
+    assert autoencoder_tflite.is_file()

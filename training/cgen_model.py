@@ -1037,11 +1037,13 @@ def export_c(
         ``model.tflite`` is exported, plus ``vs_feature_config.h`` from its FeatureParams and the normalisation
         arrays) or a ``.tflite`` file.
     out_dir : path-like
-        Output directory; written as a temp sibling and renamed into place, so it is never half-written.
+        Output directory; written as a temp sibling and renamed into place, so it is never half-written. The
+        bundle directory itself is allowed too (``docs/bundle.md``: the generated C may live in the bundle):
+        then only the generated files are added or replaced, each atomically, and nothing else is touched.
     name : str
         Model symbol name (files are ``<name>_data.h`` / ``<name>_data.c``).
     force : bool
-        Replace an existing ``out_dir``.
+        Replace an existing ``out_dir`` (never one that contains the source).
 
     Returns
     -------
@@ -1049,8 +1051,12 @@ def export_c(
     """
     src = Path(source)
     out = Path(out_dir)
-    if out.exists() and not force:
-        raise ExportError(f"{out}: already exists (use --force to replace it)")
+    into_bundle = src.is_dir() and out.exists() and out.resolve() == src.resolve()
+    if out.exists() and not into_bundle:
+        if not force:
+            raise ExportError(f"{out}: already exists (use --force to replace it)")
+        if out.resolve() == src.resolve() or out.resolve() in src.resolve().parents:
+            raise ExportError(f"{out}: contains the source {src}; --force would delete it")
     params = None
     normalisation = None
     if src.is_dir():
@@ -1072,6 +1078,17 @@ def export_c(
         fc = _feature_config_text(params, source=str(src / "bundle.json"))
         if fc is not None:
             files["vs_feature_config.h"] = fc
+    if into_bundle:
+        for fname, text in files.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{fname}.", dir=out)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+                os.replace(tmp, out / fname)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        return ExportResult(out, tuple(sorted(files)), plan)
     # Everything goes to a temp sibling first; the rename is the only step the output name ever sees.
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))

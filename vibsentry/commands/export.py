@@ -24,9 +24,12 @@ LOGISTIC, TANH, SOFTMAX, RESHAPE, EXPAND_DIMS, SQUEEZE, QUANTIZE, DEQUANTIZE; an
 with its name. The output directory is written atomically (it never exists half-written).
 
 BUNDLE may also be a bare .tflite file (then no vs_feature_config.h and no normalisation are written).
+DIR may be the bundle itself: the generated files are then added to it (docs/bundle.md), nothing else
+changes. --force replaces an existing DIR, never one that contains BUNDLE.
 
 examples:
   vibsentry export bundles/pump7 --target c --out firmware_stm32/model
+  vibsentry export bundles/pump7 --out bundles/pump7
   vibsentry export model.tflite --out gen/ --force --json
 """
 
@@ -37,7 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "bundle", metavar="BUNDLE", help="bundle directory (from 'vibsentry train') or a .tflite file"
     )
     p.add_argument("--target", default="c", choices=["c"], help="what to generate (only 'c' for now)")
-    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output directory (must not exist)")
+    p.add_argument(
+        "--out", "-o", required=True, metavar="DIR", help="output directory (new, or the bundle itself)"
+    )
     p.add_argument("--name", default="vs_model", help="C symbol of the model (default vs_model)")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
     p.add_argument("--json", action="store_true", help="print the memory report as JSON on stdout")
