@@ -197,7 +197,7 @@ def _fit(
 
     tr, va, te = w.in_split("train"), w.in_split("val"), w.in_split("test")
     ignore = tuple(i for i, n in enumerate(params.feature_names) if n in cfg.ignore_features)
-    common = dict(
+    common: dict[str, Any] = dict(
         ignore_features=ignore,
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
