@@ -8,6 +8,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -89,17 +90,26 @@ def test_port_closed_and_recreated_under_the_same_path_reconnects_without_loss(t
 def test_gateway_sigkilled_mid_stream_replays_its_journal_exactly_once(tmp_path, link):
     data = tmp_path / "data"
     db = data / "vibsentry.sqlite"
-    # Small delivery batches keep the store well behind the journal, so the kill lands mid-delivery.
-    gw = start_gateway([str(link.link)], data, "--batch-size", "5")
+    gw = start_gateway([str(link.link)], data, "--batch-size", "200")
+    blocker = None
     try:
         link.write(hello(2, 0, 1000))
-        for f in score_stream(2, 3000):
+        for f in score_stream(2, 1000):
+            link.write(f)
+        wait_for(lambda: len(score_keys(db)) == 1000, what="the first 1000 scores stored")
+        # Another writer holds the store (a long report query, a backup): the gateway's next delivery waits on
+        # the lock while the journal keeps taking frames. The kill then lands mid-delivery, every time.
+        blocker = sqlite3.connect(db, timeout=5, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        for f in score_stream(2, 2000, start_seq=1001):
             link.write(f)
         wait_for(lambda: _status(data)["journal"]["journaled"] == 3001, what="3000 scores journaled")
-        stored_at_kill = len(score_keys(db))
         gw.send_signal(signal.SIGKILL)
         gw.wait(10)
-        assert 0 < stored_at_kill < 3000, "the kill should land while delivery is behind the journal"
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        blocker = None
+        assert len(score_keys(db)) == 1000  # 2000 journaled, not delivered, when the gateway died
         # The node keeps talking while the gateway is dead: the pty buffers what it can, then flow control
         # holds the writer until the restarted gateway reads again.
         writer = threading.Thread(
@@ -117,6 +127,8 @@ def test_gateway_sigkilled_mid_stream_replays_its_journal_exactly_once(tmp_path,
         ts = [t for (t,) in rows(db, "SELECT ts_ns FROM scores WHERE node = 2 ORDER BY ts_ns")]
         assert {b - a for a, b in itertools.pairwise(ts)} == {85_333_000}
     finally:
+        if blocker is not None:
+            blocker.close()
         if gw.poll() is None:
             stop_gateway(gw)
 
