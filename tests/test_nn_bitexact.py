@@ -255,3 +255,23 @@ def test_activation_variants_match_reference(
     lib = tm.ModelLibrary(tm.compile_model(res.out_dir), np.int8, np.int8, 40, ref.shape[1])
     np.testing.assert_array_equal(lib.run(x), ref)
     assert len(np.unique(ref)) > 8
+
+
+@pytest.mark.parametrize(
+    ("const_shape", "first"), [((1, 40), False), ((40,), True), ((1,), False), ((1, 1), True)]
+)
+def test_add_with_constant_and_broadcast_matches_reference(
+    const_shape: tuple[int, ...], first: bool, tmp_path: Path
+) -> None:
+    """ADD with a constant operand in flash, same shape or broadcast (scalar, [1, 1]) on either side."""
+    from vibsentry.training.cgen_model import export_c
+
+    content = tm.with_const_add(tm.convert("autoencoder"), const_shape=const_shape, first=first)
+    src = tmp_path / "const_add.tflite"
+    src.write_bytes(content)
+    res = export_c(src, tmp_path / "gen")
+    assert res.plan.ops[-1].tflite_name == "ADD" and res.plan.const_tensors
+    x = np.random.default_rng(4).integers(-128, 128, size=(1500, 40)).astype(np.int8)
+    ref = tm.run_reference(tm.reference_interpreter(content), x)
+    lib = tm.ModelLibrary(tm.compile_model(res.out_dir), np.int8, np.int8, 40, ref.shape[1])
+    np.testing.assert_array_equal(lib.run(x), ref)

@@ -203,6 +203,7 @@ class ExportPlan:
     output_tensor: TfliteTensor
     const_bytes: int
     macs: int
+    const_tensors: dict[int, list[int]] = field(default_factory=dict)
 
     def report(self) -> dict[str, Any]:
         """RAM / flash / MACs summary (the arena is the model's whole RAM need besides its caller's buffers)."""
@@ -219,7 +220,8 @@ class ExportPlan:
                 {
                     "op": o.tflite_name,
                     "macs": o.macs,
-                    "const_bytes": sum(len(v) * (4 if ct == "int32_t" else 1) for _, ct, v in o.arrays),
+                    "const_bytes": sum(len(v) * (4 if ct == "int32_t" else 1) for _, ct, v in o.arrays)
+                    + sum(len(self.const_tensors.get(ti, ())) for ti in o.inputs),
                     "output_bytes": self.tensor_offsets[o.output][1],
                     "arena_offset": self.tensor_offsets[o.output][0],
                 }
@@ -253,6 +255,29 @@ def _need_int8(model: TfliteModel, op: TfliteOp, idx: int, what: str) -> TfliteT
 
 def _opt(op: TfliteOp, name: str, default: Any = 0) -> Any:
     return getattr(op.options, name, default) if op.options is not None else default
+
+
+MAX_DIMS = 4
+
+
+def _broadcast_fields(sa: tuple[int, ...], sb: tuple[int, ...], so: tuple[int, ...]) -> dict[str, Any] | None:
+    """vs_nn_add_params_t's broadcast fields for ``a + b -> out`` (NumPy rules), or None if impossible."""
+    if max(len(sa), len(sb), len(so)) > MAX_DIMS:
+        return None
+    pa, pb, po = ([1] * (MAX_DIMS - len(x)) + list(x) for x in (sa, sb, so))
+    if any(d not in (1, o) for d, o in zip(pa + pb, po + po, strict=True)):
+        return None
+    if pa == po and pb == po:
+        return {"broadcast": 0}
+
+    def strides(p: list[int]) -> list[int]:
+        st, acc = [0] * MAX_DIMS, 1
+        for i in range(MAX_DIMS - 1, -1, -1):
+            st[i] = 0 if (p[i] == 1 and po[i] > 1) else acc
+            acc *= p[i]
+        return st
+
+    return {"broadcast": 1, "out_dims": po, "in1_strides": strides(pa), "in2_strides": strides(pb)}
 
 
 def _padding(padding: int, in_size: int, k: int, stride: int, dilation: int, out_size: int) -> int:
@@ -537,9 +562,11 @@ def _lower_op(model: TfliteModel, op: TfliteOp) -> COp:
         a = _need_int8(model, op, op.inputs[0], "input1")
         b = _need_int8(model, op, op.inputs[1], "input2")
         _need_int8(model, op, op.outputs[0], "output")
-        if a.n_elements != out.n_elements or b.n_elements != out.n_elements:
+        bcast = _broadcast_fields(a.shape, b.shape, out.shape)
+        if bcast is None:
             raise ExportError(
-                f"{model.path}: op {op.index} ADD with broadcasting ({a.shape} + {b.shape}) is not supported"
+                f"{model.path}: op {op.index} ADD: shapes {a.shape} + {b.shape} -> {out.shape} do not broadcast "
+                f"(at most {MAX_DIMS} dimensions)"
             )
         left_shift = 20
         twice_max = 2.0 * float(max(_f32(a.scale), _f32(b.scale)))
@@ -551,7 +578,7 @@ def _lower_op(model: TfliteModel, op: TfliteOp) -> COp:
             "input1_offset": -a.zero_point, "input2_offset": -b.zero_point, "output_offset": out.zero_point,
             "left_shift": left_shift, "input1_multiplier": m1, "input1_shift": s1, "input2_multiplier": m2,
             "input2_shift": s2, "output_multiplier": mo, "output_shift": so, "act_min": lo, "act_max": hi,
-            "size": out.n_elements,
+            "size": out.n_elements, **bcast,
         }  # fmt: skip
         return COp(
             OP_CODES[name],
@@ -768,13 +795,17 @@ def _lower(model: TfliteModel) -> ExportPlan:
     for t, what in ((in_t, "input"), (out_t, "output")):
         if t.dtype not in ("int8", "float32"):
             raise ExportError(f"{model.path}: model {what} is {t.dtype}; the C runtime takes int8 or float32")
+    const_tensors: dict[int, list[int]] = {}
     for c in cops:
         for ti in c.inputs:
-            if model.tensors[ti].data is not None:
+            t = model.tensors[ti]
+            if t.data is None:
+                continue
+            if c.code != OP_CODES["ADD"] or t.dtype != "int8":
                 raise ExportError(
-                    f"{model.path}: op {c.tflite_name}: constant data input {model.tensors[ti].name!r} "
-                    "is not supported"
+                    f"{model.path}: op {c.tflite_name}: constant data input {t.name!r} is not supported"
                 )
+            const_tensors[ti] = [int(v) for v in t.data.reshape(-1)]
     # RESHAPE / EXPAND_DIMS / SQUEEZE change no byte: their output is the same buffer as their input (every
     # tensor is written once, by its producer), so they cost neither an op nor RAM. Kept only in a model made
     # of nothing else, so that the op list is never empty.
@@ -797,14 +828,15 @@ def _lower(model: TfliteModel) -> ExportPlan:
     life: dict[int, list[int]] = {}
     for i, c in enumerate(cops):
         for ti in c.inputs:
-            life.setdefault(rep(ti), [i, i])[1] = i
+            if ti not in const_tensors:  # constants live in flash, not in the arena
+                life.setdefault(rep(ti), [i, i])[1] = i
         span = life.setdefault(rep(c.output), [i, i])
         span[0], span[1] = min(span[0], i), max(span[1], i)
     life.setdefault(rep(in_t.index), [-1, -1])[0] = -1
     life.setdefault(rep(out_t.index), [len(cops), len(cops)])[1] = len(cops)
     offsets, arena = plan_arena({k: (v[0], v[1], model.tensors[k].nbytes) for k, v in life.items()})
     used = {in_t.index, out_t.index, *(ti for c in cops for ti in (*c.inputs, c.output))}
-    const_bytes = 0
+    const_bytes = sum(len(v) for v in const_tensors.values())
     for c in cops:
         for _, ctype, vals in c.arrays:
             const_bytes += len(vals) * (4 if ctype == "int32_t" else 1)
@@ -812,7 +844,8 @@ def _lower(model: TfliteModel) -> ExportPlan:
         source=model.path,
         sha256=model.sha256,
         ops=cops,
-        tensor_offsets={k: (offsets[rep(k)], model.tensors[k].nbytes) for k in sorted(used)},
+        tensor_offsets={k: (offsets.get(rep(k), 0), model.tensors[k].nbytes) for k in sorted(used)},
+        const_tensors=const_tensors,
         arena_bytes=arena,
         input_tensor=in_t,
         output_tensor=out_t,
@@ -845,6 +878,8 @@ def _c_struct(fields: dict[str, Any], indent: str = "    ") -> str:
                 f".{k2} = {v2 if isinstance(v2, str) else _c_value(v2)}" for k2, v2 in v.items()
             )
             parts.append(f"{indent}.{k} = {{{inner}}},")
+        elif isinstance(v, list):
+            parts.append(f"{indent}.{k} = {{{', '.join(_c_value(x) for x in v)}}},")
         else:
             parts.append(f"{indent}.{k} = {v if isinstance(v, str) else _c_value(v)},")
     return "\n".join(parts)
@@ -967,7 +1002,14 @@ def render(
     c.append(
         f"static const vs_model_op_t {name}_ops[{len(plan.ops)}] = {{\n" + "\n".join(op_rows) + "\n};\n\n"
     )
-    t_rows = [f"    {{{off}u, {nb}u}}," for off, nb in plan.tensor_offsets.values()]
+    t_rows = []
+    for ti, (off, nb) in plan.tensor_offsets.items():
+        if ti in plan.const_tensors:
+            c.append(_c_array("int8_t", f"{name}_const{ti}", plan.const_tensors[ti]))
+            t_rows.append(f"    {{0u, {nb}u, {name}_const{ti}}}, /* constant */")
+        else:
+            t_rows.append(f"    {{{off}u, {nb}u, NULL}},")
+    c.append("\n")
     c.append(
         f"static const vs_model_tensor_t {name}_tensors[{len(t_rows)}] = {{\n"
         + "\n".join(t_rows)

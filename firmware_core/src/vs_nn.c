@@ -313,8 +313,26 @@ int vs_nn_add_s8(const vs_nn_add_params_t *p, const int8_t *input1, const int8_t
     if (p == NULL || input1 == NULL || input2 == NULL || output == NULL || p->act_min > p->act_max) {
         return VS_ERR_ARG;
     }
-    for (uint32_t i = 0; i < p->size; ++i) {
-        output[i] = add_one(p, input1[i], input2[i]);
+    if (!p->broadcast) {
+        for (uint32_t i = 0; i < p->size; ++i) {
+            output[i] = add_one(p, input1[i], input2[i]);
+        }
+        return VS_OK;
+    }
+    const uint16_t *d = p->out_dims;
+    const uint32_t *s1 = p->in1_strides;
+    const uint32_t *s2 = p->in2_strides;
+    size_t o = 0;
+    for (uint32_t i0 = 0; i0 < d[0]; ++i0) {
+        for (uint32_t i1 = 0; i1 < d[1]; ++i1) {
+            for (uint32_t i2 = 0; i2 < d[2]; ++i2) {
+                const size_t a = (size_t)i0 * s1[0] + (size_t)i1 * s1[1] + (size_t)i2 * s1[2];
+                const size_t b = (size_t)i0 * s2[0] + (size_t)i1 * s2[1] + (size_t)i2 * s2[2];
+                for (uint32_t i3 = 0; i3 < d[3]; ++i3) {
+                    output[o++] = add_one(p, input1[a + (size_t)i3 * s1[3]], input2[b + (size_t)i3 * s2[3]]);
+                }
+            }
+        }
     }
     return VS_OK;
 }

@@ -11,6 +11,10 @@ static void *tensor_ptr(const vs_model_t *m, uint8_t *arena, int16_t index)
     if (index < 0 || index >= (int16_t)m->n_tensors) {
         return NULL;
     }
+    if (m->tensors[index].data != NULL) {
+        /* Constant operands are only ever read: kernels take their inputs as const. */
+        return (void *)(uintptr_t)m->tensors[index].data;
+    }
     return arena + m->tensors[index].offset;
 }
 

@@ -171,7 +171,7 @@ static const vs_model_op_t ops[2] = {
     {VS_NN_OP_COPY, 0, -1, 1, &copy_p},
     {VS_NN_OP_RELU, 1, -1, 2, &relu_p},
 };
-static const vs_model_tensor_t tensors[3] = {{0u, 4u}, {4u, 4u}, {8u, 4u}};
+static const vs_model_tensor_t tensors[3] = {{0u, 4u, NULL}, {4u, 4u, NULL}, {8u, 4u, NULL}};
 
 static void test_model_runner(void)
 {

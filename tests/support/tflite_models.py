@@ -437,3 +437,56 @@ def with_edits(content: bytes, *, relu_to: str | None = None, fc_activation: int
     b = flatbuffers.Builder(4096)
     b.Finish(m.Pack(b), file_identifier=b"TFL3")
     return bytes(b.Output())
+
+
+def with_const_add(
+    content: bytes, *, const_shape: tuple[int, ...], first: bool = False, seed: int = 0
+) -> bytes:
+    """The model with ``output + C`` appended (``C + output`` when ``first``): an ADD whose other operand is
+    a constant int8 tensor of ``const_shape`` (broadcast when smaller than the output), with its own scale
+    and zero point, and a new output tensor with another quantization."""
+    import flatbuffers
+    from vibsentry.training.tflite_reader import _schema_module
+
+    s = _schema_module()
+    m = s.ModelT.InitFromPackedBuf(bytearray(content), 0)
+    sg = m.subgraphs[0]
+    old = sg.outputs[0]
+    t_old = sg.tensors[old]
+
+    def tensor(name: bytes, shape: list[int], scale: float, zp: int, data: np.ndarray | None) -> int:
+        buf = s.BufferT()
+        if data is not None:
+            buf.data = np.frombuffer(data.astype(np.int8).tobytes(), dtype=np.uint8)
+        m.buffers.append(buf)
+        t = s.TensorT()
+        t.shape, t.type, t.name, t.buffer = shape, t_old.type, name, len(m.buffers) - 1
+        q = s.QuantizationParametersT()
+        q.scale, q.zeroPoint = [float(np.float32(scale))], [zp]
+        t.quantization = q
+        sg.tensors.append(t)
+        return len(sg.tensors) - 1
+
+    vals = np.random.default_rng(seed).integers(-128, 128, size=const_shape)
+    c_idx = tensor(b"const_operand", list(const_shape), 0.043, 5, vals)
+    out_scale = float(t_old.quantization.scale[0]) * 1.3
+    n_idx = tensor(b"sum", list(t_old.shape), out_scale, -4, None)
+    code = s.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = s.BuiltinOperator.ADD
+    code.version = 2
+    m.operatorCodes.append(code)
+    op = s.OperatorT()
+    op.opcodeIndex = len(m.operatorCodes) - 1
+    op.inputs = [c_idx, old] if first else [old, c_idx]
+    op.outputs = [n_idx]
+    op.builtinOptionsType = s.BuiltinOptions.AddOptions
+    op.builtinOptions = s.AddOptionsT()
+    sg.operators.append(op)
+    sg.outputs = [n_idx]
+    for sig in m.signatureDefs or []:
+        for io in sig.outputs or []:
+            if io.tensorIndex == old:
+                io.tensorIndex = n_idx
+    b = flatbuffers.Builder(4096)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())

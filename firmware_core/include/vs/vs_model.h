@@ -52,10 +52,11 @@ typedef enum {
 /** Element types of the model's input and output. */
 typedef enum { VS_NN_TYPE_S8 = 1, VS_NN_TYPE_F32 = 2 } vs_nn_type_t;
 
-/** One activation tensor: where it lives in the arena. */
+/** One tensor: an activation in the arena, or a constant operand (e.g. of ADD) in flash. */
 typedef struct {
-    uint32_t offset; /* bytes from the arena start, multiple of 4 */
+    uint32_t offset;  /* bytes from the arena start, multiple of 4 (activations) */
     uint32_t bytes;
+    const void *data; /* constant tensor data, or NULL for an arena tensor */
 } vs_model_tensor_t;
 
 /** One op: kernel code, parameter block (a vs_nn_*_params_t matching the code), activation tensors. */

@@ -123,7 +123,9 @@ int vs_nn_mean_s8(const vs_nn_mean_params_t *p, const int8_t *input, int8_t *out
 
 /* --- ADD -------------------------------------------------------------------------------------------------- */
 
-/** ADD of two int8 tensors of the same shape (the exporter refuses broadcasting). */
+#define VS_NN_MAX_DIMS 4
+
+/** ADD of two int8 tensors, same shape or broadcast (NumPy rules, up to 4 dimensions). */
 typedef struct {
     int32_t input1_offset, input2_offset, output_offset;
     int32_t left_shift; /* 20 for int8 */
@@ -131,7 +133,11 @@ typedef struct {
     int32_t input2_multiplier, input2_shift;
     int32_t output_multiplier, output_shift;
     int32_t act_min, act_max;
-    uint32_t size;
+    uint32_t size;                        /* output elements */
+    uint8_t broadcast;                    /* 0: both inputs have `size` elements, in the same order */
+    uint16_t out_dims[VS_NN_MAX_DIMS];    /* broadcast: output shape, left-padded with 1s */
+    uint32_t in1_strides[VS_NN_MAX_DIMS]; /* broadcast: element strides of input 1, 0 along broadcast axes */
+    uint32_t in2_strides[VS_NN_MAX_DIMS];
 } vs_nn_add_params_t;
 
 int vs_nn_add_s8(const vs_nn_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
