@@ -149,6 +149,8 @@ def test_retrain_compares_and_refuses(toy: dict[str, Path], capsys: pytest.Captu
         == load_bundle(toy["bundle"]).meta["training_data"]["fingerprint"]
     )
     assert meta["training_data"]["n_rows"] == 10  # 9 original recordings + 1 new
+    report = (out / "report.md").read_text()
+    assert "## Compared with the deployed bundle" in report and "Verdict: worse on" in report
 
 
 def _fail(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:

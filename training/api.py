@@ -554,5 +554,9 @@ def retrain_bundle(
             f"(old {h_old}, new {h_new}); nothing written (use --force to accept)"
         )
     comp["written"] = True  # stored in the new bundle, which exists only if the save below succeeds
+    from vibsentry.training.report import render
+
+    pngs = {k: v for k, v in files.items() if k.endswith(".png")}
+    files["report.md"] = render(meta, new_metrics, pngs).encode("utf-8")
     path = B.save_bundle(out_dir, meta=meta, files=files)
     return path, comp

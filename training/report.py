@@ -201,6 +201,22 @@ def render(meta: dict[str, Any], metrics: dict[str, Any], pngs: dict[str, bytes]
         ]
         lines += [f"| {g} | {v['label']} | {v['n_windows']} | {_fmt(v[key])} |" for g, v in groups.items()]
         lines.append("")
+    comp = (meta.get("retrained_from") or {}).get("comparison")
+    if comp:
+        lines += [
+            "## Compared with the deployed bundle",
+            "",
+            f"Retrained from `{meta['retrained_from']['path']}`. Both models scored on the same "
+            f"{comp['n_test_windows']} test windows (INT8):",
+            "",
+            "| metric | deployed | retrained |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {k} | {_fmt(v)} | {_fmt(comp['new'].get(k))} |" for k, v in comp["old"].items()]
+        verdict = (
+            f"worse on {comp['worse']} beyond the margin {comp['margin']}" if comp["worse"] else "not worse"
+        )
+        lines += ["", f"Verdict: {verdict}.", ""]
     lines += ["## Plots", ""]
     for name in sorted(pngs):
         lines += [f"![{name}]({name})", ""]
