@@ -14,6 +14,7 @@ import itertools
 import math
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -260,8 +261,15 @@ def _load_wav(row: ManifestRow) -> tuple[np.ndarray, float | None]:
     from scipy.io import wavfile
 
     try:
-        fs, data = wavfile.read(row.file)
-    except (ValueError, OSError, EOFError) as exc:
+        with warnings.catch_warnings():
+            # scipy only warns on a truncated file and returns what it read; a cut recording is an error.
+            warnings.simplefilter("error", wavfile.WavFileWarning)
+            fs, data = wavfile.read(row.file)
+    except PermissionError:
+        raise
+    except (
+        Exception
+    ) as exc:  # the parser raises many types (struct.error, ZeroDivisionError, ...) on bad bytes
         raise FileFormatError(row.file, f"unreadable WAV ({exc}) [manifest {row.where}]") from None
     if data.dtype.kind == "u":  # 8-bit PCM is unsigned, centred on 128
         x = (data.astype(np.float32) - 128.0) / 128.0
@@ -275,14 +283,18 @@ def _load_wav(row: ManifestRow) -> tuple[np.ndarray, float | None]:
 def _load_npy(row: ManifestRow) -> tuple[np.ndarray, float | None]:
     try:
         data = np.load(row.file, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+    except PermissionError:
+        raise
+    except Exception as exc:  # bad headers raise SyntaxError/TokenError as well as ValueError
         raise FileFormatError(row.file, f"unreadable NPY ({exc}) [manifest {row.where}]") from None
     if data.ndim not in (1, 2) or data.dtype.kind not in "iuf":
         raise FileFormatError(
             row.file,
             f"NPY must be a 1-D or 2-D numeric array, got {data.dtype} {data.shape} [manifest {row.where}]",
         )
-    return _pick_column(np.asarray(data, dtype=np.float32), row.channel, None, row), None
+    with np.errstate(over="ignore"):  # values beyond float32 become inf, reported by the NaN/inf check
+        x = np.asarray(data, dtype=np.float32)
+    return _pick_column(x, row.channel, None, row), None
 
 
 def _load_csv(row: ManifestRow) -> tuple[np.ndarray, float | None]:
@@ -334,7 +346,11 @@ def _load_mat(row: ManifestRow) -> tuple[np.ndarray, float | None]:
 
     try:
         mat = loadmat(row.file, squeeze_me=False, struct_as_record=False)
-    except (ValueError, OSError, TypeError, NotImplementedError) as exc:
+    except PermissionError:
+        raise
+    except (
+        Exception
+    ) as exc:  # truncated or corrupted files raise MatReadError, IndexError, UnboundLocalError...
         raise FileFormatError(row.file, f"unreadable MATLAB file ({exc}) [manifest {row.where}]") from None
     keys = [k for k in mat if not k.startswith("__")]
     if "bearing" in mat:  # MFPT layout: struct bearing with gs (signal) and sr (rate)
