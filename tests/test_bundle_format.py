@@ -98,6 +98,17 @@ def test_unsupported_version_and_not_a_bundle(copy: Path, tmp_path: Path) -> Non
         load_bundle(tmp_path / "j")
 
 
+def test_listed_files_stay_inside_the_bundle(copy: Path) -> None:
+    from vibsentry.training.bundle import metadata_sha256
+
+    meta = json.loads((copy / "bundle.json").read_text())
+    meta["files"]["../outside.bin"] = "0" * 64
+    meta["bundle_sha256"] = metadata_sha256(meta)  # consistent metadata, hostile content
+    (copy / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match=r"file name '\.\./outside\.bin' in 'files' is not a plain file"):
+        load_bundle(copy)
+
+
 def test_save_is_atomic(tmp_path: Path) -> None:
     class Boom(bytes):
         pass

@@ -262,6 +262,8 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
         raise BundleError(f"{jpath}: 'files' must list {MODEL_FILE} with its sha256")
     blobs: dict[str, bytes] = {}
     for name, want in files.items():
+        if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
+            raise BundleError(f"{jpath}: file name {name!r} in 'files' is not a plain file of the bundle")
         f = p / name
         try:
             data = f.read_bytes()
