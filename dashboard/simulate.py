@@ -15,10 +15,13 @@ run without TensorFlow; with ``--bundle`` the bundle's feature parameters, INT8 
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import heapq
 import os
 import select
+import struct
+import termios
 import time
 import tty
 from collections.abc import Callable, Iterator, Sequence
@@ -390,6 +393,20 @@ class PtyPort:
             except BlockingIOError:
                 continue
             view = view[n:]
+
+    def pending(self) -> int:
+        """Bytes written but not yet read by the other side (the slave's input queue)."""
+        buf = fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0")
+        return int(struct.unpack("i", buf)[0])
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until the reader has taken every byte (True) or ``timeout`` seconds passed (False)."""
+        deadline = time.monotonic() + timeout
+        while self.pending() > 0:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def close(self) -> None:
         """Close the pty (and remove the symlink)."""

@@ -150,9 +150,13 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"sent {n} frames from {len(nodes)} node(s) in {time.monotonic() - t0:.1f} s", file=sys.stderr
             )
-        # Give a reader a moment to drain the pty before it disappears.
-        if args.create_pty:
-            time.sleep(1.0)
+        # A pty vanishes with the process: let the reader take what is still queued first.
+        for port in ports:
+            if isinstance(port, PtyPort) and not port.drain(timeout=10.0):
+                print(
+                    f"warning: {port.pending()} bytes on {port.name} were not read within 10 s",
+                    file=sys.stderr,
+                )
     finally:
         for port in ports:
             port.close()
