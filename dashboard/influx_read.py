@@ -143,7 +143,8 @@ class InfluxSource:
             by_node.setdefault(int(r["node"]), []).append(r)
         rows = []
         for n, evs in by_node.items():
-            clears = sorted(int(e["time"]) for e in evs if e.get("event") == "clear")
+            # As in SQLite: an episode ends at the next clear or the next raise (a reboot in alarm).
+            clears = sorted(int(e["time"]) for e in evs if e.get("event") in ("clear", "raise"))
             for e in evs:
                 if e.get("event") != "raise":
                     continue

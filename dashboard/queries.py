@@ -290,7 +290,10 @@ class SqliteSource:
         return df
 
     def alarms(self, start_ns: int, end_ns: int, node: int | None = None) -> pd.DataFrame:
-        """Alarm episodes (a raise and the first clear after it) overlapping ``[start_ns, end_ns)``.
+        """Alarm episodes overlapping ``[start_ns, end_ns)``.
+
+        An episode starts at a raise and ends at the node's next clear, or at its next raise: a node that
+        reboots while in alarm raises again without clearing, and its old episode must not stay open forever.
 
         Returns
         -------
@@ -300,12 +303,12 @@ class SqliteSource:
         """
         sql = """SELECT a.node, n.machine, a.ts_ns,
                         (SELECT min(c.ts_ns) FROM alarms c
-                          WHERE c.node = a.node AND c.event = 2 AND c.ts_ns > a.ts_ns) AS clear_ns,
+                          WHERE c.node = a.node AND c.event IN (1, 2) AND c.ts_ns > a.ts_ns) AS clear_ns,
                         a.score, a.threshold, a.ack_ns, a.ack_note
                  FROM alarms a LEFT JOIN nodes n ON n.node = a.node
                  WHERE a.event = 1 AND a.ts_ns < :e AND (:node IS NULL OR a.node = :node)
                    AND coalesce((SELECT min(c.ts_ns) FROM alarms c
-                                  WHERE c.node = a.node AND c.event = 2 AND c.ts_ns > a.ts_ns), :e) >= :s
+                                  WHERE c.node = a.node AND c.event IN (1, 2) AND c.ts_ns > a.ts_ns), :e) >= :s
                  ORDER BY a.ts_ns DESC"""
         rows = self._query(
             sql, {"s": int(start_ns), "e": int(end_ns), "node": None if node is None else int(node)}

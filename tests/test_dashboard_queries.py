@@ -95,6 +95,12 @@ def test_alarm_episodes_durations_and_acknowledgement(
         src.acknowledge(2, raise_ns + 1, "no such alarm")
     # episodes entirely before the window are not shown
     assert src.alarms(now + 10 * SECOND, now + 20 * SECOND).empty
+    # a node that reboots in alarm raises again without a clear: the episode before ends at that raise
+    w = SQLiteStore(src.path)
+    w.write([Record("alarm", 2, raise_ns + 20 * SECOND, 1000, {"event": 1, "score": 3.0, "threshold": 1.0})])
+    w.close()
+    eps = src.alarms(now - 600 * SECOND, now)
+    assert list(eps["duration_s"].round(3)) == [22.0, 20.0]  # newest first
 
 
 def pd_isnat(v: object) -> bool:
