@@ -116,6 +116,34 @@ def test_classifier(toy: dict[str, Path]) -> None:
     assert (out / "confusion_matrix.png").is_file()
 
 
+def test_cnn1d_classifier(toy: dict[str, Path]) -> None:
+    cfg = T.write_config(toy["root"] / "cnn.toml", classifier="cnn1d", classifier_hidden=[8, 16])
+    out = toy["root"] / "cnn"
+    assert (
+        main(
+            [
+                "train",
+                "-m",
+                str(toy["manifest"]),
+                "-o",
+                str(out),
+                "--kind",
+                "classifier",
+                "--config",
+                str(cfg),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    b = load_bundle(out)
+    assert b.meta["model"]["architecture"] == "1-D CNN classifier 40-8-16-3"
+    m = b.meta["metrics"]
+    assert m["int8"]["accuracy"] > 0.9 and abs(m["int8"]["accuracy"] - m["float"]["accuracy"]) <= 0.01
+    feats = b.normalise(np.zeros((2, 40), np.float32))
+    assert b.predict_proba(feats).shape == (2, 3)
+
+
 def test_retrain_compares_and_refuses(toy: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     new = toy["root"] / "data" / "new.csv"
     wavfile.write(new.parent / "normal_new.wav", T.FS, T.toy_signal(6.0, seed=77))

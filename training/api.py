@@ -48,7 +48,9 @@ class TrainConfig:
     hidden : tuple of int
         Autoencoder hidden widths (default 32-16-32, i.e. 40-32-16-32-40 with the default features).
     classifier_hidden : tuple of int
-        MLP classifier hidden widths.
+        MLP classifier hidden widths (for ``cnn1d``: the filters of its two Conv1D layers).
+    classifier : str
+        ``"mlp"`` (dense) or ``"cnn1d"`` (two Conv1D layers over the feature vector, then softmax).
     epochs, batch_size, learning_rate, patience : training settings.
     alarms_per_day : float
         Target false alarms per 24 h of normal operation.
@@ -85,8 +87,11 @@ class TrainConfig:
     baselines: bool = True
     retrain_margin: float = 0.01
     ignore_features: tuple[str, ...] = ("mean",)
+    classifier: str = "mlp"
 
     def __post_init__(self) -> None:
+        if self.classifier not in ("mlp", "cnn1d"):
+            raise ConfigError(f"[train] classifier={self.classifier!r}: choose 'mlp' or 'cnn1d'")
         v = self.ignore_features
         if isinstance(v, str) or not isinstance(v, (list, tuple)) or not all(isinstance(n, str) for n in v):
             raise ConfigError(f"[train] ignore_features={v!r}: must be a list of feature names")
@@ -187,6 +192,7 @@ def _fit(
     from vibsentry.training.evaluate import _auc, sequences
     from vibsentry.training.models import (
         AutoencoderDetector,
+        CNN1DClassifier,
         IsolationForestDetector,
         MahalanobisDetector,
         MLPClassifier,
@@ -223,10 +229,11 @@ def _fit(
             baselines["autoencoder_float_keras"] = _auc(y, est.score_samples(te.X))
         fit_rows = trn.X
     else:
-        est = MLPClassifier(hidden=cfg.classifier_hidden, **common).fit(
+        cls = CNN1DClassifier if cfg.classifier == "cnn1d" else MLPClassifier
+        est = cls(hidden=cfg.classifier_hidden, **common).fit(
             tr.X, tr.label, X_val=va.X, y_val=va.label, classes=classes, quiet=quiet
         )
-        arch = "dense MLP classifier " + "-".join(
+        arch = ("1-D CNN classifier " if cfg.classifier == "cnn1d" else "dense MLP classifier ") + "-".join(
             str(n) for n in (params.n_features, *cfg.classifier_hidden, len(classes))
         )
         fit_rows = tr.X

@@ -271,7 +271,7 @@ class MLPClassifier:
         self.mean_, self.std_ = fit_normaliser(X, ignore=self.ignore_features)
         Z = normalise(X, self.mean_, self.std_)
         yi = np.array([index[c] for c in yv], dtype=np.int64)
-        model = _dense_net(tf, Z.shape[1], self.hidden, len(self.classes_), "softmax", "classifier")
+        model = self._build(tf, Z.shape[1], len(self.classes_))
         val = None
         if X_val is not None and y_val is not None and np.asarray(X_val).shape[0] > 0:
             yvv = np.array([index.get(c, -1) for c in np.asarray(y_val).astype(str)])
@@ -286,6 +286,9 @@ class MLPClassifier:
         self.model_ = model
         return self
 
+    def _build(self, tf: Any, n_in: int, n_out: int) -> Any:
+        return _dense_net(tf, n_in, self.hidden, n_out, "softmax", "classifier")
+
     def predict_proba(self, X: npt.ArrayLike) -> F32:
         """Class probabilities, shape (n_windows, n_classes), float32."""
         Z = normalise(X, self.mean_, self.std_)
@@ -298,6 +301,28 @@ class MLPClassifier:
     def score(self, X: npt.ArrayLike, y: npt.ArrayLike) -> float:
         """Accuracy on ``(X, y)``."""
         return float(np.mean(self.predict(X) == np.asarray(y).astype(str)))
+
+
+@dataclass
+class CNN1DClassifier(MLPClassifier):
+    """1-D CNN fault classifier: the feature vector as a sequence (neighbouring mel bands are neighbours).
+
+    ``hidden = (f1, f2)``: two Conv1D layers (kernel 5 then 3 with stride 2, ReLU, ``f1`` and ``f2``
+    filters), flattened into the softmax layer. Same interface and attributes as :class:`MLPClassifier`.
+    """
+
+    hidden: tuple[int, ...] = (8, 16)
+
+    def _build(self, tf: Any, n_in: int, n_out: int) -> Any:
+        inp = tf.keras.Input(shape=(n_in,), name="features")
+        h = tf.keras.layers.Reshape((n_in, 1))(inp)
+        h = tf.keras.layers.Conv1D(self.hidden[0], 5, padding="same", activation="relu", name="conv_0")(h)
+        h = tf.keras.layers.Conv1D(
+            self.hidden[-1], 3, strides=2, padding="same", activation="relu", name="conv_1"
+        )(h)
+        h = tf.keras.layers.Flatten()(h)
+        out = tf.keras.layers.Dense(n_out, activation="softmax", name="output")(h)
+        return tf.keras.Model(inp, out, name="cnn1d_classifier")
 
 
 def _dense_net(
