@@ -196,3 +196,28 @@ def test_force_never_deletes_the_source(autoencoder_tflite: Path, capsys: pytest
     assert main(["export", str(autoencoder_tflite), "--out", str(parent), "--force"]) == 1
     assert "contains the source" in capsys.readouterr().err
     assert autoencoder_tflite.is_file()
+
+
+def test_validate_checks_the_export_against_tflite(autoencoder_tflite: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    out = tmp_path / "gen"
+    assert main(["export", str(autoencoder_tflite), "--out", str(out), "--validate", "300", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["validation"] == {"inputs": 300, "identical": 300, "first_difference": None}
+    # Compiling happened elsewhere: the export directory holds only the generated files.
+    assert sorted(p.name for p in out.iterdir()) == ["vs_model_data.c", "vs_model_data.h"]
+    assert main(["export", str(autoencoder_tflite), "--out", str(tmp_path / "g2"), "--validate", "0"]) == 2
+
+
+def test_validate_catches_a_wrong_runtime(autoencoder_tflite: Path, tmp_path: Path) -> None:
+    """The check is not a formality: a generated model with one requantization multiplier 1 % off is caught."""
+    from vibsentry.training.cgen_model import export_c, validate_c
+
+    res = export_c(autoencoder_tflite, tmp_path / "gen")
+    c = res.out_dir / "vs_model_data.c"
+    text = c.read_text()
+    m = re.search(r"vs_model_op1_m\[16\] = \{\n    (\d+),", text)
+    assert m is not None
+    c.write_text(text[: m.start(1)] + str(int(m.group(1)) * 99 // 100) + text[m.end(1) :])
+    check = validate_c(res.out_dir, autoencoder_tflite.read_bytes(), n=300)
+    assert check["identical"] < 300 and check["first_difference"] is not None

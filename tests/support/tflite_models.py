@@ -22,7 +22,6 @@ the TensorFlow version and :data:`CACHE_VERSION` (bump it when a builder changes
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import os
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from vibsentry.training import cgen_model as cg
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = ROOT / "build" / "nn_models"
@@ -228,67 +228,33 @@ def run_reference(interp: Any, inputs: np.ndarray) -> np.ndarray:
 
 
 # --- the C side: generated model + vs_nn runtime as a host shared library ---------------------------------------
+# The compile-and-call machinery is the one `vibsentry export --validate` uses (vibsentry.training.cgen_model).
 
 FIRMWARE = ROOT / "firmware_core"
-RUNTIME_SOURCES = ("vs_nn.c", "vs_nn_softmax.c", "vs_nn_model.c")
-CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototypes",
-          "-Wmissing-prototypes")  # fmt: skip
+RUNTIME_SOURCES = cg.RUNTIME_SOURCES
+CFLAGS = cg.HOST_CFLAGS
 
-_SHIM = r"""
-#include <stddef.h>
-#include <stdint.h>
-#include "vs_model_data.h"
+#: A generated model compiled into a host shared library, called through ctypes.
+ModelLibrary = cg.HostModel
 
-int vs_test_run_batch(const uint8_t *in, uint8_t *out, int n);
-int vs_test_arena_bytes(void);
-
-static int32_t arena[VS_MODEL_ARENA_WORDS + 1u];
-
-int vs_test_run_batch(const uint8_t *in, uint8_t *out, int n)
-{
-    for (int i = 0; i < n; ++i) {
-        int rc = vs_model_run(&vs_model, arena, VS_MODEL_ARENA_BYTES, in + (size_t)i * VS_MODEL_INPUT_BYTES,
-                              out + (size_t)i * VS_MODEL_OUTPUT_BYTES);
-        if (rc != VS_OK) {
-            return rc;
-        }
-    }
-    return VS_OK;
-}
-
-int vs_test_arena_bytes(void)
-{
-    return (int)VS_MODEL_ARENA_BYTES;
-}
-
-void vs_test_quantize_input(const float *x, int8_t *q, int n);
-
-void vs_test_quantize_input(const float *x, int8_t *q, int n)
-{
-    for (int i = 0; i < n; ++i) {
-        q[i] = vs_model_quantize_input(&vs_model, x[i]);
-    }
-}
-"""
-
-# Same shim as an executable under AddressSanitizer + UndefinedBehaviorSanitizer: raw inputs on stdin, raw
-# outputs on stdout. The arena is sized exactly, so an out-of-plan write is caught.
+# The runner as an executable under AddressSanitizer + UndefinedBehaviorSanitizer: raw inputs on stdin, raw
+# outputs on stdout. The arena is malloc'ed to exactly the planned size, so an out-of-plan access is caught.
 _SAN_MAIN = r"""
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "vs_model_data.h"
+#include "@H@"
 
 int main(void)
 {
-    int8_t *arena = malloc(VS_MODEL_ARENA_BYTES ? VS_MODEL_ARENA_BYTES : 1u);
-    unsigned char in[VS_MODEL_INPUT_BYTES];
-    unsigned char out[VS_MODEL_OUTPUT_BYTES];
+    int8_t *arena = malloc(@P@_ARENA_BYTES ? @P@_ARENA_BYTES : 1u);
+    unsigned char in[@P@_INPUT_BYTES];
+    unsigned char out[@P@_OUTPUT_BYTES];
     if (arena == NULL) {
         return 2;
     }
     while (fread(in, 1, sizeof in, stdin) == sizeof in) {
-        int rc = vs_model_run(&vs_model, arena, VS_MODEL_ARENA_BYTES, in, out);
+        int rc = vs_model_run(&@M@, arena, @P@_ARENA_BYTES, in, out);
         if (rc != VS_OK) {
             fprintf(stderr, "vs_model_run: %d\n", rc);
             free(arena);
@@ -302,65 +268,15 @@ int main(void)
 """
 
 
-class ModelLibrary:
-    """A generated model compiled with the runtime into a host shared library (loaded with ctypes)."""
-
-    def __init__(self, so_path: Path, in_dtype: Any, out_dtype: Any, in_elems: int, out_elems: int) -> None:
-        self.path = so_path
-        self.lib = ctypes.CDLL(str(so_path))
-        self.lib.vs_test_run_batch.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
-        self.lib.vs_test_run_batch.restype = ctypes.c_int
-        self.in_dtype, self.out_dtype = np.dtype(in_dtype), np.dtype(out_dtype)
-        self.in_elems, self.out_elems = in_elems, out_elems
-
-    @property
-    def arena_bytes(self) -> int:
-        return int(self.lib.vs_test_arena_bytes())
-
-    def quantize_input(self, x: np.ndarray) -> np.ndarray:
-        """``vs_model_quantize_input`` on every value of ``x`` (float32) -> int8."""
-        xs = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
-        q = np.zeros(xs.shape, dtype=np.int8)
-        self.lib.vs_test_quantize_input(
-            xs.ctypes.data_as(ctypes.c_void_p), q.ctypes.data_as(ctypes.c_void_p), len(xs)
-        )
-        return q.reshape(np.shape(x))
-
-    def run(self, inputs: np.ndarray) -> np.ndarray:
-        """Run every row of ``inputs`` (n, in_elems) through the C model; returns (n, out_elems)."""
-        x = np.ascontiguousarray(inputs, dtype=self.in_dtype).reshape(len(inputs), self.in_elems)
-        y = np.zeros((len(x), self.out_elems), dtype=self.out_dtype)
-        rc = self.lib.vs_test_run_batch(x.ctypes.data, y.ctypes.data, len(x))
-        if rc != 0:
-            raise RuntimeError(f"vs_model_run returned {rc}")
-        return y
-
-
-def _cc(gen_dir: Path, extra: list[str], main: Path, target: Path, cc: str) -> Path:
-    import subprocess
-
-    srcs = [str(FIRMWARE / "src" / s) for s in RUNTIME_SOURCES]
-    inc = [f"-I{FIRMWARE / 'include'}", f"-I{gen_dir}"]
-    cmd = [cc, *CFLAGS, *extra, *inc, *srcs, str(gen_dir / "vs_model_data.c"), str(main), "-o", str(target)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}\n{proc.stderr[-4000:]}")
-    return target
-
-
 def compile_model(gen_dir: Path, *, cc: str = "gcc") -> Path:
-    """Compile ``gen_dir/vs_model_data.c`` + the vs_nn runtime + the ctypes shim into ``gen_dir/model.so``."""
-    shim = gen_dir / "shim.c"
-    shim.write_text(_SHIM)
-    return _cc(gen_dir, ["-fPIC", "-shared"], shim, gen_dir / "model.so", cc)
+    """Compile ``gen_dir/vs_model_data.c`` + the vs_nn runtime + the ctypes shim into a shared library."""
+    return cg.compile_host(gen_dir, cc=cc)
 
 
 def compile_sanitized(gen_dir: Path, *, cc: str = "gcc") -> Path:
     """Build the stdin/stdout runner with -fsanitize=address,undefined; returns the executable."""
-    main = gen_dir / "san_main.c"
-    main.write_text(_SAN_MAIN)
     flags = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
-    return _cc(gen_dir, flags, main, gen_dir / "model_san", cc)
+    return cg.compile_host(gen_dir, main_source=_SAN_MAIN, flags=flags, output=gen_dir / "model_san", cc=cc)
 
 
 def with_requantized_input(content: bytes, *, scale_factor: float = 1.7, zero_point_shift: int = 9) -> bytes:

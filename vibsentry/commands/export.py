@@ -31,6 +31,7 @@ examples:
   vibsentry export bundles/pump7 --target c --out firmware_stm32/model
   vibsentry export bundles/pump7 --out bundles/pump7
   vibsentry export model.tflite --out gen/ --force --json
+  vibsentry export bundles/pump7 --out gen/ --validate 2000
 """
 
 
@@ -45,19 +46,42 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--name", default="vs_model", help="C symbol of the model (default vs_model)")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    p.add_argument(
+        "--validate",
+        nargs="?",
+        type=int,
+        const=1000,
+        metavar="N",
+        help="compile the result on this machine and check it against TFLite's reference kernels on N random "
+        "inputs (default 1000; needs a C compiler, a source checkout and ai-edge-litert or tensorflow)",
+    )
     p.add_argument("--json", action="store_true", help="print the memory report as JSON on stdout")
 
 
 def run(args: argparse.Namespace) -> int:
     """Export; prints the RAM (arena) and flash (constant data) the model needs."""
-    from vibsentry.training.cgen_model import export_c
+    from vibsentry.errors import ExportError
+    from vibsentry.training.cgen_model import export_c, validate_c
 
     if not args.name.isidentifier():
         raise UsageError(f"--name {args.name!r} is not a C identifier")
+    if args.validate is not None and args.validate < 1:
+        raise UsageError(f"--validate {args.validate}: the number of inputs must be at least 1")
     res = export_c(Path(args.bundle), Path(args.out), name=args.name, force=args.force)
     rep = res.plan.report()
     rep["out_dir"] = str(res.out_dir)
     rep["files"] = list(res.files)
+    if args.validate is not None:
+        src = Path(args.bundle)
+        content = (src / "model.tflite" if src.is_dir() else src).read_bytes()
+        check = validate_c(res.out_dir, content, name=args.name, n=args.validate)
+        rep["validation"] = check
+        if check["identical"] != check["inputs"]:
+            raise ExportError(
+                f"{res.out_dir}: the generated C differs from TFLite's reference kernels on "
+                f"{check['inputs'] - check['identical']} of {check['inputs']} inputs (first: input "
+                f"{check['first_difference']}); please report this model"
+            )
     if args.json:
         print(json.dumps(rep, indent=2))
     else:
@@ -73,4 +97,9 @@ def run(args: argparse.Namespace) -> int:
             f"RAM: arena {rep['arena_bytes']} B; flash: {rep['const_bytes']} B of weights and tables; "
             f"{rep['macs']} MACs per inference"
         )
+        if args.validate is not None:
+            print(
+                f"validated: {rep['validation']['identical']}/{rep['validation']['inputs']} random inputs give "
+                "outputs identical to TFLite's reference kernels"
+            )
     return 0
