@@ -204,3 +204,16 @@ def test_any_manifest_text_parses_or_fails_cleanly(tmp_path: Path, text: str) ->
         assert "fuzz.csv" in str(exc)
         return
     assert all(r.file.is_file() for r in rows)
+
+
+def test_real_cwru_and_femto_files(datasets_dir: Path, tmp_path: Path) -> None:
+    cwru, femto = datasets_dir / "cwru", datasets_dir / "femto_pronostia" / "Learning_set" / "Bearing1_2"
+    body = f"{cwru / 'normal_0_97.mat'},normal,48000,\n{cwru / '12k_Drive_End_B007_0_118.mat'},B007,12000,FE_time\n"
+    rows = read_manifest(_manifest(tmp_path, body))
+    normal = load_signal(rows[0], target_sr=12000.0)
+    assert abs(normal.size - 243938 / 4) <= 1  # 48 kHz record brought to 12 kHz
+    ref = sio.loadmat(cwru / "12k_Drive_End_B007_0_118.mat")["X118_FE_time"].ravel()
+    assert np.array_equal(load_signal(rows[1], target_sr=12000.0), ref.astype(np.float32))
+    snap = sorted(femto.glob("acc_*.csv"))[0]
+    rows = read_manifest(_manifest(tmp_path, f"{snap},normal,,horizontal\n"))
+    assert load_signal(rows[0], target_sr=25600.0).shape == (2560,)
