@@ -7,8 +7,8 @@
  *   - requantization: MultiplyByQuantizedMultiplier with TFLite's default double rounding,
  *     RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x << left, multiplier), right), except for
  *     FULLY_CONNECTED (per-channel and per-tensor weights), whose TF 2.21 reference kernel rounds the exact
- *     64-bit product once: (x * m + 2^(30 - shift)) >> (31 - shift). Which op rounds which way was established by the
- *     bit-exact tests (the two differ in the last bit for about one output in six);
+ *     64-bit product once: (x * m + 2^(30 - shift)) >> (31 - shift). Which op rounds which way was
+ *     established by the bit-exact tests (the two differ in the last bit for about one output in six);
  *   - ADD: both inputs shifted left by 20 bits and rescaled to twice the larger input scale first;
  *   - LOGISTIC, TANH: a 256-entry table built at export time (TFLite builds the same table in Prepare);
  *   - SOFTMAX: gemmlowp fixed-point exp / reciprocal (5 integer bits for differences, 12 for the sum);
