@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from vibsentry.commands.dashboard import die_with_parent
 from vibsentry.errors import UsageError, VibsentryError
 
 #: Node seconds one simulate process covers before the demo starts the next segment.
@@ -173,7 +174,13 @@ class Demo:
         log = open(self.logs / f"{name}.log", "ab")
         try:
             proc = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=os.getcwd()
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                cwd=os.getcwd(),
+                preexec_fn=die_with_parent,
             )
         finally:
             log.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ def test_serves_the_app_and_ctrl_c_stops_streamlit(tmp_path: Path) -> None:
     store = tmp_path / "s.sqlite"
     fill_store(store, t0_ns=time.time_ns() - 125 * SECOND)
     port = free_port()
+    servers: list[int] = []
     proc = subprocess.Popen(
         [sys.executable, "-m", "vibsentry", "dashboard", "--store", f"sqlite:{store}", "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -33,7 +35,7 @@ def test_serves_the_app_and_ctrl_c_stops_streamlit(tmp_path: Path) -> None:
         assert seen[-1].startswith(f"dashboard: http://localhost:{port}/"), seen
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as r:
             assert r.read() == b"ok"
-        servers = child_pids(proc.pid)
+        servers += child_pids(proc.pid)
         assert len(servers) == 1
         # a second dashboard on the same port is refused with one line, not a confusing success
         busy = subprocess.run(
@@ -49,6 +51,9 @@ def test_serves_the_app_and_ctrl_c_stops_streamlit(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+            for pid in servers:
+                if alive(pid):
+                    os.kill(pid, signal.SIGKILL)  # its own session: it would outlive a killed parent
     deadline = time.monotonic() + 10
     while any(alive(p) for p in servers) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -66,3 +71,33 @@ def test_missing_store_is_one_line_exit_1(tmp_path: Path) -> None:
         timeout=60,
     )
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "x.sqlite" in r.stderr
+
+
+def test_streamlit_dies_with_a_killed_dashboard_command(tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite"
+    fill_store(store, t0_ns=time.time_ns() - 125 * SECOND)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vibsentry", "dashboard", "--store", str(store), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    servers: list[int] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("dashboard: "):
+                break
+        servers += child_pids(proc.pid)
+        assert len(servers) == 1
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 15
+        while any(alive(p) for p in servers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in servers if alive(p)], "streamlit outlived a SIGKILLed 'vibsentry dashboard'"
+    finally:
+        for pid in servers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -79,3 +79,19 @@ def test_demo_bad_arguments_fail_with_one_line(tmp_path: Path) -> None:
         timeout=60,
     )
     assert r.returncode == 2 and "no bundle.json" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_demo_killed_outright_takes_its_children_along(tmp_path: Path, demo_bundle: Path) -> None:
+    demo = DemoProcess(tmp_path / "wd", "--bundle", str(demo_bundle), "--no-dashboard")
+    try:
+        demo.wait_for_line("streaming over 2 ptys", 120)
+        children = child_pids(demo.proc.pid)
+        assert len(children) == 3
+        demo.proc.kill()  # SIGKILL: no chance to clean up; the children must notice on their own
+        demo.proc.wait()
+        deadline = time.monotonic() + 15
+        while any(alive(p) for p in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in children if alive(p)]
+    finally:
+        demo.kill()

@@ -161,6 +161,7 @@ class DemoProcess:
 
         self.workdir = workdir
         self.lines: list[str] = []
+        self.children: set[int] = set()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "vibsentry", "demo", "--workdir", str(workdir), *args],
             stdout=subprocess.PIPE,
@@ -176,6 +177,7 @@ class DemoProcess:
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
+            self.children.update(child_pids(self.proc.pid))
             ready, _, _ = select.select([self.proc.stdout], [], [], 0.5)
             if ready:
                 line = self.proc.stdout.readline()
@@ -200,15 +202,25 @@ class DemoProcess:
         return rc
 
     def kill(self) -> None:
-        """Last-resort cleanup for a failed test (the demo's children are in their own groups)."""
+        """Cleanup for a failed test: Ctrl-C first (the demo stops its own children), then SIGKILL for the
+        demo and every child seen, since they run in their own process groups and would outlive it."""
+        import signal
+        import subprocess
+
+        self.children.update(child_pids(self.proc.pid))
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        for pid in processes_mentioning(str(self.workdir)):
+            self.proc.send_signal(signal.SIGINT)
             try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for pid in self.children | set(processes_mentioning(str(self.workdir))):
+            if alive(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
 
 def _procs() -> Iterator[tuple[int, int, str, str]]:

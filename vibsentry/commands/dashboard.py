@@ -146,6 +146,23 @@ def check_port_free(port: int, address: str = "127.0.0.1") -> None:
             ) from None
 
 
+def die_with_parent() -> None:
+    """``preexec_fn``: on Linux, SIGTERM this child when its parent dies, even by SIGKILL.
+
+    Children run in their own session (so a terminal's Ctrl-C reaches only the parent, which stops them in
+    order); without this, a parent killed outright would leave them running.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+
 def start(
     env: Mapping[str, str], port: int, address: str = "127.0.0.1", *, log: int | None = None
 ) -> subprocess.Popen[bytes]:
@@ -156,6 +173,7 @@ def start(
         stdout=log,
         stderr=subprocess.STDOUT if log is not None else None,
         start_new_session=True,
+        preexec_fn=die_with_parent,
     )
 
 
