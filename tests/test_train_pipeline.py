@@ -50,6 +50,7 @@ def test_bundle_has_every_artifact(toy: dict[str, Path]) -> None:
     assert (
         "| auc |" in report and "3 of the last 5 frames" in report and "![roc_pr.png](roc_pr.png)" in report
     )
+    assert "## What changed, per fault class" in report and "- **outer_race**: " in report
     assert set(meta["metrics"]["baselines"]) >= {"isolation_forest", "mahalanobis"}
 
 

@@ -298,7 +298,7 @@ def _assemble(
     extra: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, bytes], B.Bundle, dict[str, Any]]:
     from vibsentry.training.evaluate import evaluate_windows, public
-    from vibsentry.training.report import plots, render
+    from vibsentry.training.report import explain, plots, render
     from vibsentry.training.runtime import TFLiteModel
 
     m8 = TFLiteModel(t.int8)
@@ -372,12 +372,17 @@ def _assemble(
     )
     meta["metrics"] = {**public(metrics), "baselines": t.baselines}
     pngs = plots(t.kind, test, metrics, t.history, t.classes)
+    explained = None
+    if t.kind == "anomaly" and len(test):
+        seen, recon = b.model("int8").run_float(b.normalise(test.X))
+        explained = explain(params, test, seen, recon)
+        metrics["_explained"] = explained  # private key (not in bundle.json); the retrain report reuses it
     files = {B.MODEL_FILE: t.int8, B.FLOAT_MODEL_FILE: t.flt, **pngs}
     with tempfile.TemporaryDirectory() as td:
         mp = Path(td) / "m.csv"
         write_manifest(rows, mp, absolute=True)
         files["manifest.csv"] = mp.read_bytes()
-    files["report.md"] = render(meta, metrics, pngs).encode("utf-8")
+    files["report.md"] = render(meta, metrics, pngs, explained).encode("utf-8")
     return meta, files, b, metrics
 
 
@@ -564,6 +569,6 @@ def retrain_bundle(
     from vibsentry.training.report import render
 
     pngs = {k: v for k, v in files.items() if k.endswith(".png")}
-    files["report.md"] = render(meta, new_metrics, pngs).encode("utf-8")
+    files["report.md"] = render(meta, new_metrics, pngs, new_metrics.get("_explained")).encode("utf-8")
     path = B.save_bundle(out_dir, meta=meta, files=files)
     return path, comp

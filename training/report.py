@@ -115,7 +115,51 @@ def plots(
     return out
 
 
-def render(meta: dict[str, Any], metrics: dict[str, Any], pngs: dict[str, bytes]) -> str:
+def feature_label(params: Any, name: str) -> str:
+    """A feature name with what it means on the machine (mel bands get their centre frequency)."""
+    if name.startswith("logmel_") and "logmel" in params.features:
+        from vibsentry.dsp.mel import mel_filter_table
+
+        row = mel_filter_table(params).matrix[int(name.split("_")[1])]
+        hz = float(np.argmax(row)) * params.sample_rate / params.frame_length
+        return f"{name} (band around {hz:,.0f} Hz)"
+    return {
+        "velocity_rms_mm_s": "velocity_rms_mm_s (ISO 10816 velocity)",
+        "kurtosis": "kurtosis (impulsiveness: bearing impacts)",
+        "crest_factor": "crest_factor (peak / RMS: impacts)",
+    }.get(name, name)
+
+
+def explain(
+    params: Any, test: Windows, seen: np.ndarray, recon: np.ndarray, top: int = 3
+) -> dict[str, list[str]]:
+    """Per fault class, the features whose reconstruction error grew most over normal (INT8 model).
+
+    Returns
+    -------
+    dict
+        label -> up to ``top`` strings ``"<feature> (x<ratio> of normal)"``.
+    """
+    err = (np.asarray(seen, np.float64) - np.asarray(recon, np.float64)) ** 2
+    normal = test.label == NORMAL
+    base = err[normal].mean(axis=0) + 1e-9 if normal.any() else np.full(err.shape[1], 1e-9)
+    out: dict[str, list[str]] = {}
+    for lb in sorted(set(test.label.tolist()) - {NORMAL}):
+        ratio = err[test.label == lb].mean(axis=0) / base
+        names = params.feature_names
+        out[lb] = [
+            f"{feature_label(params, names[j])} (x{ratio[j]:,.0f} of normal)"
+            for j in np.argsort(-ratio)[:top]
+        ]
+    return out
+
+
+def render(
+    meta: dict[str, Any],
+    metrics: dict[str, Any],
+    pngs: dict[str, bytes],
+    explained: dict[str, list[str]] | None = None,
+) -> str:
     """The Markdown report."""
     kind = meta["kind"]
     lines = [
@@ -178,6 +222,16 @@ def render(meta: dict[str, Any], metrics: dict[str, Any], pngs: dict[str, bytes]
                 "|---|---|",
             ]
             lines += [f"| {k} | {_fmt(v)} |" for k, v in pc.items()]
+            lines.append("")
+        if explained:
+            lines += [
+                "## What changed, per fault class",
+                "",
+                "The features whose reconstruction error grew most compared with normal windows (INT8 model, "
+                "test split): where to look on a spectrum or a trend.",
+                "",
+            ]
+            lines += [f"- **{lb}**: " + "; ".join(v) for lb, v in explained.items()]
             lines.append("")
         base = meta["metrics"].get("baselines", {})
         if base:
