@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.needs_tf]
 
 TILE = '[class*="st-key-tile-"]'
 CHART = '[data-testid="stVegaLiteChart"]'
+READ_TILES = f"return Array.from(document.querySelectorAll('{TILE}')).map(e => [e.className, e.innerText]);"
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +38,15 @@ def test_fleet_and_machine_views_show_the_alarm(tmp_path: Path, demo_bundle: Pat
         with chrome() as driver:
             driver.get(f"http://127.0.0.1:{port}/?view=fleet")
             wait_idle(driver, need_css=TILE)
-            tiles = {t.get_attribute("class"): t.text for t in driver.find_elements(By.CSS_SELECTOR, TILE)}
+            # A live fragment may be redrawing a tile at any moment: read until four complete tiles are seen.
+            deadline = time.monotonic() + 30
+            while True:
+                tiles = dict(driver.execute_script(READ_TILES))  # one atomic read, no stale elements
+                if (
+                    len(tiles) == 4 and all("ISO" in t for t in tiles.values())
+                ) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
             assert len(tiles) == 4, tiles
             pump2 = next(text for cls, text in tiles.items() if "st-key-tile-2" in cls)
             assert "pump-2" in pump2 and "ALARM" in pump2 and "ISO" in pump2
