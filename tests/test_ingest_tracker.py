@@ -80,3 +80,19 @@ def test_commands_and_acks_are_not_stored_but_counted():
     ack = vp.encode(vp.Ack(0x40, 3), node_id=1, seq=0, timestamp_us=10)
     assert _feed(tr, [ack]) == [None]
     assert tr.ignored == 1
+
+
+def test_a_quick_reboot_repeating_the_same_seq_and_times_is_kept_not_dropped_as_duplicates():
+    # A deterministic node (or the simulator) that reboots repeats its first frames bit for bit: same
+    # sequence numbers, same node timestamps. Only the HELLO's boot counter tells the boots apart.
+    tr = Tracker(clock_ns=Clock())
+    first = [hello(3, 0, 1000, boot=1), score(3, 1, 2000), score(3, 2, 3000)]
+    second = [hello(3, 0, 1000, boot=2), score(3, 1, 2000), score(3, 2, 3000)]
+    a = _feed(tr, first)
+    b = _feed(tr, second)
+    assert all(r is not None for r in a + b)
+    c = tr.nodes[3]
+    assert (c.frames, c.duplicates, c.reboots) == (6, 0, 1)
+    assert min(r.ts_ns for r in b) > max(r.ts_ns for r in a)  # distinct keys: nothing overwritten
+    # A true duplicate within the new boot is still dropped.
+    assert _feed(tr, [score(3, 2, 3000)]) == [None]

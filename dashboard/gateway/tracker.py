@@ -116,16 +116,19 @@ class Tracker:
         live = self._live.get(node)
         key = (h.seq, h.timestamp_us)
         t_ns = h.timestamp_us * 1000
-        if live is not None and key in live.recent:
+        # A HELLO with a new boot counter is a reboot even when its (seq, time) equals a recent frame of the
+        # previous boot: a node that restarts quickly repeats its first sequence numbers and timestamps, and
+        # checking for duplicates first would drop the whole new boot's data as "duplicates".
+        if live is not None and isinstance(msg, vp.Hello) and msg.boot_counter != live.state.boot:
+            cnt.reboots += 1
+            log.info("node %d rebooted (boot_counter %d -> %d)", node, live.state.boot, msg.boot_counter)
+            live = self._new_boot(node, frame, msg.boot_counter, live)
+        elif live is not None and key in live.recent:
             cnt.duplicates += 1
             return None
         if live is None:
             boot = msg.boot_counter if isinstance(msg, vp.Hello) else 0
             live = self._new_boot(node, frame, boot, None)
-        elif isinstance(msg, vp.Hello) and msg.boot_counter != live.state.boot:
-            cnt.reboots += 1
-            log.info("node %d rebooted (boot_counter %d -> %d)", node, live.state.boot, msg.boot_counter)
-            live = self._new_boot(node, frame, msg.boot_counter, live)
         elif t_ns < live.state.last_time_ns:
             cnt.reboots += 1
             log.info(
