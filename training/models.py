@@ -49,11 +49,24 @@ def normalise(X: npt.ArrayLike, mean: F32, std: F32) -> F32:
     return ((x - mean) / std).astype(np.float32)
 
 
-def _setup_tf(seed: int) -> Any:
+def import_tensorflow() -> Any:
+    """Import TensorFlow the one way vibsentry does (lazily: the gateway and dashboard never need it).
+
+    oneDNN's float kernels are switched off unless the user set ``TF_ENABLE_ONEDNN_OPTS``: they reorder
+    reductions depending on the CPU, so the same seed could train a different model on another machine, and
+    they print a notice on every import that clutters ``vibsentry demo`` and ``train`` output.
+    """
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     import tensorflow as tf
+
+    return tf
+
+
+def _setup_tf(seed: int) -> Any:
+    tf = import_tensorflow()
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(2)

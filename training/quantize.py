@@ -90,7 +90,9 @@ def convert_int8(model: Any, rep: npt.ArrayLike) -> bytes:
     bytes
         The ``.tflite`` flatbuffer.
     """
-    import tensorflow as tf
+    from vibsentry.training.models import import_tensorflow
+
+    tf = import_tensorflow()
 
     rows = np.asarray(rep, dtype=np.float32)
 
@@ -110,7 +112,9 @@ def convert_int8(model: Any, rep: npt.ArrayLike) -> bytes:
 
 def convert_float(model: Any) -> bytes:
     """Float32 TFLite of the same model (the bundle keeps it so float metrics need no TensorFlow)."""
-    import tensorflow as tf
+    from vibsentry.training.models import import_tensorflow
+
+    tf = import_tensorflow()
 
     with silenced():
         return bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
