@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
+import scipy.fft
 from vibsentry.dsp import spectral
 from vibsentry.dsp.mel import MelTable, dct_matrix, mel_filter_table
 from vibsentry.dsp.params import ACCEL_UNITS, LOG_OFFSET, FeatureParams
@@ -89,7 +90,7 @@ def feature_tables(params: FeatureParams) -> FeatureTables:
 
 
 def check_signal(
-    signal: npt.ArrayLike, *, params: FeatureParams, name: str = "signal"
+    signal: npt.ArrayLike, *, params: FeatureParams, name: str = "signal", check_finite: bool = True
 ) -> npt.NDArray[np.float32]:
     """Validate a 1-D real signal and return it as contiguous float32.
 
@@ -97,7 +98,7 @@ def check_signal(
     object), wrong shape (not 1-D; an (n, 1) column is accepted), empty, shorter than one frame, NaN or inf
     (with the index of the first bad sample).
     """
-    x = as_samples(signal, name=name)
+    x = as_samples(signal, name=name, check_finite=check_finite)
     if x.size == 0:
         raise SignalError(f"{name}: empty (0 samples)")
     if x.size < params.frame_length:
@@ -108,7 +109,7 @@ def check_signal(
 
 
 def as_samples(
-    samples: npt.ArrayLike, *, name: str = "signal", first_index: int = 0
+    samples: npt.ArrayLike, *, name: str = "signal", first_index: int = 0, check_finite: bool = True
 ) -> npt.NDArray[np.float32]:
     """A 1-D real, finite sample block as contiguous float32 (an (n, 1) column is accepted).
 
@@ -123,7 +124,7 @@ def as_samples(
     if x.ndim != 1:
         raise SignalError(f"{name}: shape {x.shape} is not 1-D; pick one channel first")
     x32 = np.ascontiguousarray(x, dtype=np.float32)
-    if not np.isfinite(x32).all():
+    if check_finite and not np.isfinite(x32).all():
         bad = int(np.flatnonzero(~np.isfinite(x32))[0])
         raise SignalError(
             f"{name}: sample {first_index + bad} is {float(x32[bad])!r}; NaN and inf are not allowed"
@@ -174,34 +175,40 @@ def _check_frames(frames: npt.ArrayLike, params: FeatureParams) -> npt.NDArray[n
     return f32
 
 
+_SPECTRAL_GROUPS = ("logmel", "mfcc", "band_rms", "spectral_shape", "velocity_rms")
+_POWER_GROUPS = ("band_rms", "spectral_shape", "velocity_rms")
+
+
 def _features_batch(
     x: npt.NDArray[np.float32], params: FeatureParams, t: FeatureTables
 ) -> npt.NDArray[np.float32]:
     n = x.shape[0]
+    feats = params.features
     out = np.empty((n, params.n_features), dtype=np.float32)
-    mean = x.mean(axis=1, dtype=np.float64).astype(np.float32)
-    xa = x - mean[:, None] if params.remove_dc else x
+    # Only what the configured groups need is computed: this is the hot loop of training and the gateway.
+    mean = x.mean(axis=1, dtype=np.float64).astype(np.float32) if "stats" in feats else None
 
-    need_spec = any(
-        g in params.features for g in ("logmel", "mfcc", "band_rms", "spectral_shape", "velocity_rms")
-    )
-    if need_spec:
+    mag = pw = None
+    if any(g in feats for g in _SPECTRAL_GROUPS):
         if params.remove_dc:
             # Subtract the window-weighted mean, not the plain one: with a tapered window the plain mean leaves
             # a DC residue in the windowed frame that leaks into bin 1, which velocity integration amplifies.
             wmean = (x @ t.window) / np.float32(t.window_sum)
-            xs = x - wmean[:, None]
+            xw = (x - wmean[:, None]) * t.window
         else:
-            xs = x
-        X = spectral.rfft(xs * t.window)
-        pw = spectral.power(X)
+            xw = x * t.window
+        X = scipy.fft.rfft(xw, axis=-1, workers=1, overwrite_x=True)
+        if "logmel" in feats or "mfcc" in feats:
+            mag = np.abs(X)
+        if any(g in feats for g in _POWER_GROUPS):
+            pw = mag * mag if mag is not None else spectral.power(X)
     col = 0
-    for g in params.features:
+    logmel = None
+    for g in feats:
         if g in ("logmel", "mfcc"):
-            if g == "logmel" or "logmel" not in params.features:
-                assert t.mel is not None
-                mag = np.sqrt(pw)
-                logmel = np.log(mag @ t.mel.matrix.T + np.float32(LOG_OFFSET))
+            if logmel is None:
+                assert t.mel is not None and mag is not None
+                logmel = np.log(mag @ t.mel.matrix_t + np.float32(LOG_OFFSET))
             if g == "logmel":
                 out[:, col : col + params.n_mels] = logmel
                 col += params.n_mels
@@ -210,15 +217,19 @@ def _features_batch(
                 out[:, col : col + params.n_mfcc] = logmel @ t.dct.T
                 col += params.n_mfcc
         elif g == "band_rms":
+            assert pw is not None
             out[:, col : col + params.n_bands] = np.sqrt(pw @ t.band_weights.T)
             col += params.n_bands
         elif g == "stats":
-            out[:, col : col + 7] = _stats(x, xa, mean)
+            assert mean is not None
+            out[:, col : col + 7] = _stats(x, x - mean[:, None] if params.remove_dc else x, mean)
             col += 7
         elif g == "spectral_shape":
+            assert pw is not None
             out[:, col : col + 2] = _spectral_shape(pw, t.freqs)
             col += 2
         elif g == "velocity_rms":
+            assert pw is not None
             out[:, col] = _velocity_rms(pw, t)
             col += 1
     return out
@@ -328,12 +339,19 @@ def extract_features(signal: npt.ArrayLike, *, params: FeatureParams) -> npt.NDA
     SignalError
         NaN/inf, empty or too short, non-real dtype, not 1-D.
     """
-    x = check_signal(signal, params=params)
+    # Finiteness is checked on the output, which is 25x smaller than the input: a NaN or inf sample makes
+    # every feature of its frame non-finite (each group reads the whole frame, through the FFT or the mean),
+    # so the input is scanned only to name the bad sample, or where no frame covers it.
+    x = check_signal(signal, params=params, check_finite=False)
     t = feature_tables(params)
-    view = np.lib.stride_tricks.sliding_window_view(x, params.frame_length)[:: params.hop_length]
-    return np.concatenate(
-        [
-            _features_batch(view[i : i + BATCH_FRAMES], params, t)
-            for i in range(0, view.shape[0], BATCH_FRAMES)
+    n, hop = params.frame_length, params.hop_length
+    view = np.lib.stride_tricks.sliding_window_view(x, n)[::hop]
+    with np.errstate(invalid="ignore", over="ignore"):  # a bad sample is reported below, not warned about
+        batches = [
+            _features_batch(view[i : i + BATCH_FRAMES], params, t) for i in range(0, len(view), BATCH_FRAMES)
         ]
-    )
+    out = np.concatenate(batches)
+    uncovered = x[(view.shape[0] - 1) * hop + n :] if hop <= n else x
+    if not (np.isfinite(out).all() and np.isfinite(uncovered).all()):
+        as_samples(x)  # raises, naming the first bad sample
+    return out

@@ -47,12 +47,15 @@ class MelTable:
         Packed filter weights (``filterCoefs``).
     matrix : ndarray of float32, shape (n_mels, n_fft // 2 + 1)
         The same weights as a dense matrix (zeros outside each filter's packed range).
+    matrix_t : ndarray of float32, shape (n_fft // 2 + 1, n_mels)
+        ``matrix.T`` stored contiguously (what a batched ``spectra @ matrix_t`` wants).
     """
 
     pos: npt.NDArray[np.uint32]
     lengths: npt.NDArray[np.uint32]
     coefs: npt.NDArray[np.float32]
     matrix: npt.NDArray[np.float32]
+    matrix_t: npt.NDArray[np.float32]
 
 
 @lru_cache(maxsize=32)
@@ -85,9 +88,10 @@ def _mel_table(fmin: float, fmax: float, n_mels: int, fs: float, n_fft: int) -> 
     matrix = np.zeros((n_mels, n_bins), dtype=np.float32)
     for i in range(n_mels):
         matrix[i, start[i] : end[i] + 1] = dense[i, start[i] : end[i] + 1]
-    for arr in (packed, matrix):
+    matrix_t = np.ascontiguousarray(matrix.T)
+    for arr in (packed, matrix, matrix_t):
         arr.setflags(write=False)
-    return MelTable(start.astype(np.uint32), lengths.astype(np.uint32), packed, matrix)
+    return MelTable(start.astype(np.uint32), lengths.astype(np.uint32), packed, matrix, matrix_t)
 
 
 def mel_filter_table(params: FeatureParams) -> MelTable:

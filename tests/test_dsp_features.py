@@ -168,3 +168,12 @@ def test_bad_frames_and_chunks_are_refused() -> None:
     with pytest.raises(SignalError, match="sample 702 is nan"):
         s.push(np.array([0.0, 0.0, np.nan]))
     assert issubclass(SignalError, VibsentryError)
+
+
+@pytest.mark.parametrize(("hop", "bad"), [(1024, 500), (512, 3000), (2000, 1500), (1024, 10_239)])
+def test_a_non_finite_sample_anywhere_is_named_whatever_the_hop(hop: int, bad: int) -> None:
+    # Inside a frame, in a gap that hop > frame_length skips, and in the trailing partial frame.
+    x = np.random.default_rng(0).normal(size=10_240).astype(np.float32)
+    x[bad] = np.inf
+    with pytest.raises(SignalError, match=f"sample {bad} is inf"):
+        extract_features(x, params=FeatureParams(hop_length=hop))
