@@ -399,14 +399,26 @@ class PtyPort:
         buf = fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0")
         return int(struct.unpack("i", buf)[0])
 
-    def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until the reader has taken every byte (True) or ``timeout`` seconds passed (False)."""
+    def drain(self, timeout: float = 10.0, *, settle: float = 0.5) -> bool:
+        """Wait until the reader has taken every byte (True) or ``timeout`` seconds passed (False).
+
+        The queue must stay empty for ``settle`` seconds: the kernel moves bytes from the master to the
+        slave's input queue asynchronously (the tty flip buffer), so under load the queue can read empty
+        while bytes are still on their way, and closing then loses them.
+        """
         deadline = time.monotonic() + timeout
-        while self.pending() > 0:
-            if time.monotonic() > deadline:
+        empty_since: float | None = None
+        while True:
+            now = time.monotonic()
+            if self.pending() > 0:
+                empty_since = None
+            elif empty_since is None:
+                empty_since = now
+            elif now - empty_since >= settle:
+                return True
+            if now > deadline:
                 return False
             time.sleep(0.02)
-        return True
 
     def close(self) -> None:
         """Close the pty (and remove the symlink)."""
