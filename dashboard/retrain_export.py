@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from vibsentry.errors import StoreError, UsageError
+from vibsentry.fileio import write_atomic
 
 MANIFEST_HEADER = "path,label,fs,channel,group,split,rpm,load,start_s,end_s"
 _LABEL = re.compile(r"^[A-Za-z0-9_.@-]+$")
@@ -41,21 +42,6 @@ class ExportResult:
     manifest_lines: tuple[str, ...]
     scores_csv: Path
     incomplete_captures: int
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    # Same folder as the target, so os.replace is a rename on one file system (atomic).
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    ok = False
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        ok = True
-    finally:
-        if not ok:
-            tmp.unlink(missing_ok=True)
 
 
 def wav_bytes(samples: np.ndarray, sample_rate: float) -> bytes:
@@ -119,7 +105,7 @@ def export(
             )
         name = f"node{node}_cap{int(cap.capture_id)}_{label}.wav"
         path = out / name
-        _atomic_write(path, wav_bytes(samples[:, 0] if samples.shape[1] == 1 else samples, rate))
+        write_atomic(path, wav_bytes(samples[:, 0] if samples.shape[1] == 1 else samples, rate))
         recordings.append(path)
         lines.append(f"{name},{label},,,node{node},,,,,")
     manifest = None
@@ -127,10 +113,10 @@ def export(
         manifest = out / "manifest.csv"
         old = manifest.read_text(encoding="utf-8") if manifest.exists() else MANIFEST_HEADER + "\n"
         kept = [ln for ln in old.splitlines() if ln.split(",", 1)[0] not in {p.name for p in recordings}]
-        _atomic_write(manifest, ("\n".join([*kept, *lines]) + "\n").encode("utf-8"))
+        write_atomic(manifest, ("\n".join([*kept, *lines]) + "\n").encode("utf-8"))
     scores = source.scores(node, start_ns, end_ns)  # type: ignore[attr-defined]
     buf = io.StringIO()
     scores.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL)
     scores_csv = out / f"node{node}_scores_{label}.csv"
-    _atomic_write(scores_csv, buf.getvalue().encode("utf-8"))
+    write_atomic(scores_csv, buf.getvalue().encode("utf-8"))
     return ExportResult(out, tuple(recordings), manifest, tuple(lines), scores_csv, incomplete)

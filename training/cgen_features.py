@@ -15,7 +15,6 @@ import argparse
 import hashlib
 import os
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from vibsentry.dsp.features import feature_tables
 from vibsentry.dsp.params import FEATURE_GROUPS, FeatureParams
 
 from vibsentry.errors import VibsentryError
+from vibsentry.fileio import write_atomic
 
 _PER_LINE = 6
 
@@ -133,18 +133,7 @@ def render_feature_config(params: FeatureParams, *, source: str = "FeatureParams
 
 def write_feature_config(params: FeatureParams, path: str | os.PathLike[str], *, source: str) -> Path:
     """Write the header atomically (temp file in the same folder, then rename); returns the path."""
-    dst = Path(path)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    text = render_feature_config(params, source=source)
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=dst.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return dst
+    return write_atomic(path, render_feature_config(params, source=source))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

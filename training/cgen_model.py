@@ -27,6 +27,7 @@ import numpy as np
 from vibsentry.training.tflite_reader import TfliteModel, TfliteOp, TfliteTensor, read_tflite
 
 from vibsentry.errors import ExportError
+from vibsentry.fileio import write_atomic
 
 SUPPORTED_OPS: tuple[str, ...] = (
     "FULLY_CONNECTED",
@@ -1122,14 +1123,7 @@ def export_c(
             files["vs_feature_config.h"] = fc
     if into_bundle:
         for fname, text in files.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{fname}.", dir=out)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(text)
-                os.replace(tmp, out / fname)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomic(out / fname, text)
         return ExportResult(out, tuple(sorted(files)), plan)
     # Everything goes to a temp sibling first; the rename is the only step the output name ever sees.
     out.parent.mkdir(parents=True, exist_ok=True)

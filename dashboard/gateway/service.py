@@ -27,6 +27,7 @@ from vibsentry.dashboard.store.records import Record
 
 from vibsentry import protocol as vp
 from vibsentry.errors import StoreError, StoreRejected
+from vibsentry.fileio import write_atomic
 
 log = logging.getLogger("vibsentry.ingest")
 
@@ -392,17 +393,13 @@ class Gateway:
 
     def write_status(self) -> None:
         """Write :meth:`status` to ``status_path`` atomically (temp file + rename)."""
-        path = self.config.status_path
-        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
         try:
-            tmp.write_text(json.dumps(self.status(), indent=1, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, path)
+            # Advisory and rewritten every second: no fsync.
+            write_atomic(
+                self.config.status_path, json.dumps(self.status(), indent=1, sort_keys=True), fsync=False
+            )
         except OSError:
-            # A full disk must not stop ingest; the status file is advisory.
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
+            pass  # a full disk must not stop ingest; the status file is advisory
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:

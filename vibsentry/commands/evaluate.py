@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
-from pathlib import Path
+
+from vibsentry.fileio import write_atomic
 
 HELP = "evaluate a model bundle on a dataset manifest (float and INT8 metrics, JSON output)"
 DESCRIPTION = """\
@@ -49,12 +48,7 @@ def run(args: argparse.Namespace) -> int:
         print(text)
         return 0
     if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, out)
+        write_atomic(args.json, text + "\n")
     keys = (
         ("auc", "detection_rate", "false_alarm_rate") if m["kind"] == "anomaly" else ("accuracy", "macro_f1")
     )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from vibsentry.errors import FileFormatError, UsageError
@@ -57,28 +55,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
-def _atomic_savez(path: Path, **arrays: object) -> None:
-    import numpy as np
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
     """Compute features for ``args.input`` and write ``args.out``."""
     import numpy as np
 
     from vibsentry.dsp import FeatureParams, FeatureStream
     from vibsentry.dsp.io import iter_wav_blocks, read_recording, resample, wav_info
+    from vibsentry.fileio import atomic_open
     from vibsentry.progress import bar
 
     out = Path(args.out)
@@ -131,14 +114,15 @@ def run(args: argparse.Namespace) -> int:
             f"{stream.samples_seen} samples is shorter than one frame (frame_length={params.frame_length})",
         )
     starts = np.arange(feats.shape[0]) * (params.hop_length / params.sample_rate)
-    _atomic_savez(
-        out,
-        features=feats,
-        feature_names=np.array(params.feature_names),
-        frame_start_s=starts,
-        feature_params=np.array(params.canonical_json()),
-        feature_hash=np.array(params.feature_hash),
-    )
+    with atomic_open(out, "wb") as fh:
+        np.savez(
+            fh,
+            features=feats,
+            feature_names=np.array(params.feature_names),
+            frame_start_s=starts,
+            feature_params=np.array(params.canonical_json()),
+            feature_hash=np.array(params.feature_hash),
+        )
     summary = {
         "input": str(src),
         "output": str(out),
