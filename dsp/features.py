@@ -222,7 +222,8 @@ def _features_batch(
             col += params.n_bands
         elif g == "stats":
             assert mean is not None
-            out[:, col : col + 7] = _stats(x, x - mean[:, None] if params.remove_dc else x, mean)
+            xa = x - mean[:, None] if params.remove_dc else x
+            out[:, col : col + 7] = _stats(xa, mean, centred=params.remove_dc)
             col += 7
         elif g == "spectral_shape":
             assert pw is not None
@@ -236,21 +237,22 @@ def _features_batch(
 
 
 def _stats(
-    x: npt.NDArray[np.float32], xa: npt.NDArray[np.float32], mean: npt.NDArray[np.float32]
+    xa: npt.NDArray[np.float32], mean: npt.NDArray[np.float32], *, centred: bool
 ) -> npt.NDArray[np.float32]:
-    # Central moments of the DC-removed frame in float32 (NumPy reduces rows pairwise, so 4096-sample frames
-    # keep ~1e-6 relative accuracy), as the C firmware computes them.
-    c = xa - xa.mean(axis=1, keepdims=True) if xa is x else xa
+    # Central moments in float32 (NumPy reduces rows pairwise, so 4096-sample frames keep ~1e-6 relative
+    # accuracy), as the C firmware computes them. ``xa`` is the frame with DC removed when ``centred``; the
+    # moments always need a centred copy, RMS is of ``xa`` as given.
+    c = xa if centred else xa - xa.mean(axis=1, keepdims=True)
     n = np.float32(c.shape[1])
     c2 = c * c
     m2 = c2.sum(axis=1) / n
     m3 = (c2 * c).sum(axis=1) / n
     m4 = (c2 * c2).sum(axis=1) / n
-    rms = np.sqrt(m2) if xa is not x else np.sqrt((xa * xa).sum(axis=1) / n)
+    rms = np.sqrt(m2) if centred else np.sqrt((xa * xa).sum(axis=1) / n)
     hi = xa.max(axis=1)
     lo = xa.min(axis=1)
     peak = np.maximum(hi, -lo)
-    out = np.empty((x.shape[0], 7), dtype=np.float32)
+    out = np.empty((xa.shape[0], 7), dtype=np.float32)
     out[:, 0] = mean
     out[:, 1] = rms
     out[:, 2] = peak
