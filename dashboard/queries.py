@@ -451,10 +451,13 @@ def fleet(
         # Node clocks map to wall time through the gateway's boot epoch: a few ms ahead is not 'the future'.
         age_s = max(0.0, (now - int(r.last_seen_ns)) / 1e9)
         score, thr = _num(r.last_score), _num(r.last_threshold)
+        # A node that has sent HELLO/STATUS but no SCORE yet has NULL score columns; pandas makes them NaN
+        # as soon as another node has numbers, and NaN is truthy, so every column goes through _num.
+        alarm_state = int(_num(r.last_alarm_state) or 0)
         above = score is not None and thr is not None and score > thr
         if age_s > cfg.offline_after_s:
             status = "offline"
-        elif r.last_alarm_state == 1:
+        elif alarm_state == 1:
             status = "alarm"
         elif above or zone in ("C", "D"):
             status = "warning"
@@ -468,7 +471,7 @@ def fleet(
                 "last_score": score,
                 "threshold": thr,
                 "score_ratio": score / thr if score is not None and thr else None,
-                "alarm_state": int(r.last_alarm_state or 0),
+                "alarm_state": alarm_state,
                 "velocity_rms": _num(r.last_velocity_rms),
                 "iso_group": grp,
                 "iso_zone": zone,
