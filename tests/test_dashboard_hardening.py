@@ -7,13 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 from vibsentry.dashboard.store.records import Record
 from vibsentry.dashboard.store.sqlite import SQLiteStore
 
 from tests.support.dashboard import FEATURE_HASH, SECOND, make_records
-
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+from tests.test_dashboard_app import run_view
 
 
 def hello(node: int, t_ns: int, machine: str) -> Record:
@@ -43,16 +41,6 @@ def write_store(path: Path, extra: list[Record]) -> None:
         store.write([*make_records(t0_ns=time.time_ns() - 65 * SECOND, n_nodes=2, seconds=60), *extra])
     finally:
         store.close()
-
-
-def run_view(view: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["view"] = view
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 @pytest.fixture()
