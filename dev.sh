@@ -16,6 +16,7 @@ APT_PACKAGES=(
   gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc
   qemu-system-arm influxdb chromium chromium-driver
   clang libclang-rt-14-dev llvm cppcheck socat libsndfile1
+  mosquitto mosquitto-clients
 )
 
 log() { printf '[dev.sh] %s\n' "$*" >&2; }
