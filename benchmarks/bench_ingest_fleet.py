@@ -39,7 +39,7 @@ class _Bundle:
     """Just enough of a bundle for VirtualNode: 10 frames/s feature parameters and a fixed alarm rule."""
 
     def __init__(self) -> None:
-        from vibsentry.training.alarm import AlarmRule
+        from vibsentry.runtime.alarm import AlarmRule
 
         self.params = FeatureParams(hop_length=1200)
         self.alarm = AlarmRule(1e9, 1e9, 3, 5)

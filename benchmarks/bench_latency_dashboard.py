@@ -56,7 +56,7 @@ def main() -> int:
     bundle = None
     bdir = Path(args.bundle) if args.bundle else ROOT / ".vibsentry" / "demo" / "bundle"
     if (bdir / "bundle.json").is_file():
-        from vibsentry.training.bundle import load_bundle
+        from vibsentry.runtime.bundle import load_bundle
 
         bundle = load_bundle(bdir)
     faults = {k + 1: args.first_fault + k * args.spacing for k in range(args.nodes)}

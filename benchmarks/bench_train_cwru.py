@@ -66,8 +66,8 @@ def write_manifest(rows: list[dict[str, str]], path: Path) -> Path:
 
 
 def classifier(cwru: Path, tmp: Path, *, with_normal: bool = True) -> dict[str, object]:
+    from vibsentry.runtime.bundle import load_bundle
     from vibsentry.training.api import train_bundle
-    from vibsentry.training.bundle import load_bundle
 
     base = [r for r in cwru_rows(cwru) if with_normal or r["label"] != "normal"]
     folds = []
@@ -98,8 +98,8 @@ def classifier(cwru: Path, tmp: Path, *, with_normal: bool = True) -> dict[str, 
 
 
 def anomaly(cwru: Path, tmp: Path) -> dict[str, object]:
+    from vibsentry.runtime.bundle import load_bundle
     from vibsentry.training.api import train_bundle
-    from vibsentry.training.bundle import load_bundle
 
     rows = [r for r in cwru_rows(cwru) if r["label"] != "normal"]
     rows.append(

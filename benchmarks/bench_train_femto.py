@@ -38,9 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         print(f"skipped: FEMTO Bearing1_2 not found at {run} (pass --datasets)")
         return 0
-    from vibsentry.training.alarm import apply_alarm_rule
+    from vibsentry.runtime.alarm import apply_alarm_rule
+    from vibsentry.runtime.bundle import load_bundle
     from vibsentry.training.api import train_bundle
-    from vibsentry.training.bundle import load_bundle
     from vibsentry.training.dataset import build_windows
     from vibsentry.training.manifest import read_manifest
 

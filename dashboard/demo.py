@@ -109,7 +109,7 @@ def ensure_bundle(opts: DemoOptions, say: Callable[[str], None] = print) -> Path
     stale = False
     if (cached / "bundle.json").is_file():
         from vibsentry.dsp import FeatureParams
-        from vibsentry.training.bundle import load_bundle
+        from vibsentry.runtime.bundle import load_bundle
 
         from vibsentry.errors import BundleError
 

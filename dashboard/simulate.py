@@ -3,7 +3,7 @@
 Each :class:`VirtualNode` does what a node's firmware does, with the reference implementations: frames the
 signal (``vibsentry.dsp``), decides per frame whether to analyse it (trigger), computes the features, scores
 them with the bundle's INT8 model (``Bundle.score_features``), applies the alarm rule
-(``vibsentry.training.alarm.AlarmState``) and emits HELLO, periodic STATUS, one SCORE per analysed frame,
+(``vibsentry.runtime.alarm.AlarmState``) and emits HELLO, periodic STATUS, one SCORE per analysed frame,
 ALARM raise/clear events and periodic FEATURES (the log-mel vector) as protocol frames. A
 :class:`Simulator` interleaves many nodes in node-time order and writes each frame to its node's port at
 real time or ``speed`` times faster.
@@ -142,7 +142,7 @@ class VirtualNode:
     duration_s : float
         Node time to simulate, in seconds.
     bundle : Bundle or None
-        A loaded ``vibsentry.training.bundle.Bundle``; None uses :class:`BaselineScorer`.
+        A loaded ``vibsentry.runtime.bundle.Bundle``; None uses :class:`BaselineScorer`.
     status_every_s : float
         STATUS period (node time); HELLO repeats every 10 periods.
     features_every : int
@@ -177,7 +177,7 @@ class VirtualNode:
         raw_every_s: float = 0.0,
     ) -> None:
         from vibsentry.dsp import FeatureParams, extract_features
-        from vibsentry.training.alarm import AlarmRule, AlarmState
+        from vibsentry.runtime.alarm import AlarmRule, AlarmState
 
         self.spec = spec
         self.params = bundle.params if bundle is not None else FeatureParams()

@@ -3,7 +3,7 @@
 Loading and scoring need only NumPy and ``ai_edge_litert`` (no TensorFlow), so the gateway, the simulator and
 the dashboard can use a bundle cheaply::
 
-    from vibsentry.training.bundle import load_bundle
+    from vibsentry.runtime.bundle import load_bundle
     b = load_bundle("out/bundle")
     scores = b.score_features(features)          # (n,) float32, INT8 model, as the node computes it
 """
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from vibsentry.dsp.params import FeatureParams
-from vibsentry.training.alarm import AlarmRule
+from vibsentry.runtime.alarm import AlarmRule
 
 from vibsentry.errors import BundleError, VibsentryError
 
@@ -153,8 +153,8 @@ class Bundle:
         return None if self.alarm is None else self.alarm.threshold
 
     def model(self, which: str = "int8") -> Any:
-        """The :class:`~vibsentry.training.runtime.TFLiteModel` for ``"int8"`` or ``"float"``."""
-        from vibsentry.training.runtime import TFLiteModel
+        """The :class:`~vibsentry.runtime.model.TFLiteModel` for ``"int8"`` or ``"float"``."""
+        from vibsentry.runtime.model import TFLiteModel
 
         if which not in self._models:
             name = MODEL_FILE if which == "int8" else self.meta["model"].get("float_file", FLOAT_MODEL_FILE)
@@ -193,7 +193,7 @@ class Bundle:
         """
         z = self.normalise(features)
         if self.kind == "anomaly":
-            from vibsentry.training.runtime import autoencoder_score
+            from vibsentry.runtime.score import autoencoder_score
 
             return autoencoder_score(self.model(model), z)
         proba = self.predict_proba(features, model=model)

@@ -1,12 +1,7 @@
-"""Run a bundle's ``.tflite`` models without TensorFlow (``ai_edge_litert``), and the score definition.
+"""Run a bundle's ``.tflite`` models without TensorFlow (``ai_edge_litert``), and INT8 (de)quantization.
 
-The anomaly score is defined in ``docs/bundle.md`` and computed here exactly as the firmware computes it:
-
-1. ``z = (x - mean) / std`` in float32 (per feature);
-2. ``q = clamp(round_half_away(z / s_in) + zp_in, -128, 127)`` (int8 model input);
-3. ``zq = (q - zp_in) * s_in`` (float32; the input as the model saw it);
-4. the INT8 model maps ``q`` to ``r`` (int8); ``y = (r - zp_out) * s_out`` (float32);
-5. ``score = sum_j (zq_j - y_j)^2 / n_features``, accumulated in float32 in feature order.
+:func:`quantize` and :func:`dequantize` are the float32 <-> int8 conversions the firmware does at the model's
+input and output (``docs/bundle.md``); :mod:`vibsentry.runtime.score` builds the anomaly score on them.
 """
 
 from __future__ import annotations
@@ -134,11 +129,3 @@ class TFLiteModel:
         else:
             y = raw.astype(np.float32)
         return seen, y
-
-
-def autoencoder_score(model: TFLiteModel, z: npt.ArrayLike) -> F32:
-    """Anomaly score of z-scored windows ``z`` (n, n_features) per the definition above; float32 (n,)."""
-    from vibsentry.training.models import reconstruction_mse
-
-    seen, y = model.run_float(z)
-    return reconstruction_mse(seen, y)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from vibsentry.dsp.features import extract_features
 from vibsentry.dsp.params import FeatureParams
-from vibsentry.training.bundle import load_bundle, save_bundle
-from vibsentry.training.runtime import dequantize, quantize
+from vibsentry.runtime.bundle import load_bundle, save_bundle
+from vibsentry.runtime.model import dequantize, quantize
 
 from tests.support import training as T
 from vibsentry.errors import BundleError
@@ -99,7 +99,7 @@ def test_unsupported_version_and_not_a_bundle(copy: Path, tmp_path: Path) -> Non
 
 
 def test_listed_files_stay_inside_the_bundle(copy: Path) -> None:
-    from vibsentry.training.bundle import metadata_sha256
+    from vibsentry.runtime.bundle import metadata_sha256
 
     meta = json.loads((copy / "bundle.json").read_text())
     meta["files"]["../outside.bin"] = "0" * 64
@@ -168,7 +168,7 @@ def test_quantize_rounds_half_away_from_zero() -> None:
 def test_scoring_needs_no_tensorflow(bundle_dir: Path) -> None:
     code = (
         "import sys, numpy as np\n"
-        "from vibsentry.training.bundle import load_bundle\n"
+        "from vibsentry.runtime.bundle import load_bundle\n"
         f"b = load_bundle({str(bundle_dir)!r})\n"
         "s = b.score_features(np.zeros((3, b.params.n_features), np.float32))\n"
         "assert s.shape == (3,)\n"

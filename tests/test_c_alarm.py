@@ -1,4 +1,4 @@
-"""vs_alarm (C) against the shared alarm vectors and against vibsentry.training.alarm on random scores."""
+"""vs_alarm (C) against the shared alarm vectors and against vibsentry.runtime.alarm on random scores."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vibsentry.training.alarm import AlarmRule, apply_alarm_rule
+from vibsentry.runtime.alarm import AlarmRule, apply_alarm_rule
 
 from tests.support.cbuild import build_host, run_c_test
 

@@ -124,7 +124,7 @@ def trained_bundle(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
 def test_trained_bundle_exports_and_c_matches_reference(trained_bundle: Path, tmp_path: Path) -> None:
     """A bundle from the real training pipeline: feature config + normalisation emitted; C == TFLite."""
     from vibsentry.dsp import extract_features
-    from vibsentry.training.bundle import load_bundle
+    from vibsentry.runtime.bundle import load_bundle
 
     from tests.support import training as T
 
@@ -154,10 +154,10 @@ def test_trained_bundle_exports_and_c_matches_reference(trained_bundle: Path, tm
 
 
 def test_node_input_quantization_equals_python(autoencoder_tflite: Path, tmp_path: Path) -> None:
-    """The node's vs_model_quantize_input and the gateway's training.runtime.quantize agree on every value,
+    """The node's vs_model_quantize_input and the gateway's runtime.model.quantize agree on every value,
     ties (x / scale = k + 0.5), out-of-range and non-finite values included."""
+    from vibsentry.runtime.model import quantize
     from vibsentry.training.cgen_model import export_c
-    from vibsentry.training.runtime import quantize
 
     res = export_c(autoencoder_tflite, tmp_path / "gen")
     lib = tm.ModelLibrary(tm.compile_model(res.out_dir), np.int8, np.int8, 40, 40)
@@ -178,7 +178,7 @@ def test_export_into_the_bundle_adds_c_and_keeps_it_valid(trained_bundle: Path, 
     """docs/bundle.md: vs_model_data.c/.h may be added to the bundle by export (not listed in its files)."""
     import shutil
 
-    from vibsentry.training.bundle import load_bundle
+    from vibsentry.runtime.bundle import load_bundle
 
     b = tmp_path / "bundle"
     shutil.copytree(trained_bundle, b)

@@ -15,7 +15,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-FOLDERS = {"dsp": "dsp", "training": "training", "dashboard": "dashboard"}
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def _top_folders() -> dict[str, str]:
+    """Sub-package name -> top-level folder, as pyproject.toml maps them (``vibsentry.dsp`` -> ``dsp/``)."""
+    mapping = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    return {
+        name.split(".", 1)[1]: folder
+        for name, folder in mapping.items()
+        if name.count(".") == 1 and "/" not in folder and folder != "vibsentry"
+    }
 
 
 def _tool(name: str) -> str:
@@ -47,7 +60,7 @@ def test_mypy() -> None:
     for entry in (ROOT / "vibsentry").iterdir():
         if entry.name != "__pycache__":
             (pkg / entry.name).symlink_to(entry)
-    for name, folder in FOLDERS.items():
+    for name, folder in _top_folders().items():
         (pkg / name).symlink_to(ROOT / folder)
     proc = subprocess.run(
         [_tool("mypy"), "--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(ROOT / "build" / "mypy-cache"),

@@ -29,7 +29,7 @@ def test_every_python_package_folder_is_mapped_in_pyproject() -> None:
     tool = _pyproject()["tool"]["setuptools"]
     mapping: dict[str, str] = tool["package-dir"]
     listed = set(tool["packages"])
-    for top, folder in (("vibsentry.dsp", "dsp"), ("vibsentry.training", "training"),
+    for top, folder in (("vibsentry.dsp", "dsp"), ("vibsentry.runtime", "runtime"), ("vibsentry.training", "training"),
                         ("vibsentry.dashboard", "dashboard"), ("vibsentry", "vibsentry")):  # fmt: skip
         for init in (ROOT / folder).rglob("__init__.py"):
             rel = init.parent.relative_to(ROOT / folder)
@@ -71,10 +71,10 @@ def test_wheel_adds_only_the_vibsentry_namespace(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"vibsentry"}
-    for must in ("vibsentry/dsp/params.py", "vibsentry/dsp/features.py", "vibsentry/training/alarm.py",
+    for must in ("vibsentry/dsp/params.py", "vibsentry/dsp/features.py", "vibsentry/runtime/alarm.py",
                  "vibsentry/cli.py", "vibsentry/commands/features.py", "vibsentry/py.typed"):  # fmt: skip
         assert must in names
-    assert not any(re.match(r"(dsp|training|dashboard)/", n) for n in names)
+    assert not any(re.match(r"(dsp|runtime|training|dashboard)/", n) for n in names)
 
 
 def test_wheel_installs_into_a_fresh_venv_and_runs(wheel: Path, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ FAULTY = "sample_data/synthetic/m1_outer_race_sev100.wav"
 @pytest.fixture(scope="module")
 def bundle():
     pytest.importorskip("tensorflow", reason="training a bundle needs the train extra")
-    from vibsentry.training.bundle import load_bundle
+    from vibsentry.runtime.bundle import load_bundle
 
     from tests.support.dashboard import demo_bundle_dir
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from vibsentry.training.alarm import apply_alarm_rule
+from vibsentry.runtime.alarm import apply_alarm_rule
 from vibsentry.training.calibrate import (
     calibrate,
     per_frame_probability,

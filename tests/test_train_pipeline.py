@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 from vibsentry.dsp.params import FeatureParams
-from vibsentry.training.bundle import load_bundle
+from vibsentry.runtime.bundle import load_bundle
 
 from tests.support import training as T
 from vibsentry.cli import main

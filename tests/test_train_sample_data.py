@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.io import wavfile
-from vibsentry.training.bundle import load_bundle
+from vibsentry.runtime.bundle import load_bundle
 
 from vibsentry.cli import main
 

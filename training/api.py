@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from vibsentry.dsp.params import FEATURE_GROUPS, FeatureParams
-from vibsentry.training import bundle as B
+from vibsentry.runtime import bundle as B
 from vibsentry.training.dataset import Windows, build_windows, check_labels
 from vibsentry.training.manifest import (
     NORMAL,
@@ -187,7 +187,9 @@ class _Trained:
 def _fit(
     w: Windows, classes: list[str], kind: str, params: FeatureParams, cfg: TrainConfig, quiet: bool
 ) -> _Trained:
-    from vibsentry.training.alarm import AlarmRule
+    from vibsentry.runtime.alarm import AlarmRule
+    from vibsentry.runtime.model import TFLiteModel
+    from vibsentry.runtime.score import autoencoder_score
     from vibsentry.training.calibrate import calibrate
     from vibsentry.training.evaluate import _auc, sequences
     from vibsentry.training.models import (
@@ -199,7 +201,6 @@ def _fit(
         normalise,
     )
     from vibsentry.training.quantize import INPUT_RANGE_Z, convert_float, convert_int8, representative_rows
-    from vibsentry.training.runtime import TFLiteModel, autoencoder_score
 
     tr, va, te = w.in_split("train"), w.in_split("val"), w.in_split("test")
     ignore = tuple(i for i, n in enumerate(params.feature_names) if n in cfg.ignore_features)
@@ -297,9 +298,9 @@ def _assemble(
     out: Path,
     extra: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, bytes], B.Bundle, dict[str, Any]]:
+    from vibsentry.runtime.model import TFLiteModel
     from vibsentry.training.evaluate import evaluate_windows, public
     from vibsentry.training.report import explain, plots, render
-    from vibsentry.training.runtime import TFLiteModel
 
     m8 = TFLiteModel(t.int8)
     score_def = B.SCORE_AUTOENCODER if t.kind == "anomaly" else B.SCORE_CLASSIFIER

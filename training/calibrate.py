@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from vibsentry.training.alarm import AlarmRule, apply_alarm_rule
+from vibsentry.runtime.alarm import AlarmRule, apply_alarm_rule
 
 from vibsentry.errors import DatasetError
 

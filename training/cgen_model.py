@@ -1076,7 +1076,7 @@ def export_c(
     Parameters
     ----------
     source : path-like
-        A bundle directory (verified with :func:`vibsentry.training.bundle.load_bundle`; its
+        A bundle directory (verified with :func:`vibsentry.runtime.bundle.load_bundle`; its
         ``model.tflite`` is exported, plus ``vs_feature_config.h`` from its FeatureParams and the normalisation
         arrays) or a ``.tflite`` file.
     out_dir : path-like
@@ -1103,7 +1103,7 @@ def export_c(
     params = None
     normalisation = None
     if src.is_dir():
-        from vibsentry.training.bundle import MODEL_FILE, load_bundle
+        from vibsentry.runtime.bundle import MODEL_FILE, load_bundle
 
         bundle = load_bundle(src)
         tfl = src / MODEL_FILE

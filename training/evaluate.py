@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from vibsentry.training.alarm import AlarmRule, apply_alarm_rule
-from vibsentry.training.bundle import Bundle
+from vibsentry.runtime.alarm import AlarmRule, apply_alarm_rule
+from vibsentry.runtime.bundle import Bundle
 from vibsentry.training.dataset import Windows
 from vibsentry.training.manifest import NORMAL
 

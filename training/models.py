@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from vibsentry.runtime.score import reconstruction_mse
 
 from vibsentry.errors import DatasetError
 
@@ -156,27 +157,6 @@ class AutoencoderDetector(_Base):
 
     def _score(self, Z: F32) -> F32:
         return reconstruction_mse(Z, self.reconstruct(Z))
-
-
-def reconstruction_mse(a: npt.ArrayLike, b: npt.ArrayLike) -> F32:
-    """Mean squared difference per row in float32, summed in feature order as the firmware does.
-
-    Parameters
-    ----------
-    a, b : array_like, shape (n, n_features)
-
-    Returns
-    -------
-    ndarray, float32, shape (n,)
-    """
-    x = np.asarray(a, dtype=np.float32)
-    y = np.asarray(b, dtype=np.float32)
-    d = x - y
-    acc = np.zeros(x.shape[0], dtype=np.float32)
-    # Sequential accumulation (not numpy's pairwise sum) so C, summing j = 0..n-1, gets the same bits.
-    for j in range(x.shape[1]):
-        acc += d[:, j] * d[:, j]
-    return (acc / np.float32(x.shape[1])).astype(np.float32)
 
 
 @dataclass

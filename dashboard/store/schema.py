@@ -33,7 +33,7 @@ T_STATUS = "status"
 T_FEATURES = "features"
 T_RAW = "raw_chunks"
 
-#: Alarm events as stored in ``alarms.event`` (same codes as ``vibsentry.training.alarm``: 1 raise, 2 clear).
+#: Alarm events as stored in ``alarms.event`` (same codes as ``vibsentry.runtime.alarm``: 1 raise, 2 clear).
 EVENT_RAISE = 1
 EVENT_CLEAR = 2
 

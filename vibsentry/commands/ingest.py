@@ -99,7 +99,7 @@ def _secret(name: str) -> str | None:
 
 def bundle_feature_hash(path: str) -> str:
     """The ``feature_hash`` of the bundle directory ``path`` (verified by ``load_bundle``)."""
-    from vibsentry.training.bundle import load_bundle
+    from vibsentry.runtime.bundle import load_bundle
 
     return load_bundle(path).feature_hash
 

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             fault_ids = {ids[0]}
     bundle = None
     if args.bundle:
-        from vibsentry.training.bundle import load_bundle
+        from vibsentry.runtime.bundle import load_bundle
 
         bundle = load_bundle(args.bundle)
     nodes = []

@@ -52,7 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _summary(path: str) -> dict[str, Any]:
-    from vibsentry.training.bundle import load_bundle
+    from vibsentry.runtime.bundle import load_bundle
 
     b = load_bundle(path)
     m = b.meta["metrics"]
