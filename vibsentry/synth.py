@@ -26,6 +26,9 @@ sizes.
 Amplitudes are in g and chosen to resemble the CWRU drive-end records at 0 hp: about 0.06 g RMS healthy
 (CWRU normal: 0.07 g), impacts of about 3 g for an outer-race defect at ``severity=1`` (CWRU OR007@6: peaks
 of 3.6 g).
+
+The bearing kinematics (:class:`BearingGeometry`, :func:`bearing_orders`, :func:`bearing_frequencies`) live
+in :mod:`vibsentry.diagnostics.bearings`; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from typing import Any
 import numpy as np
 from scipy import signal as sps
 
+from vibsentry.diagnostics.bearings import BearingGeometry, bearing_frequencies, bearing_orders
 from vibsentry.errors import ConfigError
 
 __all__ = [
@@ -54,110 +58,6 @@ __all__ = [
 
 #: Fault kinds :func:`machine_signal` can simulate, mapped to the manifest label used in ``sample_data/``.
 FAULTS: dict[str, str] = {"outer": "outer_race", "inner": "inner_race", "ball": "ball"}
-
-_MM_PER_INCH = 25.4
-
-
-@dataclass(frozen=True)
-class BearingGeometry:
-    """Geometry of a rolling-element bearing, the input of the defect-frequency formulas.
-
-    The default is the SKF 6205-2RS JEM deep-groove ball bearing at the drive end of the CWRU test rig
-    (CWRU Bearing Data Center): 9 balls of 0.3126 in on a 1.537 in pitch diameter, 0 degree contact angle.
-
-    Parameters
-    ----------
-    n_balls : int
-        Number of rolling elements (>= 3).
-    ball_diameter_mm : float
-        Rolling-element diameter ``Bd`` in mm.
-    pitch_diameter_mm : float
-        Pitch (cage) diameter ``Pd`` in mm; must exceed ``ball_diameter_mm``.
-    contact_angle_deg : float
-        Contact angle in degrees (0 for a deep-groove bearing under radial load), in [0, 90).
-    name : str
-        Designation, for reports.
-    """
-
-    n_balls: int = 9
-    ball_diameter_mm: float = 0.3126 * _MM_PER_INCH
-    pitch_diameter_mm: float = 1.537 * _MM_PER_INCH
-    contact_angle_deg: float = 0.0
-    name: str = "SKF 6205-2RS JEM"
-
-    def __post_init__(self) -> None:
-        if isinstance(self.n_balls, bool) or not isinstance(self.n_balls, int) or self.n_balls < 3:
-            raise ConfigError(f"bearing n_balls={self.n_balls!r}: must be an integer >= 3")
-        for name in ("ball_diameter_mm", "pitch_diameter_mm"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ConfigError(f"bearing {name}={value!r}: must be a positive number of mm")
-        if self.ball_diameter_mm >= self.pitch_diameter_mm:
-            raise ConfigError(
-                f"bearing ball_diameter_mm={self.ball_diameter_mm!r}: must be smaller than "
-                f"pitch_diameter_mm={self.pitch_diameter_mm!r}"
-            )
-        if not (math.isfinite(self.contact_angle_deg) and 0.0 <= self.contact_angle_deg < 90.0):
-            raise ConfigError(f"bearing contact_angle_deg={self.contact_angle_deg!r}: must be in [0, 90)")
-
-
-def bearing_orders(geometry: BearingGeometry | None = None) -> dict[str, float]:
-    """Bearing defect frequencies as multiples of the shaft frequency (orders), outer race stationary.
-
-    With ``N`` balls, ball diameter ``Bd``, pitch diameter ``Pd``, contact angle ``phi`` and
-    ``rho = Bd / Pd * cos(phi)``:
-
-    * ``ftf  = (1 - rho) / 2``                  fundamental train (cage) frequency
-    * ``bpfo = N / 2 * (1 - rho)``              ball pass frequency, outer race
-    * ``bpfi = N / 2 * (1 + rho)``              ball pass frequency, inner race
-    * ``bsf  = Pd / (2 Bd) * (1 - rho**2)``     ball spin frequency (a ball defect strikes at ``2 * bsf``)
-
-    For the default 6205-2RS these give 0.3983, 3.5848, 5.4152 and 2.3567, the values CWRU publishes
-    (CWRU lists the ball as 4.7135 = 2 x BSF).
-
-    Parameters
-    ----------
-    geometry : BearingGeometry, optional
-        Defaults to :class:`BearingGeometry` ().
-
-    Returns
-    -------
-    dict of str to float
-        Keys ``"ftf"``, ``"bpfo"``, ``"bpfi"``, ``"bsf"``; dimensionless orders.
-    """
-    g = geometry if geometry is not None else BearingGeometry()
-    rho = g.ball_diameter_mm / g.pitch_diameter_mm * math.cos(math.radians(g.contact_angle_deg))
-    return {
-        "ftf": 0.5 * (1.0 - rho),
-        "bpfo": 0.5 * g.n_balls * (1.0 - rho),
-        "bpfi": 0.5 * g.n_balls * (1.0 + rho),
-        "bsf": g.pitch_diameter_mm / (2.0 * g.ball_diameter_mm) * (1.0 - rho * rho),
-    }
-
-
-def bearing_frequencies(geometry: BearingGeometry | None = None, rpm: float = 1797.0) -> dict[str, float]:
-    """Bearing defect frequencies in Hz at a shaft speed.
-
-    Parameters
-    ----------
-    geometry : BearingGeometry, optional
-        Defaults to the CWRU drive-end 6205-2RS.
-    rpm : float
-        Shaft speed in revolutions per minute (> 0).
-
-    Returns
-    -------
-    dict of str to float
-        ``"shaft"`` (rpm / 60) and ``"ftf"``, ``"bpfo"``, ``"bpfi"``, ``"bsf"`` in Hz: the orders of
-        :func:`bearing_orders` times the shaft frequency. Example: 6205-2RS at 1797 rpm gives
-        BPFO 107.36 Hz, BPFI 162.19 Hz.
-    """
-    if not (isinstance(rpm, (int, float)) and math.isfinite(rpm) and rpm > 0):
-        raise ConfigError(f"rpm={rpm!r}: must be a positive number of revolutions per minute")
-    shaft = float(rpm) / 60.0
-    out = {"shaft": shaft}
-    out.update({k: v * shaft for k, v in bearing_orders(geometry).items()})
-    return out
 
 
 @dataclass(frozen=True)
