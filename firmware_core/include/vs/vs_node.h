@@ -1,0 +1,233 @@
+/*
+ * vs_node.h - the node application core: what a sensor node's firmware runs between its sampling interrupt
+ * and its UART, portable C99, identical on STM32 (firmware_stm32), ESP32 (firmware_esp32), the RV32 QEMU
+ * port and the host (ctypes: `vibsentry simulate` and the parity tests drive this very code).
+ *
+ *   sampling ISR / DMA callback --vs_node_push_samples_*--> [sample ring, lock-free SPSC (vs_ring.h)]
+ *   main loop: vs_node_poll
+ *     drain ring in hops of VS_FEAT_HOP_LENGTH samples -> pre-trigger raw ring (int16)
+ *       -> vs_trigger (one hop = one trigger block) -> when it fires: the last VS_FEAT_FRAME_LENGTH samples
+ *       -> vs_features -> z-score with the bundle's mean/std -> int8 model (vs_model) -> score
+ *       -> vs_alarm -> SCORE [, ALARM raise/clear] [, FEATURES every features_every analysed frames]
+ *          [, RAW_CHUNK capture of the pre-trigger ring on a raise]
+ *     received bytes (vs_platform_uart_read, or vs_node_rx_bytes) -> vs_proto decoder -> commands, each
+ *       answered by exactly one ACK or NACK: SET_THRESHOLD, REQUEST_RAW, REPLAY_SAMPLES, MODEL_* (NACK
+ *       unsupported in this build; issue H adds the A/B slots)
+ *     HELLO at start (boot counter and reset reason from the platform) and every hello_every_status STATUS;
+ *     STATUS every status_period_ms of platform clock; watchdog fed once per healthy poll.
+ *
+ * Frames and analysis. Frame i is samples [i*hop, i*hop + frame_length) of the stream since the last
+ * discontinuity, exactly as vibsentry.dsp frames a recording; frame_index counts every completed frame since
+ * start (analysed or not). The trigger is vs_trigger's rule (vs_trigger.h) with each hop pushed as one block:
+ * the level thresholds apply to the hop's samples, heartbeat and hold-off are counted in frames here. With
+ * thresholds 0 and heartbeat_frames 1 every frame is analysed. A discontinuity (ring overrun in the ISR, a
+ * REPLAY gap, the switch from sensor to replay) restarts framing: the next frame is complete frame_length
+ * samples later. Output for given samples, commands and clock readings is deterministic.
+ *
+ * Score. Autoencoder bundles (the model's output has VS_FEAT_N_FEATURES elements): z = (f - mean) / std in
+ * float32, quantized with the model's input scale, run, dequantized; score = sum_j (y_j - zq_j)^2 / n summed
+ * in feature order with zq the dequantized input - vibsentry.runtime.score.autoencoder_score, bit for bit.
+ * Without a model (cfg.model NULL) the score is the mean squared z-score (the same sum without the model).
+ *
+ * Memory: vs_node_t is caller-owned (static in firmware), every buffer inside, sizes fixed at compile time:
+ *   sample ring      VS_NODE_RING_SAMPLES floats          (default 1024: 4 KiB, 85 ms at 12 kHz)
+ *   trigger frame    VS_FEAT_FRAME_LENGTH floats          (4 KiB at 1024)
+ *   feature scratch  VS_FEATURES_SCRATCH_LEN floats       (8 KiB at 1024; also stages one hop)
+ *   raw ring         VS_NODE_RAW_CAPACITY int16           (default 2048: 4 KiB, 0.17 s at 12 kHz)
+ *   model arena      VS_NODE_ARENA_BYTES                  (default 1024; init fails if the model needs more)
+ *   protocol         one vs_proto_msg_t (1048 B) shared by rx and tx, one decoder (1092 B), one wire frame
+ *                    buffer (VS_PROTO_MAX_WIRE = 1050 B)
+ * vs_node_instance_size() returns sizeof(vs_node_t) for bindings (ctypes). No malloc; stack use of
+ * vs_node_poll is dominated by vs_features/vs_model (measured by the ports' stack painting).
+ *
+ * Concurrency: vs_node_push_samples_i16/_f32 and vs_node_wake_from_isr are ISR-safe for ONE producer
+ * context (one interrupt priority, or one task); everything else runs in the main loop only.
+ */
+#ifndef VS_NODE_H
+#define VS_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vs/vs_alarm.h"
+#include "vs/vs_features.h"
+#include "vs/vs_model.h"
+#include "vs/vs_protocol.h"
+#include "vs/vs_ring.h"
+#include "vs/vs_status.h"
+#include "vs/vs_trigger.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* --- compile-time sizes (override with -D; powers of two where noted) ---------------------------------- */
+#ifndef VS_NODE_RING_SAMPLES
+#define VS_NODE_RING_SAMPLES 1024U /* power of two, >= VS_PROTO_MAX_SAMPLES_I16 */
+#endif
+#ifndef VS_NODE_RAW_CAPACITY
+#define VS_NODE_RAW_CAPACITY 2048U /* int16 samples of pre-trigger history */
+#endif
+#ifndef VS_NODE_ARENA_BYTES
+#define VS_NODE_ARENA_BYTES 1024U /* model activation arena (multiple of 4) */
+#endif
+#define VS_NODE_RX_CHUNK 64U     /* bytes moved from the UART port per read */
+/* Samples per RAW_CHUNK frame (<= VS_PROTO_MAX_SAMPLES_I16): 250 keeps a frame at ~520 bytes, 45 ms of UART
+ * at 115200 baud, well inside the 85 ms the default sample ring covers while vs_platform_uart_write blocks. */
+#ifndef VS_NODE_RAW_CHUNK_SAMPLES
+#define VS_NODE_RAW_CHUNK_SAMPLES 250U
+#endif
+#define VS_NODE_NACK_REASONS 8U  /* nacks[] index = VS_PROTO_NACK_* (1..7); [0] = other */
+
+/* Raw captures: int16 at this many g per LSB (+-16 g full scale), as the Python node always sent. */
+#define VS_NODE_RAW_SCALE_G (16.0f / 32767.0f)
+
+/* --- status codes (registry specs/status_codes.toml, range -140..-149) -------------------------------- */
+#ifndef VS_NODE_E_OVERRUN
+#define VS_NODE_E_OVERRUN (-140) /* sample ring full: the pushed block was dropped (and counted) */
+#endif
+
+/* --- configuration ----------------------------------------------------------------------------------- */
+typedef struct {
+    uint16_t node_id;            /* protocol node id, 0..65534 */
+    const char *fw_version;      /* HELLO, <= VS_PROTO_MAX_STRING printable ASCII; NULL = "vs_node" */
+    const char *machine;         /* HELLO, <= VS_PROTO_MAX_STRING printable ASCII; NULL = "" */
+    float trigger_rms_g;         /* analyse when a hop's RMS about its mean exceeds this (g); 0 disables */
+    float trigger_peak_g;        /* ... or its peak |x - mean| exceeds this (g); 0 disables */
+    uint32_t heartbeat_frames;   /* analyse at least every this many frames; 1 = every frame; 0 disables */
+    uint32_t holdoff_frames;     /* no analysis within this many frames after one (0: none) */
+    vs_alarm_rule_t alarm;       /* threshold, clear threshold, k of n (vs_alarm.h) */
+    const vs_model_t *model;     /* generated int8 autoencoder (vs_model_data.c), or NULL (see Score) */
+    const float *norm_mean;      /* VS_FEAT_N_FEATURES floats (vs_model_norm_mean) or NULL: no z-score */
+    const float *norm_std;       /* VS_FEAT_N_FEATURES floats, all > 0, or NULL */
+    const uint8_t *model_hash;   /* 32 raw bytes for HELLO (sha256 of model.tflite), NULL = zeros */
+    uint32_t status_period_ms;   /* STATUS period of platform clock; 0 disables */
+    uint32_t hello_every_status; /* repeat HELLO before every this many-th STATUS; 0 = only at start */
+    uint32_t features_every;     /* FEATURES (log-mel, else the whole vector) every this many analysed frames */
+    uint32_t raw_capture_samples; /* RAW_CHUNK capture length on alarm raise, <= VS_NODE_RAW_CAPACITY; 0 off */
+} vs_node_config_t;
+
+/* Counters reported in STATUS (u32, wrap). Written by the main loop except the ISR-side ones marked. */
+typedef struct {
+    uint32_t boot_counter;     /* from the persistent boot record, this boot included */
+    uint32_t watchdog_resets;  /* boots whose reset reason was VS_RESET_WATCHDOG, from the boot record */
+    uint8_t reset_reason;      /* VS_RESET_* of this boot */
+    uint32_t blocks;           /* ISR: sample blocks accepted into the ring */
+    uint32_t ring_overruns;    /* ISR: blocks dropped because the ring was full */
+    uint32_t overrun_samples;  /* ISR: samples in those blocks */
+    uint32_t hops;             /* hop blocks pushed into the trigger */
+    uint32_t frames;           /* complete frames (analysed + skipped) */
+    uint32_t analysed;         /* frames run through features, model and alarm */
+    uint32_t skipped;          /* complete frames not analysed */
+    uint32_t tx_frames;        /* wire frames sent */
+    uint32_t rx_frames;        /* valid frames received */
+    uint32_t rx_errors;        /* received frames rejected by the decoder (CRC, COBS, length, ...) */
+    uint32_t rx_foreign;       /* valid frames addressed to another node id (ignored, no reply) */
+    uint32_t acks;             /* ACKs sent */
+    uint32_t nacks[VS_NODE_NACK_REASONS]; /* NACKs sent, by VS_PROTO_NACK_* reason */
+    uint32_t replay_blocks;    /* REPLAY_SAMPLES blocks accepted */
+    uint32_t replay_gaps;      /* REPLAY_SAMPLES blocks dropped for a block_index discontinuity */
+    uint32_t discontinuities;  /* framing restarts (overrun, replay gap, switch to replay) */
+    uint32_t raw_captures;     /* RAW_CHUNK captures started */
+    uint32_t ring_high_water;  /* most samples ever waiting in the sample ring */
+    uint32_t stack_high_water; /* bytes, vs_platform_stack_high_water() at the last STATUS (0: unknown) */
+    uint32_t alarm_raises, alarm_clears;
+} vs_node_counters_t;
+
+/* --- instance (caller-owned; fields are private to vs_node.c, listed so the size is known) ------------ */
+typedef struct {
+    uint32_t magic;
+    vs_node_config_t cfg;
+    char fw_version[VS_PROTO_MAX_STRING + 1];
+    char machine[VS_PROTO_MAX_STRING + 1];
+    uint8_t model_hash[VS_PROTO_HASH_SIZE];
+    volatile uint32_t gap_seq;  /* ISR: overrun events; the consumer restarts framing when it changes */
+    volatile uint32_t gap_pos;  /* ISR: ring position (head) right after the latest dropped block */
+    uint32_t gap_seen;          /* main loop: gap_seq already handled */
+    volatile uint32_t stop_isr; /* main loop: nonzero while replaying (sensor pushes are dropped) */
+    vs_ring_t ring;
+    float ring_buf[VS_NODE_RING_SAMPLES];
+    vs_trigger_t trigger;
+    float trigger_frame[VS_FEAT_FRAME_LENGTH];
+    uint32_t hop_fill;          /* samples of the current hop staged in scratch */
+    uint32_t stream_samples;    /* samples since the last discontinuity (saturating) */
+    vs_features_t features;
+    float scratch[VS_FEATURES_SCRATCH_LEN];
+    float feats[VS_FEAT_N_FEATURES];
+    float zin[VS_FEAT_N_FEATURES];
+    int8_t model_in[VS_FEAT_N_FEATURES];
+    int8_t model_out[VS_FEAT_N_FEATURES];
+    int32_t arena[VS_NODE_ARENA_BYTES / 4U];
+    vs_alarm_t alarm;
+    float last_score;
+    uint32_t frame_index;       /* next frame's index */
+    uint32_t analysed_since_features;
+    int16_t raw[VS_NODE_RAW_CAPACITY];
+    uint32_t raw_head;          /* samples ever written to raw[] (index = raw_head % capacity) */
+    uint32_t raw_frozen;        /* nonzero while a capture is being sent: raw[] is not written */
+    uint32_t cap_id, cap_start, cap_count; /* capture being sent: id, first sample (raw_head units), count */
+    uint16_t cap_chunk, cap_chunks;
+    uint32_t next_capture_id;
+    uint32_t replay_next;       /* expected REPLAY block_index */
+    uint8_t replay_started;
+    uint8_t started;
+    uint64_t next_status_us;
+    uint32_t n_status;
+    uint32_t seq;
+    uint64_t last_ts_us;
+    vs_proto_decoder_t decoder;
+    vs_proto_msg_t msg;
+    uint8_t wire[VS_PROTO_MAX_WIRE];
+    vs_node_counters_t counters;
+} vs_node_t;
+
+/* Validate cfg and prepare every module; touches no platform service and sends nothing. VS_ERR_ARG (NULL,
+ * bad strings, alarm rule, thresholds), VS_ERR_SIZE (model arena > VS_NODE_ARENA_BYTES, raw capture >
+ * VS_NODE_RAW_CAPACITY), VS_ERR_UNSUPPORTED (model is not an int8 autoencoder of VS_FEAT_N_FEATURES),
+ * VS_ERR_CONFIG (vs_features_init failed). The strings and hash are copied; model and norm arrays must stay
+ * valid (they are const flash data in firmware). */
+int vs_node_init(vs_node_t *node, const vs_node_config_t *cfg);
+
+/* Boot: read/increment/write the boot record (vs_platform_store), read the reset reason, send HELLO, start
+ * STATUS timing and the sampler. Call once, after the port's UART and clock work. VS_ERR_STATE before init. */
+int vs_node_start(vs_node_t *node);
+
+/* ISR side: append a block of samples (counts * scale_g_per_lsb, or g). ISR-safe for one producer. The block
+ * is accepted whole or dropped whole: VS_OK, VS_NODE_E_OVERRUN (ring full, counted, framing restarts after
+ * the gap), VS_ERR_ARG (NULL, n == 0, n > VS_NODE_RING_SAMPLES). While REPLAY_SAMPLES drives the node the
+ * sensor's pushes are ignored (VS_OK, not counted). */
+int vs_node_push_samples_i16(vs_node_t *node, const int16_t *counts, uint32_t n, float scale_g_per_lsb);
+int vs_node_push_samples_f32(vs_node_t *node, const float *g, uint32_t n);
+
+/* ISR side: an accelerometer wake-up interrupt asks for an analysis at the next hop (vs_trigger WAKE). */
+void vs_node_wake_from_isr(vs_node_t *node);
+
+/* Main loop: feed received UART bytes (the bytes vs_node_poll would read from vs_platform_uart_read). Commands
+ * completed by them are executed and answered before it returns. VS_OK or VS_ERR_ARG/VS_ERR_STATE. */
+int vs_node_rx_bytes(vs_node_t *node, const uint8_t *bytes, size_t n);
+
+/* Main loop step: read the port's received bytes, drain the sample ring (analysing every due frame), send
+ * STATUS/HELLO when due and at most one pending RAW_CHUNK, then feed the watchdog. Returns the number of
+ * frames analysed (>= 0) or VS_ERR_STATE before vs_node_start. */
+int vs_node_poll(vs_node_t *node);
+
+/* Nonzero when vs_node_poll has something to do (samples or received bytes waiting, a RAW_CHUNK to send).
+ * Only reads memory: safe with interrupts disabled (vs_platform_sleep_until_event's work_pending). The
+ * signature matches vs_platform_work_fn (ctx is the vs_node_t). */
+int vs_node_has_work(const void *node);
+
+/* The firmware's main loop: vs_node_poll, then vs_platform_sleep_until_event(vs_node_has_work, node),
+ * forever. Never returns. */
+void vs_node_run(vs_node_t *node);
+
+/* Read-only views for tests and bindings. */
+const vs_node_counters_t *vs_node_counters(const vs_node_t *node);
+const float *vs_node_last_features(const vs_node_t *node); /* VS_FEAT_N_FEATURES of the last analysed frame */
+float vs_node_last_score(const vs_node_t *node);
+size_t vs_node_instance_size(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VS_NODE_H */
