@@ -77,7 +77,12 @@ def detect_flavour(
 
 
 def _tags(r: Record) -> dict[str, str]:
-    return {"node": str(r.node), "machine": r.machine or str(r.fields.get("machine") or "unknown")}
+    tags = {"node": str(r.node), "machine": r.machine or str(r.fields.get("machine") or "unknown")}
+    if r.site is not None:  # records that came through MQTT (vibsentry collect) carry their origin
+        tags["site"] = r.site
+    if r.gateway is not None:
+        tags["gateway"] = r.gateway
+    return tags
 
 
 def record_points(r: Record) -> Iterator[Any]:

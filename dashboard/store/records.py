@@ -42,6 +42,9 @@ class Record:
         Machine name from the gateway config, when known.
     port : str or None
         The serial port the message arrived on.
+    site, gateway : str or None
+        Where the message came from when it travelled through MQTT (``vibsentry collect``); None for a
+        gateway writing its own store. Stores keep them per node (SQLite ``nodes``, InfluxDB tags).
     """
 
     kind: str
@@ -51,3 +54,5 @@ class Record:
     fields: Mapping[str, Any] = field(default_factory=dict)
     machine: str | None = None
     port: str | None = None
+    site: str | None = None
+    gateway: str | None = None

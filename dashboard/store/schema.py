@@ -63,7 +63,9 @@ DDL: tuple[str, ...] = (
         last_score    REAL,
         last_threshold REAL,
         last_alarm_state INTEGER,
-        last_velocity_rms REAL
+        last_velocity_rms REAL,
+        site          TEXT,
+        gateway       TEXT
     )""",
     f"""CREATE TABLE IF NOT EXISTS {T_SCORES} (
         node          INTEGER NOT NULL,
@@ -165,6 +167,13 @@ DDL: tuple[str, ...] = (
         PRIMARY KEY (node, capture_id, chunk_index)
     ) WITHOUT ROWID""",
     f"CREATE INDEX IF NOT EXISTS raw_by_time ON {T_RAW} (node, ts_ns)",
+)
+
+
+#: Columns added after version 1 shipped (additive, nullable): ``init_schema`` adds them to older files.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    (T_NODES, "site", "TEXT"),  # MQTT fleet: the publishing gateway's site and name (vibsentry collect)
+    (T_NODES, "gateway", "TEXT"),
 )
 
 

@@ -45,6 +45,10 @@ def init_schema(conn: sqlite3.Connection) -> None:
     with conn:
         for stmt in S.DDL:
             conn.execute(stmt)
+        for table, column, decl in S.ADDED_COLUMNS:
+            have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         row = conn.execute(f"SELECT value FROM {S.T_META} WHERE key = 'schema_version'").fetchone()
         if row is None:
             conn.execute(
@@ -118,19 +122,21 @@ class SQLiteStore(Store):
         rows: dict[str, list[tuple[Any, ...]]] = {
             k: [] for k in ("score", "alarm", "status", "features", "raw")
         }
-        seen: dict[int, list[Any]] = {}  # node -> [first, last, machine, port]
+        seen: dict[int, list[Any]] = {}  # node -> [first, last, machine, port, site, gateway]
         last_score: dict[int, Record] = {}
         last_status: dict[int, Record] = {}
         for r in records:
             f = r.fields
             s = seen.get(r.node)
             if s is None:
-                seen[r.node] = [r.ts_ns, r.ts_ns, r.machine, r.port]
+                seen[r.node] = [r.ts_ns, r.ts_ns, r.machine, r.port, r.site, r.gateway]
             else:
                 s[0] = min(s[0], r.ts_ns)
                 s[1] = max(s[1], r.ts_ns)
                 s[2] = r.machine or s[2]
                 s[3] = r.port or s[3]
+                s[4] = r.site or s[4]
+                s[5] = r.gateway or s[5]
             k = r.kind
             if k == "score":
                 rows["score"].append(
@@ -256,12 +262,14 @@ class SQLiteStore(Store):
     ) -> None:
         c = self._conn
         c.executemany(
-            f"""INSERT INTO {S.T_NODES} (node, machine, port, first_seen_ns, last_seen_ns) VALUES (?,?,?,?,?)
+            f"""INSERT INTO {S.T_NODES} (node, machine, port, first_seen_ns, last_seen_ns, site, gateway)
+                VALUES (?,?,?,?,?,?,?)
                 ON CONFLICT (node) DO UPDATE SET
                     machine = coalesce(excluded.machine, machine), port = coalesce(excluded.port, port),
+                    site = coalesce(excluded.site, site), gateway = coalesce(excluded.gateway, gateway),
                     first_seen_ns = min(first_seen_ns, excluded.first_seen_ns),
                     last_seen_ns = max(last_seen_ns, excluded.last_seen_ns)""",
-            [(n, m, p, a, b) for n, (a, b, m, p) in seen.items()],
+            [(n, m, p, a, b, si, gw) for n, (a, b, m, p, si, gw) in seen.items()],
         )
         c.executemany(
             f"""UPDATE {S.T_NODES} SET last_score_ns = ?, last_score = ?, last_threshold = ?,
