@@ -18,6 +18,7 @@ import streamlit as st
 from vibsentry.dashboard import queries as q
 from vibsentry.dashboard import ui
 from vibsentry.dashboard.iso10816 import ZONE_MEANING
+from vibsentry.dashboard.safe_text import md_literal
 
 from vibsentry.errors import VibsentryError
 
@@ -55,7 +56,7 @@ try:
     CONFIG = ui.dashboard_config()
 except VibsentryError as exc:
     st.title("vibsentry")
-    st.error(f"Cannot open the data store: {exc}")
+    st.error(f"Cannot open the data store: {md_literal(exc)}")
     st.stop()
 
 
@@ -113,7 +114,7 @@ with st.sidebar:
         disabled=RANGES[range_label] == 0,
         help=f"Refresh live panels every {REFRESH:g} s",
     )
-    st.caption(f"Source: {SOURCE.describe()}")
+    st.caption(f"Source: {md_literal(SOURCE.describe())}")
 params["view"] = view
 RANGE_S = RANGES[range_label] or 900
 params["range"] = str(RANGES[range_label])
@@ -130,7 +131,10 @@ def window() -> tuple[int, int]:
 
 def tile(row: pd.Series) -> None:
     with st.container(border=True, key=f"tile-{int(row['node'])}"):
-        st.markdown(f"**{row['machine']}** · node {int(row['node'])} {STATUS_BADGE[row['status']]}")
+        # Machine name, firmware version and hashes come from the node: escaped, never Markdown.
+        st.markdown(
+            f"**{md_literal(row['machine'])}** · node {int(row['node'])} {STATUS_BADGE[row['status']]}"
+        )
         c1, c2 = st.columns(2)
         c1.metric(
             "Score",
@@ -145,8 +149,8 @@ def tile(row: pd.Series) -> None:
         )
         age = row["age_s"]
         st.caption(
-            f"last seen {fmt(age, '.0f')} s ago · fw {row['fw_version'] or '—'} · "
-            f"model {(row['model_hash'] or '—')[:8]}"
+            f"last seen {fmt(age, '.0f')} s ago · fw {md_literal(row['fw_version'] or '—')} · "
+            f"model {md_literal((row['model_hash'] or '—')[:8])}"
         )
         if row["hash_mismatch"]:
             st.markdown(":red[**feature_hash mismatch**: node features differ from the deployed bundle]")
@@ -307,7 +311,7 @@ def machine_panel(node: int) -> None:
         table = q.feature_table(vals, kind=kind)
         bands = table[table["group"] != "stats"]
         st.caption(
-            f"{kind}, {pd.Timestamp(ts, unit='ns', tz='UTC'):%Y-%m-%d %H:%M:%S} UTC, {vals.size} values"
+            f"{md_literal(kind)}, {pd.Timestamp(ts, unit='ns', tz='UTC'):%Y-%m-%d %H:%M:%S} UTC, {vals.size} values"
         )
         st.bar_chart(bands, x="feature", y="value", height=220)
     st.subheader("Alarm history")
@@ -371,7 +375,7 @@ def alarm_view() -> None:
                 node, ts = choices[which]
                 SOURCE.acknowledge(node, ts, note)
                 st.cache_data.clear()
-                st.success(f"Acknowledged: {which}")
+                st.success(f"Acknowledged: {md_literal(which)}")
 
 
 # --------------------------------------------------------------------------------------------- retrain
@@ -407,10 +411,11 @@ def retrain_view() -> None:
                 SOURCE, node=int(node), start_ns=start, end_ns=end, label=label, out_dir=out_dir
             )
         except VibsentryError as exc:
-            st.error(str(exc))
+            st.error(md_literal(exc))
         else:
             st.success(
-                f"Wrote {len(result.recordings)} recording(s) and {result.scores_csv} to {result.out_dir}"
+                f"Wrote {len(result.recordings)} recording(s) and {md_literal(result.scores_csv)} "
+                f"to {md_literal(result.out_dir)}"
             )
             st.code(
                 "\n".join(result.manifest_lines) or "(no raw captures: no manifest lines)", language="text"

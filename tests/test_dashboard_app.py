@@ -41,8 +41,8 @@ def test_fleet_view_tiles(store: Path) -> None:
     counts = {m.label: m.value for m in at.metric if m.label in ("Ok", "Warning", "Alarm", "Offline")}
     assert counts == {"Ok": "2", "Warning": "0", "Alarm": "1", "Offline": "0"}
     md = texts(at)
-    assert "**pump-2** · node 2 :red-background[ALARM]" in md
-    assert "**pump-1** · node 1 :green-background[OK]" in md
+    assert "**`pump-2`** · node 2 :red-background[ALARM]" in md  # node text is a code span: literal
+    assert "**`pump-1`** · node 1 :green-background[OK]" in md
     assert "feature_hash mismatch" in md
     vel = [m for m in at.metric if m.label == "Velocity mm/s"]
     assert len(vel) == 3 and {m.value for m in vel} == {"5.00", "1.00"}

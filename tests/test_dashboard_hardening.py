@@ -65,3 +65,90 @@ def test_views_survive_a_node_without_scores(
         assert counts == {"Ok": "3", "Warning": "0", "Alarm": "0", "Offline": "0"}
     if view == "machine" and params["node"] == "9":
         assert {m.label: m.value for m in at.metric}["Last score"] == "—"
+
+
+# ------------------------------------------------------------------------------------ finding 6: node text
+
+
+def hostile_store(path: Path, trap_url: str) -> dict[int, str]:
+    """A store whose node 2 (in alarm) and node 5 carry Markdown/HTML in their machine name and firmware."""
+    import dataclasses
+
+    names = {2: f"[Re-login]({trap_url}/login)", 5: f"![]({trap_url}/t.png) <img src='{trap_url}/h.png'>"}
+    recs = [
+        dataclasses.replace(r, machine=names[2], fields={**r.fields, "machine": names[2]})
+        if r.node == 2 and r.kind == "hello"
+        else (dataclasses.replace(r, machine=names[2]) if r.node == 2 else r)
+        for r in make_records(t0_ns=time.time_ns() - 65 * SECOND, n_nodes=2, seconds=60, fault_at_s=30)
+    ]
+    h5 = hello(5, time.time_ns() - SECOND, names[5])
+    recs.append(dataclasses.replace(h5, fields={**h5.fields, "fw_version": f"**1** {trap_url}/fw"}))
+    store = SQLiteStore(path)
+    try:
+        store.write(recs)
+    finally:
+        store.close()
+    return names
+
+
+def test_node_text_is_never_markdown_in_appTest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "s.sqlite"
+    names = hostile_store(path, "http://127.0.0.1:9")
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_STORE", f"sqlite:{path}")
+    at = run_view("alarms")
+    at.text_input(key="ack-note").input("checked [x](http://evil)")
+    at.button[0].click().run()
+    banner = [s.value for s in at.success]
+    assert banner and f"`{names[2]}" in banner[0], banner
+    at = run_view("fleet")
+    md = "\n".join(m.value for m in at.markdown)
+    assert f"**`{names[2]}`**" in md, md
+
+
+@pytest.mark.slow
+def test_node_text_renders_literally_in_chromium(tmp_path: Path) -> None:
+    """Real browser: no link, no image, no request to the URL a node put in its name; the text is shown."""
+    import http.server
+    import threading
+
+    from tests.support.browser import chrome, free_port, require_browser, served_dashboard, wait_idle
+    from vibsentry.commands import dashboard as cmd
+
+    require_browser()
+    hits: list[str] = []
+
+    class Trap(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    trap = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Trap)
+    threading.Thread(target=trap.serve_forever, daemon=True).start()
+    trap_url = f"http://127.0.0.1:{trap.server_address[1]}"
+    try:
+        names = hostile_store(tmp_path / "s.sqlite", trap_url)
+        env = cmd.dashboard_env(store=f"sqlite:{tmp_path / 's.sqlite'}", refresh_s=5.0)
+        with served_dashboard(env, tmp_path / "dash.log") as url, chrome() as driver:
+            driver.get(f"{url}/?view=fleet")
+            wait_idle(driver, need_css='[class*="st-key-tile-5"]')
+            tiles = driver.execute_script(
+                "return Array.from(document.querySelectorAll('[class*=\"st-key-tile-\"]')).map(e => ["
+                "e.innerText, e.querySelectorAll('a').length, e.querySelectorAll('img').length]);"
+            )
+            text = "\n".join(t[0] for t in tiles)
+            assert names[2] in text and names[5] in text and f"**1** {trap_url}/fw" in text, text
+            links = driver.execute_script(
+                "return Array.from(document.querySelectorAll('[class*=\"st-key-tile-\"] a')).map(a => a.outerHTML);"
+            )
+            assert all(t[1] == 0 and t[2] == 0 for t in tiles), links
+            assert (
+                driver.execute_script(f"return document.querySelectorAll('a[href^=\"{trap_url}\"]').length;")
+                == 0
+            )
+    finally:
+        trap.shutdown()
+    assert hits == [], hits
