@@ -1,6 +1,6 @@
 """100 simulated nodes x 10 messages/s x 60 s through real ptys into the real ``vibsentry ingest`` process.
 
-Each node is a :class:`~vibsentry.dashboard.simulate.VirtualNode` (reference features and the alarm rule on
+Each node is a :class:`~vibsentry.nodes.virtual.VirtualNode` (reference features and the alarm rule on
 ``sample_data/synthetic/m1_normal_a.wav``) with a 1200-sample hop at 12 kHz, so it sends 10 SCORE frames per
 second plus a STATUS every 10 s. Ten nodes share each of 10 ptys (multi-drop). The gateway writes to a SQLite
 store (journal ``synchronous=FULL``).
@@ -26,7 +26,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from vibsentry.dashboard.simulate import NodeSpec, PtyPort, Simulator, VirtualNode
+from vibsentry.nodes.ports import PtyPort
+from vibsentry.nodes.simulator import Simulator
+from vibsentry.nodes.virtual import NodeSpec, VirtualNode
 from vibsentry.dsp import FeatureParams
 
 from vibsentry import protocol as vp

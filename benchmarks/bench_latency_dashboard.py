@@ -1,6 +1,6 @@
 """Latency from a simulated bearing fault to the alarm visible through the dashboard's query path.
 
-Chain measured, all real: virtual nodes (``vibsentry.dashboard.simulate``: reference features, the bundle's
+Chain measured, all real: virtual nodes (``vibsentry.nodes``: reference features, the bundle's
 INT8 model or the baseline scorer, the alarm rule) write wire-protocol frames to a real pty in real time ->
 ``vibsentry ingest`` (a separate process: decode, journal, SQLite store) -> the dashboard's own query
 (``queries.fleet`` over ``queries.SqliteSource``, what the fleet tiles show), polled every 20 ms.
@@ -49,7 +49,9 @@ def main() -> int:
     args = ap.parse_args()
 
     from vibsentry.dashboard import queries as q
-    from vibsentry.dashboard.simulate import NodeSpec, PtyPort, Simulator, VirtualNode
+    from vibsentry.nodes.ports import PtyPort
+    from vibsentry.nodes.simulator import Simulator
+    from vibsentry.nodes.virtual import NodeSpec, VirtualNode
 
     from vibsentry import protocol as vp
 
@@ -130,7 +132,7 @@ def main() -> int:
         # The fleet page in a real headless chromium: a tile counts when its text shows ALARM.
         sys.path.insert(0, str(ROOT))
         from tests.support.browser import chrome, free_port, wait_idle
-        from vibsentry.commands import dashboard as dash
+        from vibsentry.dashboard import server as dash
 
         while not store.exists():
             time.sleep(0.1)

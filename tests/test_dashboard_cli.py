@@ -58,7 +58,7 @@ def test_serves_the_app_and_ctrl_c_stops_streamlit(tmp_path: Path) -> None:
     while any(alive(p) for p in servers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(alive(p) for p in servers), "streamlit outlived 'vibsentry dashboard'"
-    from vibsentry.commands.dashboard import check_port_free
+    from vibsentry.process import check_port_free
 
     check_port_free(port)  # free again: a new dashboard can start at once
 

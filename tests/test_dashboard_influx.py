@@ -73,7 +73,7 @@ def test_alarms_ack_and_features(both: tuple[q.SqliteSource, InfluxSource, int])
 
 
 def test_dashboard_env_for_influx_needs_a_url() -> None:
-    from vibsentry.commands.dashboard import dashboard_env
+    from vibsentry.dashboard.server import dashboard_env
     from vibsentry.errors import UsageError
 
     env = dashboard_env(store=None, influx_url="http://127.0.0.1:8086", db="plant", base={})
@@ -85,7 +85,7 @@ def test_dashboard_env_for_influx_needs_a_url() -> None:
 
 
 def test_missing_path_env(tmp_path: Path) -> None:
-    from vibsentry.commands.dashboard import dashboard_env
+    from vibsentry.dashboard.server import dashboard_env
     from vibsentry.errors import StoreError
 
     with pytest.raises(StoreError, match="no SQLite store"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from vibsentry.dashboard.simulate import NodeSpec, VirtualNode, load_signal
+from vibsentry.nodes.virtual import NodeSpec, VirtualNode, load_signal
 from vibsentry.dsp import extract_features
 
 from vibsentry import protocol as vp

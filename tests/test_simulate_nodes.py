@@ -7,7 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-from vibsentry.dashboard.simulate import NodeSpec, Simulator, VirtualNode, load_signal
+from vibsentry.nodes.simulator import Simulator
+from vibsentry.nodes.virtual import NodeSpec, VirtualNode, load_signal
 from vibsentry.dsp import FeatureParams, extract_features
 
 from tests.support.ingest import rows, start_gateway, stop_gateway, wait_for

@@ -107,7 +107,7 @@ def wait_idle(
 @contextlib.contextmanager
 def served_dashboard(env: Mapping[str, str], log_path: Path) -> Iterator[str]:
     """Serve the dashboard with ``env`` on a free port; yields its base URL; stops it afterwards."""
-    from vibsentry.commands import dashboard as cmd
+    from vibsentry.dashboard import server as cmd
 
     port = free_port()
     with open(log_path, "wb") as log:

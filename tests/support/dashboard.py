@@ -139,7 +139,7 @@ def demo_bundle_dir() -> Path:
     that shape it), so the suite trains at most once per change of training code, features or sample data."""
     import hashlib
 
-    from vibsentry.dashboard.demo import DemoOptions, ensure_bundle
+    from vibsentry.demo import DemoOptions, ensure_bundle
 
     h = hashlib.sha256()
     for f in sorted(

@@ -45,7 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo until --duration or Ctrl-C."""
-    from vibsentry.dashboard.demo import DemoOptions, run_demo
+    from vibsentry.demo import DemoOptions, run_demo
 
     opts = DemoOptions(
         port=args.port,

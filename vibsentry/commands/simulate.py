@@ -82,7 +82,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the nodes, open the ports and stream until done (or Ctrl-C)."""
-    from vibsentry.dashboard.simulate import NodeSpec, PtyPort, SerialPort, Simulator, VirtualNode
+    from vibsentry.nodes.ports import PtyPort, SerialPort
+    from vibsentry.nodes.simulator import Simulator
+    from vibsentry.nodes.virtual import NodeSpec, VirtualNode
 
     if not 1 <= args.nodes <= 1000:
         raise UsageError(f"--nodes {args.nodes!r}: must be 1..1000")

@@ -4,9 +4,9 @@ Each :class:`VirtualNode` does what a node's firmware does, with the reference i
 signal (``vibsentry.dsp``), decides per frame whether to analyse it (trigger), computes the features, scores
 them with the bundle's INT8 model (``Bundle.score_features``), applies the alarm rule
 (``vibsentry.runtime.alarm.AlarmState``) and emits HELLO, periodic STATUS, one SCORE per analysed frame,
-ALARM raise/clear events and periodic FEATURES (the log-mel vector) as protocol frames. A
-:class:`Simulator` interleaves many nodes in node-time order and writes each frame to its node's port at
-real time or ``speed`` times faster.
+ALARM raise/clear events and periodic FEATURES (the log-mel vector) as protocol frames.
+:class:`vibsentry.nodes.simulator.Simulator` interleaves many nodes in node-time order onto ports
+(:mod:`vibsentry.nodes.ports`).
 
 Without a bundle a node scores with a baseline model fitted on its own first seconds of healthy signal
 (mean squared z-score of the features; threshold at 1.5 x the largest baseline score), so tests and demos
@@ -15,18 +15,10 @@ run without TensorFlow; with ``--bundle`` the bundle's feature parameters, INT8 
 
 from __future__ import annotations
 
-import fcntl
 import functools
-import heapq
 import os
-import select
-import struct
-import termios
-import time
-import tty
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -357,156 +349,3 @@ class VirtualNode:
                 yield from self._raw_capture(i * p.hop_length + p.frame_length, t_us)
                 while t_us >= next_raw * 1e6:
                     next_raw += self.raw_every_s
-
-
-class PtyPort:
-    """A pty created by the simulator; the gateway opens :attr:`path` (or the symlink ``link``).
-
-    The simulator keeps a raw-mode slave descriptor open, so frames written before the gateway opens the
-    port wait in the kernel buffer (as on a real cable) instead of being lost.
-    """
-
-    def __init__(self, link: str | os.PathLike[str] | None = None) -> None:
-        self.master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        tty.setraw(self.master)
-        self.path = os.ttyname(self._slave)
-        self.link = Path(link) if link else None
-        if self.link is not None:
-            tmp = self.link.with_name(self.link.name + ".tmp")
-            tmp.unlink(missing_ok=True)
-            os.symlink(self.path, tmp)
-            os.replace(tmp, self.link)
-
-    @property
-    def name(self) -> str:
-        """What to pass to ``vibsentry ingest --port``."""
-        return str(self.link) if self.link is not None else self.path
-
-    def write(self, data: bytes) -> None:
-        """Write all of ``data`` (waits while the kernel buffer is full: the gateway's flow control)."""
-        view = memoryview(data)
-        while view:
-            select.select([], [self.master], [], 1.0)
-            try:
-                n = os.write(self.master, view)
-            except BlockingIOError:
-                continue
-            view = view[n:]
-
-    def pending(self) -> int:
-        """Bytes written but not yet read by the other side (the slave's input queue)."""
-        buf = fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0")
-        return int(struct.unpack("i", buf)[0])
-
-    def drain(self, timeout: float = 10.0, *, settle: float = 0.5) -> bool:
-        """Wait until the reader has taken every byte (True) or ``timeout`` seconds passed (False).
-
-        The queue must stay empty for ``settle`` seconds: the kernel moves bytes from the master to the
-        slave's input queue asynchronously (the tty flip buffer), so under load the queue can read empty
-        while bytes are still on their way, and closing then loses them.
-        """
-        deadline = time.monotonic() + timeout
-        empty_since: float | None = None
-        while True:
-            now = time.monotonic()
-            if self.pending() > 0:
-                empty_since = None
-            elif empty_since is None:
-                empty_since = now
-            elif now - empty_since >= settle:
-                return True
-            if now > deadline:
-                return False
-            time.sleep(0.02)
-
-    def close(self) -> None:
-        """Close the pty (and remove the symlink)."""
-        for fd in (self.master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        if self.link is not None:
-            self.link.unlink(missing_ok=True)
-
-
-class SerialPort:
-    """A port opened with pyserial (device path or URL such as ``socket://host:port``)."""
-
-    def __init__(self, url: str, baud: int = 115200) -> None:
-        import serial
-
-        try:
-            self._ser = serial.serial_for_url(url, baudrate=baud, timeout=1.0, write_timeout=30.0)
-        except (serial.SerialException, ValueError, OSError) as exc:
-            raise UsageError(f"--port {url!r}: cannot open ({exc})") from None
-        self.name = url
-
-    def write(self, data: bytes) -> None:
-        """Write ``data`` and return when pyserial has accepted it."""
-        self._ser.write(data)
-
-    def close(self) -> None:
-        """Close the port."""
-        self._ser.close()
-
-
-class Simulator:
-    """Play several nodes' message streams onto ports, interleaved by node time.
-
-    Parameters
-    ----------
-    nodes : sequence of VirtualNode
-    ports : sequence of port objects (``write(bytes)``)
-        Node ``i`` writes to ``ports[i % len(ports)]``.
-    speed : float
-        Node seconds per wall second (1 = real time; ``inf`` = as fast as the port takes them).
-    """
-
-    def __init__(self, nodes: Sequence[VirtualNode], ports: Sequence[Any], *, speed: float = 1.0) -> None:
-        if not nodes or not ports:
-            raise UsageError("simulate needs at least one node and one port")
-        if not speed > 0:
-            raise UsageError(f"--speed {speed!r}: must be positive")
-        self.nodes = list(nodes)
-        self.ports = list(ports)
-        self.speed = speed
-        self.sent = 0
-
-    def run(
-        self,
-        *,
-        stop: Callable[[], bool] | None = None,
-        on_sent: Callable[[int, int, bytes, float], None] | None = None,
-        stagger_us: int = 0,
-    ) -> int:
-        """Send every message; returns how many.
-
-        ``on_sent(node_index, node_time_us, frame, wall_time)`` is called after each write. Node ``i`` boots
-        ``i * stagger_us`` after node 0 (wall time), so a fleet's frames do not all leave at the same instant.
-        """
-        streams = [n.messages() for n in self.nodes]
-        heap: list[tuple[int, int, int, bytes]] = []  # (wall offset us, node index, node time us, frame)
-        for i, s in enumerate(streams):
-            first = next(s, None)
-            if first is not None:
-                heap.append((first[0] + i * stagger_us, i, first[0], first[1]))
-        heapq.heapify(heap)
-        t0 = time.monotonic()
-        while heap:
-            if stop is not None and stop():
-                break
-            due_us, i, t_us, frame = heapq.heappop(heap)
-            if self.speed != float("inf"):
-                delay = t0 + due_us / 1e6 / self.speed - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-            self.ports[i % len(self.ports)].write(frame)
-            self.sent += 1
-            if on_sent is not None:
-                on_sent(i, t_us, frame, time.time())
-            nxt = next(streams[i], None)
-            if nxt is not None:
-                heapq.heappush(heap, (nxt[0] + i * stagger_us, i, nxt[0], nxt[1]))
-        return self.sent

@@ -28,8 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibsentry.commands.dashboard import die_with_parent
 from vibsentry.errors import UsageError, VibsentryError
+from vibsentry.process import check_port_free, spawn
 
 #: Node seconds one simulate process covers before the demo starts the next segment.
 SEGMENT_S = 600.0
@@ -109,9 +109,8 @@ def ensure_bundle(opts: DemoOptions, say: Callable[[str], None] = print) -> Path
     stale = False
     if (cached / "bundle.json").is_file():
         from vibsentry.dsp import FeatureParams
-        from vibsentry.runtime.bundle import load_bundle
-
         from vibsentry.errors import BundleError
+        from vibsentry.runtime.bundle import load_bundle
 
         try:
             cached_hash: str | None = load_bundle(cached).params.feature_hash
@@ -173,15 +172,7 @@ class Demo:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = open(self.logs / f"{name}.log", "ab")
         try:
-            proc = subprocess.Popen(
-                argv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-                cwd=os.getcwd(),
-                preexec_fn=die_with_parent,
-            )
+            proc = spawn(argv, env=env, log=log.fileno())
         finally:
             log.close()
         self.procs[name] = proc
@@ -235,8 +226,6 @@ class Demo:
         if not (SAMPLE_DATA / FAULT).is_file():
             raise DemoError(f"{SAMPLE_DATA / FAULT} is missing (run the demo from a vibsentry checkout)")
         if opts.dashboard:
-            from vibsentry.commands.dashboard import check_port_free
-
             check_port_free(opts.port, opts.address)  # before minutes of training, not after
         self.bundle = ensure_bundle(opts, self.say)
         shutil.rmtree(self.run_dir, ignore_errors=True)  # every demo run starts with an empty store
@@ -254,7 +243,7 @@ class Demo:
         self._spawn("ingest", _vibsentry(*argv, "--log-level", "WARNING"))
         self._wait_for(self._store_has_nodes, 120, "first scores in the store")
         if opts.dashboard:
-            from vibsentry.commands import dashboard as dash
+            from vibsentry.dashboard import server as dash
 
             env = dash.dashboard_env(store=f"sqlite:{self.store}", refresh_s=1.0)
             env["VIBSENTRY_DASHBOARD_OFFLINE_AFTER_S"] = "15"
