@@ -28,6 +28,7 @@ Examples:
   VIBSENTRY_INFLUX_TOKEN=... vibsentry ingest --port /dev/ttyACM0 --influx-url https://influx:8086 \\
       --bucket vibsentry --org plant
   vibsentry ingest --status            # counters of the running gateway (from DATA_DIR/ingest-status.json)
+  vibsentry ingest --port /dev/ttyUSB0 --mqtt mqtts://broker:8883 --mqtt-ca ca.pem --site plant1 --gateway line3
 
 Configuration: --config FILE reads an [ingest] table (keys: ports, baud, store, data_dir, journal_sync,
 influx_url, db, org, bundle, feature_hash, flush_ms, batch_size, verify_tls, ca_cert, and a [ingest.machines]
@@ -35,6 +36,11 @@ table of node id -> machine name); VIBSENTRY_INGEST_<KEY> environment variables 
 options override both. InfluxDB credentials come only from the environment: VIBSENTRY_INFLUX_TOKEN (2.x/3.x),
 or VIBSENTRY_INFLUX_USERNAME + VIBSENTRY_INFLUX_PASSWORD (1.x); each may instead be given as *_FILE naming a
 file. They are never logged.
+
+MQTT (docs/mqtt.md): --mqtt publishes every journaled message with QoS 1 to
+vibsentry/v1/<site>/<gateway>/<node>/<kind> (then no local store unless --store/--influx-url is given too);
+the broker's journal cursor advances only on PUBACK. Broker credentials: VIBSENTRY_MQTT_USERNAME and
+VIBSENTRY_MQTT_PASSWORD (or *_FILE, or --mqtt-password-file); never logged.
 """
 
 DEFAULT_DATA_DIR = Path(".vibsentry") / "data"
@@ -84,6 +90,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=("FULL", "NORMAL"),
         default=None,
         help="journal durability: FULL fsyncs every batch (default), NORMAL survives crashes only",
+    )
+    p.add_argument(
+        "--mqtt", default=None, metavar="URL", help="publish to this broker: mqtt[s]://HOST[:PORT]"
+    )
+    p.add_argument("--mqtt-ca", default=None, metavar="FILE", help="CA bundle (PEM) for an mqtts:// broker")
+    p.add_argument(
+        "--mqtt-password-file", default=None, metavar="FILE", help="file holding the broker password"
+    )
+    p.add_argument("--site", default=None, help="site name in the MQTT topics (default 'site')")
+    p.add_argument("--gateway", default=None, help="gateway name in the MQTT topics (default: host name)")
+    p.add_argument(
+        "--mqtt-line-protocol",
+        action="store_true",
+        default=None,
+        help="also publish InfluxDB line protocol on vibsentry/lp/v1/... (Telegraf mqtt_consumer)",
     )
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--status", action="store_true", help="print the running gateway's counters and exit")
@@ -140,6 +161,12 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         "bundle": args.bundle,
         "feature_hash": args.feature_hash,
         "journal_sync": args.journal_sync,
+        "mqtt": args.mqtt,
+        "mqtt_ca": args.mqtt_ca,
+        "mqtt_password_file": args.mqtt_password_file,
+        "site": args.site,
+        "gateway": args.gateway,
+        "mqtt_line_protocol": args.mqtt_line_protocol,
     }
     s = load_section("ingest", args.config, overrides=cli)
     s.setdefault("baud", 115200)
@@ -204,6 +231,45 @@ def print_status(data_dir: Path, as_json: bool) -> int:
     return 0
 
 
+def mqtt_broker(s: dict[str, Any]) -> Any:
+    """Broker settings from ``s["mqtt"]``/``mqtt_ca``/``mqtt_password_file`` and VIBSENTRY_MQTT_* secrets."""
+    from vibsentry.dashboard.gateway.mqtt import parse_broker_url
+
+    password = _secret("VIBSENTRY_MQTT_PASSWORD")
+    pw_file = s.get("mqtt_password_file")
+    if pw_file:
+        try:
+            password = Path(str(pw_file)).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"--mqtt-password-file {pw_file}: cannot read ({exc.strerror or exc})"
+            ) from None
+    ca = s.get("mqtt_ca")
+    if ca and not Path(str(ca)).is_file():
+        raise UsageError(f"--mqtt-ca {ca!r}: no such file")
+    return parse_broker_url(
+        str(s["mqtt"]),
+        ca_file=str(ca) if ca else None,
+        username=_secret("VIBSENTRY_MQTT_USERNAME"),
+        password=password,
+    )
+
+
+def mqtt_publisher(s: dict[str, Any]) -> Any:
+    """The :class:`MqttPublisher` sink for ``--mqtt`` (site defaults to ``site``, gateway to the host name)."""
+    import socket
+
+    from vibsentry.dashboard.gateway.mqtt import MqttPublisher
+
+    gateway = s.get("gateway") or socket.gethostname().split(".")[0] or "gateway"
+    return MqttPublisher(
+        mqtt_broker(s),
+        site=str(s.get("site") or "site"),
+        gateway=str(gateway),
+        line_protocol=bool(s.get("mqtt_line_protocol")),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the gateway until interrupted (or for ``--duration`` seconds)."""
     s = settings(args)
@@ -226,7 +292,10 @@ def run(args: argparse.Namespace) -> int:
     stores: dict[str, Any] = {}
     sink_cfg: dict[str, SinkConfig] = {}
     store_spec = s.get("store")
-    if store_spec or not s.get("influx_url"):
+    if s.get("mqtt"):
+        stores["mqtt"] = mqtt_publisher(s)
+        sink_cfg["mqtt"] = SinkConfig(batch_size=int(s["batch_size"]), flush_interval_s=0.02)
+    if store_spec or not (s.get("influx_url") or s.get("mqtt")):
         spec = str(store_spec or f"sqlite:{data_dir / 'vibsentry.sqlite'}")
         if not spec.startswith("sqlite:") or len(spec) == len("sqlite:"):
             raise UsageError(f"--store {spec!r}: expected sqlite:PATH (use --influx-url for InfluxDB)")
