@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "export",
     "simulate",
     "ingest",
+    "collect",
     "dashboard",
     "demo",
 )

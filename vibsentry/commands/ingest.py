@@ -231,6 +231,33 @@ def print_status(data_dir: Path, as_json: bool) -> int:
     return 0
 
 
+def influx_store(s: dict[str, Any]) -> Any:
+    """The InfluxDB store for ``s["influx_url"]`` (db, org, flavour, TLS from ``s``; credentials from the
+    environment). A server that does not answer yet gives a store that connects on its first write."""
+    url = str(s["influx_url"])
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--influx-url {url!r}: must start with http:// or https://")
+    from vibsentry.dashboard.store.influx import DeferredInflux, open_influx
+
+    flavour = s.get("influx_flavour")
+    options: dict[str, Any] = {
+        "db": str(s["db"]),
+        "org": str(s["org"]),
+        "token": _secret("VIBSENTRY_INFLUX_TOKEN"),
+        "username": _secret("VIBSENTRY_INFLUX_USERNAME"),
+        "password": _secret("VIBSENTRY_INFLUX_PASSWORD"),
+        "verify_tls": bool(s["verify_tls"]),
+        "ca_cert": s.get("ca_cert"),
+        "flavour": None if flavour in (None, "auto") else str(flavour),
+    }
+    try:
+        return open_influx(url, **options)
+    except StoreError as exc:
+        # A server that is down at start-up is an outage like any other: journal, retry, deliver later.
+        logging.getLogger("vibsentry.ingest").warning("%s; journaling until it answers", exc)
+        return DeferredInflux(url, **options)
+
+
 def mqtt_broker(s: dict[str, Any]) -> Any:
     """Broker settings from ``s["mqtt"]``/``mqtt_ca``/``mqtt_password_file`` and VIBSENTRY_MQTT_* secrets."""
     from vibsentry.dashboard.gateway.mqtt import parse_broker_url
@@ -302,28 +329,7 @@ def run(args: argparse.Namespace) -> int:
         stores["sqlite"] = SQLiteStore(spec[len("sqlite:") :])
         sink_cfg["sqlite"] = SinkConfig(batch_size=int(s["batch_size"]), flush_interval_s=0.02)
     if s.get("influx_url"):
-        url = str(s["influx_url"])
-        if not url.startswith(("http://", "https://")):
-            raise UsageError(f"--influx-url {url!r}: must start with http:// or https://")
-        from vibsentry.dashboard.store.influx import DeferredInflux, open_influx
-
-        flavour = s.get("influx_flavour")
-        options: dict[str, Any] = {
-            "db": str(s["db"]),
-            "org": str(s["org"]),
-            "token": _secret("VIBSENTRY_INFLUX_TOKEN"),
-            "username": _secret("VIBSENTRY_INFLUX_USERNAME"),
-            "password": _secret("VIBSENTRY_INFLUX_PASSWORD"),
-            "verify_tls": bool(s["verify_tls"]),
-            "ca_cert": s.get("ca_cert"),
-            "flavour": None if flavour in (None, "auto") else str(flavour),
-        }
-        try:
-            stores["influx"] = open_influx(url, **options)
-        except StoreError as exc:
-            # A server that is down at start-up is an outage like any other: journal, retry, deliver later.
-            logging.getLogger("vibsentry.ingest").warning("%s; journaling until it answers", exc)
-            stores["influx"] = DeferredInflux(url, **options)
+        stores["influx"] = influx_store(s)
         sink_cfg["influx"] = SinkConfig(
             batch_size=int(s["batch_size"]), flush_interval_s=float(s["flush_ms"]) / 1000
         )
