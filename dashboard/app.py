@@ -403,12 +403,23 @@ def retrain_view() -> None:
     c2.metric("Scores in range", len(scores))
     with st.form("export"):
         label = st.text_input("Label", value="normal", help="normal, or a fault class such as outer_race")
-        out_dir = st.text_input("Export folder", value="exports", key="rt-dir")
+        out_dir = st.text_input(
+            "Export folder",
+            value="exports",
+            key="rt-dir",
+            help=f"A folder inside the export directory {SETTINGS['export_dir']} (set by --export-dir)",
+        )
         go = st.form_submit_button("Export")
     if go:
         try:
             result = retrain_export.export(
-                SOURCE, node=int(node), start_ns=start, end_ns=end, label=label, out_dir=out_dir
+                SOURCE,
+                node=int(node),
+                start_ns=start,
+                end_ns=end,
+                label=label,
+                out_dir=out_dir,
+                root=SETTINGS["export_dir"],
             )
         except VibsentryError as exc:
             st.error(md_literal(exc))
@@ -420,6 +431,8 @@ def retrain_view() -> None:
             st.code(
                 "\n".join(result.manifest_lines) or "(no raw captures: no manifest lines)", language="text"
             )
+            for reason in result.refused:
+                st.warning(f"Left out: {md_literal(reason)}")
 
 
 {"fleet": fleet_view, "machine": machine_view, "alarms": alarm_view, "retrain": retrain_view}[view]()

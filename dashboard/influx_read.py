@@ -26,6 +26,7 @@ from vibsentry.dashboard.queries import (
     TREND_COLUMNS,
     _alarm_frame,
     bucket_ns,
+    check_raw_chunks,
     ns_to_time,
 )
 
@@ -254,6 +255,9 @@ class InfluxSource:
         )
         if not rows:
             raise StoreError(f"no raw capture {capture_id} from node {node} in {self.describe()}")
+        check_raw_chunks(
+            node, capture_id, [r["n_chunks"] for r in rows], [r["scale"] for r in rows], self.describe()
+        )
         parts = [
             np.frombuffer(
                 base64.b64decode(r["data"]), dtype="<i2" if r["sample_format"] == "i16" else "<f4"

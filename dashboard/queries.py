@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from vibsentry.dashboard.iso10816 import DEFAULT_GROUP, ZoneLimits, load_groups, zone_of
+from vibsentry.diagnostics.iso10816 import DEFAULT_GROUP, ZoneLimits, load_groups, zone_of
 
 from vibsentry.errors import StoreError, UsageError
 
@@ -361,6 +361,7 @@ class SqliteSource:
         )
         if not rows:
             raise StoreError(f"no raw capture {capture_id} from node {node} in {self.path}")
+        check_raw_chunks(node, capture_id, [r[1] for r in rows], [r[5] for r in rows], self.path)
         parts = []
         for _idx, _n, _fs, _ch, fmt, scale, data in rows:
             dtype = "<i2" if fmt == "i16" else "<f4"
@@ -386,6 +387,28 @@ class SqliteSource:
         )
         df.insert(0, "time", ns_to_time(df["ts_ns"]))
         return df
+
+
+def check_raw_chunks(
+    node: int, capture_id: int, n_chunks: Sequence[Any], scales: Sequence[Any], where: object
+) -> None:
+    """Refuse a raw capture whose chunks disagree on the chunk count or carry an unusable scale.
+
+    The store keeps what the node sent (a scale of 0, infinity or NaN is stored as 0, see ``docs/storage.md``);
+    turning such samples into g would silently produce a wrong recording.
+    """
+    counts = sorted({int(n) for n in n_chunks if n is not None})
+    if len(counts) > 1:
+        raise StoreError(
+            f"raw capture {capture_id} of node {node} in {where}: its chunks disagree on the chunk count "
+            f"({', '.join(map(str, counts))})"
+        )
+    bad = sorted({repr(s) for s in scales if s is None or not math.isfinite(float(s)) or float(s) == 0.0})
+    if bad:
+        raise StoreError(
+            f"raw capture {capture_id} of node {node} in {where}: scale {', '.join(bad)} g/LSB is not usable "
+            "(the node sent 0, infinity or NaN)"
+        )
 
 
 def _alarm_frame(rows: Sequence[Sequence[Any]], now_ns: int | None = None) -> pd.DataFrame:

@@ -12,7 +12,8 @@ Settings (set by ``vibsentry dashboard``; usable directly with ``streamlit run``
   credentials only from ``VIBSENTRY_INFLUX_TOKEN`` / ``VIBSENTRY_INFLUX_USERNAME`` /
   ``VIBSENTRY_INFLUX_PASSWORD`` (or ``*_FILE`` variables naming files);
 - ``CONFIG``: a TOML file whose ``[dashboard]`` table holds :class:`~vibsentry.dashboard.queries.DashboardConfig`;
-- ``REFRESH_S``: live-panel refresh period in seconds (default 1).
+- ``REFRESH_S``: live-panel refresh period in seconds (default 1);
+- ``EXPORT_DIR``: the only directory retraining exports may write into (default ``.vibsentry/exports``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from vibsentry.config import load_section, read_secret
 #: that many open browsers refreshing together cost the database one query per TTL.
 TTL_S = 0.25
 DEFAULT_STORE = "sqlite:.vibsentry/data/vibsentry.sqlite"
+DEFAULT_EXPORT_DIR = ".vibsentry/exports"
 
 
 def settings() -> dict[str, Any]:
@@ -45,6 +47,7 @@ def settings() -> dict[str, Any]:
         "influx_url": env.get("VIBSENTRY_DASHBOARD_INFLUX_URL", "http://127.0.0.1:8086"),
         "influx_db": env.get("VIBSENTRY_DASHBOARD_INFLUX_DB", "vibsentry"),
         "refresh_s": float(env.get("VIBSENTRY_DASHBOARD_REFRESH_S", "1")),
+        "export_dir": env.get("VIBSENTRY_DASHBOARD_EXPORT_DIR") or DEFAULT_EXPORT_DIR,
         "config": {
             k: v
             for k, v in section.items()

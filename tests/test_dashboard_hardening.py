@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from vibsentry.dashboard.store.records import Record
 from vibsentry.dashboard.store.sqlite import SQLiteStore
 
 from tests.support.dashboard import FEATURE_HASH, SECOND, make_records
+from tests.support.hardening import snapshot, tiny_fs
 from tests.test_dashboard_app import run_view
 
 
@@ -152,3 +154,145 @@ def test_node_text_renders_literally_in_chromium(tmp_path: Path) -> None:
     finally:
         trap.shutdown()
     assert hits == [], hits
+
+
+# ------------------------------------------------------------- findings 3 and 7: confined, atomic exports
+
+
+def raw_capture(node: int, cid: int, t_ns: int, x: np.ndarray, **over: object) -> list[Record]:
+    """RAW records of one capture in three chunks, as the gateway stores them; ``over`` per-chunk fields
+    (a list value gives one value per chunk)."""
+    chunks = np.array_split(x.astype("<f4"), 3)
+    out = []
+    for i, c in enumerate(chunks):
+        f: dict[str, object] = {
+            "capture_id": cid,
+            "chunk_index": i,
+            "n_chunks": 3,
+            "sample_rate": 12000.0,
+            "channels": 1,
+            "sample_format": "f32",
+            "scale": 1.0,
+            "data": c.tobytes(),
+        }
+        f.update({k: (v[i] if isinstance(v, list) else v) for k, v in over.items()})
+        out.append(Record("raw", node, t_ns + i, 900 + cid * 10 + i, f))
+    return out
+
+
+@pytest.fixture()
+def raw_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Node 1 with one good capture (7) and four that must not become recordings."""
+    path = tmp_path / "s.sqlite"
+    t = time.time_ns() - 30 * SECOND
+    x = np.random.default_rng(1).standard_normal(3000)
+    bad_nan = x.copy()
+    bad_nan[1234] = np.nan
+    write_store(
+        path,
+        [
+            *raw_capture(1, 7, t, x),
+            *raw_capture(1, 8, t + SECOND, x, n_chunks=[3, 4, 3]),  # chunks disagree on the count
+            *raw_capture(1, 9, t + 2 * SECOND, x, scale=0.0),
+            *raw_capture(1, 10, t + 3 * SECOND, x, scale=[1.0, float("inf"), 1.0]),
+            *raw_capture(1, 11, t + 4 * SECOND, x, scale=float("nan")),
+            *raw_capture(1, 12, t + 5 * SECOND, bad_nan),
+        ],
+    )
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_STORE", f"sqlite:{path}")
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_EXPORT_DIR", str(tmp_path / "exports"))
+    return path
+
+
+def test_export_keeps_only_trustworthy_captures(raw_store: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    from vibsentry.dashboard import queries as q
+    from vibsentry.dashboard import retrain_export
+    from vibsentry.training.manifest import read_manifest
+
+    scales = dict(
+        sqlite3.connect(raw_store).execute("SELECT capture_id, min(scale) FROM raw_chunks GROUP BY 1")
+    )
+    assert scales[9] == scales[10] == scales[11] == 0.0  # stored as 'no usable scale', never as 1.0
+    src = q.SqliteSource(raw_store)
+    now = time.time_ns()
+    res = retrain_export.export(
+        src,
+        node=1,
+        start_ns=now - 300 * SECOND,
+        end_ns=now,
+        label="normal",
+        out_dir="a",
+        root=tmp_path / "exports",
+    )
+    assert [p.name for p in res.recordings] == ["node1_cap7_normal.wav"]
+    assert len(res.refused) == 5, res.refused
+    joined = "\n".join(res.refused)
+    assert "capture 8 " in joined and "disagree on the chunk count (3, 4)" in joined
+    assert all(f"capture {c} " in joined for c in (9, 10, 11)) and "1 sample(s) are NaN" in joined
+    assert [Path(r.path).name for r in read_manifest(tmp_path / "exports" / "a" / "manifest.csv")] == [
+        "node1_cap7_normal.wav"
+    ]
+
+
+def user_files(tmp_path: Path) -> dict[str, str]:
+    return {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("s.sqlite")}
+
+
+@pytest.mark.parametrize("folder", ["../escape", "/tmp/k-abs-escape", "link/inside", "a/../../escape", ""])
+def test_export_folder_is_confined(raw_store: Path, tmp_path: Path, folder: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "link").symlink_to(outside, target_is_directory=True)
+    before = user_files(tmp_path)
+    at = run_view("retrain")
+    at.text_input(key="rt-dir").input(folder)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.error and "must be a folder inside the export directory" in at.error[0].value, at.error
+    assert user_files(tmp_path) == before  # nothing created, nothing written, outside or inside
+    assert not Path("/tmp/k-abs-escape").exists()
+
+
+def test_export_never_appends_to_a_foreign_manifest(raw_store: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "exports" / "theirs"
+    folder.mkdir(parents=True)
+    (folder / "manifest.csv").write_text("id;owner;notes\n1;plant;do not touch\n")
+    before = snapshot(tmp_path / "exports")
+    at = run_view("retrain")
+    at.text_input(key="rt-dir").input("theirs")
+    at.button[0].click().run()
+    assert at.error and "another format" in at.error[0].value
+    assert snapshot(tmp_path / "exports") == before
+    at.text_input(key="rt-dir").input("ours")
+    at.button[0].click().run()
+    assert not at.error and at.success, [e.value for e in at.error]
+    assert sorted(p.name for p in (tmp_path / "exports" / "ours").iterdir()) == [
+        "manifest.csv",
+        "node1_cap7_normal.wav",
+        "node1_scores_normal.csv",
+    ]
+    assert len(at.warning) == 5  # the refused captures are named
+
+
+def test_export_on_a_full_disk_leaves_nothing(raw_store: Path, tmp_path: Path) -> None:
+    from vibsentry.dashboard import queries as q
+    from vibsentry.dashboard import retrain_export
+
+    from vibsentry.errors import StoreError
+
+    with tiny_fs(tmp_path / "exports", "16k") as root:
+        now = time.time_ns()
+        with pytest.raises(StoreError, match=r"No space left on device.*nothing was written"):
+            retrain_export.export(
+                q.SqliteSource(raw_store),
+                node=1,
+                start_ns=now - 300 * SECOND,
+                end_ns=now,
+                label="normal",
+                out_dir="full",
+                root=root,
+            )
+        assert list(root.iterdir()) == []

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from vibsentry.dashboard.store.base import Store
-from vibsentry.dashboard.store.records import Record
+from vibsentry.dashboard.store.records import Record, raw_scale
 
 from vibsentry.errors import StoreError, StoreRejected
 
@@ -134,7 +134,7 @@ def record_points(r: Record) -> Iterator[Any]:
             "channels", int(f.get("channels", 1))
         )
         p = p.field("sample_format", str(f.get("sample_format", "f32"))).field(
-            "scale", float(f.get("scale", 1.0))
+            "scale", raw_scale(f.get("scale", 1.0))
         )
         p = p.field("data", base64.b64encode(bytes(f["data"])).decode("ascii"))
     else:

@@ -15,6 +15,7 @@ records, so a store never depends on the wire format. ``fields`` per kind:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,3 +57,17 @@ class Record:
     port: str | None = None
     site: str | None = None
     gateway: str | None = None
+
+
+def raw_scale(value: Any) -> float:
+    """A RAW_CHUNK's g-per-LSB scale as stored: the node's value when finite and non-zero, else 0.0.
+
+    0.0 marks "no usable scale" (the node sent 0, infinity or NaN; SQLite and InfluxDB cannot hold NaN).
+    Readers refuse such captures (``queries.check_raw_chunks``); storing 1.0 instead would silently turn the
+    samples into a wrong recording.
+    """
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return f if math.isfinite(f) and f != 0.0 else 0.0

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from vibsentry.dashboard.store import schema as S
 from vibsentry.dashboard.store.base import Store
-from vibsentry.dashboard.store.records import Record
+from vibsentry.dashboard.store.records import Record, raw_scale
 
 from vibsentry.errors import StoreError, StoreRejected
 
@@ -204,7 +204,7 @@ class SQLiteStore(Store):
                         _num(f.get("sample_rate")),
                         int(f.get("channels", 1)),
                         str(f.get("sample_format", "f32")),
-                        _num(f.get("scale", 1.0)) or 1.0,
+                        raw_scale(f.get("scale", 1.0)),
                         bytes(f["data"]),
                     )
                 )
