@@ -47,6 +47,17 @@ _DDL = (
         feature_hash  TEXT,
         hash_mismatch INTEGER NOT NULL DEFAULT 0
     )""",
+    # CRC-valid frames the gateway could not store (absurd clock, values no store can hold). Kept, never
+    # delivered, so an operator can look at what a misbehaving node sent.
+    """CREATE TABLE IF NOT EXISTS quarantine (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        received_ns INTEGER NOT NULL,
+        port        TEXT,
+        node        INTEGER,
+        seq         INTEGER,
+        reason      TEXT NOT NULL,
+        frame       TEXT NOT NULL
+    )""",
 )
 
 #: ``synchronous`` settings the journal accepts; FULL survives power loss, NORMAL (in WAL) survives a crash
@@ -174,6 +185,41 @@ class Journal:
                     f"{self.path}: journal append of {len(rows)} messages failed: {why}"
                 ) from None
         return int(last) if rows else 0
+
+    def quarantine(self, items: Sequence[tuple[int, str | None, int, int, str, str]]) -> None:
+        """Keep frames that cannot be stored: ``(received_ns, port, node, seq, reason, frame_json)`` each.
+
+        Raises :class:`StoreError` when the journal cannot take them (then nothing of ``items`` is kept).
+        """
+        if not items:
+            return
+        with self._lock:
+            c = self._conn
+            try:
+                c.execute("BEGIN IMMEDIATE")
+                try:
+                    c.executemany(
+                        "INSERT INTO quarantine (received_ns, port, node, seq, reason, frame)"
+                        " VALUES (?,?,?,?,?,?)",
+                        items,
+                    )
+                    c.execute("COMMIT")
+                except BaseException:
+                    if c.in_transaction:
+                        c.execute("ROLLBACK")
+                    raise
+            except (sqlite3.Error, OSError) as exc:
+                why = "disk full" if _is_disk_full(exc) else str(exc)
+                raise StoreError(f"{self.path}: cannot quarantine {len(items)} frames: {why}") from None
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        """Every quarantined frame, oldest first, as dicts (``id, received_ns, port, node, seq, reason, frame``)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, received_ns, port, node, seq, reason, frame FROM quarantine ORDER BY id"
+            ).fetchall()
+        keys = ("id", "received_ns", "port", "node", "seq", "reason", "frame")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
 
     # -- reading / delivery ----------------------------------------------------------------------------
     def cursor(self, sink: str) -> int:

@@ -15,21 +15,43 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Mapping
+import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vibsentry.dashboard.gateway.journal import Journal, NodeState
-from vibsentry.dashboard.gateway.tracker import Tracker
+from vibsentry.dashboard.gateway.tracker import Quarantined, Tracker
 from vibsentry.dashboard.store.base import Store
 from vibsentry.dashboard.store.records import Record
 
 from vibsentry import protocol as vp
-from vibsentry.errors import StoreError, StoreRejected
+from vibsentry.errors import StoreError, StoreRejected, VibsentryError
 from vibsentry.fileio import write_atomic
 
 log = logging.getLogger("vibsentry.ingest")
+
+
+class GatewayFailed(VibsentryError):
+    """A gateway thread died of an unexpected error; the gateway stopped instead of running on deaf."""
+
+
+def _quarantine_row(
+    frame: vp.Frame, port: str | None, reason: str
+) -> tuple[int, str | None, int, int, str, str]:
+    h = frame.header
+    doc = {
+        "header": {
+            "version": h.version,
+            "msg_type": h.msg_type,
+            "node_id": h.node_id,
+            "seq": h.seq,
+            "timestamp_us": h.timestamp_us,
+        },
+        "message": vp.message_to_dict(frame.message),
+    }
+    return (time.time_ns(), port, h.node_id, h.seq, reason, json.dumps(doc, default=repr))
 
 
 @dataclass(frozen=True)
@@ -170,10 +192,27 @@ class Gateway:
         self._readers_done = threading.Event()
         self._journal_done = threading.Event()
         self._drain_deadline = float("inf")
+        #: Set when a gateway thread died of an unexpected error; run_forever then stops and raises.
+        self.fatal: str | None = None
+        self.quarantined = 0
 
     # -- ingest ----------------------------------------------------------------------------------------
+    def _quarantine(self, rows: list[tuple[int, str | None, int, int, str, str]]) -> None:
+        self.journal.quarantine(rows)
+        with self._lock:
+            self.quarantined += len(rows)
+        for row in rows:
+            log.warning("quarantined a frame from %s: %s", row[1], row[4])
+
     def _journal(self, records: list[Record], states: dict[int, NodeState]) -> None:
-        self.journal.append(records, states)
+        try:
+            self.journal.append(records, states)
+        except StoreError:
+            raise
+        except (OverflowError, ValueError, TypeError) as exc:
+            # One record the journal cannot hold must not poison the batch: find it, keep the rest.
+            log.warning("journal refused a batch of %d (%s): appending one by one", len(records), exc)
+            self._journal_one_by_one(records, states)
         with self._lock:
             self.journaled += len(records)
             if self.journal_error:
@@ -247,13 +286,24 @@ class Gateway:
                     items.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            bad: list[tuple[int, str | None, int, int, str, str]] = []
             with self._lock:
-                records = [
-                    r for url, frames in items for r in (self.tracker.process(f, url) for f in frames) if r
-                ]
+                records = []
+                for url, frames in items:
+                    for f in frames:
+                        try:
+                            r = self.tracker.process(f, url)
+                        except Quarantined as exc:
+                            bad.append(_quarantine_row(f, url, str(exc)))
+                            continue
+                        if r is not None:
+                            records.append(r)
                 states = self.tracker.take_dirty()
             while True:
                 try:
+                    if bad:
+                        self._quarantine(bad)
+                        bad = []
                     self._journal(records, states)
                     break
                 except StoreError as exc:
@@ -264,6 +314,56 @@ class Gateway:
                         )
                         return
                     time.sleep(1.0)
+
+    def _journal_one_by_one(self, records: list[Record], states: dict[int, NodeState]) -> None:
+        for r in records:
+            try:
+                self.journal.append([r])
+            except StoreError:
+                raise
+            except (OverflowError, ValueError, TypeError) as exc:
+                with self._lock:
+                    cnt = self.tracker.nodes.get(r.node)
+                    if cnt is not None:
+                        cnt.quarantined += 1
+                frame = json.dumps(
+                    {
+                        "kind": r.kind,
+                        "node": r.node,
+                        "ts_ns": str(r.ts_ns),
+                        "seq": r.seq,
+                        "fields": repr(r.fields),
+                    }
+                )
+                self._quarantine([(time.time_ns(), r.port, r.node, r.seq, f"not journaled: {exc}", frame)])
+        for n, st in states.items():
+            try:
+                self.journal.append([], {n: st})
+            except (OverflowError, ValueError, TypeError) as exc:
+                # Only the resume point of this node's boot is lost; its records are journaled above.
+                log.error("node %d: boot state not journaled (%s): %s", n, exc, st)
+
+    def _guarded(self, name: str, target: Callable[..., None], *args: Any) -> Callable[[], None]:
+        """Run ``target`` as a thread body; an unexpected error stops the whole gateway loudly.
+
+        A gateway whose journal or delivery thread died while the process stayed up would silently drop
+        every later frame. Instead the error is logged with its traceback, recorded in the status file, and
+        :meth:`run_forever` stops and raises, so the process exits non-zero and a supervisor restarts it
+        (the journal makes the restart lossless).
+        """
+
+        def body() -> None:
+            try:
+                target(*args)
+            except BaseException as exc:
+                msg = f"gateway thread {name!r} died: {type(exc).__name__}: {exc}"
+                log.critical("%s\n%s", msg, traceback.format_exc())
+                with self._lock:
+                    if self.fatal is None:
+                        self.fatal = msg
+                self._stop.set()
+
+        return body
 
     def _note_journal_error(self, exc: StoreError) -> None:
         with self._lock:
@@ -354,8 +454,9 @@ class Gateway:
             return self._final_status
         with self._lock:
             nodes = {str(n): dict(vars(c)) for n, c in self.tracker.nodes.items()}
-            journal_error = self.journal_error
+            journal_error = self.fatal or self.journal_error
             journaled = self.journaled
+            quarantined = self.quarantined
         ports = {}
         for url, info in self.ports.items():
             dec = info.get("decoder")
@@ -373,8 +474,10 @@ class Gateway:
             "journal": {
                 "path": str(self.config.journal_path),
                 "journaled": journaled,
+                "quarantined": quarantined,
                 "error": journal_error,
             },
+            "fatal": self.fatal,
             "ports": ports,
             "nodes": nodes,
             "sinks": {
@@ -406,12 +509,18 @@ class Gateway:
         """Start reader, journal, delivery and status threads."""
         for url in self.config.ports:
             self.ports[url] = {"state": "opening", "opens": 0, "losses": 0, "last_error": None}
-            t = threading.Thread(target=self._read_port, args=(url,), name=f"port:{url}", daemon=True)
+            t = threading.Thread(
+                target=self._guarded(f"port:{url}", self._read_port, url), name=f"port:{url}", daemon=True
+            )
             self._threads.append(t)
         for s in self._sinks:
-            s.thread = threading.Thread(target=self._deliver, args=(s,), name=f"sink:{s.name}", daemon=True)
+            s.thread = threading.Thread(
+                target=self._guarded(f"sink:{s.name}", self._deliver, s), name=f"sink:{s.name}", daemon=True
+            )
         self._status_thread = threading.Thread(target=self._status_loop, name="status", daemon=True)
-        self._writer = threading.Thread(target=self._write_journal, name="journal", daemon=True)
+        self._writer = threading.Thread(
+            target=self._guarded("journal", self._write_journal), name="journal", daemon=True
+        )
         self._writer.start()
         for t in self._threads:
             t.start()
@@ -451,6 +560,8 @@ class Gateway:
                 pass
         finally:
             self.stop()
+        if self.fatal is not None:
+            raise GatewayFailed(f"{self.fatal}; stopped (restart to resume: the journal keeps every message)")
 
     def request_stop(self) -> None:
         """Ask :meth:`run_forever` to return (safe from a signal handler)."""

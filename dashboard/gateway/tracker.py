@@ -29,6 +29,27 @@ log = logging.getLogger("vibsentry.ingest")
 
 _SEQ_MOD = 1 << 32
 _RECENT = 256
+
+#: Largest node clock the gateway accepts, in microseconds since the node's boot: 100 years. A larger value
+#: is a corrupt clock, and its nanosecond timestamp (``boot_epoch_ns + timestamp_us * 1000``) would overflow
+#: the signed 64-bit integers SQLite and InfluxDB store; such a frame is quarantined, never journaled.
+MAX_NODE_TIME_US = 100 * 365 * 86_400 * 1_000_000
+_INT64_MAX = (1 << 63) - 1
+#: How far ahead of the gateway's wall clock a record may be. A node's time maps to UTC through the boot
+#: epoch fixed at its first frame, so a real node's records arrive at or before "now"; crystal drift of
+#: 100 ppm adds under an hour a year. A frame further ahead is a jump of a corrupt clock: accepting it would
+#: push this boot's time (and the floor of every later boot) years into the future.
+MAX_FUTURE_NS = 86_400 * 1_000_000_000
+
+
+class Quarantined(Exception):
+    """A CRC-valid frame whose content the gateway cannot store (absurd clock, out-of-range value).
+
+    The journal writer keeps such frames in the journal's ``quarantine`` table with this reason, counts them
+    and goes on with the rest of the batch.
+    """
+
+
 _FEATURE_KIND_NAMES = {int(k): k.name.lower() for k in vp.FeatureKind}
 _SAMPLE_FORMAT_NAMES = {int(vp.SampleFormat.INT16): "i16", int(vp.SampleFormat.FLOAT32): "f32"}
 
@@ -41,6 +62,7 @@ class NodeCounters:
     gaps: int = 0
     duplicates: int = 0
     reboots: int = 0
+    quarantined: int = 0
     hash_mismatch: bool = False
     last_seq: int = -1
     port: str | None = None
@@ -113,6 +135,13 @@ class Tracker:
         if cnt is None:
             cnt = self.nodes[node] = NodeCounters()
         cnt.port = port or cnt.port
+        if h.timestamp_us > MAX_NODE_TIME_US:
+            # Checked before any state changes: the frame must not move this node's boot or sequence.
+            cnt.quarantined += 1
+            raise Quarantined(
+                f"node {node} seq {h.seq}: node clock {h.timestamp_us} us is beyond {MAX_NODE_TIME_US} us "
+                "(100 years): corrupt clock"
+            )
         live = self._live.get(node)
         key = (h.seq, h.timestamp_us)
         t_ns = h.timestamp_us * 1000
@@ -129,6 +158,15 @@ class Tracker:
         if live is None:
             boot = msg.boot_counter if isinstance(msg, vp.Hello) else 0
             live = self._new_boot(node, frame, boot, None)
+        elif (
+            t_ns >= live.state.last_time_ns
+            and live.state.boot_epoch_ns + t_ns > self._clock() + MAX_FUTURE_NS
+        ):
+            cnt.quarantined += 1
+            raise Quarantined(
+                f"node {node} seq {h.seq}: node clock jumped to {h.timestamp_us} us, more than a day ahead of "
+                "the gateway's clock: corrupt clock"
+            )
         elif t_ns < live.state.last_time_ns:
             cnt.reboots += 1
             log.info(
@@ -245,6 +283,11 @@ class Tracker:
             self.ignored += 1
             self.dirty[node] = st
             return None
+        if not 0 <= ts <= _INT64_MAX:
+            cnt.quarantined += 1
+            raise Quarantined(
+                f"node {node} seq {h.seq}: timestamp {ts} ns does not fit a signed 64-bit integer"
+            )
         if kind != "raw":
             fields["hash_mismatch"] = st.hash_mismatch
         cnt.hash_mismatch = st.hash_mismatch
