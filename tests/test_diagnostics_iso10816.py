@@ -1,11 +1,11 @@
-"""ISO 10816 zones: what a plant engineer reads next to every velocity RMS."""
+"""ISO 10816 / 20816 evaluation zones (vibsentry.diagnostics.iso10816; formerly vibsentry.dashboard.iso10816)."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
-from vibsentry.dashboard.iso10816 import DEFAULT_GROUP, DEFAULT_GROUPS, limits_for, load_groups, zone_of
+from vibsentry.diagnostics.iso10816 import DEFAULT_GROUP, DEFAULT_GROUPS, limits_for, load_groups, zone_of
 
 from vibsentry.errors import ConfigError
 
