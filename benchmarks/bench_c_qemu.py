@@ -42,7 +42,10 @@ def _normal_features() -> np.ndarray:
 
 def build_model(bundle: Path | None) -> Path:
     """Write vs_model_data.[ch] for the benchmark into MODEL_DIR and return it."""
-    from vibsentry.training.cgen_model import export_c, lower, read_tflite, render
+    from vibsentry.codegen.export import export_c
+    from vibsentry.codegen.lower import lower
+    from vibsentry.codegen.render import render
+    from vibsentry.codegen.tflite_reader import read_tflite
 
     if bundle is not None:
         export_c(bundle, MODEL_DIR, force=True)

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=2000, help="inputs per architecture")
     args = ap.parse_args(argv)
     import tensorflow as tf
-    from vibsentry.training.cgen_model import export_c
+    from vibsentry.codegen.export import export_c
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -48,7 +48,7 @@ def test_generator_cli_writes_the_header_atomically(tmp_path: Path) -> None:
     toml.write_text('[features]\nframe_length = 512\nfeatures = ["logmel", "band_rms"]\nn_mels = 20\n')
     out = tmp_path / "gen" / "vs" / "vs_feature_config.h"
     proc = subprocess.run(
-        [sys.executable, "-m", "vibsentry.training.cgen_features", "--config", str(toml), "--out", str(out)],
+        [sys.executable, "-m", "vibsentry.codegen.feature_config", "--config", str(toml), "--out", str(out)],
         capture_output=True,
         text=True,
     )
@@ -66,7 +66,7 @@ def test_generator_cli_rejects_a_bad_config_without_writing(tmp_path: Path) -> N
     toml.write_text("[features]\nframe_length = 1000\n")
     out = tmp_path / "vs_feature_config.h"
     proc = subprocess.run(
-        [sys.executable, "-m", "vibsentry.training.cgen_features", "--config", str(toml), "--out", str(out)],
+        [sys.executable, "-m", "vibsentry.codegen.feature_config", "--config", str(toml), "--out", str(out)],
         capture_output=True,
         text=True,
     )

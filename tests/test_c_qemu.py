@@ -122,9 +122,11 @@ def test_int8_autoencoder_on_target_matches_tflite_reference(target: cqemu.Targe
     if reason:
         pytest.skip(reason)
     pytest.importorskip("tensorflow")
+    from vibsentry.codegen.lower import lower
+    from vibsentry.codegen.render import render
+    from vibsentry.codegen.tflite_reader import read_tflite
     from vibsentry.dsp import extract_features
     from vibsentry.dsp.io import read_recording
-    from vibsentry.training.cgen_model import lower, read_tflite, render
 
     from tests.support import tflite_models
 

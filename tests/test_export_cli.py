@@ -156,8 +156,8 @@ def test_trained_bundle_exports_and_c_matches_reference(trained_bundle: Path, tm
 def test_node_input_quantization_equals_python(autoencoder_tflite: Path, tmp_path: Path) -> None:
     """The node's vs_model_quantize_input and the gateway's runtime.model.quantize agree on every value,
     ties (x / scale = k + 0.5), out-of-range and non-finite values included."""
+    from vibsentry.codegen.export import export_c
     from vibsentry.runtime.model import quantize
-    from vibsentry.training.cgen_model import export_c
 
     res = export_c(autoencoder_tflite, tmp_path / "gen")
     lib = tm.ModelLibrary(tm.compile_model(res.out_dir), np.int8, np.int8, 40, 40)
@@ -211,7 +211,8 @@ def test_validate_checks_the_export_against_tflite(autoencoder_tflite: Path, tmp
 
 def test_validate_catches_a_wrong_runtime(autoencoder_tflite: Path, tmp_path: Path) -> None:
     """The check is not a formality: a generated model with one requantization multiplier 1 % off is caught."""
-    from vibsentry.training.cgen_model import export_c, validate_c
+    from vibsentry.codegen.export import export_c
+    from vibsentry.codegen.host import validate_c
 
     res = export_c(autoencoder_tflite, tmp_path / "gen")
     c = res.out_dir / "vs_model_data.c"

@@ -11,7 +11,8 @@ import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vibsentry.training.cgen_model import ARENA_ALIGN, plan_arena, quantize_multiplier, round_half_away
+from vibsentry.codegen.arena import ARENA_ALIGN, plan_arena
+from vibsentry.codegen.quant import quantize_multiplier, round_half_away
 
 lifetimes = st.dictionaries(
     st.integers(0, 60),

@@ -67,7 +67,7 @@ def _inputs(interp: object, real: np.ndarray, seed: int) -> tuple[np.ndarray, in
 
 @pytest.mark.parametrize("arch", tm.ARCHITECTURES)
 def test_c_runtime_matches_tflite_reference(arch: str, tmp_path: Path, real_features: np.ndarray) -> None:
-    from vibsentry.training.cgen_model import export_c
+    from vibsentry.codegen.export import export_c
 
     content = tm.convert(arch)
     src = tmp_path / f"{arch}.tflite"
@@ -108,7 +108,7 @@ def _record(arch: str, row: dict[str, object]) -> None:
 @pytest.mark.parametrize("arch", ["cnn1d", "add_logistic"])
 def test_sanitized_runtime_matches_reference(arch: str, tmp_path: Path, real_features: np.ndarray) -> None:
     """ASan/UBSan build, arena malloc'ed to exactly the planned size: no overflow, no UB, same outputs."""
-    from vibsentry.training.cgen_model import export_c
+    from vibsentry.codegen.export import export_c
 
     content = tm.convert(arch)
     src = tmp_path / "m.tflite"
@@ -130,8 +130,8 @@ def test_sanitized_runtime_matches_reference(arch: str, tmp_path: Path, real_fea
 def test_c_runtime_matches_reference_on_cwru_features(arch: str, tmp_path: Path, datasets_dir: Path) -> None:
     """Real data beyond sample_data: drive-end features of every CWRU-10 file at 0 hp load."""
     import scipy.io
+    from vibsentry.codegen.export import export_c
     from vibsentry.dsp import FeatureParams, extract_features
-    from vibsentry.training.cgen_model import export_c
 
     params = FeatureParams()
     rows = []
@@ -164,8 +164,8 @@ def test_lut_tables_equal_interpreter_on_every_input(arch: str, op_name: str) ->
     """The exporter's LOGISTIC / TANH tables (float32 arithmetic as TFLite's LUTPopulate) against what the
     interpreter outputs, entry by entry, for every int8 value that reaches the op."""
     import tensorflow as tf
-    from vibsentry.training.cgen_model import logistic_table, tanh_table
-    from vibsentry.training.tflite_reader import read_tflite
+    from vibsentry.codegen.quant import logistic_table, tanh_table
+    from vibsentry.codegen.tflite_reader import read_tflite
 
     content = tm.convert(arch)
     m = read_tflite(content=content)
@@ -197,7 +197,7 @@ def test_lut_tables_equal_interpreter_on_every_input(arch: str, op_name: str) ->
 @pytest.mark.parametrize(("factor", "shift"), [(1.7, 9), (0.37, -20), (3.1, 0)])
 def test_int8_requantize_op_matches_reference(factor: float, shift: int, tmp_path: Path) -> None:
     """QUANTIZE int8 -> int8 (Keras never emits it; tflite_models puts one in front of the autoencoder)."""
-    from vibsentry.training.cgen_model import export_c
+    from vibsentry.codegen.export import export_c
 
     content = tm.with_requantized_input(
         tm.convert("autoencoder"), scale_factor=factor, zero_point_shift=shift
@@ -218,7 +218,7 @@ def test_litert_reference_kernels_agree(arch: str, tmp_path: Path) -> None:
     """The gateway scores with ai-edge-litert (no TensorFlow): its reference kernels must give the node's
     bytes too, or a node's score and the gateway's re-score of the same features would differ."""
     li = pytest.importorskip("ai_edge_litert.interpreter")
-    from vibsentry.training.cgen_model import export_c
+    from vibsentry.codegen.export import export_c
 
     content = tm.convert(arch)
     src = tmp_path / "m.tflite"
@@ -244,7 +244,7 @@ def test_activation_variants_match_reference(
     relu_to: str | None, fc_activation: int | None, tmp_path: Path
 ) -> None:
     """RELU_N1_TO_1 standalone and fused, RELU6 and RELU fused in dense layers (edited into the ADD model)."""
-    from vibsentry.training.cgen_model import export_c
+    from vibsentry.codegen.export import export_c
 
     content = tm.with_edits(tm.convert("add_logistic"), relu_to=relu_to, fc_activation=fc_activation)
     src = tmp_path / "edited.tflite"
@@ -264,7 +264,7 @@ def test_add_with_constant_and_broadcast_matches_reference(
     const_shape: tuple[int, ...], first: bool, tmp_path: Path
 ) -> None:
     """ADD with a constant operand in flash, same shape or broadcast (scalar, [1, 1]) on either side."""
-    from vibsentry.training.cgen_model import export_c
+    from vibsentry.codegen.export import export_c
 
     content = tm.with_const_add(tm.convert("autoencoder"), const_shape=const_shape, first=first)
     src = tmp_path / "const_add.tflite"

@@ -32,8 +32,9 @@ def _model(name: str) -> bytes:
 )
 def test_mutated_models_export_or_fail_cleanly(arch: str, edits: list[tuple[int, int]], cut: int | None,
                                                tmp_path: Path) -> None:  # fmt: skip
-    from vibsentry.training.cgen_model import lower, render
-    from vibsentry.training.tflite_reader import read_tflite
+    from vibsentry.codegen.lower import lower
+    from vibsentry.codegen.render import render
+    from vibsentry.codegen.tflite_reader import read_tflite
 
     data = bytearray(_model(arch))
     for pos, val in edits:

@@ -73,7 +73,7 @@ def test_runtime_on_cortex_m4_matches_reference(arch: str, tmp_path: Path) -> No
         pytest.skip(reason)
     if shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("arm-none-eabi-gcc not found (./dev.sh setup installs it as root)")
-    from vibsentry.training.cgen_model import export_c
+    from vibsentry.codegen.export import export_c
 
     content = tm.convert(arch)
     src = tmp_path / f"{arch}.tflite"

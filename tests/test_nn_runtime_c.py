@@ -51,7 +51,7 @@ def _size(prefix: str, objs: list[Path]) -> dict[str, tuple[int, int, int]]:
 @pytest.mark.parametrize("target", sorted(TARGETS))
 def test_autoencoder_footprint_fits_node_budget(target: str, tmp_path: Path) -> None:
     pytest.importorskip("tensorflow")
-    from vibsentry.training.cgen_model import export_c
+    from vibsentry.codegen.export import export_c
 
     prefix, arch = TARGETS[target]
     if shutil.which(f"{prefix}gcc") is None:

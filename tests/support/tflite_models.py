@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from vibsentry.training import cgen_model as cg
+from vibsentry.codegen import host as cg
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = ROOT / "build" / "nn_models"
@@ -228,11 +228,11 @@ def run_reference(interp: Any, inputs: np.ndarray) -> np.ndarray:
 
 
 # --- the C side: generated model + vs_nn runtime as a host shared library ---------------------------------------
-# The compile-and-call machinery is the one `vibsentry export --validate` uses (vibsentry.training.cgen_model).
+# The compile-and-call machinery is the one `vibsentry export --validate` uses (vibsentry.codegen.host).
 
 FIRMWARE = ROOT / "firmware_core"
 RUNTIME_SOURCES = cg.RUNTIME_SOURCES
-CFLAGS = cg.HOST_CFLAGS
+CFLAGS = cg.host_cflags()  # from firmware_core/Makefile
 
 #: A generated model compiled into a host shared library, called through ctypes.
 ModelLibrary = cg.HostModel
@@ -286,7 +286,7 @@ def with_requantized_input(content: bytes, *, scale_factor: float = 1.7, zero_po
     object API: a new int8 input tensor with another scale and zero point feeds a QUANTIZE op whose output is
     the old input tensor."""
     import flatbuffers
-    from vibsentry.training.tflite_reader import _schema_module
+    from vibsentry.codegen.tflite_reader import _schema_module
 
     s = _schema_module()
     m = s.ModelT.InitFromPackedBuf(bytearray(content), 0)
@@ -334,7 +334,7 @@ def with_edits(content: bytes, *, relu_to: str | None = None, fc_activation: int
     ``relu_to``: every standalone RELU becomes this builtin (e.g. ``"RELU_N1_TO_1"``); ``fc_activation``: the
     fused activation code of every FULLY_CONNECTED (0 none, 1 RELU, 2 RELU_N1_TO_1, 3 RELU6)."""
     import flatbuffers
-    from vibsentry.training.tflite_reader import _schema_module
+    from vibsentry.codegen.tflite_reader import _schema_module
 
     s = _schema_module()
     m = s.ModelT.InitFromPackedBuf(bytearray(content), 0)
@@ -362,7 +362,7 @@ def with_const_add(
     a constant int8 tensor of ``const_shape`` (broadcast when smaller than the output), with its own scale
     and zero point, and a new output tensor with another quantization."""
     import flatbuffers
-    from vibsentry.training.tflite_reader import _schema_module
+    from vibsentry.codegen.tflite_reader import _schema_module
 
     s = _schema_module()
     m = s.ModelT.InitFromPackedBuf(bytearray(content), 0)

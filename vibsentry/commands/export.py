@@ -60,8 +60,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export; prints the RAM (arena) and flash (constant data) the model needs."""
+    from vibsentry.codegen.export import export_c
+    from vibsentry.codegen.host import validate_c
     from vibsentry.errors import ExportError
-    from vibsentry.training.cgen_model import export_c, validate_c
 
     if not args.name.isidentifier():
         raise UsageError(f"--name {args.name!r} is not a C identifier")

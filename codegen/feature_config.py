@@ -4,7 +4,7 @@ The header carries every constant the C features need (window, packed mel table,
 velocity weights) as the *same float32 arrays* :func:`vibsentry.dsp.features.feature_tables` uses, plus the
 ``feature_hash`` as text and as 32 bytes. It is generated at build time by ``firmware_core/Makefile``::
 
-    python -m vibsentry.training.cgen_features --out build/gen/vs/vs_feature_config.h [--config node.toml]
+    python -m vibsentry.codegen.feature_config --out build/gen/vs/vs_feature_config.h [--config node.toml]
 
 Only ``vs_features.c`` defines ``VS_FEATURE_CONFIG_TABLES`` before including it; other files get the macros.
 """
@@ -79,9 +79,9 @@ def render_feature_config(params: FeatureParams, *, source: str = "FeatureParams
     groups = "".join(f"#define VS_FEAT_HAS_{g.upper()} {int(g in params.features)}\n" for g in FEATURE_GROUPS)
     out = [
         "/*\n",
-        " * GENERATED — do not edit. Regenerate with: python -m vibsentry.training.cgen_features\n",
+        " * GENERATED — do not edit. Regenerate with: python -m vibsentry.codegen.feature_config\n",
         f" * source: {source}, canonical JSON sha256 (feature_hash) {h}\n",
-        f" * generator: training/cgen_features.py sha256 {gen_sha}\n",
+        f" * generator: codegen/feature_config.py sha256 {gen_sha}\n",
         f" * canonical JSON: {params.canonical_json()}\n",
         " *\n",
         " * Macros for everyone; the constant tables only where VS_FEATURE_CONFIG_TABLES is defined (vs_features.c)\n",
@@ -137,8 +137,8 @@ def write_feature_config(params: FeatureParams, path: str | os.PathLike[str], *,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m vibsentry.training.cgen_features --out PATH [--config TOML]``."""
-    ap = argparse.ArgumentParser(prog="cgen_features", description=__doc__.splitlines()[0])
+    """``python -m vibsentry.codegen.feature_config --out PATH [--config TOML]``."""
+    ap = argparse.ArgumentParser(prog="feature_config", description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="header to write (vs_feature_config.h)")
     ap.add_argument("--config", help="TOML file with a [features] table (default: FeatureParams())")
     args = ap.parse_args(argv)
@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         params = FeatureParams.from_toml(args.config) if args.config else FeatureParams()
         write_feature_config(params, args.out, source=args.config or "FeatureParams()")
     except VibsentryError as exc:
-        print(f"cgen_features: error: {exc}", file=sys.stderr)
+        print(f"feature_config: error: {exc}", file=sys.stderr)
         return 1
     return 0
 
