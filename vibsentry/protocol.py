@@ -61,102 +61,95 @@ import dataclasses
 import struct
 import zlib
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import ClassVar
 
+from vibsentry._protocol_spec import (
+    BROADCAST_NODE,
+    CRC_SIZE,
+    ERROR_KINDS,
+    HASH_SIZE,
+    HEADER_SIZE,
+    LAYOUTS,
+    MAX_ENCODED,
+    MAX_FEATURE_VALUES,
+    MAX_FRAME,
+    MAX_MODEL_CHUNK,
+    MAX_PAYLOAD,
+    MAX_SAMPLES,
+    MAX_SAMPLES_F32,
+    MAX_SAMPLES_I16,
+    MAX_STRING,
+    MAX_WIRE,
+    MIN_FRAME,
+    MIN_PROTOCOL_VERSION,
+    PROTOCOL_VERSION,
+    SAMPLE_SIZES,
+    AlarmEvent,
+    AlarmState,
+    FeatureKind,
+    Layout,
+    MsgType,
+    NackReason,
+    SampleFormat,
+)
 from vibsentry.errors import FrameError, ProtocolError
 
-#: Protocol version carried in every frame header; decoders reject every other value (``version`` error).
-PROTOCOL_VERSION = 1
-#: Header size in bytes (version, type, node id, sequence, timestamp).
-HEADER_SIZE = 16
-#: CRC size in bytes.
-CRC_SIZE = 4
-#: Largest payload of any message, in bytes.
-MAX_PAYLOAD = 1024
-#: Smallest and largest frame before COBS encoding (header + payload + CRC), in bytes.
-MIN_FRAME = HEADER_SIZE + CRC_SIZE
-MAX_FRAME = HEADER_SIZE + MAX_PAYLOAD + CRC_SIZE
-#: Largest COBS-encoded frame without its 0x00 delimiter (worst case: one code byte per 254 data bytes + 1).
-MAX_ENCODED = MAX_FRAME + MAX_FRAME // 254 + 1
-#: Largest frame on the wire including the 0x00 delimiter; size receive buffers with this.
-MAX_WIRE = MAX_ENCODED + 1
-#: Broadcast node id for host -> node commands.
-BROADCAST_NODE = 0xFFFF
-#: Longest firmware-version and machine-name strings in HELLO (printable ASCII), in bytes.
-MAX_STRING = 32
-#: Most values in one FEATURES message.
-MAX_FEATURE_VALUES = 254
-#: Most samples in one RAW_CHUNK or REPLAY_SAMPLES message, per sample format.
-MAX_SAMPLES_I16 = 500
-MAX_SAMPLES_F32 = 250
-#: Most model bytes in one MODEL_CHUNK message.
-MAX_MODEL_CHUNK = 1000
-
-#: Kinds of decode errors, as used in :attr:`FrameError.kind` and :attr:`Decoder.counters`.
-ERROR_KINDS: tuple[str, ...] = ("oversize", "cobs", "length", "crc", "version", "unknown_type", "invalid")
-
-
-class MsgType(IntEnum):
-    """Message type codes (header byte 1). 0x01-0x3F: node -> host; 0x40-0x7F: host -> node."""
-
-    HELLO = 0x01
-    STATUS = 0x02
-    SCORE = 0x03
-    ALARM = 0x04
-    FEATURES = 0x05
-    RAW_CHUNK = 0x06
-    ACK = 0x07
-    NACK = 0x08
-    SET_THRESHOLD = 0x40
-    REQUEST_RAW = 0x41
-    REPLAY_SAMPLES = 0x42
-    MODEL_BEGIN = 0x43
-    MODEL_CHUNK = 0x44
-    MODEL_COMMIT = 0x45
-
-
-class AlarmState(IntEnum):
-    """``alarm_state`` field values (same codes as ``vibsentry.training.alarm``)."""
-
-    OK = 0
-    ALARM = 1
-
-
-class AlarmEvent(IntEnum):
-    """ALARM ``event`` field values (same codes as ``AlarmState.step`` events)."""
-
-    RAISE = 1
-    CLEAR = 2
-
-
-class FeatureKind(IntEnum):
-    """FEATURES ``kind``: which feature values the message carries."""
-
-    VECTOR = 0  # the whole feature vector, in FeatureParams.feature_names order
-    LOGMEL = 1
-    MFCC = 2
-    BAND_RMS = 3
-    STATS = 4
-
-
-class SampleFormat(IntEnum):
-    """Sample format of RAW_CHUNK / REPLAY_SAMPLES. Value in g = sample * scale_g_per_lsb for both."""
-
-    INT16 = 0
-    FLOAT32 = 1
-
-
-class NackReason(IntEnum):
-    """NACK ``reason`` codes. Receivers must accept codes they do not know (shown as numbers)."""
-
-    BAD_VALUE = 1
-    BUSY = 2
-    HASH_MISMATCH = 3
-    OUT_OF_ORDER = 4
-    UNSUPPORTED = 5
-    TOO_LARGE = 6
-    NOT_READY = 7
+# Constants, enumerations and layouts are generated from specs/protocol.toml (vibsentry/_protocol_spec.py);
+# they are re-exported here, the module users import.
+__all__ = [
+    "BROADCAST_NODE",
+    "CRC_SIZE",
+    "ERROR_KINDS",
+    "HASH_SIZE",
+    "HEADER_SIZE",
+    "MAX_ENCODED",
+    "MAX_FEATURE_VALUES",
+    "MAX_FRAME",
+    "MAX_MODEL_CHUNK",
+    "MAX_PAYLOAD",
+    "MAX_SAMPLES_F32",
+    "MAX_SAMPLES_I16",
+    "MAX_STRING",
+    "MAX_WIRE",
+    "MESSAGE_CLASSES",
+    "MIN_FRAME",
+    "MIN_PROTOCOL_VERSION",
+    "PROTOCOL_VERSION",
+    "Ack",
+    "Alarm",
+    "AlarmEvent",
+    "AlarmState",
+    "Decoder",
+    "FeatureKind",
+    "Features",
+    "Frame",
+    "FrameError",
+    "Header",
+    "Hello",
+    "Message",
+    "ModelBegin",
+    "ModelChunk",
+    "ModelCommit",
+    "MsgType",
+    "Nack",
+    "NackReason",
+    "ProtocolError",
+    "RawChunk",
+    "ReplaySamples",
+    "RequestRaw",
+    "SampleFormat",
+    "Score",
+    "SetThreshold",
+    "Status",
+    "cobs_decode",
+    "cobs_encode",
+    "crc32",
+    "decode_frame",
+    "encode",
+    "encode_raw",
+    "message_from_dict",
+    "message_to_dict",
+]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -285,16 +278,52 @@ def _ascii_out(s: str, what: str) -> bytes:
 
 
 def _hash_out(h: bytes, what: str) -> bytes:
-    if not isinstance(h, (bytes, bytearray)) or len(h) != 32:
-        raise ProtocolError(f"{what}={h!r}: must be 32 raw bytes (use bytes.fromhex for a hex digest)")
+    if not isinstance(h, (bytes, bytearray)) or len(h) != HASH_SIZE:
+        raise ProtocolError(
+            f"{what}={h!r}: must be {HASH_SIZE} raw bytes (use bytes.fromhex for a hex digest)"
+        )
     return bytes(h)
 
 
+def _broken_rule(lay: Layout, values: tuple[object, ...]) -> tuple[str, object, str] | None:
+    """The first rule of ``lay.checks`` that ``values`` (the fixed part, in wire order) breaks, as
+    (field name, value, what the rule wants), or None."""
+    for c in lay.checks:
+        x = values[c.index]
+        if c.kind == "in":
+            if x not in c.arg:  # type: ignore[operator]
+                r = c.arg
+                want = f"{r.start}..{r.stop - 1}" if isinstance(r, range) else f"one of {sorted(r)}"  # type: ignore[call-overload]
+                return c.name, x, want
+        elif c.kind == "mask":
+            if int(x) & ~int(c.arg):  # type: ignore[call-overload]
+                return c.name, x, f"only bits 0x{int(c.arg):02X}"  # type: ignore[call-overload]
+        elif not x < values[int(c.arg)]:  # type: ignore[call-overload,operator]
+            other = lay.fixed_names[int(c.arg)]  # type: ignore[call-overload]
+            return c.name, x, f"below {other}={values[int(c.arg)]!r}"  # type: ignore[call-overload]
+    return None
+
+
+def _check_out(lay: Layout, values: tuple[object, ...]) -> None:
+    broken = _broken_rule(lay, values)
+    if broken is not None:
+        name, x, want = broken
+        raise ProtocolError(f"{lay.name} {name}={x!r}: must be {want}")
+
+
+def _check_in(lay: Layout, values: tuple[object, ...]) -> None:
+    broken = _broken_rule(lay, values)
+    if broken is not None:
+        raise _invalid(f"{lay.name} {broken[0]}", broken[1])
+
+
 class Message:
-    """Base of every message class. ``TYPE`` is the :class:`MsgType` code."""
+    """Base of every message class. ``TYPE`` is the :class:`MsgType` code, ``LAYOUT`` its byte layout (from
+    specs/protocol.toml)."""
 
     __slots__ = ()
     TYPE: ClassVar[MsgType]
+    LAYOUT: ClassVar[Layout]
 
     def _pack(self) -> bytes:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
@@ -304,7 +333,31 @@ class Message:
         raise NotImplementedError
 
 
-_HELLO = struct.Struct("<BIf32s32s")
+class _FixedMessage(Message):
+    """A message whose payload is exactly its fixed layout (no strings, arrays or optional values): packed,
+    unpacked and checked from ``LAYOUT`` alone. Subclasses are dataclasses whose fields are the layout's
+    fields in wire order."""
+
+    __slots__ = ()
+
+    def _pack(self) -> bytes:
+        lay = self.LAYOUT
+        values = tuple(getattr(self, n) for n in lay.fields)
+        for name, size in zip(lay.bytes_fields, lay.bytes_sizes, strict=True):
+            b = getattr(self, name)
+            if not isinstance(b, (bytes, bytearray)) or len(b) != size:
+                raise ProtocolError(f"{lay.name} {name}={b!r}: must be {size} raw bytes")
+        _check_out(lay, values)
+        return lay.fixed.pack(*values)
+
+    @classmethod
+    def _unpack(cls, buf: bytes, off: int, end: int) -> Message:
+        lay = cls.LAYOUT
+        if end - off != lay.fixed.size:
+            raise FrameError("length", f"{lay.name} payload is {end - off} bytes, expected {lay.fixed.size}")
+        values = lay.fixed.unpack_from(buf, off)
+        _check_in(lay, values)
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +383,7 @@ class Hello(Message):
     """
 
     TYPE: ClassVar[MsgType] = MsgType.HELLO
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.HELLO]
     fw_version: str
     machine: str
     sample_rate_hz: float
@@ -341,7 +395,7 @@ class Hello(Message):
     def _pack(self) -> bytes:
         fw = _ascii_out(self.fw_version, "fw_version")
         machine = _ascii_out(self.machine, "machine")
-        head = _HELLO.pack(
+        head = self.LAYOUT.fixed.pack(
             self.protocol_version,
             self.boot_counter,
             self.sample_rate_hz,
@@ -352,7 +406,8 @@ class Hello(Message):
 
     @classmethod
     def _unpack(cls, buf: bytes, off: int, end: int) -> Hello:
-        p = off + _HELLO.size
+        fixed = cls.LAYOUT.fixed
+        p = off + fixed.size
         if p + 1 > end:
             raise FrameError("length", f"HELLO payload of {end - off} bytes is too short")
         n_fw = buf[p]
@@ -366,13 +421,13 @@ class Hello(Message):
             )
         if n_fw > MAX_STRING or n_m > MAX_STRING:
             raise _invalid("HELLO string length", max(n_fw, n_m))
-        pv, boot, rate, fh, mh = _HELLO.unpack_from(buf, off)
+        pv, boot, rate, fh, mh = fixed.unpack_from(buf, off)
         fw = _ascii(buf[p + 1 : q], "HELLO fw_version")
         machine = _ascii(buf[q + 1 : end], "HELLO machine")
         return cls(fw, machine, rate, fh, mh, boot, pv)
 
 
-_STATUS = struct.Struct("<IIIIIIBBff")
+# STATUS flags: bit i says the i-th optional value is present (specs/protocol.toml: `flag`, `bit`).
 _STATUS_BATTERY = 1
 _STATUS_TEMPERATURE = 2
 
@@ -398,6 +453,7 @@ class Status(Message):
     """
 
     TYPE: ClassVar[MsgType] = MsgType.STATUS
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.STATUS]
     uptime_s: int
     frames_analysed: int
     frames_skipped: int
@@ -409,12 +465,10 @@ class Status(Message):
     temperature_c: float | None = None
 
     def _pack(self) -> bytes:
-        if self.alarm_state not in (0, 1):
-            raise ProtocolError(f"STATUS alarm_state={self.alarm_state!r}: must be 0 (OK) or 1 (ALARM)")
         flags = (_STATUS_BATTERY if self.battery_v is not None else 0) | (
             _STATUS_TEMPERATURE if self.temperature_c is not None else 0
         )
-        return _STATUS.pack(
+        values = (
             self.uptime_s,
             self.frames_analysed,
             self.frames_skipped,
@@ -426,16 +480,17 @@ class Status(Message):
             0.0 if self.battery_v is None else self.battery_v,
             0.0 if self.temperature_c is None else self.temperature_c,
         )
+        _check_out(self.LAYOUT, values)
+        return self.LAYOUT.fixed.pack(*values)
 
     @classmethod
     def _unpack(cls, buf: bytes, off: int, end: int) -> Status:
-        if end - off != _STATUS.size:
-            raise FrameError("length", f"STATUS payload is {end - off} bytes, expected {_STATUS.size}")
-        up, fa, fs, tx, rx, rxe, state, flags, bat, temp = _STATUS.unpack_from(buf, off)
-        if state > 1:
-            raise _invalid("STATUS alarm_state", state)
-        if flags & ~3:
-            raise _invalid("STATUS flags", flags)
+        fixed = cls.LAYOUT.fixed
+        if end - off != fixed.size:
+            raise FrameError("length", f"STATUS payload is {end - off} bytes, expected {fixed.size}")
+        values = fixed.unpack_from(buf, off)
+        _check_in(cls.LAYOUT, values)
+        up, fa, fs, tx, rx, rxe, state, flags, bat, temp = values
         # An absent value must be encoded as all-zero bits so that decode -> encode is byte-exact.
         if not flags & _STATUS_BATTERY and buf[off + 26 : off + 30] != b"\0\0\0\0":
             raise _invalid("STATUS battery_v without flag", bat)
@@ -454,11 +509,8 @@ class Status(Message):
         )
 
 
-_SCORE = struct.Struct("<ffBhfffI")
-
-
 @dataclass(frozen=True, slots=True)
-class Score(Message):
+class Score(_FixedMessage):
     """SCORE (0x03, node -> host): the result of analysing one frame.
 
     Attributes
@@ -480,6 +532,7 @@ class Score(Message):
     """
 
     TYPE: ClassVar[MsgType] = MsgType.SCORE
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.SCORE]
     score: float
     threshold: float
     alarm_state: int
@@ -489,35 +542,9 @@ class Score(Message):
     velocity_rms_mm_s: float
     frame_index: int
 
-    def _pack(self) -> bytes:
-        if self.alarm_state not in (0, 1):
-            raise ProtocolError(f"SCORE alarm_state={self.alarm_state!r}: must be 0 (OK) or 1 (ALARM)")
-        return _SCORE.pack(
-            self.score,
-            self.threshold,
-            self.alarm_state,
-            self.class_index,
-            self.rms_g,
-            self.peak_g,
-            self.velocity_rms_mm_s,
-            self.frame_index,
-        )
-
-    @classmethod
-    def _unpack(cls, buf: bytes, off: int, end: int) -> Score:
-        if end - off != 27:
-            raise FrameError("length", f"SCORE payload is {end - off} bytes, expected 27")
-        v = _SCORE.unpack_from(buf, off)
-        if v[2] > 1:
-            raise _invalid("SCORE alarm_state", v[2])
-        return cls(*v)
-
-
-_ALARM = struct.Struct("<BfffBBI")
-
 
 @dataclass(frozen=True, slots=True)
-class Alarm(Message):
+class Alarm(_FixedMessage):
     """ALARM (0x04, node -> host): the alarm rule raised or cleared an alarm on this frame.
 
     Attributes
@@ -533,6 +560,7 @@ class Alarm(Message):
     """
 
     TYPE: ClassVar[MsgType] = MsgType.ALARM
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.ALARM]
     event: int
     score: float
     threshold: float
@@ -540,25 +568,6 @@ class Alarm(Message):
     k: int
     n: int
     frame_index: int
-
-    def _pack(self) -> bytes:
-        if self.event not in (1, 2):
-            raise ProtocolError(f"ALARM event={self.event!r}: must be 1 (RAISE) or 2 (CLEAR)")
-        return _ALARM.pack(
-            self.event, self.score, self.threshold, self.clear_threshold, self.k, self.n, self.frame_index
-        )
-
-    @classmethod
-    def _unpack(cls, buf: bytes, off: int, end: int) -> Alarm:
-        if end - off != _ALARM.size:
-            raise FrameError("length", f"ALARM payload is {end - off} bytes, expected {_ALARM.size}")
-        v = _ALARM.unpack_from(buf, off)
-        if v[0] not in (1, 2):
-            raise _invalid("ALARM event", v[0])
-        return cls(*v)
-
-
-_FEATURES = struct.Struct("<BIH")
 
 
 @dataclass(frozen=True, slots=True)
@@ -576,62 +585,53 @@ class Features(Message):
     """
 
     TYPE: ClassVar[MsgType] = MsgType.FEATURES
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.FEATURES]
     kind: int
     frame_index: int
     values: tuple[float, ...]
 
     def _pack(self) -> bytes:
-        if self.kind not in (0, 1, 2, 3, 4):
-            raise ProtocolError(
-                f"FEATURES kind={self.kind!r}: must be one of {[int(k) for k in FeatureKind]}"
-            )
         n = len(self.values)
-        if n > MAX_FEATURE_VALUES:
-            raise ProtocolError(f"FEATURES count={n}: at most {MAX_FEATURE_VALUES} values per message")
-        return _FEATURES.pack(self.kind, self.frame_index, n) + struct.pack(f"<{n}f", *self.values)
+        head = (self.kind, self.frame_index, n)
+        _check_out(self.LAYOUT, head)
+        return self.LAYOUT.fixed.pack(*head) + struct.pack(f"<{n}f", *self.values)
 
     @classmethod
     def _unpack(cls, buf: bytes, off: int, end: int) -> Features:
-        if end - off < _FEATURES.size:
+        fixed = cls.LAYOUT.fixed
+        if end - off < fixed.size:
             raise FrameError("length", f"FEATURES payload of {end - off} bytes is too short")
-        kind, fi, n = _FEATURES.unpack_from(buf, off)
-        if end - off != _FEATURES.size + 4 * n:
+        head = fixed.unpack_from(buf, off)
+        kind, fi, n = head
+        if end - off != fixed.size + 4 * n:
             raise FrameError("length", f"FEATURES payload is {end - off} bytes for count={n}")
-        if kind > 4:
-            raise _invalid("FEATURES kind", kind)
-        if n > MAX_FEATURE_VALUES:
-            raise _invalid("FEATURES count", n)
-        return cls(kind, fi, struct.unpack_from(f"<{n}f", buf, off + _FEATURES.size))
+        _check_in(cls.LAYOUT, head)
+        return cls(kind, fi, struct.unpack_from(f"<{n}f", buf, off + fixed.size))
 
 
 def _samples_out(fmt: int, samples: tuple[float, ...] | tuple[int, ...], what: str) -> bytes:
+    """The sample array (the count is part of the fixed head)."""
     n = len(samples)
-    if fmt == SampleFormat.INT16:
-        if n > MAX_SAMPLES_I16:
-            raise ProtocolError(f"{what} n_samples={n}: at most {MAX_SAMPLES_I16} int16 samples per message")
-        return struct.pack("<H", n) + struct.pack(f"<{n}h", *samples)
-    if fmt == SampleFormat.FLOAT32:
-        if n > MAX_SAMPLES_F32:
-            raise ProtocolError(
-                f"{what} n_samples={n}: at most {MAX_SAMPLES_F32} float32 samples per message"
-            )
-        return struct.pack("<H", n) + struct.pack(f"<{n}f", *samples)
-    raise ProtocolError(f"{what} sample_format={fmt!r}: must be 0 (int16) or 1 (float32)")
+    if fmt not in SAMPLE_SIZES:
+        raise ProtocolError(f"{what} sample_format={fmt!r}: must be 0 (int16) or 1 (float32)")
+    if n > MAX_SAMPLES[fmt]:
+        kind = "int16" if fmt == SampleFormat.INT16 else "float32"
+        raise ProtocolError(f"{what} n_samples={n}: at most {MAX_SAMPLES[fmt]} {kind} samples per message")
+    return struct.pack(f"<{n}{'h' if fmt == SampleFormat.INT16 else 'f'}", *samples)
 
 
-def _samples_in(buf: bytes, p: int, end: int, fmt: int, what: str) -> tuple[float, ...] | tuple[int, ...]:
-    (n,) = struct.unpack_from("<H", buf, p)
-    size = 2 if fmt == 0 else 4
-    if end - p - 2 != size * n:
-        raise FrameError("length", f"{what} has {end - p - 2} sample bytes for n_samples={n}")
-    if fmt > 1:
+def _samples_in(
+    buf: bytes, p: int, end: int, fmt: int, n: int, what: str
+) -> tuple[float, ...] | tuple[int, ...]:
+    """Samples at buf[p:end]; the payload size is checked before the format and count rules (check order)."""
+    size = SAMPLE_SIZES.get(fmt, 4)
+    if end - p != size * n:
+        raise FrameError("length", f"{what} has {end - p} sample bytes for n_samples={n}")
+    if fmt not in SAMPLE_SIZES:
         raise _invalid(f"{what} sample_format", fmt)
-    if n > (MAX_SAMPLES_I16 if fmt == 0 else MAX_SAMPLES_F32):
+    if n > MAX_SAMPLES[fmt]:
         raise _invalid(f"{what} n_samples", n)
-    return struct.unpack_from(f"<{n}{'h' if fmt == 0 else 'f'}", buf, p + 2)
-
-
-_RAW = struct.Struct("<IHHfBf")
+    return struct.unpack_from(f"<{n}{'h' if fmt == SampleFormat.INT16 else 'f'}", buf, p)
 
 
 @dataclass(frozen=True, slots=True)
@@ -655,6 +655,7 @@ class RawChunk(Message):
     """
 
     TYPE: ClassVar[MsgType] = MsgType.RAW_CHUNK
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.RAW_CHUNK]
     capture_id: int
     chunk_index: int
     chunk_count: int
@@ -664,36 +665,33 @@ class RawChunk(Message):
     samples: tuple[float, ...] | tuple[int, ...]
 
     def _pack(self) -> bytes:
-        if not 0 <= self.chunk_index < self.chunk_count:
-            raise ProtocolError(
-                f"RAW_CHUNK chunk_index={self.chunk_index!r}: must be below chunk_count={self.chunk_count!r}"
-            )
-        head = _RAW.pack(
+        head = (
             self.capture_id,
             self.chunk_index,
             self.chunk_count,
             self.sample_rate_hz,
             self.sample_format,
             self.scale_g_per_lsb,
+            len(self.samples),
         )
-        return head + _samples_out(self.sample_format, self.samples, "RAW_CHUNK")
+        body = _samples_out(self.sample_format, self.samples, "RAW_CHUNK")
+        _check_out(self.LAYOUT, head)
+        return self.LAYOUT.fixed.pack(*head) + body
 
     @classmethod
     def _unpack(cls, buf: bytes, off: int, end: int) -> RawChunk:
-        if end - off < _RAW.size + 2:
+        fixed = cls.LAYOUT.fixed
+        if end - off < fixed.size:
             raise FrameError("length", f"RAW_CHUNK payload of {end - off} bytes is too short")
-        cid, ci, cc, rate, fmt, scale = _RAW.unpack_from(buf, off)
-        samples = _samples_in(buf, off + _RAW.size, end, fmt, "RAW_CHUNK")
-        if ci >= cc:
-            raise _invalid("RAW_CHUNK chunk_index", (ci, cc))
+        head = fixed.unpack_from(buf, off)
+        cid, ci, cc, rate, fmt, scale, n = head
+        samples = _samples_in(buf, off + fixed.size, end, fmt, n, "RAW_CHUNK")
+        _check_in(cls.LAYOUT, head)
         return cls(cid, ci, cc, rate, fmt, scale, samples)
 
 
-_ACK = struct.Struct("<BI")
-
-
 @dataclass(frozen=True, slots=True)
-class Ack(Message):
+class Ack(_FixedMessage):
     """ACK (0x07, node -> host): a command was accepted and carried out.
 
     Attributes
@@ -705,24 +703,13 @@ class Ack(Message):
     """
 
     TYPE: ClassVar[MsgType] = MsgType.ACK
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.ACK]
     acked_type: int
     acked_seq: int
 
-    def _pack(self) -> bytes:
-        return _ACK.pack(self.acked_type, self.acked_seq)
-
-    @classmethod
-    def _unpack(cls, buf: bytes, off: int, end: int) -> Ack:
-        if end - off != 5:
-            raise FrameError("length", f"ACK payload is {end - off} bytes, expected 5")
-        return cls(*_ACK.unpack_from(buf, off))
-
-
-_NACK = struct.Struct("<BIB")
-
 
 @dataclass(frozen=True, slots=True)
-class Nack(Message):
+class Nack(_FixedMessage):
     """NACK (0x08, node -> host): a command was refused; nothing was changed on the node.
 
     Attributes
@@ -736,25 +723,14 @@ class Nack(Message):
     """
 
     TYPE: ClassVar[MsgType] = MsgType.NACK
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.NACK]
     acked_type: int
     acked_seq: int
     reason: int
 
-    def _pack(self) -> bytes:
-        return _NACK.pack(self.acked_type, self.acked_seq, self.reason)
-
-    @classmethod
-    def _unpack(cls, buf: bytes, off: int, end: int) -> Nack:
-        if end - off != 6:
-            raise FrameError("length", f"NACK payload is {end - off} bytes, expected 6")
-        return cls(*_NACK.unpack_from(buf, off))
-
-
-_SET_THRESHOLD = struct.Struct("<ffBB")
-
 
 @dataclass(frozen=True, slots=True)
-class SetThreshold(Message):
+class SetThreshold(_FixedMessage):
     """SET_THRESHOLD (0x40, host -> node): replace the alarm rule's thresholds and persistence.
 
     The node answers ACK, or NACK ``BAD_VALUE`` unless 1 <= k <= n <= 32 and clear_threshold <= threshold
@@ -769,26 +745,15 @@ class SetThreshold(Message):
     """
 
     TYPE: ClassVar[MsgType] = MsgType.SET_THRESHOLD
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.SET_THRESHOLD]
     threshold: float
     clear_threshold: float
     k: int
     n: int
 
-    def _pack(self) -> bytes:
-        return _SET_THRESHOLD.pack(self.threshold, self.clear_threshold, self.k, self.n)
-
-    @classmethod
-    def _unpack(cls, buf: bytes, off: int, end: int) -> SetThreshold:
-        if end - off != _SET_THRESHOLD.size:
-            raise FrameError("length", f"SET_THRESHOLD payload is {end - off} bytes, expected 10")
-        return cls(*_SET_THRESHOLD.unpack_from(buf, off))
-
-
-_REQUEST_RAW = struct.Struct("<IIB")
-
 
 @dataclass(frozen=True, slots=True)
-class RequestRaw(Message):
+class RequestRaw(_FixedMessage):
     """REQUEST_RAW (0x41, host -> node): capture ``n_samples`` raw samples and send them as RAW_CHUNKs.
 
     Attributes
@@ -802,26 +767,10 @@ class RequestRaw(Message):
     """
 
     TYPE: ClassVar[MsgType] = MsgType.REQUEST_RAW
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.REQUEST_RAW]
     capture_id: int
     n_samples: int
     sample_format: int
-
-    def _pack(self) -> bytes:
-        if self.sample_format not in (0, 1):
-            raise ProtocolError(f"REQUEST_RAW sample_format={self.sample_format!r}: must be 0 or 1")
-        return _REQUEST_RAW.pack(self.capture_id, self.n_samples, self.sample_format)
-
-    @classmethod
-    def _unpack(cls, buf: bytes, off: int, end: int) -> RequestRaw:
-        if end - off != _REQUEST_RAW.size:
-            raise FrameError("length", f"REQUEST_RAW payload is {end - off} bytes, expected 9")
-        v = _REQUEST_RAW.unpack_from(buf, off)
-        if v[2] > 1:
-            raise _invalid("REQUEST_RAW sample_format", v[2])
-        return cls(*v)
-
-
-_REPLAY = struct.Struct("<IfBf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -846,6 +795,7 @@ class ReplaySamples(Message):
     """
 
     TYPE: ClassVar[MsgType] = MsgType.REPLAY_SAMPLES
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.REPLAY_SAMPLES]
     block_index: int
     sample_rate_hz: float
     sample_format: int
@@ -853,23 +803,31 @@ class ReplaySamples(Message):
     samples: tuple[float, ...] | tuple[int, ...]
 
     def _pack(self) -> bytes:
-        head = _REPLAY.pack(self.block_index, self.sample_rate_hz, self.sample_format, self.scale_g_per_lsb)
-        return head + _samples_out(self.sample_format, self.samples, "REPLAY_SAMPLES")
+        head = (
+            self.block_index,
+            self.sample_rate_hz,
+            self.sample_format,
+            self.scale_g_per_lsb,
+            len(self.samples),
+        )
+        body = _samples_out(self.sample_format, self.samples, "REPLAY_SAMPLES")
+        _check_out(self.LAYOUT, head)
+        return self.LAYOUT.fixed.pack(*head) + body
 
     @classmethod
     def _unpack(cls, buf: bytes, off: int, end: int) -> ReplaySamples:
-        if end - off < _REPLAY.size + 2:
+        fixed = cls.LAYOUT.fixed
+        if end - off < fixed.size:
             raise FrameError("length", f"REPLAY_SAMPLES payload of {end - off} bytes is too short")
-        bi, rate, fmt, scale = _REPLAY.unpack_from(buf, off)
-        samples = _samples_in(buf, off + _REPLAY.size, end, fmt, "REPLAY_SAMPLES")
+        head = fixed.unpack_from(buf, off)
+        bi, rate, fmt, scale, n = head
+        samples = _samples_in(buf, off + fixed.size, end, fmt, n, "REPLAY_SAMPLES")
+        _check_in(cls.LAYOUT, head)
         return cls(bi, rate, fmt, scale, samples)
 
 
-_MODEL_BEGIN = struct.Struct("<I32sH")
-
-
 @dataclass(frozen=True, slots=True)
-class ModelBegin(Message):
+class ModelBegin(_FixedMessage):
     """MODEL_BEGIN (0x43, host -> node): start a model update; the node erases its staging area.
 
     Attributes
@@ -883,26 +841,10 @@ class ModelBegin(Message):
     """
 
     TYPE: ClassVar[MsgType] = MsgType.MODEL_BEGIN
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.MODEL_BEGIN]
     total_size: int
     sha256: bytes
     chunk_size: int
-
-    def _pack(self) -> bytes:
-        if not 1 <= self.chunk_size <= MAX_MODEL_CHUNK:
-            raise ProtocolError(f"MODEL_BEGIN chunk_size={self.chunk_size!r}: must be 1..{MAX_MODEL_CHUNK}")
-        return _MODEL_BEGIN.pack(self.total_size, _hash_out(self.sha256, "sha256"), self.chunk_size)
-
-    @classmethod
-    def _unpack(cls, buf: bytes, off: int, end: int) -> ModelBegin:
-        if end - off != _MODEL_BEGIN.size:
-            raise FrameError("length", f"MODEL_BEGIN payload is {end - off} bytes, expected 38")
-        v = _MODEL_BEGIN.unpack_from(buf, off)
-        if not 1 <= v[2] <= MAX_MODEL_CHUNK:
-            raise _invalid("MODEL_BEGIN chunk_size", v[2])
-        return cls(*v)
-
-
-_MODEL_CHUNK = struct.Struct("<IH")
 
 
 @dataclass(frozen=True, slots=True)
@@ -918,28 +860,29 @@ class ModelChunk(Message):
     """
 
     TYPE: ClassVar[MsgType] = MsgType.MODEL_CHUNK
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.MODEL_CHUNK]
     offset: int
     data: bytes
 
     def _pack(self) -> bytes:
         if len(self.data) > MAX_MODEL_CHUNK:
             raise ProtocolError(f"MODEL_CHUNK data of {len(self.data)} bytes: at most {MAX_MODEL_CHUNK}")
-        return _MODEL_CHUNK.pack(self.offset, len(self.data)) + bytes(self.data)
+        return self.LAYOUT.fixed.pack(self.offset, len(self.data)) + bytes(self.data)
 
     @classmethod
     def _unpack(cls, buf: bytes, off: int, end: int) -> ModelChunk:
-        if end - off < _MODEL_CHUNK.size:
+        fixed = cls.LAYOUT.fixed
+        if end - off < fixed.size:
             raise FrameError("length", f"MODEL_CHUNK payload of {end - off} bytes is too short")
-        o, n = _MODEL_CHUNK.unpack_from(buf, off)
-        if end - off != _MODEL_CHUNK.size + n:
-            raise FrameError("length", f"MODEL_CHUNK payload is {end - off} bytes for n={n}")
-        if n > MAX_MODEL_CHUNK:
-            raise _invalid("MODEL_CHUNK n", n)
-        return cls(o, bytes(buf[off + 6 : end]))
+        head = fixed.unpack_from(buf, off)
+        if end - off != fixed.size + head[1]:
+            raise FrameError("length", f"MODEL_CHUNK payload is {end - off} bytes for n={head[1]}")
+        _check_in(cls.LAYOUT, head)
+        return cls(head[0], bytes(buf[off + fixed.size : end]))
 
 
 @dataclass(frozen=True, slots=True)
-class ModelCommit(Message):
+class ModelCommit(_FixedMessage):
     """MODEL_COMMIT (0x45, host -> node): verify the staged image and switch to it.
 
     The node ACKs after the image's SHA-256 equals both this ``sha256`` and MODEL_BEGIN's and the image is
@@ -953,16 +896,8 @@ class ModelCommit(Message):
     """
 
     TYPE: ClassVar[MsgType] = MsgType.MODEL_COMMIT
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.MODEL_COMMIT]
     sha256: bytes
-
-    def _pack(self) -> bytes:
-        return _hash_out(self.sha256, "sha256")
-
-    @classmethod
-    def _unpack(cls, buf: bytes, off: int, end: int) -> ModelCommit:
-        if end - off != 32:
-            raise FrameError("length", f"MODEL_COMMIT payload is {end - off} bytes, expected 32")
-        return cls(bytes(buf[off:end]))
 
 
 #: Message class for each type code.
@@ -1120,8 +1055,11 @@ def _decode_body(enc: bytes | bytearray) -> Frame:
     if crc != calc:
         raise FrameError("crc", f"CRC 0x{crc:08X} does not match computed 0x{calc:08X}")
     version, mtype, node_id, seq, ts = _HEADER.unpack_from(raw)
-    if version != PROTOCOL_VERSION:
-        raise FrameError("version", f"protocol version {version} (this decoder speaks {PROTOCOL_VERSION})")
+    if not MIN_PROTOCOL_VERSION <= version <= PROTOCOL_VERSION:
+        raise FrameError(
+            "version",
+            f"protocol version {version} (this decoder speaks {MIN_PROTOCOL_VERSION}..{PROTOCOL_VERSION})",
+        )
     cls = MESSAGE_CLASSES.get(mtype)
     if cls is None:
         raise FrameError("unknown_type", f"message type 0x{mtype:02X}")
@@ -1301,7 +1239,7 @@ def message_from_dict(data: dict[str, object]) -> Message:
         raise ProtocolError(f"message {name!r}: 'fields' must be an object, got {raw!r}")
     kwargs: dict[str, object] = {}
     for key, value in raw.items():
-        if key in ("feature_hash", "model_hash", "sha256", "data") and isinstance(value, str):
+        if key in cls.LAYOUT.bytes_fields and isinstance(value, str):
             value = bytes.fromhex(value)
         elif isinstance(value, list):
             value = tuple(value)

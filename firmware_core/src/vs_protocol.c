@@ -1,4 +1,8 @@
-/* vibsentry wire protocol v1: encoder, frame decoder and streaming decoder (docs/protocol.md). */
+/* vibsentry wire protocol: encoder, frame decoder and streaming decoder (docs/protocol.md).
+ *
+ * The layouts come from specs/protocol.toml: every fixed-layout message (SCORE, ALARM, ACK, ...) is encoded and
+ * decoded by generated code (vs_protocol_fixed.inc, included below), and the hand-written cases here (strings,
+ * arrays, optional values) use the generated offsets, sizes and field rules. */
 #include "vs/vs_protocol.h"
 
 #include <string.h>
@@ -59,6 +63,11 @@ static void vs_put_u16(vs_ser_t *s, uint16_t v)
     vs_put(s, b, 2);
 }
 
+static void vs_put_i16(vs_ser_t *s, int16_t v)
+{
+    vs_put_u16(s, (uint16_t)v);
+}
+
 static void vs_put_u32(vs_ser_t *s, uint32_t v)
 {
     const uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
@@ -105,6 +114,8 @@ static int vs_samples_ok(uint8_t fmt, uint16_t count)
     return 0;
 }
 
+#include "vs_protocol_fixed.inc"
+
 /* ---------------------------------------------------------------------------------------------------------
  * Encoder
  * ------------------------------------------------------------------------------------------------------- */
@@ -112,63 +123,48 @@ static int vs_samples_ok(uint8_t fmt, uint16_t count)
 /* Checks the field rules an encoder must enforce; returns the payload size or a negative code. */
 int vs_proto_payload_size(const vs_proto_msg_t *msg)
 {
+    int fixed;
     if (msg == NULL) {
         return VS_PROTO_E_ARG;
+    }
+    fixed = vs_gen_fixed_size(msg->header.type);
+    if (fixed >= 0) {
+        return vs_gen_fixed_valid(msg) ? fixed : VS_PROTO_E_INVALID;
     }
     switch (msg->header.type) {
     case VS_MSG_HELLO: {
         const vs_proto_hello_t *m = &msg->u.hello;
-        if (m->fw_version_len > VS_PROTO_MAX_STRING || m->machine_len > VS_PROTO_MAX_STRING ||
-            !vs_is_ascii(m->fw_version, m->fw_version_len) || !vs_is_ascii(m->machine, m->machine_len)) {
+        if (!vs_gen_valid_hello(m) || m->fw_version_len > VS_PROTO_MAX_STRING ||
+            m->machine_len > VS_PROTO_MAX_STRING || !vs_is_ascii(m->fw_version, m->fw_version_len) ||
+            !vs_is_ascii(m->machine, m->machine_len)) {
             return VS_PROTO_E_INVALID;
         }
-        return 75 + m->fw_version_len + m->machine_len;
+        return (int)VS_PROTO_HELLO_FIXED_SIZE + 2 + m->fw_version_len + m->machine_len;
     }
     case VS_MSG_STATUS:
-        if (msg->u.status.alarm_state > 1U || (msg->u.status.flags & ~3U) != 0U) {
-            return VS_PROTO_E_INVALID;
-        }
-        return 34;
-    case VS_MSG_SCORE:
-        return msg->u.score.alarm_state > 1U ? VS_PROTO_E_INVALID : 27;
-    case VS_MSG_ALARM:
-        return (msg->u.alarm.event == VS_PROTO_EVENT_RAISE || msg->u.alarm.event == VS_PROTO_EVENT_CLEAR)
-                   ? 19
-                   : VS_PROTO_E_INVALID;
+        return vs_gen_valid_status(&msg->u.status) ? (int)VS_PROTO_STATUS_SIZE : VS_PROTO_E_INVALID;
     case VS_MSG_FEATURES:
-        if (msg->u.features.kind > VS_PROTO_FEAT_STATS || msg->u.features.count > VS_PROTO_MAX_FEATURE_VALUES) {
-            return VS_PROTO_E_INVALID;
-        }
-        return 7 + 4 * (int)msg->u.features.count;
+        return vs_gen_valid_features(&msg->u.features)
+                   ? (int)VS_PROTO_FEATURES_FIXED_SIZE + 4 * (int)msg->u.features.count
+                   : VS_PROTO_E_INVALID;
     case VS_MSG_RAW_CHUNK: {
         const vs_proto_raw_chunk_t *m = &msg->u.raw_chunk;
-        if (!vs_samples_ok(m->sample_format, m->count) || m->chunk_index >= m->chunk_count) {
+        if (!vs_gen_valid_raw_chunk(m) || !vs_samples_ok(m->sample_format, m->count)) {
             return VS_PROTO_E_INVALID;
         }
-        return 19 + (int)(vs_sample_size(m->sample_format) * m->count);
+        return (int)VS_PROTO_RAW_CHUNK_FIXED_SIZE + (int)(vs_sample_size(m->sample_format) * m->count);
     }
-    case VS_MSG_ACK:
-        return 5;
-    case VS_MSG_NACK:
-        return 6;
-    case VS_MSG_SET_THRESHOLD:
-        return 10;
-    case VS_MSG_REQUEST_RAW:
-        return msg->u.request_raw.sample_format > 1U ? VS_PROTO_E_INVALID : 9;
-    case VS_MSG_REPLAY_SAMPLES:
-        if (!vs_samples_ok(msg->u.replay.sample_format, msg->u.replay.count)) {
+    case VS_MSG_REPLAY_SAMPLES: {
+        const vs_proto_replay_t *m = &msg->u.replay;
+        if (!vs_gen_valid_replay_samples(m) || !vs_samples_ok(m->sample_format, m->count)) {
             return VS_PROTO_E_INVALID;
         }
-        return 15 + (int)(vs_sample_size(msg->u.replay.sample_format) * msg->u.replay.count);
-    case VS_MSG_MODEL_BEGIN:
-        return (msg->u.model_begin.chunk_size >= 1U && msg->u.model_begin.chunk_size <= VS_PROTO_MAX_MODEL_CHUNK)
-                   ? 38
-                   : VS_PROTO_E_INVALID;
+        return (int)VS_PROTO_REPLAY_SAMPLES_FIXED_SIZE + (int)(vs_sample_size(m->sample_format) * m->count);
+    }
     case VS_MSG_MODEL_CHUNK:
-        return msg->u.model_chunk.count <= VS_PROTO_MAX_MODEL_CHUNK ? 6 + (int)msg->u.model_chunk.count
-                                                                    : VS_PROTO_E_INVALID;
-    case VS_MSG_MODEL_COMMIT:
-        return 32;
+        return vs_gen_valid_model_chunk(&msg->u.model_chunk)
+                   ? (int)VS_PROTO_MODEL_CHUNK_FIXED_SIZE + (int)msg->u.model_chunk.count
+                   : VS_PROTO_E_INVALID;
     default:
         return VS_PROTO_E_UNKNOWN_TYPE;
     }
@@ -188,6 +184,9 @@ static void vs_put_samples(vs_ser_t *s, uint8_t fmt, uint16_t count, const vs_pr
 
 static void vs_put_payload(vs_ser_t *s, const vs_proto_msg_t *msg)
 {
+    if (vs_gen_fixed_put(s, msg)) {
+        return;
+    }
     switch (msg->header.type) {
     case VS_MSG_HELLO: {
         const vs_proto_hello_t *m = &msg->u.hello;
@@ -217,29 +216,6 @@ static void vs_put_payload(vs_ser_t *s, const vs_proto_msg_t *msg)
         vs_put_f32(s, (m->flags & VS_PROTO_STATUS_HAS_TEMPERATURE) ? m->temperature_c : 0.0f);
         break;
     }
-    case VS_MSG_SCORE: {
-        const vs_proto_score_t *m = &msg->u.score;
-        vs_put_f32(s, m->score);
-        vs_put_f32(s, m->threshold);
-        vs_put_u8(s, m->alarm_state);
-        vs_put_u16(s, (uint16_t)m->class_index);
-        vs_put_f32(s, m->rms_g);
-        vs_put_f32(s, m->peak_g);
-        vs_put_f32(s, m->velocity_rms_mm_s);
-        vs_put_u32(s, m->frame_index);
-        break;
-    }
-    case VS_MSG_ALARM: {
-        const vs_proto_alarm_t *m = &msg->u.alarm;
-        vs_put_u8(s, m->event);
-        vs_put_f32(s, m->score);
-        vs_put_f32(s, m->threshold);
-        vs_put_f32(s, m->clear_threshold);
-        vs_put_u8(s, m->k);
-        vs_put_u8(s, m->n);
-        vs_put_u32(s, m->frame_index);
-        break;
-    }
     case VS_MSG_FEATURES: {
         const vs_proto_features_t *m = &msg->u.features;
         vs_put_u8(s, m->kind);
@@ -261,25 +237,6 @@ static void vs_put_payload(vs_ser_t *s, const vs_proto_msg_t *msg)
         vs_put_samples(s, m->sample_format, m->count, &m->samples);
         break;
     }
-    case VS_MSG_ACK:
-    case VS_MSG_NACK:
-        vs_put_u8(s, msg->u.ack.acked_type);
-        vs_put_u32(s, msg->u.ack.acked_seq);
-        if (msg->header.type == VS_MSG_NACK) {
-            vs_put_u8(s, msg->u.ack.reason);
-        }
-        break;
-    case VS_MSG_SET_THRESHOLD:
-        vs_put_f32(s, msg->u.set_threshold.threshold);
-        vs_put_f32(s, msg->u.set_threshold.clear_threshold);
-        vs_put_u8(s, msg->u.set_threshold.k);
-        vs_put_u8(s, msg->u.set_threshold.n);
-        break;
-    case VS_MSG_REQUEST_RAW:
-        vs_put_u32(s, msg->u.request_raw.capture_id);
-        vs_put_u32(s, msg->u.request_raw.n_samples);
-        vs_put_u8(s, msg->u.request_raw.sample_format);
-        break;
     case VS_MSG_REPLAY_SAMPLES: {
         const vs_proto_replay_t *m = &msg->u.replay;
         vs_put_u32(s, m->block_index);
@@ -289,18 +246,10 @@ static void vs_put_payload(vs_ser_t *s, const vs_proto_msg_t *msg)
         vs_put_samples(s, m->sample_format, m->count, &m->samples);
         break;
     }
-    case VS_MSG_MODEL_BEGIN:
-        vs_put_u32(s, msg->u.model_begin.total_size);
-        vs_put(s, msg->u.model_begin.sha256, VS_PROTO_HASH_SIZE);
-        vs_put_u16(s, msg->u.model_begin.chunk_size);
-        break;
     case VS_MSG_MODEL_CHUNK:
         vs_put_u32(s, msg->u.model_chunk.offset);
         vs_put_u16(s, msg->u.model_chunk.count);
         vs_put(s, msg->u.model_chunk.data, msg->u.model_chunk.count);
-        break;
-    case VS_MSG_MODEL_COMMIT:
-        vs_put(s, msg->u.model_commit.sha256, VS_PROTO_HASH_SIZE);
         break;
     default:
         break; /* unreachable: vs_proto_payload_size rejected the type */
@@ -376,225 +325,149 @@ static int vs_zero4(const uint8_t *p)
     return p[0] == 0U && p[1] == 0U && p[2] == 0U && p[3] == 0U;
 }
 
+static int vs_decode_hello(const uint8_t *p, size_t n, vs_proto_hello_t *m)
+{
+    const size_t f = VS_PROTO_HELLO_FIXED_SIZE; /* fw_version's length byte */
+    size_t q;
+    uint8_t n_fw, n_m;
+    if (n < f + 1U) {
+        return VS_PROTO_E_LENGTH;
+    }
+    n_fw = p[f];
+    q = f + 1U + n_fw;
+    if (q + 1U > n) {
+        return VS_PROTO_E_LENGTH;
+    }
+    n_m = p[q];
+    if (q + 1U + n_m != n) {
+        return VS_PROTO_E_LENGTH;
+    }
+    if (n_fw > VS_PROTO_MAX_STRING || n_m > VS_PROTO_MAX_STRING || !vs_is_ascii((const char *)&p[f + 1U], n_fw) ||
+        !vs_is_ascii((const char *)&p[q + 1U], n_m)) {
+        return VS_PROTO_E_INVALID;
+    }
+    m->protocol_version = p[VS_PROTO_HELLO_OFF_PROTOCOL_VERSION];
+    m->boot_counter = vs_rd_u32(p + VS_PROTO_HELLO_OFF_BOOT_COUNTER);
+    m->sample_rate_hz = vs_rd_f32(p + VS_PROTO_HELLO_OFF_SAMPLE_RATE_HZ);
+    memcpy(m->feature_hash, p + VS_PROTO_HELLO_OFF_FEATURE_HASH, VS_PROTO_HASH_SIZE);
+    memcpy(m->model_hash, p + VS_PROTO_HELLO_OFF_MODEL_HASH, VS_PROTO_HASH_SIZE);
+    m->fw_version_len = n_fw;
+    memcpy(m->fw_version, p + f + 1U, n_fw);
+    m->fw_version[n_fw] = '\0';
+    m->machine_len = n_m;
+    memcpy(m->machine, p + q + 1U, n_m);
+    m->machine[n_m] = '\0';
+    return vs_gen_valid_hello(m) ? VS_OK : VS_PROTO_E_INVALID;
+}
+
+static int vs_decode_status(const uint8_t *p, size_t n, vs_proto_status_t *m)
+{
+    if (n != VS_PROTO_STATUS_SIZE) {
+        return VS_PROTO_E_LENGTH;
+    }
+    m->uptime_s = vs_rd_u32(p + VS_PROTO_STATUS_OFF_UPTIME_S);
+    m->frames_analysed = vs_rd_u32(p + VS_PROTO_STATUS_OFF_FRAMES_ANALYSED);
+    m->frames_skipped = vs_rd_u32(p + VS_PROTO_STATUS_OFF_FRAMES_SKIPPED);
+    m->tx_frames = vs_rd_u32(p + VS_PROTO_STATUS_OFF_TX_FRAMES);
+    m->rx_frames = vs_rd_u32(p + VS_PROTO_STATUS_OFF_RX_FRAMES);
+    m->rx_errors = vs_rd_u32(p + VS_PROTO_STATUS_OFF_RX_ERRORS);
+    m->alarm_state = p[VS_PROTO_STATUS_OFF_ALARM_STATE];
+    m->flags = p[VS_PROTO_STATUS_OFF_FLAGS];
+    m->battery_v = vs_rd_f32(p + VS_PROTO_STATUS_OFF_BATTERY_V);
+    m->temperature_c = vs_rd_f32(p + VS_PROTO_STATUS_OFF_TEMPERATURE_C);
+    /* An absent value must be all-zero bits so that decode -> encode is byte-exact. */
+    if (!vs_gen_valid_status(m) ||
+        (!(m->flags & VS_PROTO_STATUS_HAS_BATTERY) && !vs_zero4(p + VS_PROTO_STATUS_OFF_BATTERY_V)) ||
+        (!(m->flags & VS_PROTO_STATUS_HAS_TEMPERATURE) && !vs_zero4(p + VS_PROTO_STATUS_OFF_TEMPERATURE_C))) {
+        return VS_PROTO_E_INVALID;
+    }
+    return VS_OK;
+}
+
 static int vs_decode_payload(uint8_t type, const uint8_t *p, size_t n, vs_proto_msg_t *msg)
 {
     switch (type) {
-    case VS_MSG_HELLO: {
-        vs_proto_hello_t *m = &msg->u.hello;
-        size_t q;
-        uint8_t n_fw, n_m;
-        if (n < 74U) {
-            return VS_PROTO_E_LENGTH;
-        }
-        n_fw = p[73];
-        q = 74U + n_fw;
-        if (q + 1U > n) {
-            return VS_PROTO_E_LENGTH;
-        }
-        n_m = p[q];
-        if (q + 1U + n_m != n) {
-            return VS_PROTO_E_LENGTH;
-        }
-        if (n_fw > VS_PROTO_MAX_STRING || n_m > VS_PROTO_MAX_STRING ||
-            !vs_is_ascii((const char *)&p[74], n_fw) || !vs_is_ascii((const char *)&p[q + 1U], n_m)) {
-            return VS_PROTO_E_INVALID;
-        }
-        m->protocol_version = p[0];
-        m->boot_counter = vs_rd_u32(p + 1);
-        m->sample_rate_hz = vs_rd_f32(p + 5);
-        memcpy(m->feature_hash, p + 9, VS_PROTO_HASH_SIZE);
-        memcpy(m->model_hash, p + 41, VS_PROTO_HASH_SIZE);
-        m->fw_version_len = n_fw;
-        memcpy(m->fw_version, p + 74, n_fw);
-        m->fw_version[n_fw] = '\0';
-        m->machine_len = n_m;
-        memcpy(m->machine, p + q + 1U, n_m);
-        m->machine[n_m] = '\0';
-        return VS_OK;
-    }
-    case VS_MSG_STATUS: {
-        vs_proto_status_t *m = &msg->u.status;
-        if (n != 34U) {
-            return VS_PROTO_E_LENGTH;
-        }
-        if (p[24] > 1U || (p[25] & ~3U) != 0U ||
-            (!(p[25] & VS_PROTO_STATUS_HAS_BATTERY) && !vs_zero4(p + 26)) ||
-            (!(p[25] & VS_PROTO_STATUS_HAS_TEMPERATURE) && !vs_zero4(p + 30))) {
-            return VS_PROTO_E_INVALID;
-        }
-        m->uptime_s = vs_rd_u32(p);
-        m->frames_analysed = vs_rd_u32(p + 4);
-        m->frames_skipped = vs_rd_u32(p + 8);
-        m->tx_frames = vs_rd_u32(p + 12);
-        m->rx_frames = vs_rd_u32(p + 16);
-        m->rx_errors = vs_rd_u32(p + 20);
-        m->alarm_state = p[24];
-        m->flags = p[25];
-        m->battery_v = vs_rd_f32(p + 26);
-        m->temperature_c = vs_rd_f32(p + 30);
-        return VS_OK;
-    }
-    case VS_MSG_SCORE: {
-        vs_proto_score_t *m = &msg->u.score;
-        if (n != 27U) {
-            return VS_PROTO_E_LENGTH;
-        }
-        if (p[8] > 1U) {
-            return VS_PROTO_E_INVALID;
-        }
-        m->score = vs_rd_f32(p);
-        m->threshold = vs_rd_f32(p + 4);
-        m->alarm_state = p[8];
-        m->class_index = (int16_t)vs_rd_u16(p + 9);
-        m->rms_g = vs_rd_f32(p + 11);
-        m->peak_g = vs_rd_f32(p + 15);
-        m->velocity_rms_mm_s = vs_rd_f32(p + 19);
-        m->frame_index = vs_rd_u32(p + 23);
-        return VS_OK;
-    }
-    case VS_MSG_ALARM: {
-        vs_proto_alarm_t *m = &msg->u.alarm;
-        if (n != 19U) {
-            return VS_PROTO_E_LENGTH;
-        }
-        if (p[0] != VS_PROTO_EVENT_RAISE && p[0] != VS_PROTO_EVENT_CLEAR) {
-            return VS_PROTO_E_INVALID;
-        }
-        m->event = p[0];
-        m->score = vs_rd_f32(p + 1);
-        m->threshold = vs_rd_f32(p + 5);
-        m->clear_threshold = vs_rd_f32(p + 9);
-        m->k = p[13];
-        m->n = p[14];
-        m->frame_index = vs_rd_u32(p + 15);
-        return VS_OK;
-    }
+    case VS_MSG_HELLO:
+        return vs_decode_hello(p, n, &msg->u.hello);
+    case VS_MSG_STATUS:
+        return vs_decode_status(p, n, &msg->u.status);
     case VS_MSG_FEATURES: {
         vs_proto_features_t *m = &msg->u.features;
+        const size_t f = VS_PROTO_FEATURES_FIXED_SIZE;
         uint16_t c;
-        if (n < 7U) {
+        if (n < f) {
             return VS_PROTO_E_LENGTH;
         }
-        c = vs_rd_u16(p + 5);
-        if (n != 7U + 4U * (size_t)c) {
+        c = vs_rd_u16(p + VS_PROTO_FEATURES_OFF_COUNT);
+        if (n != f + 4U * (size_t)c) {
             return VS_PROTO_E_LENGTH;
         }
-        if (p[0] > VS_PROTO_FEAT_STATS || c > VS_PROTO_MAX_FEATURE_VALUES) {
+        m->kind = p[VS_PROTO_FEATURES_OFF_KIND];
+        m->frame_index = vs_rd_u32(p + VS_PROTO_FEATURES_OFF_FRAME_INDEX);
+        m->count = c;
+        if (!vs_gen_valid_features(m)) {
             return VS_PROTO_E_INVALID;
         }
-        m->kind = p[0];
-        m->frame_index = vs_rd_u32(p + 1);
-        m->count = c;
         for (uint16_t i = 0; i < c; i++) {
-            m->values[i] = vs_rd_f32(p + 7U + 4U * i);
+            m->values[i] = vs_rd_f32(p + f + 4U * i);
         }
         return VS_OK;
     }
     case VS_MSG_RAW_CHUNK: {
         vs_proto_raw_chunk_t *m = &msg->u.raw_chunk;
         int rc;
-        if (n < 19U) {
+        if (n < VS_PROTO_RAW_CHUNK_FIXED_SIZE) {
             return VS_PROTO_E_LENGTH;
         }
-        rc = vs_get_samples(p, n, 19U, p[12], &m->count, &m->samples);
+        m->sample_format = p[VS_PROTO_RAW_CHUNK_OFF_SAMPLE_FORMAT];
+        rc = vs_get_samples(p, n, VS_PROTO_RAW_CHUNK_FIXED_SIZE, m->sample_format, &m->count, &m->samples);
         if (rc != VS_OK) {
             return rc;
         }
-        m->capture_id = vs_rd_u32(p);
-        m->chunk_index = vs_rd_u16(p + 4);
-        m->chunk_count = vs_rd_u16(p + 6);
-        if (m->chunk_index >= m->chunk_count) {
-            return VS_PROTO_E_INVALID;
-        }
-        m->sample_rate_hz = vs_rd_f32(p + 8);
-        m->sample_format = p[12];
-        m->scale_g_per_lsb = vs_rd_f32(p + 13);
-        return VS_OK;
+        m->capture_id = vs_rd_u32(p + VS_PROTO_RAW_CHUNK_OFF_CAPTURE_ID);
+        m->chunk_index = vs_rd_u16(p + VS_PROTO_RAW_CHUNK_OFF_CHUNK_INDEX);
+        m->chunk_count = vs_rd_u16(p + VS_PROTO_RAW_CHUNK_OFF_CHUNK_COUNT);
+        m->sample_rate_hz = vs_rd_f32(p + VS_PROTO_RAW_CHUNK_OFF_SAMPLE_RATE_HZ);
+        m->scale_g_per_lsb = vs_rd_f32(p + VS_PROTO_RAW_CHUNK_OFF_SCALE_G_PER_LSB);
+        return vs_gen_valid_raw_chunk(m) ? VS_OK : VS_PROTO_E_INVALID;
     }
-    case VS_MSG_ACK:
-    case VS_MSG_NACK:
-        if (n != (type == VS_MSG_ACK ? 5U : 6U)) {
-            return VS_PROTO_E_LENGTH;
-        }
-        msg->u.ack.acked_type = p[0];
-        msg->u.ack.acked_seq = vs_rd_u32(p + 1);
-        msg->u.ack.reason = type == VS_MSG_NACK ? p[5] : 0U;
-        return VS_OK;
-    case VS_MSG_SET_THRESHOLD:
-        if (n != 10U) {
-            return VS_PROTO_E_LENGTH;
-        }
-        msg->u.set_threshold.threshold = vs_rd_f32(p);
-        msg->u.set_threshold.clear_threshold = vs_rd_f32(p + 4);
-        msg->u.set_threshold.k = p[8];
-        msg->u.set_threshold.n = p[9];
-        return VS_OK;
-    case VS_MSG_REQUEST_RAW:
-        if (n != 9U) {
-            return VS_PROTO_E_LENGTH;
-        }
-        if (p[8] > 1U) {
-            return VS_PROTO_E_INVALID;
-        }
-        msg->u.request_raw.capture_id = vs_rd_u32(p);
-        msg->u.request_raw.n_samples = vs_rd_u32(p + 4);
-        msg->u.request_raw.sample_format = p[8];
-        return VS_OK;
     case VS_MSG_REPLAY_SAMPLES: {
         vs_proto_replay_t *m = &msg->u.replay;
         int rc;
-        if (n < 15U) {
+        if (n < VS_PROTO_REPLAY_SAMPLES_FIXED_SIZE) {
             return VS_PROTO_E_LENGTH;
         }
-        rc = vs_get_samples(p, n, 15U, p[8], &m->count, &m->samples);
+        m->sample_format = p[VS_PROTO_REPLAY_SAMPLES_OFF_SAMPLE_FORMAT];
+        rc = vs_get_samples(p, n, VS_PROTO_REPLAY_SAMPLES_FIXED_SIZE, m->sample_format, &m->count, &m->samples);
         if (rc != VS_OK) {
             return rc;
         }
-        m->block_index = vs_rd_u32(p);
-        m->sample_rate_hz = vs_rd_f32(p + 4);
-        m->sample_format = p[8];
-        m->scale_g_per_lsb = vs_rd_f32(p + 9);
-        return VS_OK;
-    }
-    case VS_MSG_MODEL_BEGIN: {
-        uint16_t cs;
-        if (n != 38U) {
-            return VS_PROTO_E_LENGTH;
-        }
-        cs = vs_rd_u16(p + 36);
-        if (cs < 1U || cs > VS_PROTO_MAX_MODEL_CHUNK) {
-            return VS_PROTO_E_INVALID;
-        }
-        msg->u.model_begin.total_size = vs_rd_u32(p);
-        memcpy(msg->u.model_begin.sha256, p + 4, VS_PROTO_HASH_SIZE);
-        msg->u.model_begin.chunk_size = cs;
-        return VS_OK;
+        m->block_index = vs_rd_u32(p + VS_PROTO_REPLAY_SAMPLES_OFF_BLOCK_INDEX);
+        m->sample_rate_hz = vs_rd_f32(p + VS_PROTO_REPLAY_SAMPLES_OFF_SAMPLE_RATE_HZ);
+        m->scale_g_per_lsb = vs_rd_f32(p + VS_PROTO_REPLAY_SAMPLES_OFF_SCALE_G_PER_LSB);
+        return vs_gen_valid_replay_samples(m) ? VS_OK : VS_PROTO_E_INVALID;
     }
     case VS_MSG_MODEL_CHUNK: {
+        vs_proto_model_chunk_t *m = &msg->u.model_chunk;
+        const size_t f = VS_PROTO_MODEL_CHUNK_FIXED_SIZE;
         uint16_t c;
-        if (n < 6U) {
+        if (n < f) {
             return VS_PROTO_E_LENGTH;
         }
-        c = vs_rd_u16(p + 4);
-        if (n != 6U + (size_t)c) {
+        c = vs_rd_u16(p + VS_PROTO_MODEL_CHUNK_OFF_COUNT);
+        if (n != f + (size_t)c) {
             return VS_PROTO_E_LENGTH;
         }
-        if (c > VS_PROTO_MAX_MODEL_CHUNK) {
+        m->offset = vs_rd_u32(p + VS_PROTO_MODEL_CHUNK_OFF_OFFSET);
+        m->count = c;
+        if (!vs_gen_valid_model_chunk(m)) {
             return VS_PROTO_E_INVALID;
         }
-        msg->u.model_chunk.offset = vs_rd_u32(p);
-        msg->u.model_chunk.count = c;
-        memcpy(msg->u.model_chunk.data, p + 6, c);
+        memcpy(m->data, p + f, c);
         return VS_OK;
     }
-    case VS_MSG_MODEL_COMMIT:
-        if (n != 32U) {
-            return VS_PROTO_E_LENGTH;
-        }
-        memcpy(msg->u.model_commit.sha256, p, VS_PROTO_HASH_SIZE);
-        return VS_OK;
     default:
-        return VS_PROTO_E_UNKNOWN_TYPE;
+        return vs_gen_fixed_get(type, p, n, msg);
     }
 }
 
@@ -619,7 +492,7 @@ static int vs_decode_body(uint8_t *buf, size_t len, vs_proto_msg_t *msg)
     if (crc != vs_crc32(buf, n - VS_PROTO_CRC_SIZE)) {
         return VS_PROTO_E_CRC;
     }
-    if (buf[0] != VS_PROTO_VERSION) {
+    if (buf[0] < VS_PROTO_MIN_VERSION || buf[0] > VS_PROTO_VERSION) {
         return VS_PROTO_E_VERSION;
     }
     msg->header.version = buf[0];
@@ -656,19 +529,6 @@ void vs_proto_decoder_init(vs_proto_decoder_t *d)
     memset(d, 0, sizeof *d);
 }
 
-static void vs_count(vs_proto_counters_t *c, int rc)
-{
-    switch (rc) {
-    case VS_PROTO_E_OVERSIZE: c->oversize++; break;
-    case VS_PROTO_E_COBS: c->cobs++; break;
-    case VS_PROTO_E_LENGTH: c->length++; break;
-    case VS_PROTO_E_CRC: c->crc++; break;
-    case VS_PROTO_E_VERSION: c->version++; break;
-    case VS_PROTO_E_UNKNOWN_TYPE: c->unknown_type++; break;
-    default: c->invalid++; break;
-    }
-}
-
 int vs_proto_decoder_push(vs_proto_decoder_t *d, uint8_t byte, vs_proto_msg_t *msg)
 {
     int rc;
@@ -698,7 +558,7 @@ int vs_proto_decoder_push(vs_proto_decoder_t *d, uint8_t byte, vs_proto_msg_t *m
     }
     rc = vs_decode_body(d->buf, len, msg);
     if (rc != VS_OK) {
-        vs_count(&d->counters, rc);
+        vs_gen_count(&d->counters, rc);
         return rc;
     }
     d->counters.frames++;
@@ -721,6 +581,5 @@ size_t vs_proto_decoder_feed(vs_proto_decoder_t *d, const uint8_t *data, size_t 
 
 uint32_t vs_proto_decoder_errors(const vs_proto_decoder_t *d)
 {
-    const vs_proto_counters_t *c = &d->counters;
-    return c->oversize + c->cobs + c->length + c->crc + c->version + c->unknown_type + c->invalid;
+    return vs_gen_errors(&d->counters);
 }

@@ -161,7 +161,8 @@ def _build(out: Path, args: list[str], deps: list[Path]) -> Path:
 
 
 def _headers() -> list[Path]:
-    return sorted((FW / "include" / "vs").glob("vs_*.h"))
+    # The codec also includes the generated spec header and the generated fixed-layout codec fragment.
+    return [*sorted((FW / "include" / "vs").glob("**/vs_*.h")), FW / "src" / "vs_protocol_fixed.inc"]
 
 
 def build_shim() -> Path:

@@ -21,9 +21,8 @@
 extern "C" {
 #endif
 
-#define VS_COBS_OK VS_OK
-#define VS_COBS_E_BUFFER VS_ERR_SIZE /* dst too small */
-#define VS_COBS_E_FORMAT (-120)      /* a 0x00 in the input, or a block running past the end */
+/* Status codes VS_COBS_OK, VS_COBS_E_BUFFER (dst too small) and VS_COBS_E_FORMAT (a 0x00 in the input, or a
+ * block running past the end) come from vs_status.h (specs/status_codes.toml). */
 
 #define VS_COBS_MAX_ENCODED(n) ((n) + (n) / 254U + 1U)
 

@@ -28,26 +28,11 @@
 extern "C" {
 #endif
 
-#define VS_MODEL_ERR_OP (VS_ERR_MODULE_BASE - 20)      /* unknown op code in the op list */
-#define VS_MODEL_ERR_KERNEL (VS_ERR_MODULE_BASE - 21)  /* a kernel rejected its parameters */
-
-/** Op codes of the op list (values are part of the generated-code format; never renumber). */
-typedef enum {
-    VS_NN_OP_FULLY_CONNECTED = 1,
-    VS_NN_OP_CONV_2D = 2,
-    VS_NN_OP_DEPTHWISE_CONV_2D = 3,
-    VS_NN_OP_AVERAGE_POOL_2D = 4,
-    VS_NN_OP_MEAN = 5,
-    VS_NN_OP_ADD = 6,
-    VS_NN_OP_RELU = 7,
-    VS_NN_OP_LOGISTIC = 8,
-    VS_NN_OP_SOFTMAX = 9,
-    VS_NN_OP_COPY = 10, /* RESHAPE, EXPAND_DIMS, SQUEEZE */
-    VS_NN_OP_QUANTIZE = 11,
-    VS_NN_OP_DEQUANTIZE = 12,
-    VS_NN_OP_REQUANTIZE = 13,
-    VS_NN_OP_TANH = 14 /* same table kernel as LOGISTIC */
-} vs_nn_op_code_t;
+/* Status codes VS_MODEL_ERR_OP (unknown op code in the op list) and VS_MODEL_ERR_KERNEL (a kernel rejected its
+ * parameters) come from vs_status.h (specs/status_codes.toml). The op codes of the op list, vs_nn_op_code_t
+ * (VS_NN_OP_*), are generated from specs/model_ops.toml: values are part of the generated-code format and the
+ * model image, never renumbered. */
+#include "vs/generated/vs_model_ops.h"
 
 /** Element types of the model's input and output. */
 typedef enum { VS_NN_TYPE_S8 = 1, VS_NN_TYPE_F32 = 2 } vs_nn_type_t;

@@ -1,18 +1,14 @@
 /*
  * vs_status.h - status codes shared by every firmware_core module.
  *
- * Functions that can fail return int: VS_OK (0) on success, a negative VS_ERR_* code otherwise. Modules may
- * define their own codes below VS_ERR_MODULE_BASE (e.g. -100 and down) in their own headers.
+ * Functions that can fail return int: VS_OK (0) on success, a negative code otherwise. Every code of every
+ * module lives in ONE registry, specs/status_codes.toml (each module owns a range of ten values; the values are
+ * unique, which tests/test_specs.py checks), generated into vs/generated/vs_status_codes.h. To add a code, edit
+ * the registry and run `python3 scripts/gen_specs.py`; never #define a status code in a module header.
  */
 #ifndef VS_STATUS_H
 #define VS_STATUS_H
 
-#define VS_OK 0
-#define VS_ERR_ARG (-1)          /* a NULL pointer or an out-of-range argument */
-#define VS_ERR_SIZE (-2)         /* a buffer is too small for the data */
-#define VS_ERR_CONFIG (-3)       /* the compiled-in configuration cannot do what was asked */
-#define VS_ERR_STATE (-4)        /* called in the wrong state (e.g. before _init) */
-#define VS_ERR_UNSUPPORTED (-5)  /* valid request this build does not implement */
-#define VS_ERR_MODULE_BASE (-100)
+#include "vs/generated/vs_status_codes.h"
 
 #endif /* VS_STATUS_H */
