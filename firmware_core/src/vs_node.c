@@ -27,9 +27,6 @@
 #if (VS_NODE_RING_SAMPLES & (VS_NODE_RING_SAMPLES - 1U)) != 0U || VS_NODE_RING_SAMPLES < VS_PROTO_MAX_SAMPLES_I16
 #error "VS_NODE_RING_SAMPLES must be a power of two >= VS_PROTO_MAX_SAMPLES_I16"
 #endif
-#if VS_NODE_RAW_CHUNK_SAMPLES < 1U || VS_NODE_RAW_CHUNK_SAMPLES > VS_PROTO_MAX_SAMPLES_I16
-#error "VS_NODE_RAW_CHUNK_SAMPLES must be 1..VS_PROTO_MAX_SAMPLES_I16"
-#endif
 #if VS_FEAT_HOP_LENGTH > VS_FEATURES_SCRATCH_LEN
 #error "a hop is staged in the feature scratch buffer: hop_length must be <= 2 * frame_length"
 #endif
@@ -414,22 +411,17 @@ static uint8_t cmd_set_threshold(vs_node_t *node, const vs_proto_set_threshold_t
     if (vs_alarm_init(&probe, &rule) != VS_OK) {
         return (uint8_t)VS_PROTO_NACK_BAD_VALUE;
     }
-    /* A new rule starts a new history. An alarm that is up is cleared first, so the gateway's episode ends
-     * with an event instead of silently. */
-    if (vs_alarm_state(&node->alarm) == VS_ALARM_STATE_ALARM) {
-        vs_proto_alarm_t *a = &node->msg.u.alarm;
-        memset(a, 0, sizeof *a);
-        node->msg.header.type = (uint8_t)VS_MSG_ALARM;
-        a->event = (uint8_t)VS_PROTO_EVENT_CLEAR;
-        a->score = node->last_score;
-        a->threshold = rule.threshold;
-        a->clear_threshold = rule.clear_threshold;
-        a->k = rule.k;
-        a->n = rule.n;
-        a->frame_index = node->frame_index > 0u ? node->frame_index - 1u : 0u;
-        (void)emit(node);
-        node->counters.alarm_clears++;
+    /* docs/protocol.md: the new rule applies from the next frame and the alarm state is kept. The newest
+     * min(count, n) scores carry over (the ring's order does not matter to the rule, only which scores). */
+    const vs_alarm_t *old = &node->alarm;
+    const uint8_t keep = old->count < rule.n ? old->count : rule.n;
+    for (uint8_t i = 0; i < keep; i++) {
+        const uint8_t from = (uint8_t)((old->head + old->rule.n - 1u - i) % old->rule.n);
+        probe.ring[i] = old->ring[from];
     }
+    probe.count = keep;
+    probe.head = (uint8_t)(keep % rule.n);
+    probe.state = old->state;
     node->alarm = probe;
     node->cfg.alarm = rule;
     return 0u;
@@ -482,6 +474,8 @@ static uint8_t cmd_replay(vs_node_t *node, const vs_proto_replay_t *rp)
         vs_platform_sampler_stop();
         node->ring.tail = node->ring.head;
         restart_framing(node);
+    } else if (rp->block_index == 0u) {
+        restart_framing(node); /* a replayer starting over */
     } else if (rp->block_index != node->replay_next) {
         node->replay_next = rp->block_index + 1u;
         node->counters.replay_gaps++;
@@ -511,6 +505,11 @@ static void handle_command(vs_node_t *node)
         node->counters.rx_foreign++;
         return;
     }
+    if (node->last_cmd_valid && type == node->last_cmd_type && seq == node->last_cmd_seq) {
+        node->counters.rx_duplicates++; /* a retry: the answer was lost, the command was not */
+        send_reply(node, type, seq, node->last_reply_reason);
+        return;
+    }
     switch (type) {
     case VS_MSG_SET_THRESHOLD:
         reason = cmd_set_threshold(node, &node->msg.u.set_threshold);
@@ -526,6 +525,10 @@ static void handle_command(vs_node_t *node)
         reason = (uint8_t)VS_PROTO_NACK_UNSUPPORTED;
         break;
     }
+    node->last_cmd_valid = 1u;
+    node->last_cmd_type = type;
+    node->last_cmd_seq = seq;
+    node->last_reply_reason = reason;
     send_reply(node, type, seq, reason);
     if (type == VS_MSG_REPLAY_SAMPLES) {
         /* Analyse now: node->msg is free again, and the next block finds an empty ring. */

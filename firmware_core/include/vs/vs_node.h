@@ -12,7 +12,9 @@
  *          [, RAW_CHUNK capture of the pre-trigger ring on a raise]
  *     received bytes (vs_platform_uart_read, or vs_node_rx_bytes) -> vs_proto decoder -> commands, each
  *       answered by exactly one ACK or NACK: SET_THRESHOLD, REQUEST_RAW, REPLAY_SAMPLES, MODEL_* (NACK
- *       unsupported in this build; issue H adds the A/B slots)
+ *       unsupported in this build; issue H adds the A/B slots). A retry (same type and seq as the last command)
+ *       gets the same answer again and is not executed twice (docs/protocol.md, "Host -> node").
+ *       SET_THRESHOLD keeps the alarm state and the newest min(count, n) scores of its history.
  *     HELLO at start (boot counter and reset reason from the platform) and every hello_every_status STATUS;
  *     STATUS every status_period_ms of platform clock; watchdog fed once per healthy poll.
  *
@@ -34,6 +36,8 @@
  *   trigger frame    VS_FEAT_FRAME_LENGTH floats          (4 KiB at 1024)
  *   feature scratch  VS_FEATURES_SCRATCH_LEN floats       (8 KiB at 1024; also stages one hop)
  *   raw ring         VS_NODE_RAW_CAPACITY int16           (default 2048: 4 KiB, 0.17 s at 12 kHz)
+ * REPLAY_SAMPLES: block_index must follow the previous block; a gap is dropped, NACKed OUT_OF_ORDER, counted,
+ * and restarts framing (the next block continues from the new index); block 0 always starts a new stream.
  *   model arena      VS_NODE_ARENA_BYTES                  (default 1024; init fails if the model needs more)
  *   protocol         one vs_proto_msg_t (1048 B) shared by rx and tx, one decoder (1092 B), one wire frame
  *                    buffer (VS_PROTO_MAX_WIRE = 1050 B)
@@ -72,11 +76,10 @@ extern "C" {
 #define VS_NODE_ARENA_BYTES 1024U /* model activation arena (multiple of 4) */
 #endif
 #define VS_NODE_RX_CHUNK 64U     /* bytes moved from the UART port per read */
-/* Samples per RAW_CHUNK frame (<= VS_PROTO_MAX_SAMPLES_I16): 250 keeps a frame at ~520 bytes, 45 ms of UART
- * at 115200 baud, well inside the 85 ms the default sample ring covers while vs_platform_uart_write blocks. */
-#ifndef VS_NODE_RAW_CHUNK_SAMPLES
-#define VS_NODE_RAW_CHUNK_SAMPLES 250U
-#endif
+/* Samples per RAW_CHUNK frame: docs/protocol.md wants every chunk but the last full (500 int16 = a 1020-byte
+ * frame, 89 ms of UART at 115200 baud, longer than the 85 ms the default sample ring covers: run the UART at
+ * >= 230400 baud, or raise VS_NODE_RING_SAMPLES). */
+#define VS_NODE_RAW_CHUNK_SAMPLES VS_PROTO_MAX_SAMPLES_I16
 #define VS_NODE_NACK_REASONS 8U  /* nacks[] index = VS_PROTO_NACK_* (1..7); [0] = other */
 
 /* Raw captures: int16 at this many g per LSB (+-16 g full scale), as the Python node always sent. */
@@ -123,6 +126,7 @@ typedef struct {
     uint32_t rx_frames;        /* valid frames received */
     uint32_t rx_errors;        /* received frames rejected by the decoder (CRC, COBS, length, ...) */
     uint32_t rx_foreign;       /* valid frames addressed to another node id (ignored, no reply) */
+    uint32_t rx_duplicates;    /* retried commands (same type and seq as the last): answered again, not re-run */
     uint32_t acks;             /* ACKs sent */
     uint32_t nacks[VS_NODE_NACK_REASONS]; /* NACKs sent, by VS_PROTO_NACK_* reason */
     uint32_t replay_blocks;    /* REPLAY_SAMPLES blocks accepted */
@@ -169,6 +173,8 @@ typedef struct {
     uint16_t cap_chunk, cap_chunks;
     uint32_t next_capture_id;
     uint32_t replay_next;       /* expected REPLAY block_index */
+    uint8_t last_cmd_valid, last_cmd_type, last_reply_reason; /* the last executed command and its answer */
+    uint32_t last_cmd_seq;
     uint8_t replay_started;
     uint8_t started;
     uint64_t next_status_us;

@@ -4,8 +4,8 @@
  * TX: vs_platform_uart_write sends every byte before it returns (polling the data register, or a DMA transfer
  * the call waits for). It is called from the main loop only, one whole wire frame (<= VS_PROTO_MAX_WIRE
  * bytes) at a time, so frames never interleave. While it blocks the sampling ISR keeps filling the node's
- * sample ring (vs_node.h: VS_NODE_RING_SAMPLES covers 85 ms at 12 kHz; a RAW_CHUNK of VS_NODE_RAW_CHUNK_SAMPLES
- * takes ~45 ms at 115200 baud), so a port must not go below 115200 baud with the default sizes.
+ * sample ring (vs_node.h: VS_NODE_RING_SAMPLES covers 85 ms at 12 kHz; a full RAW_CHUNK frame, 1020 bytes,
+ * takes 89 ms at 115200 baud), so with the default sizes a port runs its UART at >= 230400 baud.
  *
  * RX: the port's UART receive interrupt puts each byte into a byte ring it owns (vs_ring.h, vs_ring_write_u8
  * is ISR-safe for one producer); vs_platform_uart_read drains it from the main loop. A byte that finds the
