@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -113,6 +114,16 @@ def assign_splits(
             n_test = max(1, round(SPLIT_FRACTIONS[2] * len(groups)))
             n_val = max(1, round(SPLIT_FRACTIONS[1] * len(groups)))
             n_val = min(n_val, len(groups) - n_test - 1)
+            # A val split of a frame or two cannot calibrate a threshold: take further groups until it
+            # holds MIN_VAL_FRAMES (while at least one group is left to train on).
+            size = {g: 0 for g in groups}
+            for i in idx:
+                size[rows[i].group] += n_frames[i]
+            while (
+                sum(size[g] for g in order[n_test : n_test + n_val]) < MIN_VAL_FRAMES
+                and n_test + n_val < len(groups) - 1
+            ):
+                n_val += 1
             which = {g: "test" for g in order[:n_test]}
             which.update({g: "val" for g in order[n_test : n_test + n_val]})
             for i in idx:
@@ -129,6 +140,63 @@ def assign_splits(
             # Windows overlap when hop < frame_length: blank the frames straddling each boundary.
             for b in (b1, b2):
                 sp[max(0, b - gap) : b] = ""
+    return out
+
+
+#: A row with fewer frames than this whose group was not given is chained with its neighbours (see
+#: :func:`group_short_rows`): split on its own, it would leave a split with a frame or two.
+MIN_GROUP_FRAMES = 16
+#: Runs formed per series of short rows at least (so a grouped split has enough groups to hold out).
+MIN_RUNS = 10
+#: Frames the automatic group split puts in val at least (when groups allow): the threshold is calibrated
+#: on them.
+MIN_VAL_FRAMES = 8
+
+
+def group_short_rows(rows: Sequence[ManifestRow], n_frames: Sequence[int]) -> list[ManifestRow]:
+    """Chain short recordings (e.g. FEMTO's 0.1 s snapshots) into contiguous runs that split as groups.
+
+    Rows whose group defaulted to their own path, that have no split and fewer than
+    :data:`MIN_GROUP_FRAMES` frames, are taken in manifest order as series (same label, folder, rate and
+    channel; a row of another kind ends a series). Each series is cut into consecutive runs of
+    ``max(ceil(MIN_GROUP_FRAMES / frames per row), 1)`` rows, fewer when that would leave under
+    :data:`MIN_RUNS` runs; a run's group is ``"<first path>..<last path>"``. Neighbouring snapshots of one
+    machine are strongly alike, so whole runs (not scattered snapshots) go to val and test.
+
+    Parameters
+    ----------
+    rows : sequence of ManifestRow
+    n_frames : sequence of int
+        Frames per row.
+
+    Returns
+    -------
+    list of ManifestRow
+        ``rows`` with the ``group`` of chained rows replaced; others unchanged.
+    """
+    out = list(rows)
+    series: list[list[int]] = []
+    key_prev: tuple[str, str, float | None, str] | None = None
+    for i, r in enumerate(rows):
+        short = r.group == r.path and not r.split and n_frames[i] < MIN_GROUP_FRAMES
+        key = (r.label, str(r.file.parent), r.fs, r.channel) if short else None
+        if key is None:
+            key_prev = None
+            continue
+        if key != key_prev:
+            series.append([])
+        series[-1].append(i)
+        key_prev = key
+    for idx in series:
+        if len(idx) < 2:
+            continue
+        per = max(1, math.ceil(MIN_GROUP_FRAMES / max(1, min(n_frames[i] for i in idx))))
+        per = max(1, min(per, len(idx) // MIN_RUNS))
+        for a in range(0, len(idx), per):
+            run = idx[a : a + per]
+            name = f"{rows[run[0]].path}..{rows[run[-1]].path}" if len(run) > 1 else rows[run[0]].path
+            for i in run:
+                out[i] = dataclasses.replace(rows[i], group=name)
     return out
 
 
@@ -173,7 +241,15 @@ def build_windows(
             raise DatasetError(f"{r.where}: {r.path!r}: {exc}") from None
         feats.append(f)
     counts = [f.shape[0] for f in feats]
+    rows = group_short_rows(rows, counts)
     splits = assign_splits(rows, counts, params=params, kind=kind, seed=seed)
+    if kind == "classifier" and rows and not any(np.any(sp == "test") for sp in splits):
+        raise DatasetError(
+            f"{rows[0].manifest}: no row is left for the test split (every row is "
+            f"{'/'.join(sorted({r.split for r in rows if r.split})) or 'train'}); a classifier is evaluated on "
+            "held-out recordings: leave the split column empty for an automatic grouped split, or mark whole "
+            "groups 'test'"
+        )
 
     def rep(values: Sequence[str]) -> npt.NDArray[np.str_]:
         return np.repeat(np.asarray(values, dtype=str), counts)
