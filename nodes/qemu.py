@@ -543,14 +543,14 @@ class Replayer:
                 continue
             seq, bi, nxt, count = inflight[0]
             got = self.node.wait_for(
-                lambda fr, s=seq: (
+                lambda fr, s=seq, m=mark, b=boots: (
                     any(
                         isinstance(f.message, (vp.Ack, vp.Nack))
                         and f.message.acked_seq == s
                         and f.message.acked_type == int(vp.MsgType.REPLAY_SAMPLES)
-                        for f in fr[mark:]
+                        for f in fr[m:]
                     )
-                    or len(boot_segments(fr)) > boots
+                    or len(boot_segments(fr)) > b
                 ),
                 self.ack_timeout,
             )

@@ -64,19 +64,31 @@ uint64_t board_time_us(void)
 }
 
 /* ---- reset cause ----------------------------------------------------------------------------------------- */
-/* A word in .noinit RAM tells a warm reset from a cold start where RCC_CSR cannot (QEMU does not model RCC,
- * and its `system_reset` keeps RAM like a real warm reset does). */
 #define WARM_MAGIC 0x56534E31u /* "VSN1" */
-static uint32_t warm_magic __attribute__((section(".noinit")));
 static uint8_t reset_cause = 0xFFu;
+
+volatile board_persist_t *board_persist(void)
+{
+#if HW
+    static int open;
+    if (!open) {
+        RCC_APB1ENR |= RCC_APB1ENR_PWREN;
+        PWR_CR |= PWR_CR_DBP; /* backup domain write access (RM0090 5.4.1) */
+        RCC_AHB1ENR |= RCC_AHB1ENR_BKPSRAMEN;
+        (void)RCC_AHB1ENR;
+        open = 1;
+    }
+    return (volatile board_persist_t *)(uintptr_t)BKPSRAM_BASE;
+#else
+    return (volatile board_persist_t *)(uintptr_t)SRAM2_BASE;
+#endif
+}
 
 uint8_t board_reset_cause(void)
 {
     if (reset_cause != 0xFFu) {
         return reset_cause;
     }
-    const int warm = warm_magic == WARM_MAGIC;
-    warm_magic = WARM_MAGIC;
 #if HW
     const uint32_t csr = RCC_CSR;
     RCC_CSR |= RCC_CSR_RMVF; /* clear the flags so the next reset reports only its own cause */
@@ -91,9 +103,10 @@ uint8_t board_reset_cause(void)
     } else {
         reset_cause = VS_RESET_PIN;
     }
-    (void)warm;
 #else
-    reset_cause = warm ? VS_RESET_SOFTWARE : VS_RESET_POWER_ON;
+    volatile board_persist_t *p = board_persist();
+    reset_cause = p->warm_magic == WARM_MAGIC ? VS_RESET_SOFTWARE : VS_RESET_POWER_ON;
+    p->warm_magic = WARM_MAGIC;
 #endif
     return reset_cause;
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vs_board.h"
+
 #ifndef HW
 #define HW 0
 #endif
@@ -29,14 +31,9 @@
 #endif
 #define BOARD_APB2_HZ 84000000u
 
-void board_clock_init(void);           /* HW=1: HSE 8 MHz -> PLL 168 MHz; HW=0: nothing */
-void board_systick_init(void);         /* 1 kHz tick */
-uint64_t board_time_us(void);          /* microseconds since boot (SysTick); callable from ISRs */
-uint8_t board_reset_cause(void);       /* VS_RESET_* (vs_platform_watchdog.h), read once at boot */
-uint32_t board_stack_high_water(void); /* bytes of the painted stack ever used (startup.c) */
-void board_watchdog_start(void);       /* HW=1: IWDG ~2 s; HW=0: nothing */
-void board_watchdog_feed(void);
-void board_reset(void);                /* SYSRESETREQ, does not return */
+void board_clock_init(void);   /* HW=1: HSE 8 MHz -> PLL 168 MHz; HW=0: nothing */
+void board_systick_init(void); /* 1 kHz tick; board_time_us reads SysTick */
+void board_watchdog_start(void); /* HW=1: IWDG ~2 s; HW=0: nothing */
 
 /* Interrupt masking around the sleep check (PRIMASK). */
 static inline void board_irq_disable(void)
@@ -57,19 +54,20 @@ static inline void board_wait_for_interrupt(void)
 
 void board_nvic_enable(uint32_t irq, uint8_t priority);
 
+/* board_persist(), the memory that survives a reset: HW=1 the 4 KB backup SRAM at 0x4002 4000 (RM0090 5.1.2, kept across every
+ * reset and, with a battery on VBAT, across power loss); HW=0 the start of SRAM2 at 0x2001 C000 (RM0090
+ * 2.3.1), outside the 32 KB the image links into (QEMU 7.2's netduinoplus2 has no backup SRAM and no CCM):
+ * QEMU's reset reloads the ELF's segments, zeroing their .bss parts, but leaves other RAM alone, as silicon
+ * does, so a `system_reset` keeps this and a new QEMU process starts from zeros. vs_node protects its records
+ * with magic + CRC, so cold-SRAM noise reads as absent. */
+
 /* Interrupt handlers (vector table in startup.c). */
 void SysTick_Handler(void);
 void TIM2_IRQHandler(void);
 void USART1_IRQHandler(void);
 void DMA2_Stream0_IRQHandler(void);
 
-/* USART1 (PA9 TX / PA10 RX, AF7), 8N1, interrupt driven: an RX ring filled by the RXNE interrupt and a TX
- * ring drained by the TXE interrupt. usart_write blocks (sleeping) while the TX ring is full. */
-void usart_init(uint32_t baud);
-size_t usart_read(uint8_t *buf, size_t cap);
-void usart_write(const uint8_t *data, size_t len);
-int usart_rx_ready(void);
-uint32_t usart_rx_dropped(void);      /* bytes lost: RX ring full or hardware overrun */
-uint32_t usart_rx_high_water(void);   /* most bytes ever waiting in the RX ring */
+/* USART1 (PA9 TX / PA10 RX, AF7), 8N1: an RX ring filled by the RXNE interrupt; TX by a ring drained by the
+ * TXE interrupt on a board, by direct writes under QEMU (usart.c says why). */
 
 #endif /* BOARD_H */

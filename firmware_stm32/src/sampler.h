@@ -13,14 +13,13 @@
 
 #include <stdint.h>
 
+#include "vs_board.h"
+
 #define SAMPLER_BLOCK 64u
 
 /* Implemented by the application: called from interrupt context with a full block (int16 counts). */
 void sampler_block_ready(const int16_t *samples, uint32_t count);
 
-int sampler_init(uint32_t sample_rate_hz); /* 0, or -1 when the sensor does not answer (HW=1) */
-void sampler_start(void);
-void sampler_stop(void);
 uint32_t sampler_ticks(void); /* TIM2 update interrupts since boot */
 
 #endif /* SAMPLER_H */

@@ -137,6 +137,13 @@
 #define DMA_LIFCR_ALL0 0x3Du        /* clear every flag of stream 0 */
 #define DMA_LIFCR_ALL3 (0x3Du << 22) /* ... of stream 3 */
 
+/* --- PWR, backup SRAM, SRAM2 (RM0090 5.4, 2.3.1) ---------------------------------------------------------- */
+#define PWR_CR REG32(0x40007000u)
+#define PWR_CR_DBP (1u << 8)
+#define RCC_AHB1ENR_BKPSRAMEN (1u << 18)
+#define BKPSRAM_BASE 0x40024000u
+#define SRAM2_BASE 0x2001C000u
+
 /* --- IWDG, 0x4000 3000 (RM0090 21.4) ------------------------------------------------------------------ */
 #define IWDG_KR REG32(0x40003000u)
 #define IWDG_PR REG32(0x40003004u)

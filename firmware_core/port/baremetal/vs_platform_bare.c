@@ -1,12 +1,8 @@
 /*
- * vs_platform_*.h for the STM32F405 (firmware_core/include/vs/vs_platform_*.h): the glue between vs_node and
- * the board drivers of this directory.
+ * vs_platform_*.h (firmware_core/include/vs/) for the bare-metal ports: the glue between vs_node and a port's
+ * board drivers (vs_board.h). firmware_stm32 and firmware_rv32 build this same file.
  */
-#include <string.h>
-
 #include "board.h"
-#include "sampler.h"
-#include "stm32f4_regs.h"
 #include "vs/vs_platform_clock.h"
 #include "vs/vs_platform_console.h"
 #include "vs/vs_platform_sampler.h"
@@ -81,70 +77,34 @@ uint8_t vs_platform_reset_reason(void)
     return board_reset_cause();
 }
 
-/* ---- persistent records ------------------------------------------------------------------------------------
- * HW=1: the 4 KB backup SRAM (RM0090 5.1.2 "Battery backup domain"; 0x4002 4000), kept across every reset and,
- * with a battery on VBAT, across power loss. HW=0: .noinit RAM, which QEMU keeps across `system_reset` (its
- * reset reloads the image, not the RAM), so a warm reset counts boots there too; a new QEMU process starts
- * from zeroed RAM, i.e. "never written". vs_node protects each record with its own magic and CRC, so the
- * random contents of a cold SRAM read as absent. */
-#define STORE_RECORDS 2u
-typedef struct {
-    uint8_t len[STORE_RECORDS];
-    uint8_t pad[2];
-    uint8_t data[STORE_RECORDS][VS_PLATFORM_STORE_RECORD_MAX];
-} store_t;
-
-#if HW
-#define PWR_CR REG32(0x40007000u)
-#define PWR_CR_DBP (1u << 8)
-#define RCC_AHB1ENR_BKPSRAMEN (1u << 18)
-#define STORE (*(volatile store_t *)(uintptr_t)0x40024000u)
-static void store_open(void)
-{
-    static int open;
-    if (!open) {
-        RCC_APB1ENR |= RCC_APB1ENR_PWREN;
-        PWR_CR |= PWR_CR_DBP; /* backup domain write access (RM0090 5.4.1) */
-        RCC_AHB1ENR |= RCC_AHB1ENR_BKPSRAMEN;
-        (void)RCC_AHB1ENR;
-        open = 1;
-    }
-}
-#else
-static volatile store_t store_ram __attribute__((section(".noinit")));
-#define STORE store_ram
-static void store_open(void)
-{
-}
-#endif
-
+/* ---- persistent records in board_persist() (the port's board.h says where that memory is) ------------ */
 int vs_platform_store_read(uint8_t id, void *buf, size_t len)
 {
-    if (id >= STORE_RECORDS || (buf == NULL && len != 0u)) {
+    if (id >= BOARD_STORE_RECORDS || (buf == NULL && len != 0u)) {
         return VS_ERR_ARG;
     }
-    store_open();
-    size_t stored = STORE.len[id];
+    volatile board_persist_t *p = board_persist();
+    size_t stored = p->len[id];
     if (stored > VS_PLATFORM_STORE_RECORD_MAX) {
         stored = 0u; /* never written (cold SRAM contents) */
     }
     const size_t n = len < stored ? len : stored;
     for (size_t i = 0; i < n; i++) {
-        ((uint8_t *)buf)[i] = STORE.data[id][i];
+        ((uint8_t *)buf)[i] = p->data[id][i];
     }
     return (int)stored;
 }
 
 int vs_platform_store_write(uint8_t id, const void *data, size_t len)
 {
-    if (id >= STORE_RECORDS || len > VS_PLATFORM_STORE_RECORD_MAX || (data == NULL && len != 0u)) {
+    if (id >= BOARD_STORE_RECORDS || len > VS_PLATFORM_STORE_RECORD_MAX || (data == NULL && len != 0u)) {
         return VS_ERR_ARG;
     }
-    store_open();
+    volatile board_persist_t *p = board_persist();
     for (size_t i = 0; i < len; i++) {
-        STORE.data[id][i] = ((const uint8_t *)data)[i];
+        p->data[id][i] = ((const uint8_t *)data)[i];
     }
-    STORE.len[id] = (uint8_t)len;
+    p->len[id] = (uint8_t)len;
     return VS_OK;
 }
 
