@@ -107,6 +107,7 @@ class Collector:
         self._queue: queue.Queue[_Msg] = queue.Queue()
         self._stop = threading.Event()
         self._connected = threading.Event()
+        self.subscribed = threading.Event()
         self._gen = 0  # connection generation: a PUBACK is only valid on the connection that got the message
         self._lock = threading.Lock()
         self.received = 0
@@ -123,6 +124,7 @@ class Collector:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
         self._writer: threading.Thread | None = None
 
     # -- paho callbacks (network thread) --------------------------------------------------------------
@@ -146,12 +148,25 @@ class Collector:
         client.subscribe(self.config.topic, qos=1)
         self._connected.set()
 
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, rcs: Any, props: Any = None) -> None:
+        bad = [rc for rc in rcs if rc.is_failure]
+        if bad:
+            self.last_error = (
+                f"{self.broker.description} refused the subscription {self.config.topic}: {bad[0]}"
+            )
+            log.error("%s", self.last_error)
+            return
+        self.subscribed.set()
+        self.write_status()  # tests and supervisors wait for "subscribed" before starting gateways
+
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
         if self._connected.is_set() and not self._stop.is_set():
             log.warning("disconnected from %s (%s); reconnecting", self.broker.description, rc)
         self._connected.clear()
+        self.subscribed.clear()
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
+        self.received += 1  # only this (network) thread writes it
         self._queue.put(_Msg(self._gen, msg.mid, msg.topic, msg.payload))
 
     # -- the writer thread ----------------------------------------------------------------------------
@@ -248,7 +263,6 @@ class Collector:
                 batch = self._take_batch()
                 if not batch:
                     continue
-                self.received += len(batch)
                 records = self._decode(batch)
                 if records and not self._write(records):
                     return  # stopping before the commit: nothing acknowledged, the broker redelivers
@@ -277,6 +291,7 @@ class Collector:
             "client_id": self.config.client_id,
             "subscription": self.config.topic,
             "connected": self._connected.is_set(),
+            "subscribed": self.subscribed.is_set(),
             "store": self.store.description,
             "received": self.received,
             "written": self.written,

@@ -322,6 +322,7 @@ class MqttPublisher(Store):
         self._connected = threading.Event()
         self._lock = threading.Lock()
         self._refused: dict[int, int] = {}  # mid -> PUBACK reason code >= 0x80
+        self._unheard: set[int] = set()  # mids the broker accepted with "no matching subscribers"
         self.no_subscribers = 0
         self.last_connect_error: str | None = None
         self._closing = False
@@ -363,15 +364,7 @@ class MqttPublisher(Store):
         code = int(getattr(rc, "value", rc) or 0)
         if code == RC_NO_MATCHING_SUBSCRIBERS:
             with self._lock:
-                self.no_subscribers += 1
-                first = self.no_subscribers == 1
-            if first:
-                log.warning(
-                    "%s: nobody is subscribed to %s/...: the broker accepts and drops these messages "
-                    "(start 'vibsentry collect' once so its persistent session queues them)",
-                    self.broker.description,
-                    TOPIC_ROOT,
-                )
+                self._unheard.add(mid)
         elif code >= 0x80:
             with self._lock:
                 self._refused[mid] = code
@@ -386,23 +379,26 @@ class MqttPublisher(Store):
                 + (f" ({self.last_connect_error})" if self.last_connect_error else "")
             )
         pending = []
+        per_record = []  # the publishes of each record (JSON, and line protocol when enabled)
         try:
             for r in records:
-                pending.append(
+                infos = [
                     self._client.publish(
                         topic_for(self.site, self.gateway, r),
                         encode_message(self.site, self.gateway, r),
                         qos=1,
                     )
-                )
+                ]
                 if self.line_protocol:
-                    pending.append(
+                    infos.append(
                         self._client.publish(
                             topic_for(self.site, self.gateway, r, root=LP_TOPIC_ROOT),
                             encode_line_protocol(self.site, self.gateway, r),
                             qos=1,
                         )
                     )
+                pending.extend(infos)
+                per_record.append(infos)
         except (TypeError, ValueError) as exc:  # a record the payload cannot express (allow_nan, bad types)
             raise StoreRejected(f"{self.broker.description}: cannot encode a record: {exc}") from None
         deadline = time.monotonic() + self.ack_timeout_s
@@ -419,6 +415,20 @@ class MqttPublisher(Store):
                 )
         with self._lock:
             refused = [self._refused.pop(i.mid) for i in pending if i.mid in self._refused]
+            unheard = sum(all(i.mid in self._unheard for i in infos) for infos in per_record)
+            self._unheard.difference_update(i.mid for i in pending)
+        if unheard:
+            # The broker took the message but nobody subscribes to it, so it dropped it. That is not a
+            # delivery: before the first collector subscribed, and after a mosquitto restart until the
+            # collectors resubscribe (mosquitto 2.0 does not keep shared subscriptions over a restart).
+            # Keep it in the journal and retry.
+            with self._lock:
+                self.no_subscribers += unheard
+            raise StoreError(
+                f"{self.broker.description}: nobody subscribes to {TOPIC_ROOT}/{self.site}/{self.gateway}/... "
+                f"({unheard} of {len(records)} messages unheard); kept in the journal until a collector "
+                "subscribes"
+            )
         if refused:
             raise StoreError(
                 f"{self.broker.description}: the broker refused {len(refused)} messages "

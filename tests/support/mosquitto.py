@@ -146,3 +146,52 @@ def start_mosquitto(root: Path) -> MosquittoBroker:
     broker = MosquittoBroker(root)
     broker.start()
     return broker
+
+
+def start_collector(
+    broker_url: str,
+    db: Path,
+    *extra: str,
+    client_id: str = "test-collector",
+    log: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``vibsentry collect`` (the real CLI, its own process) writing the SQLite store ``db``.
+
+    The child gets this environment without any ``VIBSENTRY_*`` variable, plus ``env``. Its status file
+    goes to ``db.parent / (client_id + "-data")``.
+    """
+    import sys
+
+    args = [
+        sys.executable,
+        "-m",
+        "vibsentry",
+        "collect",
+        "--mqtt",
+        broker_url,
+        "--store",
+        f"sqlite:{db}",
+        "--client-id",
+        client_id,
+        "--data-dir",
+        str(db.parent / f"{client_id}-data"),
+        *extra,
+    ]
+    out = open(log or db.parent / f"{client_id}.log", "ab")
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("VIBSENTRY_")}
+    child_env.update(env or {})
+    proc = subprocess.Popen(args, stdout=out, stderr=out, env=child_env)
+    out.close()
+    return proc
+
+
+def collector_status(db: Path, client_id: str = "test-collector") -> dict:
+    """The status file of the collector started by :func:`start_collector` (KeyError-free: {} when absent)."""
+    import json
+
+    p = db.parent / f"{client_id}-data" / "collect-status.json"
+    try:
+        return dict(json.loads(p.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}

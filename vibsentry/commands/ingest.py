@@ -321,7 +321,8 @@ def run(args: argparse.Namespace) -> int:
     store_spec = s.get("store")
     if s.get("mqtt"):
         stores["mqtt"] = mqtt_publisher(s)
-        sink_cfg["mqtt"] = SinkConfig(batch_size=int(s["batch_size"]), flush_interval_s=0.02)
+        # A write while disconnected fails at once, so retrying often is cheap and shortens the catch-up.
+        sink_cfg["mqtt"] = SinkConfig(batch_size=int(s["batch_size"]), flush_interval_s=0.02, retry_max_s=2.0)
     if store_spec or not (s.get("influx_url") or s.get("mqtt")):
         spec = str(store_spec or f"sqlite:{data_dir / 'vibsentry.sqlite'}")
         if not spec.startswith("sqlite:") or len(spec) == len("sqlite:"):
