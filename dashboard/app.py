@@ -17,8 +17,9 @@ import pandas as pd
 import streamlit as st
 from vibsentry.dashboard import queries as q
 from vibsentry.dashboard import ui
-from vibsentry.dashboard.iso10816 import ZONE_MEANING
+from vibsentry.dashboard.access import Identity, verify_password
 from vibsentry.dashboard.safe_text import md_literal
+from vibsentry.diagnostics.iso10816 import ZONE_MEANING
 
 from vibsentry.errors import VibsentryError
 
@@ -37,6 +38,7 @@ VIEWS: dict[str, str] = {
     "machine": "Machine detail",
     "alarms": "Alarm log",
     "retrain": "Data for retraining",
+    "audit": "Audit log",
 }
 STATUS_BADGE = {
     "ok": ":green-background[OK]",
@@ -51,12 +53,83 @@ SETTINGS = ui.settings()
 SPEC = f"{SETTINGS['store']}|{SETTINGS['influx_url']}|{SETTINGS['influx_db']}"
 REFRESH = max(0.5, float(SETTINGS["refresh_s"]))
 
+STEP = "Cannot open the data store"
 try:
     SOURCE = ui.current_source()
     CONFIG = ui.dashboard_config()
+    STEP = "Access control is misconfigured"
+    ACCESS = ui.access_config()
+    AUDIT = ui.current_audit_log()
 except VibsentryError as exc:
     st.title("vibsentry")
-    st.error(f"Cannot open the data store: {md_literal(exc)}")
+    st.error(f"{STEP}: {md_literal(exc)}")
+    st.stop()
+
+
+# --------------------------------------------------------------------------------------------- who is this
+
+
+def current_identity() -> Identity | None:
+    """This browser session's identity: a password login, an OIDC login, or the anonymous role."""
+    me = st.session_state.get("vs-identity")
+    if isinstance(me, Identity):
+        return me
+    if ACCESS.oidc and st.user.get("is_logged_in", False):  # absent outside a served app (AppTest)
+        return ACCESS.from_oidc(st.user.to_dict())
+    return ACCESS.anonymous()
+
+
+def audit(action: str, target: str, outcome: str, detail: str = "", who: Identity | None = None) -> None:
+    """One row in the audit log for the current user."""
+    w = who or ME or Identity("anonymous", "none", "anonymous")
+    AUDIT.record(user=w.user, role=w.role, action=action, target=target, outcome=outcome, detail=detail)
+
+
+def login_box() -> None:
+    """Sidebar: who is signed in (and log out), or the ways to log in."""
+    if ME is not None and ME.via != "anonymous":
+        st.caption(f"Signed in as {md_literal(ME.user)} · role **{ME.role}**")
+        if st.button("Log out", key="logout"):
+            audit("logout", ME.user, "ok")
+            if ME.via == "oidc":
+                st.logout()
+            st.session_state.pop("vs-identity", None)
+            st.rerun()
+        return
+    if ACCESS.users_file:
+        with st.form("login", clear_on_submit=True):
+            name = st.text_input("User", key="login-user")
+            password = st.text_input("Password", type="password", key="login-password")
+            if st.form_submit_button("Log in"):
+                who = verify_password(ACCESS, name, password)
+                if who is None:
+                    audit(
+                        "login",
+                        name,
+                        "denied",
+                        "wrong user name or password",
+                        who=Identity(name, "none", "password"),
+                    )
+                    st.error("Wrong user name or password.")
+                else:
+                    audit("login", name, "ok", who=who)
+                    st.session_state["vs-identity"] = who
+                    st.rerun()
+    if ACCESS.oidc:
+        if st.button("Log in with the plant's identity provider", key="oidc-login"):
+            st.login(None if ACCESS.oidc == "default" else ACCESS.oidc)
+    if ME is not None:
+        st.caption(
+            f"Not signed in: **{ME.role}** access" + (" (read-only dashboard)" if ACCESS.read_only else "")
+        )
+
+
+ME = current_identity()
+with st.sidebar:
+    login_box()
+if ME is None:
+    st.title("vibsentry")
+    st.info("Log in (in the sidebar) to see the dashboard.")
     st.stop()
 
 
@@ -358,6 +431,9 @@ def alarm_view() -> None:
     al = SOURCE.alarms(start, end)
     pending = al[~al["acknowledged"]]
     st.subheader("Acknowledge")
+    if not ME.allows("acknowledge"):
+        st.info(f"Acknowledging alarms needs the operator role; you have **{ME.role}** access.")
+        return
     if pending.empty:
         st.info("Nothing to acknowledge in this time range.")
         return
@@ -373,9 +449,15 @@ def alarm_view() -> None:
                 st.warning("Write a note: what was found or done.")
             else:
                 node, ts = choices[which]
-                SOURCE.acknowledge(node, ts, note)
-                st.cache_data.clear()
-                st.success(f"Acknowledged: {md_literal(which)}")
+                try:
+                    SOURCE.acknowledge(node, ts, note)
+                except VibsentryError as exc:
+                    audit("acknowledge", which, "failed", f"{note} ({exc})")
+                    st.error(md_literal(exc))
+                else:
+                    audit("acknowledge", which, "ok", note)
+                    st.cache_data.clear()
+                    st.success(f"Acknowledged: {md_literal(which)}")
 
 
 # --------------------------------------------------------------------------------------------- retrain
@@ -401,6 +483,9 @@ def retrain_view() -> None:
     c1, c2 = st.columns(2)
     c1.metric("Raw captures in range", len(caps))
     c2.metric("Scores in range", len(scores))
+    if not ME.allows("export"):
+        st.info(f"Exporting needs the operator role; you have **{ME.role}** access.")
+        return
     with st.form("export"):
         label = st.text_input("Label", value="normal", help="normal, or a fault class such as outer_race")
         out_dir = st.text_input(
@@ -422,8 +507,15 @@ def retrain_view() -> None:
                 root=SETTINGS["export_dir"],
             )
         except VibsentryError as exc:
+            audit("export", f"node {int(node)} -> {out_dir}", "refused", str(exc))
             st.error(md_literal(exc))
         else:
+            audit(
+                "export",
+                f"node {int(node)} -> {out_dir}",
+                "ok",
+                f"{len(result.recordings)} recording(s), label {label}, {len(result.refused)} capture(s) left out",
+            )
             st.success(
                 f"Wrote {len(result.recordings)} recording(s) and {md_literal(result.scores_csv)} "
                 f"to {md_literal(result.out_dir)}"
@@ -435,4 +527,27 @@ def retrain_view() -> None:
                 st.warning(f"Left out: {md_literal(reason)}")
 
 
-{"fleet": fleet_view, "machine": machine_view, "alarms": alarm_view, "retrain": retrain_view}[view]()
+# --------------------------------------------------------------------------------------------- audit
+
+
+def audit_view() -> None:
+    st.title("Audit log")
+    st.caption(
+        "Every write action (acknowledgements, exports) and every login, newest first: who, when (UTC), what, "
+        f"and the outcome. Stored in {md_literal(AUDIT.path)}."
+    )
+    st.dataframe(
+        AUDIT.recent(),
+        hide_index=True,
+        width="stretch",
+        column_config={"time": st.column_config.DatetimeColumn("time (UTC)", format="YYYY-MM-DD HH:mm:ss")},
+    )
+
+
+{
+    "fleet": fleet_view,
+    "machine": machine_view,
+    "alarms": alarm_view,
+    "retrain": retrain_view,
+    "audit": audit_view,
+}[view]()

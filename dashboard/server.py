@@ -68,10 +68,12 @@ def dashboard_env(
     return env
 
 
-def streamlit_argv(port: int, address: str = "127.0.0.1") -> list[str]:
-    """Command line that serves the app headless on ``address:port`` (no telemetry, no browser launch)."""
+def streamlit_argv(port: int, address: str = "127.0.0.1", *, secrets: str | None = None) -> list[str]:
+    """Command line that serves the app headless on ``address:port`` (no telemetry, no browser launch);
+    ``secrets`` names the Streamlit secrets file holding the OIDC ``[auth]`` table (``st.login``)."""
     if not 0 < port < 65536:
         raise UsageError(f"--port {port!r}: must be 1..65535")
+    extra = ["--secrets.files", str(Path(secrets).resolve())] if secrets else []
     return [
         sys.executable,
         "-m",
@@ -94,14 +96,20 @@ def streamlit_argv(port: int, address: str = "127.0.0.1") -> list[str]:
         "false",
         "--client.toolbarMode",
         "minimal",
+        *extra,
     ]
 
 
 def start(
-    env: Mapping[str, str], port: int, address: str = "127.0.0.1", *, log: int | None = None
+    env: Mapping[str, str],
+    port: int,
+    address: str = "127.0.0.1",
+    *,
+    log: int | None = None,
+    secrets: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start the Streamlit server as a child in its own process group (so it can be stopped as a whole)."""
-    return spawn(streamlit_argv(port, address), env=env, log=log)
+    return spawn(streamlit_argv(port, address, secrets=secrets), env=env, log=log)
 
 
 def wait_healthy(port: int, proc: subprocess.Popen[bytes] | None = None, *, timeout_s: float = 60.0) -> None:

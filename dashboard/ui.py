@@ -13,21 +13,28 @@ Settings (set by ``vibsentry dashboard``; usable directly with ``streamlit run``
   ``VIBSENTRY_INFLUX_PASSWORD`` (or ``*_FILE`` variables naming files);
 - ``CONFIG``: a TOML file whose ``[dashboard]`` table holds :class:`~vibsentry.dashboard.queries.DashboardConfig`;
 - ``REFRESH_S``: live-panel refresh period in seconds (default 1);
-- ``EXPORT_DIR``: the only directory retraining exports may write into (default ``.vibsentry/exports``).
+- ``EXPORT_DIR``: the only directory retraining exports may write into (default ``.vibsentry/exports``);
+- access control (``dashboard/access.py``): ``USERS_FILE``, ``OIDC``, ``ANONYMOUS_ROLE``, ``READ_ONLY`` (``1``),
+  ``ADDRESS`` (the listen address, for the default anonymous role), over the TOML ``[dashboard.auth]`` table;
+  ``AUDIT``: the audit log file (default ``audit.sqlite`` beside the SQLite store).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 from vibsentry.dashboard import queries as q
+from vibsentry.dashboard.access import AccessConfig
+from vibsentry.dashboard.audit import AuditLog
 
 from vibsentry.config import load_section, read_secret
+from vibsentry.errors import ConfigError
 
 #: Query cache lifetime. Short, because an alarm must reach the screen within about a second; long enough
 #: that many open browsers refreshing together cost the database one query per TTL.
@@ -48,12 +55,54 @@ def settings() -> dict[str, Any]:
         "influx_db": env.get("VIBSENTRY_DASHBOARD_INFLUX_DB", "vibsentry"),
         "refresh_s": float(env.get("VIBSENTRY_DASHBOARD_REFRESH_S", "1")),
         "export_dir": env.get("VIBSENTRY_DASHBOARD_EXPORT_DIR") or DEFAULT_EXPORT_DIR,
+        "auth": auth_settings(section.get("auth", {}), env),
+        "address": env.get("VIBSENTRY_DASHBOARD_ADDRESS") or None,
+        "audit": env.get("VIBSENTRY_DASHBOARD_AUDIT") or None,
         "config": {
             k: v
             for k, v in section.items()
             if k in {"offline_after_s", "machine_groups", "default_group", "iso_groups"}
         },
     }
+
+
+def auth_settings(table: Any, env: Any) -> dict[str, Any]:
+    """The ``[dashboard.auth]`` table with the ``VIBSENTRY_DASHBOARD_*`` access variables on top."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"[dashboard.auth] must be a table, got {table!r}")
+    out = dict(table)
+    for key in ("users_file", "oidc", "anonymous_role"):
+        if env.get(f"VIBSENTRY_DASHBOARD_{key.upper()}"):
+            out[key] = env[f"VIBSENTRY_DASHBOARD_{key.upper()}"]
+    if env.get("VIBSENTRY_DASHBOARD_READ_ONLY", "") not in ("", "0"):
+        out["read_only"] = True
+    return out
+
+
+def access_config() -> AccessConfig:
+    """The :class:`AccessConfig` from the settings."""
+    s = settings()
+    return AccessConfig.from_settings(s["auth"], address=s["address"])
+
+
+@st.cache_resource(show_spinner=False)
+def audit_log(path: str) -> AuditLog:
+    """The shared audit log at ``path`` (cached for the life of the server)."""
+    return AuditLog(path)
+
+
+def current_audit_log() -> AuditLog:
+    """The audit log named by the settings (default: ``audit.sqlite`` beside the SQLite store)."""
+    s = settings()
+    path = s["audit"]
+    if not path:
+        store = s["store"]
+        if store == "influx":
+            path = ".vibsentry/data/audit.sqlite"
+        else:
+            db = Path(store[len("sqlite:") :] if store.startswith("sqlite:") else store)
+            path = str(db.with_name("audit.sqlite"))
+    return audit_log(str(Path(path).resolve()))
 
 
 @st.cache_resource(show_spinner=False)

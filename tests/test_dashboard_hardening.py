@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 from vibsentry.dashboard.store.records import Record
 from vibsentry.dashboard.store.sqlite import SQLiteStore
 
 from tests.support.dashboard import FEATURE_HASH, SECOND, make_records
 from tests.support.hardening import snapshot, tiny_fs
-from tests.test_dashboard_app import run_view
+from tests.test_dashboard_app import APP, run_view
 
 
 def hello(node: int, t_ns: int, machine: str) -> Record:
@@ -237,7 +238,7 @@ def test_export_keeps_only_trustworthy_captures(raw_store: Path, tmp_path: Path)
 
 
 def user_files(tmp_path: Path) -> dict[str, str]:
-    return {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("s.sqlite")}
+    return {k: v for k, v in snapshot(tmp_path).items() if not k.startswith(("s.sqlite", "audit.sqlite"))}
 
 
 @pytest.mark.parametrize("folder", ["../escape", "/tmp/k-abs-escape", "link/inside", "a/../../escape", ""])
@@ -296,3 +297,147 @@ def test_export_on_a_full_disk_leaves_nothing(raw_store: Path, tmp_path: Path) -
                 root=root,
             )
         assert list(root.iterdir()) == []
+
+
+# ------------------------------------------------------------------------ deliverable 3: access control
+
+
+def users_file(tmp_path: Path) -> Path:
+    """A users file written by the real CLI: alice (operator), root (admin); passwords on stdin."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "users.toml"
+    for name, role in (("alice", "operator"), ("boss", "admin")):
+        res = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vibsentry",
+                "dashboard",
+                "--users",
+                str(path),
+                "--set-user",
+                name,
+                "--role",
+                role,
+            ],
+            input=f"{name}-secret-pw\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert res.returncode == 0, res.stderr
+    return path
+
+
+def login(at: AppTest, name: str, password: str) -> AppTest:
+    at.sidebar.text_input(key="login-user").input(name)
+    at.sidebar.text_input(key="login-password").input(password)
+    next(b for b in at.sidebar.button if b.label == "Log in").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def audit_rows(store: Path) -> list[tuple[str, str, str, str]]:
+    import sqlite3
+
+    db = sqlite3.connect(store.with_name("audit.sqlite"))
+    return [tuple(r) for r in db.execute("SELECT user, role, action, outcome FROM audit ORDER BY ts_ns")]
+
+
+@pytest.fixture()
+def lan_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The standard 3-node store with an open alarm, served on the LAN with a users file."""
+    from tests.support.dashboard import fill_store
+
+    path = tmp_path / "s.sqlite"
+    fill_store(path, t0_ns=time.time_ns() - 125 * SECOND)
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_STORE", f"sqlite:{path}")
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_USERS_FILE", str(users_file(tmp_path)))
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_ADDRESS", "0.0.0.0")
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_EXPORT_DIR", str(tmp_path / "exports"))
+    return path
+
+
+def test_users_file_holds_argon2id_hashes_only(tmp_path: Path) -> None:
+    import stat
+
+    path = users_file(tmp_path)
+    text = path.read_text()
+    assert "alice-secret-pw" not in text and text.count("$argon2id$") == 2
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_viewer_cannot_write_operator_can_and_everything_is_audited(lan_store: Path) -> None:
+    at = run_view("alarms")
+    assert any("needs the operator role" in i.value for i in at.info)
+    assert not [t for t in at.text_input if t.key == "ack-note"]  # no acknowledge form for a viewer
+    login(at, "alice", "wrong password")
+    assert at.sidebar.error and "Wrong user name or password" in at.sidebar.error[0].value
+    login(at, "mallory", "alice-secret-pw")
+    login(at, "alice", "alice-secret-pw")
+    assert any("Signed in as `alice` · role **operator**" in c.value for c in at.sidebar.caption)
+    at.text_input(key="ack-note").input("bearing checked")
+    next(b for b in at.button if b.label == "Acknowledge").click().run()
+    assert at.success and "Acknowledged" in at.success[0].value
+    assert audit_rows(lan_store) == [
+        ("alice", "none", "login", "denied"),
+        ("mallory", "none", "login", "denied"),
+        ("alice", "operator", "login", "ok"),
+        ("alice", "operator", "acknowledge", "ok"),
+    ]
+    at.radio(key="view").set_value("audit").run()
+    shown = at.dataframe[0].value
+    assert list(shown["user"])[:2] == ["alice", "alice"] and list(shown["action"])[:2] == [
+        "acknowledge",
+        "login",
+    ]
+
+
+def test_read_only_caps_every_role(lan_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_READ_ONLY", "1")
+    at = login(run_view("retrain"), "boss", "boss-secret-pw")
+    assert any("role **viewer**" in c.value for c in at.sidebar.caption)
+    assert any("Exporting needs the operator role" in i.value for i in at.info)
+    assert not at.get("form_submit_button") or all(b.label != "Export" for b in at.button)
+
+
+def test_anonymous_role_none_shows_only_the_login(lan_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_ANONYMOUS_ROLE", "none")
+    at = run_view("fleet")
+    assert [t.value for t in at.title] == ["vibsentry"] and not at.metric and not at.dataframe
+    at = login(at, "alice", "alice-secret-pw")
+    assert "Fleet overview" in [t.value for t in at.title]
+
+
+def test_loopback_without_login_is_the_local_admin(lan_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VIBSENTRY_DASHBOARD_USERS_FILE")
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_ADDRESS", "127.0.0.1")
+    assert [t for t in run_view("alarms").text_input if t.key == "ack-note"]
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_ADDRESS", "0.0.0.0")  # the same page on the LAN: read only
+    assert not [t for t in run_view("alarms").text_input if t.key == "ack-note"]
+
+
+def test_oidc_login_button_and_role_mapping(lan_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What can be tested without an identity provider: the button is offered and claims map to roles."""
+    from vibsentry.dashboard.access import AccessConfig
+
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_OIDC", "default")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "client_id": "vibsentry",
+        "client_secret": "s",
+        "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+    }
+    at.run()
+    assert not at.exception
+    assert "Log in with the plant's identity provider" in [b.label for b in at.sidebar.button]
+    cfg = AccessConfig.from_settings(
+        {"oidc": "default", "roles": {"ops@plant.example": "operator"}}, address="0.0.0.0"
+    )
+    assert cfg.from_oidc({"email": "ops@plant.example"}).role == "operator"
+    assert cfg.from_oidc({"email": "visitor@plant.example", "sub": "1"}).role == "viewer"
+    assert cfg.anonymous() is not None and cfg.anonymous().role == "viewer"
