@@ -41,6 +41,38 @@ def link(tmp_path):
         yield pty
 
 
+class _Fleet:
+    """One collector and one gateway (on ``link``, site plantA, gateway gw1); tests replace them when they
+    kill one. ``db`` is the collector's SQLite store, ``data`` the gateway's data directory."""
+
+    def __init__(self, tmp_path, broker, link):
+        self.broker, self.link = broker, link
+        self.db = tmp_path / "plant.sqlite"
+        self.data = tmp_path / "gw"
+        self.col = _collector(broker.url, self.db)
+        self.gw = self.start_gateway()
+
+    def start_gateway(self):
+        return _gateway(self.link, self.data, self.broker.url)
+
+    def status(self):
+        return _gw_status(self.data)
+
+    def scores(self):
+        return score_keys(self.db)
+
+    def close(self):
+        stop_gateway(self.gw)
+        stop_gateway(self.col)
+
+
+@pytest.fixture
+def fleet(tmp_path, broker, link):
+    f = _Fleet(tmp_path, broker, link)
+    yield f
+    f.close()
+
+
 def _collector(broker_url, db, *extra, client_id="test-collector", **kw):
     proc = start_collector(broker_url, db, *extra, client_id=client_id, **kw)
     wait_for(
@@ -73,131 +105,84 @@ def _write_all(link, frames):
         link.write(f)
 
 
-def test_gateway_to_collector_stores_every_frame_once_with_its_origin(tmp_path, broker, link):
-    db = tmp_path / "plant.sqlite"
-    col = _collector(broker.url, db)
-    gw = _gateway(link, tmp_path / "gw", broker.url)
+def test_gateway_to_collector_stores_every_frame_once_with_its_origin(fleet, link):
+    _write_all(link, [hello(5, 0, 1000), *score_stream(5, 500)])
+    wait_for(lambda: len(fleet.scores()) >= 500, what="500 scores in the plant store")
+    assert stop_gateway(fleet.gw) == 0
+    assert fleet.scores() == [(5, s) for s in range(1, 501)]
+    assert rows(fleet.db, "SELECT node, site, gateway, machine FROM nodes") == [(5, "plantA", "gw1", "m5")]
+    assert rows(fleet.db, "SELECT count(*) FROM status") == [(1,)]
+    assert fleet.status()["sinks"]["mqtt"]["backlog"] == 0
+
+
+def test_broker_restarted_mid_stream_loses_and_duplicates_nothing(fleet, broker, link):
+    link.write(hello(1, 0, 1000))
+    writer = threading.Thread(target=_write_all, args=(link, score_stream(1, 3000)))
+    writer.start()
+    wait_for(lambda: len(fleet.scores()) >= 300, what="the stream flowing")
+    broker.stop()  # SIGTERM: mosquitto saves the sessions and their queued messages
+    broker.start()
+    writer.join(60)
+    wait_for(lambda: len(fleet.scores()) >= 3000, timeout=60, what="all 3000 scores after the restart")
+    assert stop_gateway(fleet.gw) == 0
+    assert fleet.scores() == [(1, s) for s in range(1, 3001)]
+
+
+def test_broker_down_for_5_s_the_gateway_journal_holds_everything(fleet, broker, link):
+    _write_all(link, [hello(2, 0, 1000), *score_stream(2, 200)])
+    wait_for(lambda: len(fleet.scores()) == 200, what="200 scores before the outage")
+    broker.stop()
+    down = time.monotonic()
+    _write_all(link, score_stream(2, 1000, start_seq=201))
+    wait_for(lambda: fleet.status()["journal"]["journaled"] == 1201, what="1200 scores journaled")
+    wait_for(lambda: fleet.status()["sinks"]["mqtt"]["backlog"] == 1000, what="the broker's backlog")
+    wait_for(lambda: "not connected" in (fleet.status()["sinks"]["mqtt"]["last_error"] or ""), what="why")
+    time.sleep(max(0.0, 5.0 - (time.monotonic() - down)))  # the outage itself lasts 5 s
+    broker.start()
+    _write_all(link, score_stream(2, 300, start_seq=1201))
+    wait_for(lambda: len(fleet.scores()) >= 1500, timeout=60, what="all 1500 scores after the outage")
+    assert stop_gateway(fleet.gw) == 0
+    assert fleet.scores() == [(2, s) for s in range(1, 1501)]
+
+
+def test_gateway_sigkilled_resends_from_its_broker_cursor(fleet, broker, link):
+    _write_all(link, [hello(3, 0, 1000), *score_stream(3, 500)])
+    wait_for(lambda: len(fleet.scores()) == 500, what="the first 500 scores")
+    # The broker goes away, the gateway journals 1000 more it cannot publish, then dies without a goodbye.
+    broker.stop()
+    _write_all(link, score_stream(3, 1000, start_seq=501))
+    wait_for(lambda: fleet.status()["journal"]["journaled"] == 1501, what="1500 scores journaled")
+    fleet.gw.send_signal(signal.SIGKILL)
+    fleet.gw.wait(10)
+    broker.start()
+    fleet.gw = fleet.start_gateway()
+    _write_all(link, score_stream(3, 500, start_seq=1501))
+    wait_for(lambda: len(fleet.scores()) >= 2000, timeout=60, what="all 2000 scores after the restart")
+    assert stop_gateway(fleet.gw) == 0
+    assert fleet.scores() == [(3, s) for s in range(1, 2001)]
+
+
+def test_collector_sigkilled_before_its_commit_gets_the_messages_again(fleet, broker, link):
+    _write_all(link, [hello(4, 0, 1000), *score_stream(4, 500)])
+    wait_for(lambda: len(fleet.scores()) == 500, what="the first 500 scores")
+    # A long reader-writer holds the store: the collector receives the next messages but cannot commit
+    # them, so none of them is acknowledged when it is killed.
+    blocker = sqlite3.connect(fleet.db, timeout=5, isolation_level=None)
     try:
-        _write_all(link, [hello(5, 0, 1000), *score_stream(5, 500)])
-        wait_for(lambda: len(score_keys(db)) >= 500, what="500 scores in the plant store")
-        assert stop_gateway(gw) == 0
-        assert score_keys(db) == [(5, s) for s in range(1, 501)]
-        assert rows(db, "SELECT node, site, gateway, machine FROM nodes") == [(5, "plantA", "gw1", "m5")]
-        assert rows(db, "SELECT count(*) FROM status") == [(1,)]
-        assert _gw_status(tmp_path / "gw")["sinks"]["mqtt"]["backlog"] == 0
-    finally:
-        stop_gateway(gw)
-        assert stop_gateway(col) == 0
-
-
-def test_broker_restarted_mid_stream_loses_and_duplicates_nothing(tmp_path, broker, link):
-    db = tmp_path / "plant.sqlite"
-    col = _collector(broker.url, db)
-    gw = _gateway(link, tmp_path / "gw", broker.url)
-    try:
-        link.write(hello(1, 0, 1000))
-        writer = threading.Thread(target=_write_all, args=(link, score_stream(1, 3000)))
-        writer.start()
-        wait_for(lambda: len(score_keys(db)) >= 300, what="the stream flowing")
-        broker.stop()  # SIGTERM: mosquitto saves the sessions and their queued messages
-        broker.start()
-        writer.join(60)
-        wait_for(lambda: len(score_keys(db)) >= 3000, timeout=60, what="all 3000 scores after the restart")
-        assert stop_gateway(gw) == 0
-        assert score_keys(db) == [(1, s) for s in range(1, 3001)]
-    finally:
-        stop_gateway(gw)
-        stop_gateway(col)
-
-
-def test_broker_down_for_5_s_the_gateway_journal_holds_everything(tmp_path, broker, link):
-    db = tmp_path / "plant.sqlite"
-    data = tmp_path / "gw"
-    col = _collector(broker.url, db)
-    gw = _gateway(link, data, broker.url)
-    try:
-        _write_all(link, [hello(2, 0, 1000), *score_stream(2, 200)])
-        wait_for(lambda: len(score_keys(db)) == 200, what="200 scores before the outage")
-        broker.stop()
-        down = time.monotonic()
-        _write_all(link, score_stream(2, 1000, start_seq=201))
-        wait_for(lambda: _gw_status(data)["journal"]["journaled"] == 1201, what="1200 scores journaled")
-        wait_for(lambda: _gw_status(data)["sinks"]["mqtt"]["backlog"] == 1000, what="the broker's backlog")
-        wait_for(
-            lambda: "not connected" in (_gw_status(data)["sinks"]["mqtt"]["last_error"] or ""), what="why"
-        )
-        time.sleep(max(0.0, 5.0 - (time.monotonic() - down)))  # the outage itself lasts 5 s
-        broker.start()
-        _write_all(link, score_stream(2, 300, start_seq=1201))
-        wait_for(lambda: len(score_keys(db)) >= 1500, timeout=60, what="all 1500 scores after the outage")
-        assert stop_gateway(gw) == 0
-        assert score_keys(db) == [(2, s) for s in range(1, 1501)]
-    finally:
-        stop_gateway(gw)
-        stop_gateway(col)
-
-
-def test_gateway_sigkilled_resends_from_its_broker_cursor(tmp_path, broker, link):
-    db = tmp_path / "plant.sqlite"
-    data = tmp_path / "gw"
-    col = _collector(broker.url, db)
-    gw = _gateway(link, data, broker.url)
-    try:
-        _write_all(link, [hello(3, 0, 1000), *score_stream(3, 500)])
-        wait_for(lambda: len(score_keys(db)) == 500, what="the first 500 scores")
-        # The broker goes away, the gateway journals 1000 more it cannot publish, then dies without a goodbye.
-        broker.stop()
-        _write_all(link, score_stream(3, 1000, start_seq=501))
-        wait_for(lambda: _gw_status(data)["journal"]["journaled"] == 1501, what="1500 scores journaled")
-        gw.send_signal(signal.SIGKILL)
-        gw.wait(10)
-        broker.start()
-        gw = _gateway(link, data, broker.url)
-        _write_all(link, score_stream(3, 500, start_seq=1501))
-        wait_for(lambda: len(score_keys(db)) >= 2000, timeout=60, what="all 2000 scores after the restart")
-        assert stop_gateway(gw) == 0
-        assert score_keys(db) == [(3, s) for s in range(1, 2001)]
-    finally:
-        stop_gateway(gw)
-        stop_gateway(col)
-
-
-def test_collector_sigkilled_before_its_commit_gets_the_messages_again(tmp_path, broker, link):
-    db = tmp_path / "plant.sqlite"
-    col = _collector(broker.url, db)
-    gw = _gateway(link, tmp_path / "gw", broker.url)
-    blocker = None
-    try:
-        _write_all(link, [hello(4, 0, 1000), *score_stream(4, 500)])
-        wait_for(lambda: len(score_keys(db)) == 500, what="the first 500 scores")
-        # A long reader-writer holds the store: the collector receives the next messages but cannot commit
-        # them, so none of them is acknowledged when it is killed.
-        blocker = sqlite3.connect(db, timeout=5, isolation_level=None)
         blocker.execute("BEGIN EXCLUSIVE")
         _write_all(link, score_stream(4, 1000, start_seq=501))
-        wait_for(
-            lambda: collector_status(db).get("received", 0) >= 1501,
-            what="the collector holding 1000 unwritten",
-        )
-        col.send_signal(signal.SIGKILL)
-        col.wait(10)
-        blocker.execute("ROLLBACK")
-        blocker.close()
-        blocker = None
-        assert len(score_keys(db)) == 500
-        # While it is dead the broker queues the stream in its persistent session.
-        _write_all(link, score_stream(4, 500, start_seq=1501))
-        wait_for(
-            lambda: _gw_status(tmp_path / "gw")["sinks"]["mqtt"]["delivered"] >= 2001, what="all published"
-        )
-        col = _collector(broker.url, db)
-        wait_for(lambda: len(score_keys(db)) >= 2000, timeout=60, what="all 2000 scores after the restart")
-        assert score_keys(db) == [(4, s) for s in range(1, 2001)]
+        wait_for(lambda: collector_status(fleet.db).get("received", 0) >= 1501, what="1000 held, unwritten")
+        fleet.col.send_signal(signal.SIGKILL)
+        fleet.col.wait(10)
     finally:
-        if blocker is not None:
-            blocker.close()
-        stop_gateway(gw)
-        stop_gateway(col)
+        blocker.close()
+    assert len(fleet.scores()) == 500
+    # While it is dead the broker queues the stream in its persistent session.
+    _write_all(link, score_stream(4, 500, start_seq=1501))
+    wait_for(lambda: fleet.status()["sinks"]["mqtt"]["delivered"] >= 2001, what="all published")
+    fleet.col = _collector(broker.url, fleet.db)
+    wait_for(lambda: len(fleet.scores()) >= 2000, timeout=60, what="all 2000 scores after the restart")
+    assert fleet.scores() == [(4, s) for s in range(1, 2001)]
 
 
 def test_two_collectors_share_the_stream_of_two_gateways_and_store_it_once(tmp_path, broker):
