@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vibsentry import protocol as vp
 from vibsentry.errors import ExportError
 
 #: Reset reasons of ``vs_platform_watchdog.h`` (values sent on the wire).
@@ -120,6 +121,9 @@ class NodeLibrary:
             "vs_host_node_frame_length": (ctypes.c_int, []),
             "vs_host_node_hop_length": (ctypes.c_int, []),
             "vs_host_node_sample_rate": (f32, []),
+            "vs_host_node_ring_samples": (u32, []),
+            "vs_host_node_raw_capacity": (u32, []),
+            "vs_node_has_work": (ctypes.c_int, [vp]),
             "vs_host_reset": (None, []),
             "vs_host_select": (ctypes.c_int, [u32]),
             "vs_host_clock_set_us": (None, [u64]),
@@ -136,6 +140,8 @@ class NodeLibrary:
         self.hop_length = int(lib.vs_host_node_hop_length())
         self.sample_rate = float(lib.vs_host_node_sample_rate())
         self.instance_size = int(lib.vs_node_instance_size())
+        self.ring_samples = int(lib.vs_host_node_ring_samples())
+        self.raw_capacity = int(lib.vs_host_node_raw_capacity())
         self._next_bank = 0
 
     def model_pointers(self) -> tuple[int | None, int | None, int | None]:
@@ -316,11 +322,10 @@ class CNode:
             return self._take()
 
     def push(self, samples: npt.ArrayLike, t_us: int) -> bytes:
-        """Push samples (g) as the sampling ISR would, in blocks the ring takes, polling after each block.
-        Returns the bytes sent. Raises ExportError on a ring overrun (cannot happen with polling)."""
+        """Push samples (g) as the sampling ISR would, in blocks of at most the ring's size, polling after each
+        block, with the clock at ``t_us``. Returns the bytes sent."""
         x = np.ascontiguousarray(samples, dtype=np.float32)
-        out = bytearray()
-        block = 512
+        block = self.lib.ring_samples
         with self.lib.lock:
             self._select(t_us)
             for i in range(0, x.size, block):
@@ -329,8 +334,12 @@ class CNode:
                 if rc != 0:
                     raise ExportError(f"vs_node_push_samples_f32 failed (status {rc})")
                 self.lib.lib.vs_node_poll(self._ptr)
-            out += self._take()
-        return bytes(out)
+            return self._take()
+
+    @property
+    def has_work(self) -> bool:
+        """vs_node_has_work: samples or received bytes waiting, or a RAW_CHUNK still to send."""
+        return bool(self.lib.lib.vs_node_has_work(self._ptr))
 
     def rx(self, data: bytes, t_us: int) -> bytes:
         """Deliver bytes received on the node's UART and poll; returns the bytes the node sent."""
@@ -369,3 +378,61 @@ def split_frames(data: bytes) -> list[bytes]:
     """Wire frames (each with its 0x00) in a byte string the node wrote (it writes whole frames only)."""
     parts = data.split(b"\0")
     return [p + b"\0" for p in parts[:-1]]
+
+
+def stream_messages(
+    lib: NodeLibrary,
+    signal: npt.ArrayLike,
+    *,
+    node_id: int,
+    machine: str,
+    rule: Any,
+    fw_version: str = "vs_node-sim",
+    boot_counter: int = 1,
+    trigger_rms_g: float = 0.0,
+    status_every_s: float = 10.0,
+    features_every: int = 10,
+    raw_capture_samples: int = 0,
+    raw_every_s: float = 0.0,
+    t0_us: int = 1000,
+    use_model: bool = True,
+) -> Iterator[tuple[int, bytes]]:
+    """``(node_time_us, wire_frame)`` of a C node playing ``signal`` (g) from its boot at ``t0_us``.
+
+    The signal is pushed one hop at a time with the node clock at the time of the hop's last sample; a raw
+    capture's remaining chunks go out 1 us apart (one per main-loop step, as on a board). Routine captures
+    every ``raw_every_s`` are requested with REQUEST_RAW, as a gateway would; the node's ACKs to these
+    requests are not yielded (they answer the simulator, not the gateway).
+    """
+    x = np.ascontiguousarray(signal, dtype=np.float32)
+    fs = lib.sample_rate
+    node = CNode(lib, node_id=node_id, rule=rule, machine=machine[:32], fw_version=fw_version,
+                 trigger_rms_g=trigger_rms_g, heartbeat_frames=0 if trigger_rms_g > 0 else 1,
+                 status_period_ms=round(status_every_s * 1000), hello_every_status=10,
+                 features_every=features_every, raw_capture_samples=min(raw_capture_samples, lib.raw_capacity),
+                 boot_counter=boot_counter, use_model=use_model)  # fmt: skip
+    for f in split_frames(node.start(t0_us)):
+        yield t0_us, f
+    first = lib.frame_length % lib.hop_length or lib.hop_length
+    bounds = [first, *range(first + lib.hop_length, x.size + 1, lib.hop_length)]
+    start, next_raw, capture_id, seq = 0, raw_every_s, 0x10000, 0
+    for end in bounds:
+        t = t0_us + round(end / fs * 1e6)
+        for f in split_frames(node.push(x[start:end], t)):
+            yield t, f
+        start = end
+        if raw_every_s > 0 and end / fs >= next_raw:
+            while end / fs >= next_raw:
+                next_raw += raw_every_s
+            capture_id += 1
+            seq += 1
+            n = min(raw_capture_samples, lib.raw_capacity)
+            req = vp.RequestRaw(capture_id, n, int(vp.SampleFormat.INT16))
+            for f in split_frames(node.rx(vp.encode(req, node_id=node_id, seq=seq, timestamp_us=t), t)):
+                if not isinstance(vp.decode_frame(f).message, vp.Ack | vp.Nack):
+                    yield t, f
+        k = 0
+        while node.has_work:
+            k += 1
+            for f in split_frames(node.poll(t + k)):
+                yield t + k, f

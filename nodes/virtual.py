@@ -125,6 +125,19 @@ class BaselineScorer:
         return np.mean(z * z, axis=1).astype(np.float32)
 
 
+def _pick_engine(engine: str, bundle: Any) -> str:
+    if engine not in ("auto", "c", "python"):
+        raise UsageError(f"engine {engine!r}: must be auto, c or python")
+    if engine == "python" or (engine == "auto" and bundle is None):
+        return "python"
+    from vibsentry.nodes.cnode import c_node_available
+
+    reason = c_node_available()
+    if engine == "c" and (bundle is None or reason is not None):
+        raise UsageError(f"engine 'c': {reason or 'needs a bundle (the model and feature configuration)'}")
+    return "c" if reason is None else "python"
+
+
 class VirtualNode:
     """One node's message stream, computed from its recording (see the module docstring).
 
@@ -148,6 +161,12 @@ class VirtualNode:
         when an alarm is raised and every ``raw_every_s``; 0 disables captures.
     raw_every_s : float
         Period of routine captures in node seconds (0: only on alarm raise).
+    engine : {"auto", "c", "python"}
+        Who computes the node's behaviour. ``"c"``: the firmware's own node core (``vs_node``, through
+        :mod:`vibsentry.nodes.cnode`: trigger, framing, C features, INT8 model, alarm, captures), so SCORE and
+        ALARM are bit for bit what a flashed node sends; needs a bundle, ``make`` and a C compiler.
+        ``"python"``: the reference pipeline of this module. ``"auto"``: C when a bundle is given and the C
+        node builds here, else Python.
 
     Attributes
     ----------
@@ -167,11 +186,14 @@ class VirtualNode:
         baseline_s: float = 10.0,
         raw_capture_s: float = 1.0,
         raw_every_s: float = 0.0,
+        engine: str = "auto",
     ) -> None:
         from vibsentry.dsp import FeatureParams, extract_features
         from vibsentry.runtime.alarm import AlarmRule, AlarmState
 
         self.spec = spec
+        self.engine = _pick_engine(engine, bundle)
+        self._bundle = bundle
         self.params = bundle.params if bundle is not None else FeatureParams()
         p = self.params
         fs = float(p.sample_rate)
@@ -191,6 +213,7 @@ class VirtualNode:
         self.raw_capture_s = raw_capture_s
         self.raw_every_s = raw_every_s
         self.signal = sig if raw_capture_s > 0 else None
+        self._c_signal = sig if self.engine == "c" else None
         self._capture_id = 0
         self._last_t_us = 0
         names = list(p.feature_names)
@@ -249,6 +272,24 @@ class VirtualNode:
             t_us,
         )
 
+    def _c_messages(self) -> Iterator[tuple[int, bytes]]:
+        from vibsentry.nodes.cnode import build_node_library, stream_messages
+
+        fs = float(self.params.sample_rate)
+        yield from stream_messages(
+            build_node_library(self._bundle),
+            self.signal if self.signal is not None else self._c_signal,
+            node_id=self.spec.node_id,
+            machine=self.spec.machine,
+            rule=self.rule,
+            boot_counter=self.spec.boot_counter,
+            trigger_rms_g=self.trigger_rms_g,
+            status_every_s=self.status_every_s,
+            features_every=self.features_every,
+            raw_capture_samples=int(self.raw_capture_s * fs),
+            raw_every_s=self.raw_every_s,
+        )
+
     def _raw_capture(self, end_sample: int, t_us: int) -> Iterator[tuple[int, bytes]]:
         """RAW_CHUNK frames of the ``raw_capture_s`` seconds ending at ``end_sample``, 1 us apart in node time
         (distinct timestamps keep every chunk a distinct point in InfluxDB)."""
@@ -275,6 +316,9 @@ class VirtualNode:
 
     def messages(self) -> Iterator[tuple[int, bytes]]:
         """``(node_time_us, wire_frame)`` in time order: HELLO first, then frames as the signal plays."""
+        if self.engine == "c":
+            yield from self._c_messages()
+            return
         p = self.params
         fs = float(p.sample_rate)
         yield self._hello(1000)

@@ -21,6 +21,8 @@ int vs_host_node_n_features(void);
 int vs_host_node_frame_length(void);
 int vs_host_node_hop_length(void);
 float vs_host_node_sample_rate(void);
+uint32_t vs_host_node_ring_samples(void);
+uint32_t vs_host_node_raw_capacity(void);
 
 int vs_host_node_init(vs_node_t *node, uint16_t node_id, const char *fw_version, const char *machine,
                       float trigger_rms_g, float trigger_peak_g, uint32_t heartbeat_frames, uint32_t holdoff_frames,
@@ -110,4 +112,14 @@ int vs_host_node_hop_length(void)
 float vs_host_node_sample_rate(void)
 {
     return VS_FEAT_SAMPLE_RATE;
+}
+
+uint32_t vs_host_node_ring_samples(void)
+{
+    return VS_NODE_RING_SAMPLES;
+}
+
+uint32_t vs_host_node_raw_capacity(void)
+{
+    return VS_NODE_RAW_CAPACITY;
 }
