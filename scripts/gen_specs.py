@@ -54,7 +54,8 @@ SCALARS: dict[str, tuple[str, int, str]] = {
     "i16": ("h", 2, "int16_t"),
     "f32": ("f", 4, "float"),
 }
-_ARRAY = re.compile(r"^(f32|u8|samples)\[(\w+)\]$")
+_ARRAY = re.compile(r"^(f32|u8|samples)\[([a-z_]\w*)\]$")
+_FIXED_ARRAY = re.compile(r"^(u8|u16|u32|f32)\[(\d+)\]$")
 _BYTES = re.compile(r"^bytes(\d+)$")
 
 
@@ -66,8 +67,9 @@ class Field:
     spec: dict[str, Any]
     size: int | None = None  # fixed size in bytes, None for variable-size fields
     fmt: str = ""  # struct code of a fixed-size field
-    elem: str = ""  # element type of an array ("f32", "u8", "samples")
-    count: str = ""  # name of the count field of an array
+    elem: str = ""  # element type of an array ("f32", "u8", "samples"; fixed arrays: "u32", ...)
+    count: str = ""  # name of the count field of a variable-size array
+    length: int = 0  # number of elements of a fixed-size array (0: not one)
 
     @property
     def is_bytes(self) -> bool:
@@ -87,6 +89,7 @@ class Message:
     doc: str
     fields: list[Field]
     fixed: list[Field] = field(default_factory=list)  # fields before the first variable-size one
+    tail: list[Field] = field(default_factory=list)  # trailing fixed-size fields that need a newer version
 
     @property
     def generic(self) -> bool:
@@ -150,6 +153,10 @@ def _field(d: dict[str, Any], consts: dict[str, int]) -> Field:
         f.fmt, f.size = f"{m.group(1)}s", int(m.group(1))
     elif t == "str":
         pass
+    elif m := _FIXED_ARRAY.match(t):
+        code, size, _ = SCALARS[m.group(1)]
+        f.elem, f.length = m.group(1), int(m.group(2))
+        f.fmt, f.size = f"{f.length}{code}", size * f.length
     elif m := _ARRAY.match(t):
         f.elem, f.count = m.group(1), m.group(2)
     else:
@@ -175,9 +182,12 @@ def load_protocol(path: Path = SPECS / "protocol.toml") -> Protocol:
         fields = [_field(f, consts) for f in m["fields"]]
         msg = Message(m["name"], int(m["code"]), m["class"], m["c_struct"], m.get("doc", ""), fields)
         for f in fields:
-            if f.size is None:
+            if f.size is None or "since" in f.spec:
                 break
             msg.fixed.append(f)
+        msg.tail = [f for f in fields if "since" in f.spec]
+        if msg.tail and (fields[-len(msg.tail) :] != msg.tail or any(f.size is None for f in msg.tail)):
+            raise ValueError(f"{msg.name}: `since` fields must be fixed-size and come last")
         for f in fields:
             if f.count:
                 msg.by_name(f.count)  # the count field must exist
@@ -208,11 +218,11 @@ def _limit(v: Any, consts: dict[str, int]) -> int:
     return consts[v] if isinstance(v, str) else int(v)
 
 
-def checks(msg: Message, p: Protocol) -> list[tuple[Field, str, Any]]:
-    """Decoder rules on fixed-part fields: (field, kind, arg) with kind "in" (set of ints), "range" (lo, hi),
-    "mask" (allowed bits) or "lt" (other field)."""
+def checks(msg: Message, p: Protocol, fields: list[Field] | None = None) -> list[tuple[Field, str, Any]]:
+    """Decoder rules on fixed-size scalar fields (default: the fixed part and the tail): (field, kind, arg) with
+    kind "in" (set of ints), "range" (lo, hi, hi as written), "mask" (allowed bits) or "lt" (other field)."""
     out: list[tuple[Field, str, Any]] = []
-    for f in msg.fixed:
+    for f in (msg.fixed + msg.tail) if fields is None else fields:
         s = f.spec
         if "enum" in s and not p.enums[s["enum"]].open:
             out.append((f, "in", sorted(int(v["value"]) for v in p.enums[s["enum"]].values)))
@@ -284,8 +294,11 @@ def render_python_protocol(p: Protocol, spec: Path) -> str:
         out.append(f"#: {p.const_docs[name]['doc']}.\n{name} = {value}\n")
     out.append("\n#: Kinds of decode errors, in the order a receiver checks them.\n")
     out.append(
-        "ERROR_KINDS: tuple[str, ...] = (" + ", ".join(f'"{k["name"]}"' for k in p.error_kinds) + ")\n\n\n"
+        "ERROR_KINDS: tuple[str, ...] = (" + ", ".join(f'"{k["name"]}"' for k in p.error_kinds) + ")\n"
     )
+    out.append("#: The C status code (specs/status_codes.toml) of each error kind.\n")
+    kinds = ", ".join(f'"{k["name"]}": "{k["status"]}"' for k in p.error_kinds)
+    out.append("ERROR_KIND_STATUS: dict[str, str] = {" + kinds + "}\n\n\n")
     mt = Enum("MsgType", "msg_type", "VS_MSG_", "message type codes (header byte 1); 0x01-0x3F node -> host, "
               "0x40-0x7F host -> node", False, [{"name": m.name, "value": m.code} for m in p.messages])  # fmt: skip
     out.append(_py_enum(mt, hex_values=True) + "\n\n")
@@ -322,33 +335,23 @@ class Layout(NamedTuple):
     generic: bool  # fixed layout and no optional fields: vibsentry.protocol packs it with ``fixed`` alone
     bytes_fields: tuple[str, ...]  # raw-bytes fields (hashes, signatures, data): hex in JSON
     bytes_sizes: tuple[int, ...]  # their sizes (0: variable, an array)
+    lengths: tuple[int, ...]  # per fixed_names entry: elements of a fixed-size array (tuple), 0 for a scalar
+    tail: struct.Struct  # trailing fields present from protocol version ``tail_since`` on (empty: none)
+    tail_names: tuple[str, ...]
+    tail_checks: tuple[Check, ...]  # rules on the tail (indices into the tail)
+    tail_since: int
 
 
 '''
     )
     for m in p.messages:
         fmt = "<" + "".join(f.fmt for f in m.fixed)
-        idx = {f.name: i for i, f in enumerate(m.fixed)}
-        cs = []
-        for f, kind, arg in checks(m, p):
-            if kind == "in":
-                lo, hi = arg[0], arg[-1]
-                a = (
-                    f"range({lo}, {hi + 1})"
-                    if arg == list(range(lo, hi + 1))
-                    else "frozenset({" + ", ".join(map(str, arg)) + "})"
-                )
-                cs.append(f'Check({idx[f.name]}, "{f.name}", "in", {a})')
-            elif kind == "range":
-                lo, hi, _ = arg
-                cs.append(f'Check({idx[f.name]}, "{f.name}", "in", range({lo}, {hi + 1}))')
-            elif kind == "mask":
-                cs.append(f'Check({idx[f.name]}, "{f.name}", "mask", 0x{arg:02X})')
-            else:
-                cs.append(f'Check({idx[f.name]}, "{f.name}", "lt", {idx[arg.name]})')
-        cs_txt = "(" + ", ".join(cs) + ("," if len(cs) == 1 else "") + ")"
+        cs_txt = _py_checks(m, p, m.fixed)
+        tail_txt = _py_checks(m, p, m.tail)
         byts = tuple(f.name for f in m.fields if f.is_bytes or f.elem == "u8")
         bsizes = tuple(m.by_name(n).size or 0 for n in byts)
+        lengths = [f.length for f in m.fixed]
+        since = max((int(f.spec["since"]) for f in m.tail), default=0)
         out.append(
             f"{m.name}_LAYOUT = Layout(\n"
             f'    "{m.name}",\n'
@@ -359,6 +362,11 @@ class Layout(NamedTuple):
             f"    {m.generic},\n"
             f"    {_tup(byts)},\n"
             f"    ({', '.join(map(str, bsizes))}{',' if len(bsizes) == 1 else ''}),\n"
+            f"    ({', '.join(map(str, lengths))}{',' if len(lengths) == 1 else ''}),\n"
+            f'    struct.Struct("<{"".join(f.fmt for f in m.tail)}"),\n'
+            f"    {_tup([f.name for f in m.tail])},\n"
+            f"    {tail_txt},\n"
+            f"    {since},\n"
             ")\n"
         )
     out.append("\n#: Layout of each message type.\nLAYOUTS: dict[int, Layout] = {\n")
@@ -366,6 +374,33 @@ class Layout(NamedTuple):
         out.append(f"    MsgType.{m.name}: {m.name}_LAYOUT,\n")
     out.append("}\n")
     return "".join(out)
+
+
+def _py_checks(m: Message, p: Protocol, fields: list[Field]) -> str:
+    """Python ``Check(...)`` tuple of the rules on ``fields``; indices count array elements one by one (the
+    positions in the flat tuple ``struct.unpack`` returns)."""
+    idx, pos = {}, 0
+    for f in fields:
+        idx[f.name] = pos
+        pos += f.length or 1
+    cs = []
+    for f, kind, arg in checks(m, p, fields):
+        if kind == "in":
+            lo, hi = arg[0], arg[-1]
+            a = (
+                f"range({lo}, {hi + 1})"
+                if arg == list(range(lo, hi + 1))
+                else "frozenset({" + ", ".join(map(str, arg)) + "})"
+            )
+            cs.append(f'Check({idx[f.name]}, "{f.name}", "in", {a})')
+        elif kind == "range":
+            lo, hi, _ = arg
+            cs.append(f'Check({idx[f.name]}, "{f.name}", "in", range({lo}, {hi + 1}))')
+        elif kind == "mask":
+            cs.append(f'Check({idx[f.name]}, "{f.name}", "mask", 0x{arg:02X})')
+        else:
+            cs.append(f'Check({idx[f.name]}, "{f.name}", "lt", {idx[arg.name]})')
+    return "(" + ", ".join(cs) + ("," if len(cs) == 1 else "") + ")"
 
 
 def render_python_status(modules: list[dict[str, Any]], spec: Path) -> str:
@@ -403,6 +438,8 @@ def _c_member(f: Field, p: Protocol, m: Message) -> list[str]:
     doc = f" /* {f.doc} */" if f.doc else ""
     if f.type in SCALARS:
         return [f"    {SCALARS[f.type][2]} {f.c};{doc}"]
+    if f.length:
+        return [f"    {SCALARS[f.elem][2]} {f.c}[{f.length}U];{doc}"]
     if f.type == "hash":
         return [f"    uint8_t {f.c}[VS_PROTO_HASH_SIZE];{doc}"]
     if f.is_bytes:
@@ -451,7 +488,9 @@ def render_c_protocol(p: Protocol, spec: Path) -> str:
                 out.append(
                     f"#define VS_PROTO_{m.name}_HAS_{f.name.split('_')[0].upper()} 0x{1 << int(f.spec['bit']):02X}U\n"
                 )
-    out.append("\n/* --- payload layouts: offsets of the fixed part, sizes --- */\n")
+    out.append(
+        "\n/* --- payload layouts: offsets of the fixed part (and of the tail a newer version appends), sizes --- */\n"
+    )
     for m in p.messages:
         off = 0
         for f in m.fixed:
@@ -459,6 +498,16 @@ def render_c_protocol(p: Protocol, spec: Path) -> str:
             off += f.size or 0
         kind = "SIZE" if len(m.fixed) == len(m.fields) else "FIXED_SIZE"
         out.append(f"#define VS_PROTO_{m.name}_{kind} {_u(m.fixed_size)}\n")
+        if m.tail:
+            off = 0
+            for f in m.tail:
+                out.append(f"#define VS_PROTO_{m.name}_TAIL_OFF_{f.name.upper()} {_u(off)}\n")
+                off += f.size or 0
+            out.append(f"#define VS_PROTO_{m.name}_TAIL_SIZE {_u(off)}\n")
+            since = max(int(f.spec["since"]) for f in m.tail)
+            out.append(
+                f"#define VS_PROTO_{m.name}_TAIL_SINCE {_u(since)} /* first version with the tail */\n"
+            )
     out.append("\n/* --- header and messages (floats are IEEE binary32) --- */\n")
     out.append("typedef struct {\n")
     for f in p.header:
@@ -561,6 +610,9 @@ def render_c_fixed(p: Protocol, spec: Path) -> str:
         for f in m.fields:
             if f.type in SCALARS:
                 out.append(f"        {_PUT[f.type]}(s, m->{f.c});\n")
+            elif f.length:
+                out.append(f"        for (size_t i = 0; i < {_u(f.length)}; i++) {{\n")
+                out.append(f"            {_PUT[f.elem]}(s, m->{f.c}[i]);\n        }}\n")
             else:
                 out.append(f"        vs_put(s, m->{f.c}, {_u(f.size or 0)});\n")
         out.append("        return 1;\n    }\n")
@@ -584,6 +636,11 @@ def render_c_fixed(p: Protocol, spec: Path) -> str:
             o = f"VS_PROTO_{m.name}_OFF_{f.name.upper()}"
             if f.type in SCALARS:
                 out.append(f"        m->{f.c} = {_RD[f.type].format(p='p', o=o)};\n")
+            elif f.length:
+                step = SCALARS[f.elem][1]
+                out.append(f"        for (size_t i = 0; i < {_u(f.length)}; i++) {{\n")
+                rd = _RD[f.elem].format(p="p", o=f"{o} + {_u(step)} * i")
+                out.append(f"            m->{f.c}[i] = {rd};\n        }}\n")
             else:
                 out.append(f"        memcpy(m->{f.c}, p + {o}, {_u(f.size or 0)});\n")
         out.append(f"        return vs_gen_valid_{m.name.lower()}(m) ? VS_OK : VS_PROTO_E_INVALID;\n    }}\n")
@@ -638,6 +695,8 @@ def render_c_ops(ops: list[dict[str, Any]], spec: Path) -> str:
 
 
 def _doc_type(f: Field) -> str:
+    if f.length:
+        return f.type
     if f.elem == "samples":
         return "i16[count] or f32[count]"
     if f.elem:
@@ -705,6 +764,10 @@ def _doc_message(m: Message, p: Protocol) -> str:
             terms.append(f"{w}x{f.count}" if w > 1 else f.count)
             size_terms.append(f"{w} x {f.count}" if w > 1 else f.count)
     size = " + ".join([str(base), *size_terms])
+    if m.tail:
+        tail = sum(f.size or 0 for f in m.tail)
+        since = max(int(f.spec["since"]) for f in m.tail)
+        size += f"; {' + '.join([str(base - tail), *size_terms])} before version {since}"
     valid = _doc_valid(m, p)
     lines = [
         f"#### 0x{m.code:02X} {m.name} (size {size})",

@@ -45,6 +45,15 @@ def fixed() -> list[tuple[str, dict[str, int], vp.Message]]:
         ("hello_basic", {**h, "seq": 0}, vp.Hello("vibsentry-fw 0.1.0", "pump-3", 12000.0, fh, mh, 5)),
         ("hello_empty_strings", {**h, "seq": 0}, vp.Hello("", "", 48000.0, fh, bytes(32), 0)),
         ("hello_max_strings", {**h, "seq": 0}, vp.Hello("~" * 32, " " * 32, 1.0, bytes(32), fh, 0xFFFFFFFF)),
+        ("hello_v2_trial_after_watchdog", {**h, "seq": 0}, vp.Hello("vibsentry-fw 0.2.0", "pump-3", 12000.0, fh, mh, 6, 2, vp.ResetReason.WATCHDOG, vp.ModelSlot.B, vp.ModelState.TRIAL)),
+        # A version-1 node (no HELLO tail): the gateway still accepts it.
+        ("hello_v1", {**h, "seq": 0, "version": 1}, vp.Hello("vibsentry-fw 0.1.0", "pump-3", 12000.0, fh, mh, 5, 1)),
+        ("score_v1", {**h, "seq": 3, "version": 1}, vp.Score(0.75, 1.5, 0, -1, 0.125, 0.5, 2.25, 43)),
+        ("health_basic", h, vp.Health(7, 1, 9000, 2, 1000, 40, 1, 3, 0, 12, (0, 1, 0, 0, 2) + (0,) * 11, 1, 1, 1, 700, 1024, 1800, 4096)),
+        ("model_status_trial", h, vp.ModelStatus(2, 2, 17, mh, 10, 100, 0, 0, 0)),
+        ("model_status_refused", h, vp.ModelStatus(1, 3, 16, fh, 0, 100, 2000, 24000, 10)),
+        ("baseline_progress_learning", h, vp.BaselineProgress(1, 120, 500, 0.0, 0)),
+        ("baseline_progress_done", h, vp.BaselineProgress(2, 500, 500, 3.25, 0xDEADBEEF)),
         ("status_no_optionals", h, vp.Status(3600, 3000, 600, 3700, 12, 1, 0)),
         ("status_all_optionals", h, vp.Status(60, 50, 10, 61, 0, 0, 1, 3.25, 41.5)),
         ("status_temperature_only", h, vp.Status(1, 2, 3, 4, 5, 6, 0, None, -20.0)),
@@ -57,6 +66,8 @@ def fixed() -> list[tuple[str, dict[str, int], vp.Message]]:
         ("raw_chunk_f32_last", h, vp.RawChunk(77, 2, 3, 12000.0, 1, 1.0, (0.5, -0.25, 1e-3, 0.0))),
         ("ack", h, vp.Ack(0x40, 17)),
         ("nack_bad_value", h, vp.Nack(0x40, 18, 1)),
+        ("nack_signature", h, vp.Nack(0x46, 25, vp.NackReason.SIGNATURE)),
+        ("nack_unknown_reason_200", h, vp.Nack(0x47, 26, 200)),
         ("set_threshold", {"node_id": 7, "seq": 17, "timestamp_us": 0}, vp.SetThreshold(1.6, 1.2, 3, 5)),
         ("request_raw", {"node_id": 7, "seq": 19, "timestamp_us": 5}, vp.RequestRaw(77, 1200, 0)),
         ("replay_i16", {"node_id": 7, "seq": 20, "timestamp_us": 6}, vp.ReplaySamples(0, 12000.0, 0, 2.0**-12, (0, 1, -1, 32767, -32768))),
@@ -64,12 +75,16 @@ def fixed() -> list[tuple[str, dict[str, int], vp.Message]]:
         ("model_begin", {"node_id": 7, "seq": 22, "timestamp_us": 8}, vp.ModelBegin(len(model), hashlib.sha256(model).digest(), 1000)),
         ("model_chunk_ff_blocks", {"node_id": 7, "seq": 23, "timestamp_us": 9}, vp.ModelChunk(0, model)),
         ("model_commit", {"node_id": 7, "seq": 24, "timestamp_us": 10}, vp.ModelCommit(hashlib.sha256(model).digest())),
+        ("model_manifest", {"node_id": 7, "seq": 23, "timestamp_us": 9}, vp.ModelManifest(bytes(range(64)), b'{"counter": 17, "image_size": 1000}')),
+        ("model_manifest_max", {"node_id": 7, "seq": 23, "timestamp_us": 9}, vp.ModelManifest(bytes(64), bytes(range(256)) * 3)),
+        ("baseline_learn_start", {"node_id": 7, "seq": 30, "timestamp_us": 11}, vp.BaselineLearn(1, 500, 3.0)),
+        ("baseline_learn_clear", {"node_id": 7, "seq": 31, "timestamp_us": 12}, vp.BaselineLearn(3, 0, 0.0)),
         ("header_extremes", {"node_id": 0xFFFF, "seq": 0xFFFFFFFF, "timestamp_us": 2**64 - 1}, vp.Ack(0, 0)),
         ("header_zeros", {"node_id": 0, "seq": 0, "timestamp_us": 0}, vp.Ack(0, 0)),
     ]  # fmt: skip
 
 
-def _with_payload(base: bytes, payload: bytes, *, msg_type: int | None = None, version: int = 1) -> bytes:
+def _with_payload(base: bytes, payload: bytes, *, msg_type: int | None = None, version: int = 2) -> bytes:
     """A frame with base's header but another payload (and type/version), CRC recomputed."""
     body = raw_body(base)
     hdr = bytes([version, body[1] if msg_type is None else msg_type]) + body[2:16]
@@ -93,9 +108,9 @@ def bad_frames(good: dict[str, bytes]) -> list[tuple[str, str, bytes]]:
     flipped = bytearray(raw_body(score))
     flipped[5] ^= 0x01
     out.append(("crc_header_bit_flip", "crc", reframe(bytes(flipped), fix_crc=False)))
-    out.append(("version_2", "version", _with_payload(score, sp, version=2)))
+    out.append(("version_3", "version", _with_payload(score, sp, version=3)))
     out.append(("version_0", "version", _with_payload(score, sp, version=0)))
-    for t in (0x00, 0x09, 0x3F, 0x46, 0xFF):
+    for t in (0x00, 0x0C, 0x3F, 0x48, 0xFF):
         out.append((f"unknown_type_0x{t:02x}", "unknown_type", _with_payload(score, sp, msg_type=t)))
     out.append(("length_score_short", "length", _with_payload(score, sp[:-1])))
     out.append(("length_score_long", "length", _with_payload(score, sp + b"\x01")))
@@ -156,7 +171,7 @@ def bad_frames(good: dict[str, bytes]) -> list[tuple[str, str, bytes]]:
             _with_payload(score, hello[:74] + b"\x7f" + hello[75:], msg_type=1),
         )
     )
-    h33 = hello[:73] + b"\x21" + b"x" * 33 + b"\x00"
+    h33 = hello[:73] + b"\x21" + b"x" * 33 + b"\x00" + hello[-3:]  # version-2 tail kept
     out.append(("invalid_hello_string_33", "invalid", _with_payload(score, h33, msg_type=1)))
     out.append(
         ("invalid_request_raw_format", "invalid", _with_payload(score, bytes(8) + b"\x02", msg_type=0x41))
@@ -165,6 +180,54 @@ def bad_frames(good: dict[str, bytes]) -> list[tuple[str, str, bytes]]:
     out.append(("invalid_model_begin_chunk_0", "invalid", _with_payload(score, mb, msg_type=0x43)))
     mc = struct.pack("<IH", 0, 1001) + bytes(1001)
     out.append(("invalid_model_chunk_1001", "invalid", _with_payload(score, mc, msg_type=0x44)))
+    # Version rules of HELLO's tail: a version-1 frame carrying it, a version-2 frame without it.
+    h1 = raw_body(good["hello_v1"])[16:-4]
+    h2 = raw_body(good["hello_v2_trial_after_watchdog"])[16:-4]
+    out.append(
+        ("length_hello_v1_with_tail", "length", _with_payload(score, h1 + b"\0\0\0", msg_type=1, version=1))
+    )
+    out.append(("length_hello_v2_without_tail", "length", _with_payload(score, h1, msg_type=1)))
+    out.append(
+        (
+            "invalid_hello_reset_reason_6",
+            "invalid",
+            _with_payload(score, h2[:-3] + b"\x06\x02\x02", msg_type=1),
+        )
+    )
+    out.append(
+        ("invalid_hello_model_state_5", "invalid", _with_payload(score, h2[:-1] + b"\x05", msg_type=1))
+    )
+    health = raw_body(good["health_basic"])[16:-4]
+    out.append(("length_health_short", "length", _with_payload(score, health[:-1], msg_type=0x09)))
+    ms = raw_body(good["model_status_trial"])[16:-4]
+    out.append(
+        ("invalid_model_status_slot_3", "invalid", _with_payload(score, b"\x03" + ms[1:], msg_type=0x0A))
+    )
+    bp = raw_body(good["baseline_progress_done"])[16:-4]
+    out.append(("invalid_baseline_state_5", "invalid", _with_payload(score, b"\x05" + bp[1:], msg_type=0x0B)))
+    mm = struct.pack("<64sH", bytes(64), 769) + bytes(769)
+    out.append(("invalid_model_manifest_769", "invalid", _with_payload(score, mm, msg_type=0x46)))
+    out.append(
+        (
+            "length_model_manifest_count",
+            "length",
+            _with_payload(score, struct.pack("<64sH", bytes(64), 4) + b"ab", msg_type=0x46),
+        )
+    )
+    out.append(
+        (
+            "invalid_baseline_action_0",
+            "invalid",
+            _with_payload(score, struct.pack("<BIf", 0, 500, 0.0), msg_type=0x47),
+        )
+    )
+    out.append(
+        (
+            "invalid_baseline_action_4",
+            "invalid",
+            _with_payload(score, struct.pack("<BIf", 4, 500, 0.0), msg_type=0x47),
+        )
+    )
     enc = bytearray(score[:-1])
     enc[0] = 0xFE
     out.append(("cobs_block_overrun", "cobs", bytes(enc) + b"\0"))

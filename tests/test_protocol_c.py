@@ -12,6 +12,8 @@ import pytest
 from tests.support.cbuild import run_c_test
 from tests.support.protocol import C_SOURCES, FW, Shim, build_shim, random_frame, raw_body, reframe
 from vibsentry import protocol as vp
+from vibsentry._protocol_spec import ERROR_KIND_STATUS
+from vibsentry._status_codes import STATUS_CODES
 
 N_RANDOM = 1500
 
@@ -62,7 +64,10 @@ def test_c_frames_decode_and_reencode_identically_in_python(shim: Shim) -> None:
         f = vp.decode_frame(frame)
         seen.add(f.header.msg_type)
         h = f.header
-        assert vp.encode(f.message, node_id=h.node_id, seq=h.seq, timestamp_us=h.timestamp_us) == frame
+        assert (
+            vp.encode(f.message, node_id=h.node_id, seq=h.seq, timestamp_us=h.timestamp_us, version=h.version)
+            == frame
+        )
     assert seen == set(vp.MESSAGE_CLASSES)
 
 
@@ -72,7 +77,9 @@ def _python_stream(data: bytes, chunk: int) -> tuple[bytes, dict[str, int]]:
     for i in range(0, len(data), chunk):
         for f in dec.feed(data[i : i + chunk]):
             h = f.header
-            out += vp.encode(f.message, node_id=h.node_id, seq=h.seq, timestamp_us=h.timestamp_us)
+            out += vp.encode(
+                f.message, node_id=h.node_id, seq=h.seq, timestamp_us=h.timestamp_us, version=h.version
+            )
     return bytes(out), dec.counters
 
 
@@ -104,8 +111,8 @@ def test_streaming_decoders_agree_on_damaged_streams(shim: Shim, seed: int) -> N
     assert py_counters["frames"] > 60 and sum(py_counters[k] for k in vp.ERROR_KINDS) > 5
 
 
-_C_KIND = {-110: "oversize", -111: "cobs", -112: "length", -113: "crc", -114: "version", -115: "unknown_type",
-           -116: "invalid"}  # fmt: skip
+# C status code -> error kind, from the one registry (specs/status_codes.toml, specs/protocol.toml).
+_C_KIND = {STATUS_CODES[status]: kind for kind, status in ERROR_KIND_STATUS.items()}
 
 
 def _python_verdict(frame: bytes) -> tuple[str, bytes]:
@@ -114,7 +121,9 @@ def _python_verdict(frame: bytes) -> tuple[str, bytes]:
     except vp.FrameError as exc:
         return exc.kind, b""
     h = f.header
-    return "ok", vp.encode(f.message, node_id=h.node_id, seq=h.seq, timestamp_us=h.timestamp_us)
+    return "ok", vp.encode(
+        f.message, node_id=h.node_id, seq=h.seq, timestamp_us=h.timestamp_us, version=h.version
+    )
 
 
 def test_decoders_agree_on_mutated_frames_with_valid_crc(shim: Shim) -> None:

@@ -1,4 +1,4 @@
-"""GENERATED — do not edit. Source: specs/protocol.toml (sha256 b9bc499088259de50bbbc39ec2c48f2f2a5a218f7b1b1a0d5e2466c5612af31b); regenerate: python3 scripts/gen_specs.py
+"""GENERATED — do not edit. Source: specs/protocol.toml (sha256 d5cf7128999b0f0b02e2d049483246b7e584cdafe0852eadbb0de2ff774768c9); regenerate: python3 scripts/gen_specs.py
 
 Tables of the wire protocol for vibsentry.protocol (which adds the message classes and the codec):
 constants, enumerations, decode error kinds and the byte layout of every message.
@@ -13,7 +13,7 @@ from enum import IntEnum
 from typing import NamedTuple
 
 #: Protocol version written in every frame header by default.
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 #: Oldest header version decoders accept.
 MIN_PROTOCOL_VERSION = 1
 #: version, type, node id, sequence, timestamp.
@@ -44,9 +44,19 @@ MAX_SAMPLES_I16 = 500
 MAX_SAMPLES_F32 = 250
 #: most image bytes in one MODEL_CHUNK.
 MAX_MODEL_CHUNK = 1000
+#: bytes of an Ed25519 signature (RFC 8032).
+SIGNATURE_SIZE = 64
+#: most signed-manifest bytes in one MODEL_MANIFEST.
+MAX_MANIFEST = 768
+#: HEALTH `nacks` entries: index = NackReason code, index 0 counts codes >= 16.
+NACK_SLOTS = 16
+#: fewest frames BASELINE_LEARN may learn from.
+MIN_BASELINE_FRAMES = 64
 
 #: Kinds of decode errors, in the order a receiver checks them.
 ERROR_KINDS: tuple[str, ...] = ("oversize", "cobs", "length", "crc", "version", "unknown_type", "invalid")
+#: The C status code (specs/status_codes.toml) of each error kind.
+ERROR_KIND_STATUS: dict[str, str] = {"oversize": "VS_PROTO_E_OVERSIZE", "cobs": "VS_PROTO_E_COBS", "length": "VS_PROTO_E_LENGTH", "crc": "VS_PROTO_E_CRC", "version": "VS_PROTO_E_VERSION", "unknown_type": "VS_PROTO_E_UNKNOWN_TYPE", "invalid": "VS_PROTO_E_INVALID"}
 
 
 class MsgType(IntEnum):
@@ -60,11 +70,16 @@ class MsgType(IntEnum):
     RAW_CHUNK = 0x06
     ACK = 0x07
     NACK = 0x08
+    HEALTH = 0x09
+    MODEL_STATUS = 0x0A
+    BASELINE_PROGRESS = 0x0B
     SET_THRESHOLD = 0x40
     REQUEST_RAW = 0x41
     REPLAY_SAMPLES = 0x42
     MODEL_BEGIN = 0x43
     MODEL_CHUNK = 0x44
+    MODEL_MANIFEST = 0x46
+    BASELINE_LEARN = 0x47
     MODEL_COMMIT = 0x45
 
 
@@ -109,6 +124,58 @@ class NackReason(IntEnum):
     UNSUPPORTED = 5  # the node does not implement the command
     TOO_LARGE = 6  # more data than the node's buffer or slot holds
     NOT_READY = 7  # the node cannot act yet (e.g. still booting)
+    BAD_STATE = 8  # the command is not valid in the node's current state (e.g. MODEL_CHUNK without MODEL_BEGIN)
+    SIGNATURE = 9  # the model manifest's signature does not verify under any embedded key
+    COUNTER = 10  # the model manifest's counter is not newer than the installed one
+    FEATURE_HASH = 11  # the model was trained for other FeatureParams than the node computes
+    STORAGE = 12  # writing the persistent store or a model slot failed
+
+
+class ResetReason(IntEnum):
+    """Why the node last reset (the MCU's reset-cause register)."""
+
+    UNKNOWN = 0
+    POWER_ON = 1
+    PIN = 2  # external reset pin
+    SOFTWARE = 3  # a reset the firmware asked for (e.g. after a model update)
+    WATCHDOG = 4  # independent or task watchdog
+    BROWN_OUT = 5  # supply voltage dropped below the brown-out level
+
+
+class ModelSlot(IntEnum):
+    """Where the running model comes from."""
+
+    BUILTIN = 0  # compiled into the firmware (generated C), or none
+    A = 1
+    B = 2
+
+
+class ModelState(IntEnum):
+    """State of the running model."""
+
+    NONE = 0  # no model: the node sends no SCORE
+    ACTIVE = 1  # the built-in model, never updated
+    TRIAL = 2  # a new model on probation (reverted after a watchdog reset or a failed self-test)
+    CONFIRMED = 3  # an updated model that passed its trial
+    REVERTED = 4  # the previous model again, after the last update failed its trial
+
+
+class BaselineAction(IntEnum):
+    """What BASELINE_LEARN asks."""
+
+    START = 1  # learn from the next `n_frames` analysed frames
+    ABORT = 2  # stop learning; the stored baseline stays
+    CLEAR = 3  # erase the stored baseline (the model's own normalisation and threshold apply again)
+
+
+class BaselineState(IntEnum):
+    """State of on-node baseline learning."""
+
+    NONE = 0  # no learned baseline
+    LEARNING = 1
+    DONE = 2  # a learned baseline is stored (CRC-checked) and in use
+    ABORTED = 3
+    FAILED = 4  # learning finished but the result was unusable (e.g. zero variance), nothing stored
 
 
 #: Bytes per sample of each SampleFormat.
@@ -141,17 +208,27 @@ class Layout(NamedTuple):
     generic: bool  # fixed layout and no optional fields: vibsentry.protocol packs it with ``fixed`` alone
     bytes_fields: tuple[str, ...]  # raw-bytes fields (hashes, signatures, data): hex in JSON
     bytes_sizes: tuple[int, ...]  # their sizes (0: variable, an array)
+    lengths: tuple[int, ...]  # per fixed_names entry: elements of a fixed-size array (tuple), 0 for a scalar
+    tail: struct.Struct  # trailing fields present from protocol version ``tail_since`` on (empty: none)
+    tail_names: tuple[str, ...]
+    tail_checks: tuple[Check, ...]  # rules on the tail (indices into the tail)
+    tail_since: int
 
 
 HELLO_LAYOUT = Layout(
     "HELLO",
-    ("protocol_version", "boot_counter", "sample_rate_hz", "feature_hash", "model_hash", "fw_version", "machine"),
+    ("protocol_version", "boot_counter", "sample_rate_hz", "feature_hash", "model_hash", "fw_version", "machine", "reset_reason", "model_slot", "model_state"),
     struct.Struct("<BIf32s32s"),
     ("protocol_version", "boot_counter", "sample_rate_hz", "feature_hash", "model_hash"),
     (),
     False,
     ("feature_hash", "model_hash"),
     (32, 32),
+    (0, 0, 0, 0, 0),
+    struct.Struct("<BBB"),
+    ("reset_reason", "model_slot", "model_state"),
+    (Check(0, "reset_reason", "in", range(0, 6)), Check(1, "model_slot", "in", range(0, 3)), Check(2, "model_state", "in", range(0, 5))),
+    2,
 )
 STATUS_LAYOUT = Layout(
     "STATUS",
@@ -162,6 +239,11 @@ STATUS_LAYOUT = Layout(
     False,
     (),
     (),
+    (0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
 )
 SCORE_LAYOUT = Layout(
     "SCORE",
@@ -172,6 +254,11 @@ SCORE_LAYOUT = Layout(
     True,
     (),
     (),
+    (0, 0, 0, 0, 0, 0, 0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
 )
 ALARM_LAYOUT = Layout(
     "ALARM",
@@ -182,6 +269,11 @@ ALARM_LAYOUT = Layout(
     True,
     (),
     (),
+    (0, 0, 0, 0, 0, 0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
 )
 FEATURES_LAYOUT = Layout(
     "FEATURES",
@@ -192,6 +284,11 @@ FEATURES_LAYOUT = Layout(
     False,
     (),
     (),
+    (0, 0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
 )
 RAW_CHUNK_LAYOUT = Layout(
     "RAW_CHUNK",
@@ -202,6 +299,11 @@ RAW_CHUNK_LAYOUT = Layout(
     False,
     (),
     (),
+    (0, 0, 0, 0, 0, 0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
 )
 ACK_LAYOUT = Layout(
     "ACK",
@@ -212,6 +314,11 @@ ACK_LAYOUT = Layout(
     True,
     (),
     (),
+    (0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
 )
 NACK_LAYOUT = Layout(
     "NACK",
@@ -222,6 +329,56 @@ NACK_LAYOUT = Layout(
     True,
     (),
     (),
+    (0, 0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
+)
+HEALTH_LAYOUT = Layout(
+    "HEALTH",
+    ("boot_counter", "watchdog_resets", "blocks", "ring_overruns", "overrun_samples", "replay_blocks", "replay_gaps", "discontinuities", "rx_foreign", "acks", "nacks", "raw_captures", "alarm_raises", "alarm_clears", "ring_high_water", "ring_capacity", "stack_high_water", "stack_size"),
+    struct.Struct("<IIIIIIIIII16IIIIIIII"),
+    ("boot_counter", "watchdog_resets", "blocks", "ring_overruns", "overrun_samples", "replay_blocks", "replay_gaps", "discontinuities", "rx_foreign", "acks", "nacks", "raw_captures", "alarm_raises", "alarm_clears", "ring_high_water", "ring_capacity", "stack_high_water", "stack_size"),
+    (),
+    True,
+    (),
+    (),
+    (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
+)
+MODEL_STATUS_LAYOUT = Layout(
+    "MODEL_STATUS",
+    ("model_slot", "model_state", "counter", "model_hash", "trial_frames", "trial_target", "staged_bytes", "staged_total", "last_error"),
+    struct.Struct("<BBI32sIIIIB"),
+    ("model_slot", "model_state", "counter", "model_hash", "trial_frames", "trial_target", "staged_bytes", "staged_total", "last_error"),
+    (Check(0, "model_slot", "in", range(0, 3)), Check(1, "model_state", "in", range(0, 5))),
+    True,
+    ("model_hash",),
+    (32,),
+    (0, 0, 0, 0, 0, 0, 0, 0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
+)
+BASELINE_PROGRESS_LAYOUT = Layout(
+    "BASELINE_PROGRESS",
+    ("state", "frames_done", "frames_target", "threshold", "baseline_crc"),
+    struct.Struct("<BIIfI"),
+    ("state", "frames_done", "frames_target", "threshold", "baseline_crc"),
+    (Check(0, "state", "in", range(0, 5)),),
+    True,
+    (),
+    (),
+    (0, 0, 0, 0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
 )
 SET_THRESHOLD_LAYOUT = Layout(
     "SET_THRESHOLD",
@@ -232,6 +389,11 @@ SET_THRESHOLD_LAYOUT = Layout(
     True,
     (),
     (),
+    (0, 0, 0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
 )
 REQUEST_RAW_LAYOUT = Layout(
     "REQUEST_RAW",
@@ -242,6 +404,11 @@ REQUEST_RAW_LAYOUT = Layout(
     True,
     (),
     (),
+    (0, 0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
 )
 REPLAY_SAMPLES_LAYOUT = Layout(
     "REPLAY_SAMPLES",
@@ -252,6 +419,11 @@ REPLAY_SAMPLES_LAYOUT = Layout(
     False,
     (),
     (),
+    (0, 0, 0, 0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
 )
 MODEL_BEGIN_LAYOUT = Layout(
     "MODEL_BEGIN",
@@ -262,6 +434,11 @@ MODEL_BEGIN_LAYOUT = Layout(
     True,
     ("sha256",),
     (32,),
+    (0, 0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
 )
 MODEL_CHUNK_LAYOUT = Layout(
     "MODEL_CHUNK",
@@ -272,6 +449,41 @@ MODEL_CHUNK_LAYOUT = Layout(
     False,
     ("data",),
     (0,),
+    (0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
+)
+MODEL_MANIFEST_LAYOUT = Layout(
+    "MODEL_MANIFEST",
+    ("signature", "manifest"),
+    struct.Struct("<64sH"),
+    ("signature", "count"),
+    (Check(1, "count", "in", range(0, 769)),),
+    False,
+    ("signature", "manifest"),
+    (64, 0),
+    (0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
+)
+BASELINE_LEARN_LAYOUT = Layout(
+    "BASELINE_LEARN",
+    ("action", "n_frames", "threshold_k"),
+    struct.Struct("<BIf"),
+    ("action", "n_frames", "threshold_k"),
+    (Check(0, "action", "in", range(1, 4)),),
+    True,
+    (),
+    (),
+    (0, 0, 0),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
 )
 MODEL_COMMIT_LAYOUT = Layout(
     "MODEL_COMMIT",
@@ -282,6 +494,11 @@ MODEL_COMMIT_LAYOUT = Layout(
     True,
     ("sha256",),
     (32,),
+    (0,),
+    struct.Struct("<"),
+    (),
+    (),
+    0,
 )
 
 #: Layout of each message type.
@@ -294,10 +511,15 @@ LAYOUTS: dict[int, Layout] = {
     MsgType.RAW_CHUNK: RAW_CHUNK_LAYOUT,
     MsgType.ACK: ACK_LAYOUT,
     MsgType.NACK: NACK_LAYOUT,
+    MsgType.HEALTH: HEALTH_LAYOUT,
+    MsgType.MODEL_STATUS: MODEL_STATUS_LAYOUT,
+    MsgType.BASELINE_PROGRESS: BASELINE_PROGRESS_LAYOUT,
     MsgType.SET_THRESHOLD: SET_THRESHOLD_LAYOUT,
     MsgType.REQUEST_RAW: REQUEST_RAW_LAYOUT,
     MsgType.REPLAY_SAMPLES: REPLAY_SAMPLES_LAYOUT,
     MsgType.MODEL_BEGIN: MODEL_BEGIN_LAYOUT,
     MsgType.MODEL_CHUNK: MODEL_CHUNK_LAYOUT,
+    MsgType.MODEL_MANIFEST: MODEL_MANIFEST_LAYOUT,
+    MsgType.BASELINE_LEARN: BASELINE_LEARN_LAYOUT,
     MsgType.MODEL_COMMIT: MODEL_COMMIT_LAYOUT,
 }

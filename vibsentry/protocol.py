@@ -11,7 +11,7 @@ A frame on the wire is ``COBS(header | payload | crc32) 0x00``:
 ========  =====  ==================================================================
 offset    size   field (all little-endian)
 ========  =====  ==================================================================
-0         1      protocol version (:data:`PROTOCOL_VERSION` = 1)
+0         1      protocol version (:data:`PROTOCOL_VERSION` = 2 written; 1..2 accepted)
 1         1      message type (:class:`MsgType`)
 2         2      node id (u16; 0xFFFF = broadcast, host->node only)
 4         4      sequence number (u32, per sender, +1 per frame, wraps)
@@ -50,9 +50,12 @@ float32 on the wire, so decoded values are the nearest float32 of what was encod
 ``bytes`` of length 32. Sample and value arrays are tuples.
 
 Node -> host: :class:`Hello`, :class:`Status`, :class:`Score`, :class:`Alarm`, :class:`Features`,
-:class:`RawChunk`, :class:`Ack`, :class:`Nack`. Host -> node: :class:`SetThreshold`, :class:`RequestRaw`,
-:class:`ReplaySamples`, :class:`ModelBegin`, :class:`ModelChunk`, :class:`ModelCommit`. The decoders accept
-every type in both directions (an emulator or a test harness plays either side).
+:class:`RawChunk`, :class:`Ack`, :class:`Nack`, :class:`Health`, :class:`ModelStatus`,
+:class:`BaselineProgress`. Host -> node: :class:`SetThreshold`, :class:`RequestRaw`, :class:`ReplaySamples`,
+:class:`ModelBegin`, :class:`ModelManifest`, :class:`ModelChunk`, :class:`ModelCommit`,
+:class:`BaselineLearn`. The decoders accept every type in both directions (an emulator or a test harness plays
+either side). Sizes, codes, enumerations and layouts come from ``specs/protocol.toml`` (generated into
+``vibsentry._protocol_spec``).
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ from vibsentry._protocol_spec import (
     MAX_ENCODED,
     MAX_FEATURE_VALUES,
     MAX_FRAME,
+    MAX_MANIFEST,
     MAX_MODEL_CHUNK,
     MAX_PAYLOAD,
     MAX_SAMPLES,
@@ -80,16 +84,24 @@ from vibsentry._protocol_spec import (
     MAX_SAMPLES_I16,
     MAX_STRING,
     MAX_WIRE,
+    MIN_BASELINE_FRAMES,
     MIN_FRAME,
     MIN_PROTOCOL_VERSION,
+    NACK_SLOTS,
     PROTOCOL_VERSION,
     SAMPLE_SIZES,
+    SIGNATURE_SIZE,
     AlarmEvent,
     AlarmState,
+    BaselineAction,
+    BaselineState,
     FeatureKind,
     Layout,
+    ModelSlot,
+    ModelState,
     MsgType,
     NackReason,
+    ResetReason,
     SampleFormat,
 )
 from vibsentry.errors import FrameError, ProtocolError
@@ -105,6 +117,7 @@ __all__ = [
     "MAX_ENCODED",
     "MAX_FEATURE_VALUES",
     "MAX_FRAME",
+    "MAX_MANIFEST",
     "MAX_MODEL_CHUNK",
     "MAX_PAYLOAD",
     "MAX_SAMPLES_F32",
@@ -112,24 +125,36 @@ __all__ = [
     "MAX_STRING",
     "MAX_WIRE",
     "MESSAGE_CLASSES",
+    "MIN_BASELINE_FRAMES",
     "MIN_FRAME",
     "MIN_PROTOCOL_VERSION",
+    "NACK_SLOTS",
     "PROTOCOL_VERSION",
+    "SIGNATURE_SIZE",
     "Ack",
     "Alarm",
     "AlarmEvent",
     "AlarmState",
+    "BaselineAction",
+    "BaselineLearn",
+    "BaselineProgress",
+    "BaselineState",
     "Decoder",
     "FeatureKind",
     "Features",
     "Frame",
     "FrameError",
     "Header",
+    "Health",
     "Hello",
     "Message",
     "ModelBegin",
     "ModelChunk",
     "ModelCommit",
+    "ModelManifest",
+    "ModelSlot",
+    "ModelState",
+    "ModelStatus",
     "MsgType",
     "Nack",
     "NackReason",
@@ -137,6 +162,7 @@ __all__ = [
     "RawChunk",
     "ReplaySamples",
     "RequestRaw",
+    "ResetReason",
     "SampleFormat",
     "Score",
     "SetThreshold",
@@ -325,11 +351,11 @@ class Message:
     TYPE: ClassVar[MsgType]
     LAYOUT: ClassVar[Layout]
 
-    def _pack(self) -> bytes:  # pragma: no cover - every subclass overrides
+    def _pack(self, version: int) -> bytes:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 
     @classmethod
-    def _unpack(cls, buf: bytes, off: int, end: int) -> Message:  # pragma: no cover
+    def _unpack(cls, buf: bytes, off: int, end: int, version: int) -> Message:  # pragma: no cover
         raise NotImplementedError
 
 
@@ -340,24 +366,55 @@ class _FixedMessage(Message):
 
     __slots__ = ()
 
-    def _pack(self) -> bytes:
+    def _pack(self, version: int) -> bytes:
         lay = self.LAYOUT
-        values = tuple(getattr(self, n) for n in lay.fields)
+        values: tuple[object, ...] = tuple(getattr(self, n) for n in lay.fields)
         for name, size in zip(lay.bytes_fields, lay.bytes_sizes, strict=True):
             b = getattr(self, name)
             if not isinstance(b, (bytes, bytearray)) or len(b) != size:
                 raise ProtocolError(f"{lay.name} {name}={b!r}: must be {size} raw bytes")
+        if any(lay.lengths):
+            values = _flatten(lay, values)
         _check_out(lay, values)
         return lay.fixed.pack(*values)
 
     @classmethod
-    def _unpack(cls, buf: bytes, off: int, end: int) -> Message:
+    def _unpack(cls, buf: bytes, off: int, end: int, version: int) -> Message:
         lay = cls.LAYOUT
         if end - off != lay.fixed.size:
             raise FrameError("length", f"{lay.name} payload is {end - off} bytes, expected {lay.fixed.size}")
         values = lay.fixed.unpack_from(buf, off)
         _check_in(lay, values)
+        if any(lay.lengths):
+            return cls(*_group(lay, values))
         return cls(*values)
+
+
+def _flatten(lay: Layout, values: tuple[object, ...]) -> tuple[object, ...]:
+    """Fixed-size array fields (tuples) spread into their elements, as ``struct`` packs them."""
+    flat: list[object] = []
+    for name, n, v in zip(lay.fields, lay.lengths, values, strict=True):
+        if not n:
+            flat.append(v)
+            continue
+        if not isinstance(v, (tuple, list)) or len(v) != n:
+            raise ProtocolError(f"{lay.name} {name}={v!r}: must be a sequence of {n} values")
+        flat.extend(v)
+    return tuple(flat)
+
+
+def _group(lay: Layout, flat: tuple[object, ...]) -> list[object]:
+    """Inverse of :func:`_flatten`: array elements gathered back into tuples."""
+    out: list[object] = []
+    i = 0
+    for n in lay.lengths:
+        if n:
+            out.append(tuple(flat[i : i + n]))
+            i += n
+        else:
+            out.append(flat[i])
+            i += 1
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,6 +437,12 @@ class Hello(Message):
         Boots since the node was flashed (u32).
     protocol_version : int
         Highest protocol version the node implements (u8).
+    reset_reason : int
+        :class:`ResetReason` of the node's last reset (version 2; a version-1 frame decodes as UNKNOWN).
+    model_slot : int
+        :class:`ModelSlot` of the running model (version 2; BUILTIN in a version-1 frame).
+    model_state : int
+        :class:`ModelState` of the running model (version 2; NONE in a version-1 frame).
     """
 
     TYPE: ClassVar[MsgType] = MsgType.HELLO
@@ -391,21 +454,29 @@ class Hello(Message):
     model_hash: bytes
     boot_counter: int
     protocol_version: int = PROTOCOL_VERSION
+    reset_reason: int = ResetReason.UNKNOWN
+    model_slot: int = ModelSlot.BUILTIN
+    model_state: int = ModelState.NONE
 
-    def _pack(self) -> bytes:
+    def _pack(self, version: int) -> bytes:
+        lay = self.LAYOUT
         fw = _ascii_out(self.fw_version, "fw_version")
         machine = _ascii_out(self.machine, "machine")
-        head = self.LAYOUT.fixed.pack(
+        head = lay.fixed.pack(
             self.protocol_version,
             self.boot_counter,
             self.sample_rate_hz,
             _hash_out(self.feature_hash, "feature_hash"),
             _hash_out(self.model_hash, "model_hash"),
         )
-        return head + bytes((len(fw),)) + fw + bytes((len(machine),)) + machine
+        tail = (self.reset_reason, self.model_slot, self.model_state)
+        _check_out(lay._replace(checks=lay.tail_checks), tail)
+        body = head + bytes((len(fw),)) + fw + bytes((len(machine),)) + machine
+        # The tail exists from version 2 on; a version-1 frame (for an old host) simply ends after `machine`.
+        return body + lay.tail.pack(*tail) if version >= lay.tail_since else body
 
     @classmethod
-    def _unpack(cls, buf: bytes, off: int, end: int) -> Hello:
+    def _unpack(cls, buf: bytes, off: int, end: int, version: int) -> Hello:
         fixed = cls.LAYOUT.fixed
         p = off + fixed.size
         if p + 1 > end:
@@ -415,16 +486,23 @@ class Hello(Message):
         if q + 1 > end:
             raise FrameError("length", f"HELLO fw_version length {n_fw} runs past the payload end")
         n_m = buf[q]
-        if q + 1 + n_m != end:
+        lay = cls.LAYOUT
+        tail = lay.tail.size if version >= lay.tail_since else 0
+        r = q + 1 + n_m  # end of `machine`, start of the tail
+        if r + tail != end:
             raise FrameError(
-                "length", f"HELLO payload is {end - off} bytes, its string lengths say {q + 1 + n_m - off}"
+                "length", f"HELLO payload is {end - off} bytes, its string lengths say {r + tail - off}"
             )
         if n_fw > MAX_STRING or n_m > MAX_STRING:
             raise _invalid("HELLO string length", max(n_fw, n_m))
         pv, boot, rate, fh, mh = fixed.unpack_from(buf, off)
         fw = _ascii(buf[p + 1 : q], "HELLO fw_version")
-        machine = _ascii(buf[q + 1 : end], "HELLO machine")
-        return cls(fw, machine, rate, fh, mh, boot, pv)
+        machine = _ascii(buf[q + 1 : r], "HELLO machine")
+        if not tail:
+            return cls(fw, machine, rate, fh, mh, boot, pv)
+        extra = lay.tail.unpack_from(buf, r)
+        _check_in(lay._replace(checks=lay.tail_checks), extra)
+        return cls(fw, machine, rate, fh, mh, boot, pv, *extra)
 
 
 # STATUS flags: bit i says the i-th optional value is present (specs/protocol.toml: `flag`, `bit`).
@@ -464,7 +542,7 @@ class Status(Message):
     battery_v: float | None = None
     temperature_c: float | None = None
 
-    def _pack(self) -> bytes:
+    def _pack(self, version: int) -> bytes:
         flags = (_STATUS_BATTERY if self.battery_v is not None else 0) | (
             _STATUS_TEMPERATURE if self.temperature_c is not None else 0
         )
@@ -484,7 +562,7 @@ class Status(Message):
         return self.LAYOUT.fixed.pack(*values)
 
     @classmethod
-    def _unpack(cls, buf: bytes, off: int, end: int) -> Status:
+    def _unpack(cls, buf: bytes, off: int, end: int, version: int) -> Status:
         fixed = cls.LAYOUT.fixed
         if end - off != fixed.size:
             raise FrameError("length", f"STATUS payload is {end - off} bytes, expected {fixed.size}")
@@ -590,14 +668,14 @@ class Features(Message):
     frame_index: int
     values: tuple[float, ...]
 
-    def _pack(self) -> bytes:
+    def _pack(self, version: int) -> bytes:
         n = len(self.values)
         head = (self.kind, self.frame_index, n)
         _check_out(self.LAYOUT, head)
         return self.LAYOUT.fixed.pack(*head) + struct.pack(f"<{n}f", *self.values)
 
     @classmethod
-    def _unpack(cls, buf: bytes, off: int, end: int) -> Features:
+    def _unpack(cls, buf: bytes, off: int, end: int, version: int) -> Features:
         fixed = cls.LAYOUT.fixed
         if end - off < fixed.size:
             raise FrameError("length", f"FEATURES payload of {end - off} bytes is too short")
@@ -664,7 +742,7 @@ class RawChunk(Message):
     scale_g_per_lsb: float
     samples: tuple[float, ...] | tuple[int, ...]
 
-    def _pack(self) -> bytes:
+    def _pack(self, version: int) -> bytes:
         head = (
             self.capture_id,
             self.chunk_index,
@@ -679,7 +757,7 @@ class RawChunk(Message):
         return self.LAYOUT.fixed.pack(*head) + body
 
     @classmethod
-    def _unpack(cls, buf: bytes, off: int, end: int) -> RawChunk:
+    def _unpack(cls, buf: bytes, off: int, end: int, version: int) -> RawChunk:
         fixed = cls.LAYOUT.fixed
         if end - off < fixed.size:
             raise FrameError("length", f"RAW_CHUNK payload of {end - off} bytes is too short")
@@ -727,6 +805,120 @@ class Nack(_FixedMessage):
     acked_type: int
     acked_seq: int
     reason: int
+
+
+@dataclass(frozen=True, slots=True)
+class Health(_FixedMessage):
+    """HEALTH (0x09, node -> host): the node's health counters, sent right after every STATUS.
+
+    Counters are u32 since boot and wrap, except ``boot_counter`` and ``watchdog_resets`` (since flashing).
+
+    Attributes
+    ----------
+    boot_counter, watchdog_resets : int
+        Boots since flashing (this one included) and how many of them a watchdog reset caused.
+    blocks, ring_overruns, overrun_samples : int
+        Sample blocks accepted into the sample ring; blocks dropped because it was full, and their samples.
+    replay_blocks, replay_gaps : int
+        REPLAY_SAMPLES blocks accepted; blocks refused for a ``block_index`` gap.
+    discontinuities : int
+        Frame-assembly restarts (overrun, replay gap, switch to replay).
+    rx_foreign : int
+        Valid frames addressed to another node.
+    acks : int
+        ACKs sent.
+    nacks : tuple of int, shape (16,)
+        NACKs sent by reason: ``nacks[r]`` counts :class:`NackReason` ``r``; ``nacks[0]`` codes >= 16.
+    raw_captures, alarm_raises, alarm_clears : int
+        RAW_CHUNK captures started, ALARM RAISE and CLEAR events.
+    ring_high_water, ring_capacity : int
+        Most samples ever waiting in the sample ring, and its size (samples).
+    stack_high_water, stack_size : int
+        Most stack ever used and the stack size, in bytes (0: not measured / unknown).
+    """
+
+    TYPE: ClassVar[MsgType] = MsgType.HEALTH
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.HEALTH]
+    boot_counter: int
+    watchdog_resets: int
+    blocks: int
+    ring_overruns: int
+    overrun_samples: int
+    replay_blocks: int
+    replay_gaps: int
+    discontinuities: int
+    rx_foreign: int
+    acks: int
+    nacks: tuple[int, ...]
+    raw_captures: int
+    alarm_raises: int
+    alarm_clears: int
+    ring_high_water: int
+    ring_capacity: int
+    stack_high_water: int
+    stack_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStatus(_FixedMessage):
+    """MODEL_STATUS (0x0A, node -> host): the running model and the state of an update.
+
+    Sent after HELLO, on every state change (staged, committed, confirmed, reverted) and after a refused update.
+
+    Attributes
+    ----------
+    model_slot : int
+        :class:`ModelSlot` of the running model.
+    model_state : int
+        :class:`ModelState` of the running model.
+    counter : int
+        Monotonic counter of the running model's signed manifest (u32; 0 for the built-in model).
+    model_hash : bytes
+        SHA-256 (32 raw bytes) of the running model image.
+    trial_frames, trial_target : int
+        Healthy frames analysed so far in TRIAL, and how many confirm the model (u32 each).
+    staged_bytes, staged_total : int
+        Progress of the update being received: bytes so far and MODEL_BEGIN ``total_size`` (0, 0: none).
+    last_error : int
+        :class:`NackReason` of the last refused update, 0 when none.
+    """
+
+    TYPE: ClassVar[MsgType] = MsgType.MODEL_STATUS
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.MODEL_STATUS]
+    model_slot: int
+    model_state: int
+    counter: int
+    model_hash: bytes
+    trial_frames: int
+    trial_target: int
+    staged_bytes: int
+    staged_total: int
+    last_error: int
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineProgress(_FixedMessage):
+    """BASELINE_PROGRESS (0x0B, node -> host): progress of on-node baseline learning.
+
+    Attributes
+    ----------
+    state : int
+        :class:`BaselineState`.
+    frames_done, frames_target : int
+        Frames learned from so far, and BASELINE_LEARN ``n_frames`` (u32 each).
+    threshold : float
+        Learned alarm threshold when DONE, else 0 (float32).
+    baseline_crc : int
+        CRC-32 of the stored baseline record, 0 when none (u32).
+    """
+
+    TYPE: ClassVar[MsgType] = MsgType.BASELINE_PROGRESS
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.BASELINE_PROGRESS]
+    state: int
+    frames_done: int
+    frames_target: int
+    threshold: float
+    baseline_crc: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -802,7 +994,7 @@ class ReplaySamples(Message):
     scale_g_per_lsb: float
     samples: tuple[float, ...] | tuple[int, ...]
 
-    def _pack(self) -> bytes:
+    def _pack(self, version: int) -> bytes:
         head = (
             self.block_index,
             self.sample_rate_hz,
@@ -815,7 +1007,7 @@ class ReplaySamples(Message):
         return self.LAYOUT.fixed.pack(*head) + body
 
     @classmethod
-    def _unpack(cls, buf: bytes, off: int, end: int) -> ReplaySamples:
+    def _unpack(cls, buf: bytes, off: int, end: int, version: int) -> ReplaySamples:
         fixed = cls.LAYOUT.fixed
         if end - off < fixed.size:
             raise FrameError("length", f"REPLAY_SAMPLES payload of {end - off} bytes is too short")
@@ -847,6 +1039,19 @@ class ModelBegin(_FixedMessage):
     chunk_size: int
 
 
+def _bytes_tail(lay: Layout, buf: bytes, off: int, end: int) -> tuple[tuple[object, ...], bytes]:
+    """Fixed head ending in a u16 count, then that many raw bytes: (head values, bytes), size checked before
+    the head's rules (check order)."""
+    fixed = lay.fixed
+    if end - off < fixed.size:
+        raise FrameError("length", f"{lay.name} payload of {end - off} bytes is too short")
+    head = fixed.unpack_from(buf, off)
+    if end - off != fixed.size + head[-1]:
+        raise FrameError("length", f"{lay.name} payload is {end - off} bytes for count={head[-1]}")
+    _check_in(lay, head)
+    return head, bytes(buf[off + fixed.size : end])
+
+
 @dataclass(frozen=True, slots=True)
 class ModelChunk(Message):
     """MODEL_CHUNK (0x44, host -> node): ``data`` goes at byte ``offset`` of the staged image.
@@ -864,21 +1069,15 @@ class ModelChunk(Message):
     offset: int
     data: bytes
 
-    def _pack(self) -> bytes:
+    def _pack(self, version: int) -> bytes:
         if len(self.data) > MAX_MODEL_CHUNK:
             raise ProtocolError(f"MODEL_CHUNK data of {len(self.data)} bytes: at most {MAX_MODEL_CHUNK}")
         return self.LAYOUT.fixed.pack(self.offset, len(self.data)) + bytes(self.data)
 
     @classmethod
-    def _unpack(cls, buf: bytes, off: int, end: int) -> ModelChunk:
-        fixed = cls.LAYOUT.fixed
-        if end - off < fixed.size:
-            raise FrameError("length", f"MODEL_CHUNK payload of {end - off} bytes is too short")
-        head = fixed.unpack_from(buf, off)
-        if end - off != fixed.size + head[1]:
-            raise FrameError("length", f"MODEL_CHUNK payload is {end - off} bytes for n={head[1]}")
-        _check_in(cls.LAYOUT, head)
-        return cls(head[0], bytes(buf[off + fixed.size : end]))
+    def _unpack(cls, buf: bytes, off: int, end: int, version: int) -> ModelChunk:
+        head, data = _bytes_tail(cls.LAYOUT, buf, off, end)
+        return cls(head[0], data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -900,6 +1099,67 @@ class ModelCommit(_FixedMessage):
     sha256: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class ModelManifest(Message):
+    """MODEL_MANIFEST (0x46, host -> node): the update's signed manifest and its Ed25519 signature.
+
+    Sent after MODEL_BEGIN and before the first MODEL_CHUNK; the node verifies it before accepting chunks
+    (NACK ``SIGNATURE``, ``COUNTER``, ``FEATURE_HASH``, ``HASH_MISMATCH``, ``TOO_LARGE`` or ``BAD_STATE``).
+
+    Attributes
+    ----------
+    signature : bytes
+        The 64-byte Ed25519 signature over exactly ``manifest``.
+    manifest : bytes
+        The exact bytes of the bundle's ``signed_manifest.json``, at most 768.
+    """
+
+    TYPE: ClassVar[MsgType] = MsgType.MODEL_MANIFEST
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.MODEL_MANIFEST]
+    signature: bytes
+    manifest: bytes
+
+    def _pack(self, version: int) -> bytes:
+        sig = self.signature
+        if not isinstance(sig, (bytes, bytearray)) or len(sig) != SIGNATURE_SIZE:
+            raise ProtocolError(f"MODEL_MANIFEST signature={sig!r}: must be {SIGNATURE_SIZE} raw bytes")
+        if len(self.manifest) > MAX_MANIFEST:
+            raise ProtocolError(
+                f"MODEL_MANIFEST manifest of {len(self.manifest)} bytes: at most {MAX_MANIFEST}"
+            )
+        return self.LAYOUT.fixed.pack(bytes(sig), len(self.manifest)) + bytes(self.manifest)
+
+    @classmethod
+    def _unpack(cls, buf: bytes, off: int, end: int, version: int) -> ModelManifest:
+        head, data = _bytes_tail(cls.LAYOUT, buf, off, end)
+        return cls(head[0], data)
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineLearn(_FixedMessage):
+    """BASELINE_LEARN (0x47, host -> node): learn this machine's normal on the node.
+
+    START learns the features' mean/std and the score threshold from the next ``n_frames`` analysed frames
+    (NACK ``BAD_VALUE`` below :data:`MIN_BASELINE_FRAMES`) and stores them across reboots; ABORT stops
+    learning; CLEAR erases the stored baseline. Progress comes in BASELINE_PROGRESS.
+
+    Attributes
+    ----------
+    action : int
+        :class:`BaselineAction`.
+    n_frames : int
+        START: frames to learn from (u32); 0 otherwise.
+    threshold_k : float
+        START: threshold = mean + k * std of the learning frames' scores; 0 = the node's default (float32).
+    """
+
+    TYPE: ClassVar[MsgType] = MsgType.BASELINE_LEARN
+    LAYOUT: ClassVar[Layout] = LAYOUTS[MsgType.BASELINE_LEARN]
+    action: int
+    n_frames: int
+    threshold_k: float
+
+
 #: Message class for each type code.
 MESSAGE_CLASSES: dict[int, type[Message]] = {
     cls.TYPE: cls
@@ -912,12 +1172,17 @@ MESSAGE_CLASSES: dict[int, type[Message]] = {
         RawChunk,
         Ack,
         Nack,
+        Health,
+        ModelStatus,
+        BaselineProgress,
         SetThreshold,
         RequestRaw,
         ReplaySamples,
         ModelBegin,
         ModelChunk,
         ModelCommit,
+        ModelManifest,
+        BaselineLearn,
     )
 }
 
@@ -1007,7 +1272,9 @@ def encode_raw(
     return cobs_encode(body + _CRC.pack(zlib.crc32(body))) + b"\0"
 
 
-def encode(msg: Message, *, node_id: int, seq: int, timestamp_us: int) -> bytes:
+def encode(
+    msg: Message, *, node_id: int, seq: int, timestamp_us: int, version: int = PROTOCOL_VERSION
+) -> bytes:
     """Encode ``msg`` as one complete wire frame (COBS-encoded, trailing 0x00 included).
 
     Parameters
@@ -1020,6 +1287,9 @@ def encode(msg: Message, *, node_id: int, seq: int, timestamp_us: int) -> bytes:
         Sequence number, 0..2**32-1 (the caller keeps the counter; wrap with ``& 0xFFFFFFFF``).
     timestamp_us : int
         Sender time in microseconds since boot, 0..2**64-1.
+    version : int
+        Header version, :data:`MIN_PROTOCOL_VERSION`..:data:`PROTOCOL_VERSION` (default: the newest). A host
+        answers a node in the version its HELLO announced; version 1 drops HELLO's version-2 tail.
 
     Returns
     -------
@@ -1032,11 +1302,13 @@ def encode(msg: Message, *, node_id: int, seq: int, timestamp_us: int) -> bytes:
         A field is out of range (the message quotes it), a string is not printable ASCII, an array is too
         long, or a float does not fit float32.
     """
+    if not MIN_PROTOCOL_VERSION <= version <= PROTOCOL_VERSION:
+        raise ProtocolError(f"version={version!r}: must be {MIN_PROTOCOL_VERSION}..{PROTOCOL_VERSION}")
     try:
-        payload = msg._pack()
+        payload = msg._pack(version)
     except (struct.error, OverflowError, TypeError) as exc:
         raise ProtocolError(f"cannot encode {msg!r}: {exc}") from None
-    return encode_raw(msg.TYPE, payload, node_id=node_id, seq=seq, timestamp_us=timestamp_us)
+    return encode_raw(msg.TYPE, payload, node_id=node_id, seq=seq, timestamp_us=timestamp_us, version=version)
 
 
 def _decode_body(enc: bytes | bytearray) -> Frame:
@@ -1063,7 +1335,7 @@ def _decode_body(enc: bytes | bytearray) -> Frame:
     cls = MESSAGE_CLASSES.get(mtype)
     if cls is None:
         raise FrameError("unknown_type", f"message type 0x{mtype:02X}")
-    msg = cls._unpack(raw, HEADER_SIZE, end)
+    msg = cls._unpack(raw, HEADER_SIZE, end, version)
     return Frame(Header(version, mtype, node_id, seq, ts), msg)
 
 

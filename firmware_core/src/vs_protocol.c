@@ -116,6 +116,22 @@ static int vs_samples_ok(uint8_t fmt, uint16_t count)
 
 #include "vs_protocol_fixed.inc"
 
+/* Header version a frame is written in: header.version when it names a supported version, VS_PROTO_VERSION
+ * when it is 0 (a zero-initialised message), 0 (invalid) otherwise. */
+static uint8_t vs_wire_version(const vs_proto_header_t *h)
+{
+    if (h->version == 0U) {
+        return (uint8_t)VS_PROTO_VERSION;
+    }
+    return (h->version >= VS_PROTO_MIN_VERSION && h->version <= VS_PROTO_VERSION) ? h->version : 0U;
+}
+
+/* Bytes of HELLO's tail in a frame of this version (it exists from VS_PROTO_HELLO_TAIL_SINCE on). */
+static size_t vs_hello_tail(uint8_t version)
+{
+    return version >= VS_PROTO_HELLO_TAIL_SINCE ? VS_PROTO_HELLO_TAIL_SIZE : 0U;
+}
+
 /* ---------------------------------------------------------------------------------------------------------
  * Encoder
  * ------------------------------------------------------------------------------------------------------- */
@@ -126,6 +142,9 @@ int vs_proto_payload_size(const vs_proto_msg_t *msg)
     int fixed;
     if (msg == NULL) {
         return VS_PROTO_E_ARG;
+    }
+    if (vs_wire_version(&msg->header) == 0U) {
+        return VS_PROTO_E_INVALID;
     }
     fixed = vs_gen_fixed_size(msg->header.type);
     if (fixed >= 0) {
@@ -139,7 +158,8 @@ int vs_proto_payload_size(const vs_proto_msg_t *msg)
             !vs_is_ascii(m->machine, m->machine_len)) {
             return VS_PROTO_E_INVALID;
         }
-        return (int)VS_PROTO_HELLO_FIXED_SIZE + 2 + m->fw_version_len + m->machine_len;
+        return (int)VS_PROTO_HELLO_FIXED_SIZE + 2 + m->fw_version_len + m->machine_len +
+               (int)vs_hello_tail(vs_wire_version(&msg->header));
     }
     case VS_MSG_STATUS:
         return vs_gen_valid_status(&msg->u.status) ? (int)VS_PROTO_STATUS_SIZE : VS_PROTO_E_INVALID;
@@ -164,6 +184,10 @@ int vs_proto_payload_size(const vs_proto_msg_t *msg)
     case VS_MSG_MODEL_CHUNK:
         return vs_gen_valid_model_chunk(&msg->u.model_chunk)
                    ? (int)VS_PROTO_MODEL_CHUNK_FIXED_SIZE + (int)msg->u.model_chunk.count
+                   : VS_PROTO_E_INVALID;
+    case VS_MSG_MODEL_MANIFEST:
+        return vs_gen_valid_model_manifest(&msg->u.model_manifest)
+                   ? (int)VS_PROTO_MODEL_MANIFEST_FIXED_SIZE + (int)msg->u.model_manifest.count
                    : VS_PROTO_E_INVALID;
     default:
         return VS_PROTO_E_UNKNOWN_TYPE;
@@ -199,6 +223,11 @@ static void vs_put_payload(vs_ser_t *s, const vs_proto_msg_t *msg)
         vs_put(s, (const uint8_t *)m->fw_version, m->fw_version_len);
         vs_put_u8(s, m->machine_len);
         vs_put(s, (const uint8_t *)m->machine, m->machine_len);
+        if (vs_hello_tail(vs_wire_version(&msg->header)) != 0U) {
+            vs_put_u8(s, m->reset_reason);
+            vs_put_u8(s, m->model_slot);
+            vs_put_u8(s, m->model_state);
+        }
         break;
     }
     case VS_MSG_STATUS: {
@@ -251,6 +280,11 @@ static void vs_put_payload(vs_ser_t *s, const vs_proto_msg_t *msg)
         vs_put_u16(s, msg->u.model_chunk.count);
         vs_put(s, msg->u.model_chunk.data, msg->u.model_chunk.count);
         break;
+    case VS_MSG_MODEL_MANIFEST:
+        vs_put(s, msg->u.model_manifest.signature, VS_PROTO_SIGNATURE_SIZE);
+        vs_put_u16(s, msg->u.model_manifest.count);
+        vs_put(s, msg->u.model_manifest.manifest, msg->u.model_manifest.count);
+        break;
     default:
         break; /* unreachable: vs_proto_payload_size rejected the type */
     }
@@ -274,7 +308,7 @@ int vs_proto_encode(const vs_proto_msg_t *msg, uint8_t *out, size_t cap, size_t 
     }
     vs_cobs_writer_init(&s.w, out, cap);
     s.crc = 0U;
-    vs_put_u8(&s, (uint8_t)VS_PROTO_VERSION);
+    vs_put_u8(&s, vs_wire_version(&msg->header));
     vs_put_u8(&s, msg->header.type);
     vs_put_u16(&s, msg->header.node_id);
     vs_put_u32(&s, msg->header.seq);
@@ -325,10 +359,11 @@ static int vs_zero4(const uint8_t *p)
     return p[0] == 0U && p[1] == 0U && p[2] == 0U && p[3] == 0U;
 }
 
-static int vs_decode_hello(const uint8_t *p, size_t n, vs_proto_hello_t *m)
+static int vs_decode_hello(uint8_t version, const uint8_t *p, size_t n, vs_proto_hello_t *m)
 {
     const size_t f = VS_PROTO_HELLO_FIXED_SIZE; /* fw_version's length byte */
-    size_t q;
+    const size_t tail = vs_hello_tail(version);
+    size_t q, r;
     uint8_t n_fw, n_m;
     if (n < f + 1U) {
         return VS_PROTO_E_LENGTH;
@@ -339,7 +374,8 @@ static int vs_decode_hello(const uint8_t *p, size_t n, vs_proto_hello_t *m)
         return VS_PROTO_E_LENGTH;
     }
     n_m = p[q];
-    if (q + 1U + n_m != n) {
+    r = q + 1U + n_m; /* end of machine, start of the tail */
+    if (r + tail != n) {
         return VS_PROTO_E_LENGTH;
     }
     if (n_fw > VS_PROTO_MAX_STRING || n_m > VS_PROTO_MAX_STRING || !vs_is_ascii((const char *)&p[f + 1U], n_fw) ||
@@ -357,6 +393,10 @@ static int vs_decode_hello(const uint8_t *p, size_t n, vs_proto_hello_t *m)
     m->machine_len = n_m;
     memcpy(m->machine, p + q + 1U, n_m);
     m->machine[n_m] = '\0';
+    /* A version-1 HELLO has no tail: unknown reset reason, built-in slot, no model state (all 0). */
+    m->reset_reason = tail ? p[r + VS_PROTO_HELLO_TAIL_OFF_RESET_REASON] : (uint8_t)VS_PROTO_RESET_UNKNOWN;
+    m->model_slot = tail ? p[r + VS_PROTO_HELLO_TAIL_OFF_MODEL_SLOT] : (uint8_t)VS_PROTO_SLOT_BUILTIN;
+    m->model_state = tail ? p[r + VS_PROTO_HELLO_TAIL_OFF_MODEL_STATE] : (uint8_t)VS_PROTO_MODEL_NONE;
     return vs_gen_valid_hello(m) ? VS_OK : VS_PROTO_E_INVALID;
 }
 
@@ -384,11 +424,21 @@ static int vs_decode_status(const uint8_t *p, size_t n, vs_proto_status_t *m)
     return VS_OK;
 }
 
+/* A payload of `fixed` bytes ending in a u16 count, then count data bytes: the count, or VS_PROTO_E_LENGTH. */
+static int vs_bytes_count(const uint8_t *p, size_t n, size_t fixed, uint16_t *count)
+{
+    if (n < fixed) {
+        return VS_PROTO_E_LENGTH;
+    }
+    *count = vs_rd_u16(p + fixed - 2U);
+    return n == fixed + (size_t)*count ? VS_OK : VS_PROTO_E_LENGTH;
+}
+
 static int vs_decode_payload(uint8_t type, const uint8_t *p, size_t n, vs_proto_msg_t *msg)
 {
     switch (type) {
     case VS_MSG_HELLO:
-        return vs_decode_hello(p, n, &msg->u.hello);
+        return vs_decode_hello(msg->header.version, p, n, &msg->u.hello);
     case VS_MSG_STATUS:
         return vs_decode_status(p, n, &msg->u.status);
     case VS_MSG_FEATURES: {
@@ -449,21 +499,28 @@ static int vs_decode_payload(uint8_t type, const uint8_t *p, size_t n, vs_proto_
     }
     case VS_MSG_MODEL_CHUNK: {
         vs_proto_model_chunk_t *m = &msg->u.model_chunk;
-        const size_t f = VS_PROTO_MODEL_CHUNK_FIXED_SIZE;
-        uint16_t c;
-        if (n < f) {
-            return VS_PROTO_E_LENGTH;
+        const int rc = vs_bytes_count(p, n, VS_PROTO_MODEL_CHUNK_FIXED_SIZE, &m->count);
+        if (rc != VS_OK) {
+            return rc;
         }
-        c = vs_rd_u16(p + VS_PROTO_MODEL_CHUNK_OFF_COUNT);
-        if (n != f + (size_t)c) {
-            return VS_PROTO_E_LENGTH;
-        }
-        m->offset = vs_rd_u32(p + VS_PROTO_MODEL_CHUNK_OFF_OFFSET);
-        m->count = c;
         if (!vs_gen_valid_model_chunk(m)) {
             return VS_PROTO_E_INVALID;
         }
-        memcpy(m->data, p + f, c);
+        m->offset = vs_rd_u32(p + VS_PROTO_MODEL_CHUNK_OFF_OFFSET);
+        memcpy(m->data, p + VS_PROTO_MODEL_CHUNK_FIXED_SIZE, m->count);
+        return VS_OK;
+    }
+    case VS_MSG_MODEL_MANIFEST: {
+        vs_proto_model_manifest_t *m = &msg->u.model_manifest;
+        const int rc = vs_bytes_count(p, n, VS_PROTO_MODEL_MANIFEST_FIXED_SIZE, &m->count);
+        if (rc != VS_OK) {
+            return rc;
+        }
+        if (!vs_gen_valid_model_manifest(m)) {
+            return VS_PROTO_E_INVALID;
+        }
+        memcpy(m->signature, p + VS_PROTO_MODEL_MANIFEST_OFF_SIGNATURE, VS_PROTO_SIGNATURE_SIZE);
+        memcpy(m->manifest, p + VS_PROTO_MODEL_MANIFEST_FIXED_SIZE, m->count);
         return VS_OK;
     }
     default:

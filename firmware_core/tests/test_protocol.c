@@ -232,8 +232,22 @@ static void test_fields(const vector_t *v, size_t n)
     CHECK(decode_copy(h->bytes, h->len, &msg) == VS_OK, "hello_basic");
     CHECK(msg.header.type == VS_MSG_HELLO && strcmp(msg.u.hello.fw_version, "vibsentry-fw 0.1.0") == 0 &&
               strcmp(msg.u.hello.machine, "pump-3") == 0 && msg.u.hello.sample_rate_hz == 12000.0f &&
-              msg.u.hello.boot_counter == 5 && msg.u.hello.protocol_version == 1 && msg.u.hello.model_hash[0] != 0,
+              msg.u.hello.boot_counter == 5 && msg.u.hello.protocol_version == VS_PROTO_VERSION &&
+              msg.u.hello.model_hash[0] != 0 && msg.header.version == VS_PROTO_VERSION,
           "hello fields");
+    {
+        /* Version 2's HELLO tail, and a version-1 HELLO (no tail) read with the tail's defaults. */
+        const vector_t *h2 = find(v, n, "hello_v2_trial_after_watchdog");
+        const vector_t *h1 = find(v, n, "hello_v1");
+        CHECK(h2 != NULL && decode_copy(h2->bytes, h2->len, &msg) == VS_OK, "hello_v2");
+        CHECK(msg.u.hello.reset_reason == VS_PROTO_RESET_WATCHDOG && msg.u.hello.model_slot == VS_PROTO_SLOT_B &&
+                  msg.u.hello.model_state == VS_PROTO_MODEL_TRIAL,
+              "hello v2 tail");
+        CHECK(h1 != NULL && decode_copy(h1->bytes, h1->len, &msg) == VS_OK, "hello_v1");
+        CHECK(msg.header.version == 1U && msg.u.hello.reset_reason == VS_PROTO_RESET_UNKNOWN &&
+                  msg.u.hello.model_slot == VS_PROTO_SLOT_BUILTIN && msg.u.hello.model_state == VS_PROTO_MODEL_NONE,
+              "hello v1 defaults");
+    }
     CHECK(decode_copy(st->bytes, st->len, &msg) == VS_OK, "status");
     CHECK(msg.u.status.flags == VS_PROTO_STATUS_HAS_TEMPERATURE && msg.u.status.temperature_c == -20.0f &&
               msg.u.status.battery_v == 0.0f && msg.u.status.rx_errors == 6,

@@ -72,7 +72,10 @@ def random_message(rng: np.random.Generator, msg_type: int | None = None) -> vp.
     fl = lambda: _rand_f32(rng)  # noqa: E731
     h = lambda: bytes(rng.integers(0, 256, size=32, dtype=np.uint8))  # noqa: E731
     if t == vp.MsgType.HELLO:
-        return vp.Hello(_ascii(rng), _ascii(rng), fl(), h(), h(), u32(), u8())
+        return vp.Hello(
+            _ascii(rng), _ascii(rng), fl(), h(), h(), u32(), u8(),
+            int(rng.integers(6)), int(rng.integers(3)), int(rng.integers(5)),
+        )  # fmt: skip
     if t == vp.MsgType.STATUS:
         return vp.Status(
             u32(), u32(), u32(), u32(), u32(), u32(), int(rng.integers(2)),
@@ -95,6 +98,21 @@ def random_message(rng: np.random.Generator, msg_type: int | None = None) -> vp.
         return vp.Ack(u8(), u32())
     if t == vp.MsgType.NACK:
         return vp.Nack(u8(), u32(), u8())
+    if t == vp.MsgType.HEALTH:
+        return vp.Health(*(u32() for _ in range(10)), tuple(u32() for _ in range(vp.NACK_SLOTS)),
+                         *(u32() for _ in range(7)))  # fmt: skip
+    if t == vp.MsgType.MODEL_STATUS:
+        return vp.ModelStatus(
+            int(rng.integers(3)), int(rng.integers(5)), u32(), h(), u32(), u32(), u32(), u32(), u8()
+        )
+    if t == vp.MsgType.BASELINE_PROGRESS:
+        return vp.BaselineProgress(int(rng.integers(5)), u32(), u32(), fl(), u32())
+    if t == vp.MsgType.MODEL_MANIFEST:
+        n = int(rng.integers(0, vp.MAX_MANIFEST + 1))
+        return vp.ModelManifest(bytes(rng.integers(0, 256, size=64, dtype=np.uint8)),
+                                bytes(rng.integers(0, 256, size=n, dtype=np.uint8)))  # fmt: skip
+    if t == vp.MsgType.BASELINE_LEARN:
+        return vp.BaselineLearn(int(rng.integers(1, 4)), u32(), fl())
     if t == vp.MsgType.SET_THRESHOLD:
         return vp.SetThreshold(fl(), fl(), u8(), u8())
     if t == vp.MsgType.REQUEST_RAW:

@@ -91,7 +91,8 @@ static void shim_samples(uint8_t *fmt, uint16_t *count, vs_proto_samples_t *s)
 static const uint8_t shim_types[] = {
     VS_MSG_HELLO,       VS_MSG_STATUS,        VS_MSG_SCORE,          VS_MSG_ALARM,          VS_MSG_FEATURES,
     VS_MSG_RAW_CHUNK,   VS_MSG_ACK,           VS_MSG_NACK,           VS_MSG_SET_THRESHOLD,  VS_MSG_REQUEST_RAW,
-    VS_MSG_REPLAY_SAMPLES, VS_MSG_MODEL_BEGIN, VS_MSG_MODEL_CHUNK,   VS_MSG_MODEL_COMMIT,
+    VS_MSG_REPLAY_SAMPLES, VS_MSG_MODEL_BEGIN, VS_MSG_MODEL_CHUNK,   VS_MSG_MODEL_COMMIT,   VS_MSG_HEALTH,
+    VS_MSG_MODEL_STATUS, VS_MSG_BASELINE_PROGRESS, VS_MSG_MODEL_MANIFEST, VS_MSG_BASELINE_LEARN,
 };
 
 int shim_random(uint32_t seed, uint8_t *out, size_t cap, size_t *out_len)
@@ -112,6 +113,66 @@ int shim_random(uint32_t seed, uint8_t *out, size_t cap, size_t *out_len)
         shim_bytes(m->u.hello.model_hash, VS_PROTO_HASH_SIZE, 0);
         shim_ascii(m->u.hello.fw_version, &m->u.hello.fw_version_len);
         shim_ascii(m->u.hello.machine, &m->u.hello.machine_len);
+        m->u.hello.reset_reason = (uint8_t)shim_below(6U);
+        m->u.hello.model_slot = (uint8_t)shim_below(3U);
+        m->u.hello.model_state = (uint8_t)shim_below(5U);
+        /* Both header versions: a version-1 HELLO has no tail (its tail fields decode as 0). */
+        m->header.version = (uint8_t)(1U + shim_below(2U));
+        if (m->header.version == 1U) {
+            m->u.hello.reset_reason = m->u.hello.model_slot = m->u.hello.model_state = 0U;
+        }
+        break;
+    case VS_MSG_HEALTH: {
+        vs_proto_health_t *h = &m->u.health;
+        h->boot_counter = shim_rand();
+        h->watchdog_resets = shim_rand();
+        h->blocks = shim_rand();
+        h->ring_overruns = shim_rand();
+        h->overrun_samples = shim_rand();
+        h->replay_blocks = shim_rand();
+        h->replay_gaps = shim_rand();
+        h->discontinuities = shim_rand();
+        h->rx_foreign = shim_rand();
+        h->acks = shim_rand();
+        for (size_t i = 0; i < VS_PROTO_NACK_SLOTS; i++) {
+            h->nacks[i] = shim_rand();
+        }
+        h->raw_captures = shim_rand();
+        h->alarm_raises = shim_rand();
+        h->alarm_clears = shim_rand();
+        h->ring_high_water = shim_rand();
+        h->ring_capacity = shim_rand();
+        h->stack_high_water = shim_rand();
+        h->stack_size = shim_rand();
+        break;
+    }
+    case VS_MSG_MODEL_STATUS:
+        m->u.model_status.model_slot = (uint8_t)shim_below(3U);
+        m->u.model_status.model_state = (uint8_t)shim_below(5U);
+        m->u.model_status.counter = shim_rand();
+        shim_bytes(m->u.model_status.model_hash, VS_PROTO_HASH_SIZE, 0);
+        m->u.model_status.trial_frames = shim_rand();
+        m->u.model_status.trial_target = shim_rand();
+        m->u.model_status.staged_bytes = shim_rand();
+        m->u.model_status.staged_total = shim_rand();
+        m->u.model_status.last_error = (uint8_t)shim_rand();
+        break;
+    case VS_MSG_BASELINE_PROGRESS:
+        m->u.baseline_progress.state = (uint8_t)shim_below(5U);
+        m->u.baseline_progress.frames_done = shim_rand();
+        m->u.baseline_progress.frames_target = shim_rand();
+        m->u.baseline_progress.threshold = shim_float();
+        m->u.baseline_progress.baseline_crc = shim_rand();
+        break;
+    case VS_MSG_MODEL_MANIFEST:
+        shim_bytes(m->u.model_manifest.signature, VS_PROTO_SIGNATURE_SIZE, 0);
+        m->u.model_manifest.count = (uint16_t)shim_below(VS_PROTO_MAX_MANIFEST + 1U);
+        shim_bytes(m->u.model_manifest.manifest, m->u.model_manifest.count, 0);
+        break;
+    case VS_MSG_BASELINE_LEARN:
+        m->u.baseline_learn.action = (uint8_t)(1U + shim_below(3U));
+        m->u.baseline_learn.n_frames = shim_rand();
+        m->u.baseline_learn.threshold_k = shim_float();
         break;
     case VS_MSG_STATUS:
         m->u.status.uptime_s = shim_rand();

@@ -1,5 +1,5 @@
 /*
- * vs_protocol: the vibsentry wire protocol v1 in C (normative spec: docs/protocol.md; Python twin:
+ * vs_protocol: the vibsentry wire protocol (writes version 2, decodes 1..2) in C (normative spec: docs/protocol.md; Python twin:
  * vibsentry/protocol.py; shared known-answer vectors: tests/vectors/protocol/).
  *
  * Wire frame: COBS(header | payload | crc32) 0x00, little-endian, at most VS_PROTO_MAX_WIRE (1050) bytes.
@@ -46,7 +46,10 @@ typedef struct {
 } vs_proto_decoder_t;
 
 /* Encode msg as one wire frame into out[0..cap) (COBS, trailing 0x00 included) and store its size in
- * *out_len. msg->header.type selects the payload; header.version is ignored (always 1). Validates every
+ * *out_len. msg->header.type selects the payload. header.version selects the frame's version: 0 (a
+ * zero-initialised message) writes VS_PROTO_VERSION, VS_PROTO_MIN_VERSION..VS_PROTO_VERSION write that version
+ * (a version-1 HELLO has no tail; a host answers a node in the version its HELLO announced), anything else is
+ * VS_PROTO_E_INVALID. Validates every
  * field rule of docs/protocol.md (VS_PROTO_E_INVALID) and never writes past out[cap-1] (VS_PROTO_E_BUFFER;
  * cap = VS_PROTO_MAX_WIRE always suffices). On error *out_len is 0. */
 int vs_proto_encode(const vs_proto_msg_t *msg, uint8_t *out, size_t cap, size_t *out_len);

@@ -1,5 +1,5 @@
 /*
- * GENERATED — do not edit. Source: specs/protocol.toml (sha256 b9bc499088259de50bbbc39ec2c48f2f2a5a218f7b1b1a0d5e2466c5612af31b); regenerate: python3 scripts/gen_specs.py
+ * GENERATED — do not edit. Source: specs/protocol.toml (sha256 d5cf7128999b0f0b02e2d049483246b7e584cdafe0852eadbb0de2ff774768c9); regenerate: python3 scripts/gen_specs.py
  *
  * Wire protocol constants, enumerations and message structs (docs/protocol.md). Included by
  * vs/vs_protocol.h, which declares the codec functions; include that one.
@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 /* --- versions and sizes (bytes) --- */
-#define VS_PROTO_VERSION 1U     /* written in every header */
+#define VS_PROTO_VERSION 2U     /* written in every header */
 #define VS_PROTO_MIN_VERSION 1U /* oldest header version decoders accept */
 #define VS_PROTO_HEADER_SIZE 16U /* version, type, node id, sequence, timestamp */
 #define VS_PROTO_CRC_SIZE 4U /* CRC-32/ISO-HDLC, little-endian, after the payload */
@@ -26,6 +26,10 @@
 #define VS_PROTO_MAX_SAMPLES_I16 500U /* most int16 samples in one RAW_CHUNK / REPLAY_SAMPLES */
 #define VS_PROTO_MAX_SAMPLES_F32 250U /* most float32 samples in one RAW_CHUNK / REPLAY_SAMPLES */
 #define VS_PROTO_MAX_MODEL_CHUNK 1000U /* most image bytes in one MODEL_CHUNK */
+#define VS_PROTO_SIGNATURE_SIZE 64U /* bytes of an Ed25519 signature (RFC 8032) */
+#define VS_PROTO_MAX_MANIFEST 768U /* most signed-manifest bytes in one MODEL_MANIFEST */
+#define VS_PROTO_NACK_SLOTS 16U /* HEALTH `nacks` entries: index = NackReason code, index 0 counts codes >= 16 */
+#define VS_PROTO_MIN_BASELINE_FRAMES 64U /* fewest frames BASELINE_LEARN may learn from */
 
 /* --- message types (header byte 1) --- */
 #define VS_MSG_HELLO 0x01U
@@ -36,11 +40,16 @@
 #define VS_MSG_RAW_CHUNK 0x06U
 #define VS_MSG_ACK 0x07U
 #define VS_MSG_NACK 0x08U
+#define VS_MSG_HEALTH 0x09U
+#define VS_MSG_MODEL_STATUS 0x0AU
+#define VS_MSG_BASELINE_PROGRESS 0x0BU
 #define VS_MSG_SET_THRESHOLD 0x40U
 #define VS_MSG_REQUEST_RAW 0x41U
 #define VS_MSG_REPLAY_SAMPLES 0x42U
 #define VS_MSG_MODEL_BEGIN 0x43U
 #define VS_MSG_MODEL_CHUNK 0x44U
+#define VS_MSG_MODEL_MANIFEST 0x46U
+#define VS_MSG_BASELINE_LEARN 0x47U
 #define VS_MSG_MODEL_COMMIT 0x45U
 
 /* --- enumerations --- */
@@ -67,16 +76,53 @@
 #define VS_PROTO_NACK_UNSUPPORTED 5U
 #define VS_PROTO_NACK_TOO_LARGE 6U
 #define VS_PROTO_NACK_NOT_READY 7U
+#define VS_PROTO_NACK_BAD_STATE 8U
+#define VS_PROTO_NACK_SIGNATURE 9U
+#define VS_PROTO_NACK_COUNTER 10U
+#define VS_PROTO_NACK_FEATURE_HASH 11U
+#define VS_PROTO_NACK_STORAGE 12U
+/* ResetReason: why the node last reset (the MCU's reset-cause register) */
+#define VS_PROTO_RESET_UNKNOWN 0U
+#define VS_PROTO_RESET_POWER_ON 1U
+#define VS_PROTO_RESET_PIN 2U
+#define VS_PROTO_RESET_SOFTWARE 3U
+#define VS_PROTO_RESET_WATCHDOG 4U
+#define VS_PROTO_RESET_BROWN_OUT 5U
+/* ModelSlot: where the running model comes from */
+#define VS_PROTO_SLOT_BUILTIN 0U
+#define VS_PROTO_SLOT_A 1U
+#define VS_PROTO_SLOT_B 2U
+/* ModelState: state of the running model */
+#define VS_PROTO_MODEL_NONE 0U
+#define VS_PROTO_MODEL_ACTIVE 1U
+#define VS_PROTO_MODEL_TRIAL 2U
+#define VS_PROTO_MODEL_CONFIRMED 3U
+#define VS_PROTO_MODEL_REVERTED 4U
+/* BaselineAction: what BASELINE_LEARN asks */
+#define VS_PROTO_BASELINE_START 1U
+#define VS_PROTO_BASELINE_ABORT 2U
+#define VS_PROTO_BASELINE_CLEAR 3U
+/* BaselineState: state of on-node baseline learning */
+#define VS_PROTO_BASELINE_STATE_NONE 0U
+#define VS_PROTO_BASELINE_STATE_LEARNING 1U
+#define VS_PROTO_BASELINE_STATE_DONE 2U
+#define VS_PROTO_BASELINE_STATE_ABORTED 3U
+#define VS_PROTO_BASELINE_STATE_FAILED 4U
 #define VS_PROTO_STATUS_HAS_BATTERY 0x01U
 #define VS_PROTO_STATUS_HAS_TEMPERATURE 0x02U
 
-/* --- payload layouts: offsets of the fixed part, sizes --- */
+/* --- payload layouts: offsets of the fixed part (and of the tail a newer version appends), sizes --- */
 #define VS_PROTO_HELLO_OFF_PROTOCOL_VERSION 0U
 #define VS_PROTO_HELLO_OFF_BOOT_COUNTER 1U
 #define VS_PROTO_HELLO_OFF_SAMPLE_RATE_HZ 5U
 #define VS_PROTO_HELLO_OFF_FEATURE_HASH 9U
 #define VS_PROTO_HELLO_OFF_MODEL_HASH 41U
 #define VS_PROTO_HELLO_FIXED_SIZE 73U
+#define VS_PROTO_HELLO_TAIL_OFF_RESET_REASON 0U
+#define VS_PROTO_HELLO_TAIL_OFF_MODEL_SLOT 1U
+#define VS_PROTO_HELLO_TAIL_OFF_MODEL_STATE 2U
+#define VS_PROTO_HELLO_TAIL_SIZE 3U
+#define VS_PROTO_HELLO_TAIL_SINCE 2U /* first version with the tail */
 #define VS_PROTO_STATUS_OFF_UPTIME_S 0U
 #define VS_PROTO_STATUS_OFF_FRAMES_ANALYSED 4U
 #define VS_PROTO_STATUS_OFF_FRAMES_SKIPPED 8U
@@ -124,6 +170,41 @@
 #define VS_PROTO_NACK_OFF_ACKED_SEQ 1U
 #define VS_PROTO_NACK_OFF_REASON 5U
 #define VS_PROTO_NACK_SIZE 6U
+#define VS_PROTO_HEALTH_OFF_BOOT_COUNTER 0U
+#define VS_PROTO_HEALTH_OFF_WATCHDOG_RESETS 4U
+#define VS_PROTO_HEALTH_OFF_BLOCKS 8U
+#define VS_PROTO_HEALTH_OFF_RING_OVERRUNS 12U
+#define VS_PROTO_HEALTH_OFF_OVERRUN_SAMPLES 16U
+#define VS_PROTO_HEALTH_OFF_REPLAY_BLOCKS 20U
+#define VS_PROTO_HEALTH_OFF_REPLAY_GAPS 24U
+#define VS_PROTO_HEALTH_OFF_DISCONTINUITIES 28U
+#define VS_PROTO_HEALTH_OFF_RX_FOREIGN 32U
+#define VS_PROTO_HEALTH_OFF_ACKS 36U
+#define VS_PROTO_HEALTH_OFF_NACKS 40U
+#define VS_PROTO_HEALTH_OFF_RAW_CAPTURES 104U
+#define VS_PROTO_HEALTH_OFF_ALARM_RAISES 108U
+#define VS_PROTO_HEALTH_OFF_ALARM_CLEARS 112U
+#define VS_PROTO_HEALTH_OFF_RING_HIGH_WATER 116U
+#define VS_PROTO_HEALTH_OFF_RING_CAPACITY 120U
+#define VS_PROTO_HEALTH_OFF_STACK_HIGH_WATER 124U
+#define VS_PROTO_HEALTH_OFF_STACK_SIZE 128U
+#define VS_PROTO_HEALTH_SIZE 132U
+#define VS_PROTO_MODEL_STATUS_OFF_MODEL_SLOT 0U
+#define VS_PROTO_MODEL_STATUS_OFF_MODEL_STATE 1U
+#define VS_PROTO_MODEL_STATUS_OFF_COUNTER 2U
+#define VS_PROTO_MODEL_STATUS_OFF_MODEL_HASH 6U
+#define VS_PROTO_MODEL_STATUS_OFF_TRIAL_FRAMES 38U
+#define VS_PROTO_MODEL_STATUS_OFF_TRIAL_TARGET 42U
+#define VS_PROTO_MODEL_STATUS_OFF_STAGED_BYTES 46U
+#define VS_PROTO_MODEL_STATUS_OFF_STAGED_TOTAL 50U
+#define VS_PROTO_MODEL_STATUS_OFF_LAST_ERROR 54U
+#define VS_PROTO_MODEL_STATUS_SIZE 55U
+#define VS_PROTO_BASELINE_PROGRESS_OFF_STATE 0U
+#define VS_PROTO_BASELINE_PROGRESS_OFF_FRAMES_DONE 1U
+#define VS_PROTO_BASELINE_PROGRESS_OFF_FRAMES_TARGET 5U
+#define VS_PROTO_BASELINE_PROGRESS_OFF_THRESHOLD 9U
+#define VS_PROTO_BASELINE_PROGRESS_OFF_BASELINE_CRC 13U
+#define VS_PROTO_BASELINE_PROGRESS_SIZE 17U
 #define VS_PROTO_SET_THRESHOLD_OFF_THRESHOLD 0U
 #define VS_PROTO_SET_THRESHOLD_OFF_CLEAR_THRESHOLD 4U
 #define VS_PROTO_SET_THRESHOLD_OFF_K 8U
@@ -146,6 +227,13 @@
 #define VS_PROTO_MODEL_CHUNK_OFF_OFFSET 0U
 #define VS_PROTO_MODEL_CHUNK_OFF_COUNT 4U
 #define VS_PROTO_MODEL_CHUNK_FIXED_SIZE 6U
+#define VS_PROTO_MODEL_MANIFEST_OFF_SIGNATURE 0U
+#define VS_PROTO_MODEL_MANIFEST_OFF_COUNT 64U
+#define VS_PROTO_MODEL_MANIFEST_FIXED_SIZE 66U
+#define VS_PROTO_BASELINE_LEARN_OFF_ACTION 0U
+#define VS_PROTO_BASELINE_LEARN_OFF_N_FRAMES 1U
+#define VS_PROTO_BASELINE_LEARN_OFF_THRESHOLD_K 5U
+#define VS_PROTO_BASELINE_LEARN_SIZE 9U
 #define VS_PROTO_MODEL_COMMIT_OFF_SHA256 0U
 #define VS_PROTO_MODEL_COMMIT_SIZE 32U
 
@@ -175,6 +263,9 @@ typedef struct {
     char fw_version[VS_PROTO_MAX_STRING + 1U]; /* firmware version; printable ASCII, NUL-terminated by the decoder */
     uint8_t machine_len; /* <= VS_PROTO_MAX_STRING */
     char machine[VS_PROTO_MAX_STRING + 1U]; /* machine name configured on the node; printable ASCII, NUL-terminated by the decoder */
+    uint8_t reset_reason; /* why the node last reset */
+    uint8_t model_slot; /* where the running model comes from */
+    uint8_t model_state; /* state of the running model */
 } vs_proto_hello_t;
 
 /* STATUS */
@@ -241,6 +332,50 @@ typedef struct {
     uint8_t reason; /* why (unknown codes are kept as numbers) */
 } vs_proto_ack_t;
 
+/* HEALTH */
+typedef struct {
+    uint32_t boot_counter; /* boots since flashing, this one included */
+    uint32_t watchdog_resets; /* boots caused by a watchdog reset, since flashing */
+    uint32_t blocks; /* sample blocks accepted from the sampler (ISR/DMA) into the ring */
+    uint32_t ring_overruns; /* sample blocks dropped because the ring was full */
+    uint32_t overrun_samples; /* samples in those dropped blocks */
+    uint32_t replay_blocks; /* REPLAY_SAMPLES blocks accepted */
+    uint32_t replay_gaps; /* REPLAY_SAMPLES blocks refused for a `block_index` gap */
+    uint32_t discontinuities; /* frame-assembly restarts (overrun, replay gap, switch to replay) */
+    uint32_t rx_foreign; /* valid frames addressed to another node (ignored) */
+    uint32_t acks; /* ACKs sent */
+    uint32_t nacks[16U]; /* NACKs sent by reason: entry i counts NackReason i, entry 0 codes >= 16 */
+    uint32_t raw_captures; /* RAW_CHUNK captures started */
+    uint32_t alarm_raises; /* ALARM RAISE events */
+    uint32_t alarm_clears; /* ALARM CLEAR events */
+    uint32_t ring_high_water; /* most samples ever waiting in the sample ring */
+    uint32_t ring_capacity; /* sample ring size (samples) */
+    uint32_t stack_high_water; /* most stack ever used (bytes; 0: not measured) */
+    uint32_t stack_size; /* stack size (bytes; 0: unknown) */
+} vs_proto_health_t;
+
+/* MODEL_STATUS */
+typedef struct {
+    uint8_t model_slot; /* slot of the running model */
+    uint8_t model_state; /* state of the running model */
+    uint32_t counter; /* monotonic counter of the running model's signed manifest (0: built-in) */
+    uint8_t model_hash[VS_PROTO_HASH_SIZE]; /* SHA-256 of the running model image (HELLO's `model_hash`) */
+    uint32_t trial_frames; /* healthy frames analysed so far in TRIAL */
+    uint32_t trial_target; /* healthy frames that confirm a TRIAL model */
+    uint32_t staged_bytes; /* bytes of the update being received (0: none) */
+    uint32_t staged_total; /* size of the update being received (MODEL_BEGIN `total_size`; 0: none) */
+    uint8_t last_error; /* NACK reason of the last refused update (0: none) */
+} vs_proto_model_status_t;
+
+/* BASELINE_PROGRESS */
+typedef struct {
+    uint8_t state; /* learning state */
+    uint32_t frames_done; /* frames learned from so far */
+    uint32_t frames_target; /* frames to learn from (BASELINE_LEARN `n_frames`) */
+    float threshold; /* learned alarm threshold when DONE, else 0 */
+    uint32_t baseline_crc; /* CRC-32 of the stored baseline record (0: none) */
+} vs_proto_baseline_progress_t;
+
 /* SET_THRESHOLD */
 typedef struct {
     float threshold; /* raise threshold (compared with strict '>') */
@@ -280,6 +415,20 @@ typedef struct {
     uint8_t data[VS_PROTO_MAX_MODEL_CHUNK]; /* image bytes */
 } vs_proto_model_chunk_t;
 
+/* MODEL_MANIFEST */
+typedef struct {
+    uint8_t signature[64U]; /* Ed25519 signature over exactly the manifest bytes */
+    uint16_t count; /* manifest length (bytes) */
+    uint8_t manifest[VS_PROTO_MAX_MANIFEST]; /* signed manifest bytes */
+} vs_proto_model_manifest_t;
+
+/* BASELINE_LEARN */
+typedef struct {
+    uint8_t action; /* START, ABORT or CLEAR */
+    uint32_t n_frames; /* START: frames to learn from (>= MIN_BASELINE_FRAMES); else 0 */
+    float threshold_k; /* START: threshold = mean + k x std of the learning frames' scores; 0: the node's default */
+} vs_proto_baseline_learn_t;
+
 /* MODEL_COMMIT */
 typedef struct {
     uint8_t sha256[VS_PROTO_HASH_SIZE]; /* SHA-256 of the complete image */
@@ -295,11 +444,16 @@ typedef struct {
         vs_proto_features_t features;
         vs_proto_raw_chunk_t raw_chunk;
         vs_proto_ack_t ack;
+        vs_proto_health_t health;
+        vs_proto_model_status_t model_status;
+        vs_proto_baseline_progress_t baseline_progress;
         vs_proto_set_threshold_t set_threshold;
         vs_proto_request_raw_t request_raw;
         vs_proto_replay_t replay;
         vs_proto_model_begin_t model_begin;
         vs_proto_model_chunk_t model_chunk;
+        vs_proto_model_manifest_t model_manifest;
+        vs_proto_baseline_learn_t baseline_learn;
         vs_proto_model_commit_t model_commit;
     } u; /* header.type selects the member */
 } vs_proto_msg_t;
@@ -312,7 +466,7 @@ typedef struct {
     uint32_t cobs; /* COBS decoding fails (a block runs past the end; a 0x00 inside) */
     uint32_t length; /* frame shorter than MIN_FRAME, or payload size inconsistent with the type's layout */
     uint32_t crc; /* CRC mismatch */
-    uint32_t version; /* header version outside min_version..version */
+    uint32_t version; /* header version outside MIN_VERSION..VERSION (1..2) */
     uint32_t unknown_type; /* message type not defined */
     uint32_t invalid; /* a field outside its enumeration or limit */
 } vs_proto_counters_t;
