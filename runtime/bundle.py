@@ -50,6 +50,50 @@ def metadata_sha256(doc: Mapping[str, Any]) -> str:
     )
 
 
+def check_replaceable(
+    out_dir: str | os.PathLike[str], *, sources: tuple[str | os.PathLike[str], ...] = ()
+) -> Path:
+    """``out_dir`` as an absolute path (``..`` resolved), checked to be something a new bundle may replace.
+
+    Nothing there, or a previous bundle: a real directory (not a link) holding a ``bundle.json`` of this format.
+    Anything else (the user's data folder, a file, a link) is refused, and so is a folder that is or contains
+    one of ``sources`` (the manifest, the config, the bundle retrained from): replacing it would delete them.
+
+    Raises
+    ------
+    BundleError
+        With the path and the reason.
+    """
+    given = Path(out_dir)
+    if given.name in ("", ".", ".."):
+        raise BundleError(f"{given}: name the bundle folder itself (not '.' or '..')")
+    # Resolve the parent, keep the last component: '-o D/../D' must mean D, and a rename must not go
+    # through a path that the rename itself moves.
+    out = given.parent.resolve() / given.name
+    for src in sources:
+        s = Path(src).resolve()
+        if s == out.resolve() or out.resolve() in s.parents:
+            raise BundleError(
+                f"{given}: contains {src}, which this command reads; replacing it would delete it"
+            )
+    if not os.path.lexists(out):
+        return out
+    if out.is_symlink() or not out.is_dir():
+        raise BundleError(
+            f"{given}: exists and is not a bundle folder (a file or a link); refusing to replace it"
+        )
+    try:
+        doc = json.loads((out / BUNDLE_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        doc = None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise BundleError(
+            f"{given}: exists and is not a vibsentry bundle (no valid {BUNDLE_JSON}); --overwrite only replaces "
+            "a previous bundle, never another folder"
+        )
+    return out
+
+
 def save_bundle(
     out_dir: str | os.PathLike[str],
     *,
@@ -71,16 +115,17 @@ def save_bundle(
     files : mapping of str to bytes
         Flat file names (``model.tflite``, ``report.md``, ``*.png``, ...) and their bytes.
     overwrite : bool
-        Replace an existing bundle.
+        Replace an existing bundle (only a bundle: see :func:`check_replaceable`). The old one is moved aside
+        and removed only once the new one is in place; if that fails, the old one is put back.
 
     Returns
     -------
     pathlib.Path
         ``out_dir``.
     """
-    out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise BundleError(f"{out}: already exists (choose another --out, or remove it first)")
+    if os.path.lexists(out_dir) and not overwrite:
+        raise BundleError(f"{out_dir}: already exists (choose another --out, or remove it first)")
+    out = check_replaceable(out_dir)
     for name in files:
         if "/" in name or name.startswith(".") or name == BUNDLE_JSON:
             raise BundleError(f"bundle file name {name!r} is not allowed")
@@ -102,7 +147,11 @@ def save_bundle(
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             os.replace(out, old)
-            os.replace(tmp, out)
+            try:
+                os.replace(tmp, out)
+            except BaseException:
+                os.replace(old, out)  # roll back: the previous bundle stays where it was
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out)

@@ -83,6 +83,17 @@ def run(args: argparse.Namespace) -> int:
 
     if args.force and not args.from_bundle:
         raise UsageError("--force only applies with --from BUNDLE")
+    # Before minutes of training: --out must be new, or (with --overwrite) a previous bundle that holds none
+    # of this command's inputs.
+    import os
+
+    from vibsentry.errors import BundleError
+    from vibsentry.runtime.bundle import check_replaceable
+
+    if os.path.lexists(args.out) and not args.overwrite:
+        raise BundleError(f"{args.out}: already exists (choose another --out, or add --overwrite)")
+    sources = [s for s in (args.manifest, args.config, args.from_bundle) if s]
+    check_replaceable(args.out, sources=tuple(sources))
     comparison = None
     if args.from_bundle:
         if args.kind != "anomaly":
