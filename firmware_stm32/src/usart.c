@@ -6,25 +6,19 @@
 #include "stm32f4_regs.h"
 #include "vs/vs_ring.h"
 
-/* RX: more than one whole frame (VS_PROTO_MAX_WIRE = 1050 B): the host sends the next REPLAY_SAMPLES only
- * after the ACK of the previous one (docs/firmware.md, flow control), plus room for a short command. TX: a
- * SCORE + ALARM (~80 B on the wire) leaves without blocking; a longer frame (FEATURES, RAW_CHUNK) blocks
- * until the ring has taken it, as vs_platform_uart.h allows. The RAM budget (32 KB with the 25 KB vs_node_t)
- * sets these sizes. */
-#define RX_CAP 2048u
+/* RX ring: port/baremetal/vs_uart_rx.c. TX ring (HW=1): a SCORE + ALARM (~80 B on the wire) leaves without
+ * blocking; a longer frame (FEATURES, RAW_CHUNK) blocks until the ring has taken it, as vs_platform_uart.h
+ * allows. The RAM budget (32 KB with the 25 KB vs_node_t) sets the size. */
 #define TX_CAP 256u
 
-static uint8_t rx_buf[RX_CAP];
-static vs_ring_t rx_ring;
 #if HW
 static uint8_t tx_buf[TX_CAP];
 static vs_ring_t tx_ring;
 #endif
-static volatile uint32_t rx_dropped;
 
 void usart_init(uint32_t baud)
 {
-    (void)vs_ring_init(&rx_ring, RX_CAP);
+    board_uart_rx_init();
 #if HW
     (void)vs_ring_init(&tx_ring, TX_CAP);
     RCC_AHB1ENR |= RCC_AHB1ENR_GPIOAEN;
@@ -48,13 +42,7 @@ void USART1_IRQHandler(void)
     uint32_t sr = USART1_SR;
     /* Reading SR then DR clears RXNE and ORE (RM0090 30.6.1); an overrun already lost a byte. */
     if (sr & (USART_SR_RXNE | USART_SR_ORE)) {
-        const uint8_t b = (uint8_t)USART1_DR;
-        if (sr & USART_SR_ORE) {
-            rx_dropped++;
-        }
-        if (vs_ring_write_u8(&rx_ring, rx_buf, &b, 1u) == 0u) {
-            rx_dropped++;
-        }
+        board_uart_rx_push((uint8_t)USART1_DR, (sr & USART_SR_ORE) != 0u);
     }
 #if HW
     if (USART1_CR1 & USART_CR1_TXEIE) {
@@ -71,26 +59,6 @@ void USART1_IRQHandler(void)
         }
     }
 #endif
-}
-
-size_t usart_read(uint8_t *buf, size_t cap)
-{
-    return vs_ring_read_u8(&rx_ring, rx_buf, buf, (uint32_t)(cap > 0xFFFFFFFFu ? 0xFFFFFFFFu : cap));
-}
-
-int usart_rx_ready(void)
-{
-    return vs_ring_count(&rx_ring) != 0u;
-}
-
-uint32_t usart_rx_dropped(void)
-{
-    return rx_dropped;
-}
-
-uint32_t usart_rx_high_water(void)
-{
-    return rx_ring.high_water;
 }
 
 #if HW

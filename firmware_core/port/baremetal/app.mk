@@ -8,8 +8,8 @@
 # FeatureParams, the port's objects, vs_app.o + vs_platform_bare.o, and vs_node.elf/.bin/.hex + size.txt in OUT.
 
 REPO   := $(abspath $(ROOT)/..)
-CORE   := $(REPO)/firmware_core
-APPDIR := $(CORE)/port/baremetal
+CORE   ?= $(REPO)/firmware_core
+APPDIR := $(REPO)/firmware_core/port/baremetal
 PYTHON ?= $(REPO)/.venv/bin/python
 HW     ?= 0
 BUNDLE ?=
@@ -35,7 +35,7 @@ CFLAGS  := -std=c99 -Os -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -W
   -isystem $(CMSIS_DIR)/Include -isystem $(CMSIS_DIR)/PrivateInclude
 
 PORT_SRCS := $(wildcard $(ROOT)/src/*.c) $(wildcard $(ROOT)/src/*.S)
-OBJS := $(patsubst $(ROOT)/src/%,$(OUT)/obj/%.o,$(PORT_SRCS)) $(OUT)/obj/vs_app.o $(OUT)/obj/vs_platform_bare.o \
+OBJS := $(patsubst $(ROOT)/src/%,$(OUT)/obj/%.o,$(PORT_SRCS)) $(OUT)/obj/vs_app.o $(OUT)/obj/vs_platform_bare.o $(OUT)/obj/vs_uart_rx.o \
   $(if $(BUNDLE),$(OUT)/obj/vs_model_data.o)
 LIB  := $(CORE_BUILD)/$(LIB_ARCH)/libvscore.a
 FEATURE_SRC := $(if $(BUNDLE),$(MODEL)/vs_feature_config.h)

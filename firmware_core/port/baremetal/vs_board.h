@@ -31,8 +31,12 @@ typedef struct {
 } board_persist_t;
 volatile board_persist_t *board_persist(void);
 
-/* The serial link: an RX ring filled by the receive interrupt; usart_write sends every byte (blocking). */
+/* The serial link: an RX ring filled by the receive interrupt; usart_write sends every byte (blocking).
+ * The port implements usart_init and usart_write and calls board_uart_rx_init / board_uart_rx_push;
+ * vs_uart_rx.c implements the rest. */
 void usart_init(uint32_t baud);
+void board_uart_rx_init(void);
+void board_uart_rx_push(uint8_t byte, int overrun); /* receive ISR only (the ring's single producer) */
 size_t usart_read(uint8_t *buf, size_t cap);
 void usart_write(const uint8_t *data, size_t len);
 int usart_rx_ready(void);          /* only reads memory: callable with interrupts masked */
