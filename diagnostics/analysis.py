@@ -104,6 +104,7 @@ class Diagnosis:
     sample_rate: float
     n_samples: int
     kurtogram: Kurtogram
+    band: tuple[float, float]
     spectrum: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
     envelope: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
 
@@ -140,7 +141,8 @@ class Diagnosis:
                 "orders": {k: round(v, 5) for k, v in bearing_orders(g).items()},
                 "frequencies_hz": {k: round(v, 3) for k, v in self.defect_hz.items()},
             },
-            "envelope_band_hz": [round(v, 2) for v in self.kurtogram.best_band],
+            "envelope_band_hz": [round(v, 2) for v in self.band],
+            "kurtogram_band_hz": [round(v, 2) for v in self.kurtogram.best_band],
             "envelope_band_kurtosis": round(self.kurtogram.best_kurtosis, 3),
             "kurtogram_level": self.kurtogram.best_level,
             "sample_rate": self.sample_rate,
@@ -275,6 +277,12 @@ def _bearing_finding(
     return Finding(fault, conf, summary, evidence, reported=conf >= REPORT_CONFIDENCE and n_found >= 2)
 
 
+def _scaled(f: Finding, rel: float) -> Finding:
+    conf = f.confidence * rel
+    ok = conf >= REPORT_CONFIDENCE and f.evidence["harmonics_found"] >= 2
+    return Finding(f.fault, conf, f.summary, {**f.evidence, "relative_strength": _r(rel, 3)}, reported=ok)
+
+
 # -- shaft faults (raw spectrum, velocity) ------------------------------------------------------------------
 def _velocity_mm_s(pk: LinePeaks) -> npt.NDArray[np.float64]:
     """RMS velocity in mm/s of acceleration lines given in g (peak)."""
@@ -390,8 +398,8 @@ def diagnose(
     resolution_hz: float | None = None,
     limits: ZoneLimits | None = None,
     n_harmonics: int = 5,
-    prewhiten: bool = True,
-    env_band: tuple[float, float] | None = None,
+    prewhiten: bool = False,
+    band: tuple[float, float] | None = None,
 ) -> Diagnosis:
     """Diagnose one acceleration record: speed, envelope analysis, ranked findings with evidence.
 
@@ -414,6 +422,11 @@ def diagnose(
         ISO 10816 group whose boundaries scale the shaft rules; default ``class_i`` (small machines).
     n_harmonics : int
         Harmonics of each defect frequency examined (fewer when the envelope band is narrower).
+    prewhiten : bool
+        Cepstral prewhitening before the kurtogram and envelope (off by default: on the CWRU records it found
+        fewer faults, see ``docs/diagnostics.md``).
+    band : (float, float), optional
+        Envelope band in Hz instead of the kurtogram's choice (the kurtogram is still computed and reported).
 
     Returns
     -------
@@ -477,7 +490,8 @@ def diagnose(
 
     e_sig = prewhitened(a) if prewhiten else a
     kg = fast_kurtogram(e_sig, sample_rate=sample_rate, min_bandwidth_hz=min_bw)
-    band = kg.best_band if env_band is None else env_band
+    if band is None:
+        band = kg.best_band
     ef, ea = envelope_spectrum(e_sig, sample_rate=sample_rate, band=band)
     efloor = noise_floor(ea, half_width_bins=half)
     lines = {k: v * shaft for k, v in orders.items()}
@@ -502,6 +516,11 @@ def diagnose(
             for b in c.evidence["sidebands"]
             if b["found"]
         ]
+    # One damaged bearing usually shows one dominant comb: a weaker comb's confidence is scaled by its
+    # evidence relative to the strongest one, so echoes of the main defect do not read as second faults.
+    e_max = max(float(c.evidence["evidence_score"] or 0.0) for c in cands)
+    if e_max > 0:
+        cands = [_scaled(c, float(c.evidence["evidence_score"] or 0.0) / e_max) for c in cands]
     cands += _shaft_findings(
         (freqs[:top], amp[:top], floor), shaft, limits if limits is not None else DEFAULT_GROUPS["class_i"]
     )
@@ -528,6 +547,7 @@ def diagnose(
         sample_rate=float(sample_rate),
         n_samples=n,
         kurtogram=kg,
+        band=(float(band[0]), float(band[1])),
         spectrum=(freqs, amp),
         envelope=(ef, ea),
     )
