@@ -18,6 +18,7 @@ from vibsentry.errors import VibsentryError
 # Order is the order shown in --help: the data path from recording to dashboard.
 COMMANDS: tuple[str, ...] = (
     "features",
+    "diagnose",
     "train",
     "evaluate",
     "export",
