@@ -43,11 +43,15 @@ def plot_diagnosis(d: Diagnosis, path: str | os.PathLike[str], *, title: str = "
 
     ax = axes[1]
     kg = d.kurtogram
-    img = kg.as_image(512)
-    im = ax.imshow(img, aspect="auto", origin="upper", cmap="viridis",
-                   extent=(0.0, kg.sample_rate / 2, len(kg.levels) - 0.5, -0.5))  # fmt: skip
-    ax.set_yticks(range(len(kg.levels)), [f"{lv:g}" for lv in kg.levels])
     lo, hi = kg.best_band
+    img = kg.as_image(512)
+    # Narrow deep-level bands can reach huge kurtosis on a single click; clip so the chosen band shows.
+    vmax = max(1.5 * kg.best_kurtosis, float(np.percentile(img, 95)), 1e-3)
+    im = ax.imshow(img, aspect="auto", origin="upper", cmap="viridis", vmin=min(0.0, float(img.min())),
+                   vmax=vmax, extent=(0.0, kg.sample_rate / 2, len(kg.levels) - 0.5, -0.5))  # fmt: skip
+    ax.add_patch(plt.Rectangle((lo, kg.levels.index(kg.best_level) - 0.5), hi - lo, 1.0, fill=False,
+                               edgecolor="red", lw=1.5))  # fmt: skip
+    ax.set_yticks(range(len(kg.levels)), [f"{lv:g}" for lv in kg.levels])
     ax.set(xlabel="frequency (Hz)", ylabel="level",
            title=f"fast kurtogram: band {lo:.0f}-{hi:.0f} Hz, level {kg.best_level:g}, "
                  f"kurtosis {kg.best_kurtosis:.1f}")  # fmt: skip
@@ -66,7 +70,9 @@ def plot_diagnosis(d: Diagnosis, path: str | os.PathLike[str], *, title: str = "
                 ax.axvline(fh, color=colour, ls=":", lw=0.9, label=label if h == 1 else None)
     ax.legend(loc="upper right")
     ax.set(xlabel="frequency (Hz)", ylabel="squared envelope (g²)",
-           title=f"envelope spectrum; top finding: {d.top.summary}")  # fmt: skip
+           title=f"squared-envelope spectrum, band {d.band[0]:.0f}-{d.band[1]:.0f} Hz")  # fmt: skip
+    ax.text(0.01, 0.97, "\n".join(f"{f.summary} [{f.confidence:.2f}]" for f in d.findings[:3]),
+            transform=ax.transAxes, va="top", fontsize=8, bbox={"facecolor": "white", "alpha": 0.8})  # fmt: skip
     if title:
         fig.suptitle(title)
     with atomic_open(path, "wb") as fh:
