@@ -37,19 +37,15 @@ static uint8_t kb[1024];
 
 static void put_line(const char *tag, uint32_t v)
 {
-    char buf[40];
+    char buf[11];
     static const char hex[] = "0123456789abcdef";
-    int n = 0;
-    while (n < 24 && tag[n] != '\0') {
-        buf[n] = tag[n];
-        n++;
+    buf[0] = ' ';
+    for (int i = 0; i < 8; i++) {
+        buf[1 + i] = hex[(v >> (28 - 4 * i)) & 0xfu];
     }
-    buf[n++] = ' ';
-    for (int i = 7; i >= 0; i--) {
-        buf[n++] = hex[(v >> (4 * i)) & 0xfu];
-    }
-    buf[n++] = '\n';
-    buf[n] = '\0';
+    buf[9] = '\n';
+    buf[10] = '\0';
+    vs_platform_console_write(tag);
     vs_platform_console_write(buf);
 }
 
