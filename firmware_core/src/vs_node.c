@@ -34,6 +34,16 @@
 #error "VS_NODE_ARENA_BYTES must be a multiple of 4"
 #endif
 
+/* The platform's reset reasons are the protocol's (HELLO.reset_reason): checked at compile time. */
+typedef char vs_node_reset_reasons_match[(VS_RESET_UNKNOWN == VS_PROTO_RESET_UNKNOWN &&
+                                          VS_RESET_POWER_ON == VS_PROTO_RESET_POWER_ON &&
+                                          VS_RESET_PIN == VS_PROTO_RESET_PIN &&
+                                          VS_RESET_SOFTWARE == VS_PROTO_RESET_SOFTWARE &&
+                                          VS_RESET_WATCHDOG == VS_PROTO_RESET_WATCHDOG &&
+                                          VS_RESET_BROWNOUT == VS_PROTO_RESET_BROWN_OUT)
+                                             ? 1
+                                             : -1];
+
 /* The persistent boot record (vs_platform_store, VS_STORE_RECORD_BOOT), little-endian fields, CRC-32 last. */
 typedef struct {
     uint32_t magic, version, boot_counter, watchdog_resets, crc;
@@ -144,6 +154,37 @@ static void send_hello(vs_node_t *node)
     memcpy(h->fw_version, node->fw_version, h->fw_version_len);
     h->machine_len = (uint8_t)strlen(node->machine);
     memcpy(h->machine, node->machine, h->machine_len);
+    h->reset_reason = node->counters.reset_reason;
+    h->model_slot = (uint8_t)VS_PROTO_SLOT_BUILTIN; /* A/B slots: issue H */
+    h->model_state = node->cfg.model != NULL ? (uint8_t)VS_PROTO_MODEL_ACTIVE : (uint8_t)VS_PROTO_MODEL_NONE;
+    (void)emit(node);
+}
+
+/* HEALTH: the counters STATUS has no room for (docs/protocol.md), right after every STATUS. */
+static void send_health(vs_node_t *node)
+{
+    vs_proto_health_t *h = &node->msg.u.health;
+    const vs_node_counters_t *c = &node->counters;
+    memset(h, 0, sizeof *h);
+    node->msg.header.type = (uint8_t)VS_MSG_HEALTH;
+    h->boot_counter = c->boot_counter;
+    h->watchdog_resets = c->watchdog_resets;
+    h->blocks = c->blocks;
+    h->ring_overruns = c->ring_overruns;
+    h->overrun_samples = c->overrun_samples;
+    h->replay_blocks = c->replay_blocks;
+    h->replay_gaps = c->replay_gaps;
+    h->discontinuities = c->discontinuities;
+    h->rx_foreign = c->rx_foreign;
+    h->acks = c->acks;
+    memcpy(h->nacks, c->nacks, sizeof h->nacks);
+    h->raw_captures = c->raw_captures;
+    h->alarm_raises = c->alarm_raises;
+    h->alarm_clears = c->alarm_clears;
+    h->ring_high_water = c->ring_high_water;
+    h->ring_capacity = VS_NODE_RING_SAMPLES;
+    h->stack_high_water = c->stack_high_water;
+    h->stack_size = 0u; /* the port's linker script knows it; vs_platform_console.h has no call for it yet */
     (void)emit(node);
 }
 
@@ -163,6 +204,7 @@ static void send_status(vs_node_t *node, uint64_t now_us)
     s->rx_errors = c->rx_errors;
     s->alarm_state = (uint8_t)vs_alarm_state(&node->alarm);
     (void)emit(node);
+    send_health(node);
 }
 
 /* --- pre-trigger raw ring and captures ----------------------------------------------------------------- */

@@ -35,6 +35,7 @@ typedef struct {
     int n_acks;
     vs_proto_hello_t hello;
     vs_proto_status_t status;
+    vs_proto_health_t health;
     vs_proto_raw_chunk_t raw[32];
     int n_raw;
     int errors;
@@ -72,6 +73,8 @@ static void collect(void)
             out.hello = msg.u.hello;
         } else if (t == VS_MSG_STATUS) {
             out.status = msg.u.status;
+        } else if (t == VS_MSG_HEALTH) {
+            out.health = msg.u.health;
         } else if (t == VS_MSG_RAW_CHUNK && out.n_raw < 32) {
             out.raw[out.n_raw++] = msg.u.raw_chunk;
         }
@@ -182,6 +185,8 @@ static void test_boot_record(void)
     VS_CHECK_EQ_INT(start_node(&node, &c), VS_OK);
     collect();
     VS_CHECK_EQ_INT(out.hello.boot_counter, 2);
+    VS_CHECK_EQ_INT(out.hello.reset_reason, VS_PROTO_RESET_WATCHDOG);
+    VS_CHECK_EQ_INT(out.hello.model_state, VS_PROTO_MODEL_NONE);
     VS_CHECK_EQ_INT(vs_node_counters(&node)->watchdog_resets, 1);
     VS_CHECK_EQ_INT(vs_node_counters(&node)->reset_reason, VS_RESET_WATCHDOG);
 
@@ -213,19 +218,24 @@ static void test_status_timing(void)
     vs_host_clock_set_us(500);
     VS_CHECK_EQ_INT(start_node(&node, &c), VS_OK);
     collect();
-    int status = 0, hello = 0;
+    int status = 0, hello = 0, health = 0;
     for (uint64_t t = 500; t <= 500 + 6500000u; t += 100000u) {
         vs_host_clock_set_us(t);
         VS_CHECK(vs_node_poll(&node) >= 0);
         collect();
         status += out.by_type[VS_MSG_STATUS];
         hello += out.by_type[VS_MSG_HELLO];
+        health += out.by_type[VS_MSG_HEALTH];
         if (out.by_type[VS_MSG_STATUS] > 0) {
             VS_CHECK_EQ_INT(out.status.uptime_s, (uint32_t)(t / 1000000u));
+            VS_CHECK_EQ_INT(out.types[out.n - 1], VS_MSG_HEALTH); /* right after STATUS */
+            VS_CHECK_EQ_INT(out.health.boot_counter, 1);
+            VS_CHECK_EQ_INT(out.health.ring_capacity, VS_NODE_RING_SAMPLES);
         }
     }
     VS_CHECK_EQ_INT(status, 6); /* at 1.0005, 2.0005, ... 6.0005 s */
     VS_CHECK_EQ_INT(hello, 2);  /* before the 3rd and 6th STATUS */
+    VS_CHECK_EQ_INT(health, 6);
     /* A stalled loop sends one STATUS, not a burst. */
     vs_host_clock_set_us(60000000u);
     (void)vs_node_poll(&node);

@@ -15,8 +15,9 @@
  *       unsupported in this build; issue H adds the A/B slots). A retry (same type and seq as the last command)
  *       gets the same answer again and is not executed twice (docs/protocol.md, "Host -> node").
  *       SET_THRESHOLD keeps the alarm state and the newest min(count, n) scores of its history.
- *     HELLO at start (boot counter and reset reason from the platform) and every hello_every_status STATUS;
- *     STATUS every status_period_ms of platform clock; watchdog fed once per healthy poll.
+ *     HELLO at start (boot counter and reset reason from the platform) and before every hello_every_status-th
+ *     STATUS; STATUS and right after it HEALTH (vs_node_counters_t) every status_period_ms of platform clock;
+ *     watchdog fed once per healthy poll.
  *
  * Frames and analysis. Frame i is samples [i*hop, i*hop + frame_length) of the stream since the last
  * discontinuity, exactly as vibsentry.dsp frames a recording; frame_index counts every completed frame since
@@ -80,15 +81,13 @@ extern "C" {
  * frame, 89 ms of UART at 115200 baud, longer than the 85 ms the default sample ring covers: run the UART at
  * >= 230400 baud, or raise VS_NODE_RING_SAMPLES). */
 #define VS_NODE_RAW_CHUNK_SAMPLES VS_PROTO_MAX_SAMPLES_I16
-#define VS_NODE_NACK_REASONS 8U  /* nacks[] index = VS_PROTO_NACK_* (1..7); [0] = other */
+#define VS_NODE_NACK_REASONS VS_PROTO_NACK_SLOTS /* nacks[] index = VS_PROTO_NACK_* code; [0] = codes >= 16 */
 
 /* Raw captures: int16 at this many g per LSB (+-16 g full scale), as the Python node always sent. */
 #define VS_NODE_RAW_SCALE_G (16.0f / 32767.0f)
 
-/* --- status codes (registry specs/status_codes.toml, range -140..-149) -------------------------------- */
-#ifndef VS_NODE_E_OVERRUN
-#define VS_NODE_E_OVERRUN (-140) /* sample ring full: the pushed block was dropped (and counted) */
-#endif
+/* Status codes: VS_NODE_E_OVERRUN (-140, the sample ring was full) from specs/status_codes.toml via
+ * vs/vs_status.h. */
 
 /* --- configuration ----------------------------------------------------------------------------------- */
 typedef struct {

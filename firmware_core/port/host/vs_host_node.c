@@ -80,9 +80,13 @@ uint32_t vs_host_node_counter(const vs_node_t *node, const char *name)
     if (strcmp(name, "reset_reason") == 0) {
         return c->reset_reason;
     }
-    if (strncmp(name, "nacks.", 6) == 0 && name[6] >= '0' && name[6] < (char)('0' + VS_NODE_NACK_REASONS) &&
-        name[7] == '\0') {
-        return c->nacks[name[6] - '0'];
+    if (strncmp(name, "nacks.", 6) == 0) {
+        uint32_t r = 0;
+        const char *d = name + 6;
+        for (; *d >= '0' && *d <= '9' && r < VS_NODE_NACK_REASONS; d++) {
+            r = r * 10u + (uint32_t)(*d - '0');
+        }
+        return *d == '\0' && d != name + 6 && r < VS_NODE_NACK_REASONS ? c->nacks[r] : 0xFFFFFFFFu;
     }
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         if (strcmp(name, fields[i].name) == 0) {
