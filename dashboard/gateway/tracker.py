@@ -52,6 +52,16 @@ class Quarantined(Exception):
 
 _FEATURE_KIND_NAMES = {int(k): k.name.lower() for k in vp.FeatureKind}
 _SAMPLE_FORMAT_NAMES = {int(vp.SampleFormat.INT16): "i16", int(vp.SampleFormat.FLOAT32): "f32"}
+# HEALTH counters stored under their field names; ``nacks[r]`` as ``nacks_<reason>`` (``nacks_other`` for entry 0).
+_HEALTH_SCALARS = tuple(n for n in vp.Health.LAYOUT.fields if n != "nacks")
+_NACK_KEYS = tuple(
+    "nacks_other"
+    if i == 0
+    else f"nacks_{vp.NackReason(i).name.lower()}"
+    if i in set(vp.NackReason)
+    else f"nacks_{i}"
+    for i in range(vp.NACK_SLOTS)
+)
 
 
 @dataclass
@@ -216,7 +226,12 @@ class Tracker:
                 "boot_counter": msg.boot_counter,
                 "uptime_ms": h.timestamp_us // 1000,
                 "boot_epoch_ns": st.boot_epoch_ns,
-                "counters": {"boot_counter": msg.boot_counter},
+                "counters": {
+                    "boot_counter": msg.boot_counter,
+                    "reset_reason": msg.reset_reason,
+                    "model_slot": msg.model_slot,
+                    "model_state": msg.model_state,
+                },
             }
             kind = "hello"
         elif isinstance(msg, vp.Status):
@@ -279,6 +294,41 @@ class Tracker:
                 "data": data,
             }
             kind = "raw"
+        elif isinstance(msg, vp.Health):
+            counters = {n: getattr(msg, n) for n in _HEALTH_SCALARS}
+            counters.update(zip(_NACK_KEYS, msg.nacks, strict=True))
+            fields = {"boot_epoch_ns": st.boot_epoch_ns, "counters": counters}
+            kind = "health"
+        elif isinstance(msg, vp.ModelStatus):
+            fields = {
+                "model_hash": _hex(msg.model_hash),
+                "boot_epoch_ns": st.boot_epoch_ns,
+                "counters": {
+                    "model_slot": msg.model_slot,
+                    "model_state": msg.model_state,
+                    "model_counter": msg.counter,
+                    "trial_frames": msg.trial_frames,
+                    "trial_target": msg.trial_target,
+                    "staged_bytes": msg.staged_bytes,
+                    "staged_total": msg.staged_total,
+                    "last_error": msg.last_error,
+                },
+            }
+            kind = "model"
+        elif isinstance(msg, vp.BaselineProgress):
+            # counters are integers in both stores: the learned threshold is kept in micro-units.
+            thr = msg.threshold if msg.threshold == msg.threshold and abs(msg.threshold) < 1e12 else 0.0
+            fields = {
+                "boot_epoch_ns": st.boot_epoch_ns,
+                "counters": {
+                    "baseline_state": msg.state,
+                    "baseline_frames_done": msg.frames_done,
+                    "baseline_frames_target": msg.frames_target,
+                    "baseline_threshold_micro": round(thr * 1e6),
+                    "baseline_crc": msg.baseline_crc,
+                },
+            }
+            kind = "baseline"
         else:
             self.ignored += 1
             self.dirty[node] = st

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from vibsentry.dashboard.store.base import Store
-from vibsentry.dashboard.store.records import Record, raw_scale
+from vibsentry.dashboard.store.records import STATUS_KINDS, Record, raw_scale
 
 from vibsentry.errors import StoreError, StoreRejected
 
@@ -113,7 +113,7 @@ def record_points(r: Record) -> Iterator[Any]:
             "threshold", float(f.get("threshold") or 0.0)
         )
         p = p.field("hash_mismatch", bool(f.get("hash_mismatch")))
-    elif k in ("hello", "status"):
+    elif k in STATUS_KINDS:
         p = Point("vib_status").tag("kind", k)
         for key in ("fw_version", "feature_hash", "model_hash"):
             if f.get(key):

@@ -5,6 +5,9 @@ records, so a store never depends on the wire format. ``fields`` per kind:
 
 - ``hello`` / ``status``: ``fw_version``, ``feature_hash``, ``model_hash`` (str), ``uptime_ms`` (int),
   ``machine`` (str or None), ``counters`` (dict str -> int), ``hash_mismatch`` (bool), ``port`` (str)
+- ``health`` (HEALTH), ``model`` (MODEL_STATUS), ``baseline`` (BASELINE_PROGRESS): stored like ``status``
+  (same fields, mostly ``counters``; ``model`` also ``model_hash``), under their own kind so that a HEALTH sent
+  in the same microsecond as its STATUS never shares a storage key with it
 - ``score``: ``score``, ``threshold`` (float), ``alarm_state`` (0/1), ``cls`` (int or None), ``rms``,
   ``peak``, ``velocity_rms`` (float or None), ``hash_mismatch``
 - ``alarm``: ``event`` (1 raise, 2 clear), ``score``, ``threshold``, ``hash_mismatch``
@@ -20,7 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS: tuple[str, ...] = ("hello", "status", "score", "alarm", "features", "raw")
+#: Kinds stored as node status rows (SQLite ``status`` table, InfluxDB ``vib_status`` with a ``kind`` tag).
+STATUS_KINDS: tuple[str, ...] = ("hello", "status", "health", "model", "baseline")
+KINDS: tuple[str, ...] = (*STATUS_KINDS, "score", "alarm", "features", "raw")
 
 
 @dataclass(frozen=True)

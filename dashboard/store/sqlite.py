@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from vibsentry.dashboard.store import schema as S
 from vibsentry.dashboard.store.base import Store
-from vibsentry.dashboard.store.records import Record, raw_scale
+from vibsentry.dashboard.store.records import KINDS, STATUS_KINDS, Record, raw_scale
 
 from vibsentry.errors import StoreError, StoreRejected
 
@@ -169,7 +169,7 @@ class SQLiteStore(Store):
                         int(bool(f.get("hash_mismatch"))),
                     )
                 )
-            elif k in ("hello", "status"):
+            elif k in STATUS_KINDS:
                 rows["status"].append(
                     (
                         r.node,
@@ -209,7 +209,7 @@ class SQLiteStore(Store):
                     )
                 )
             else:
-                raise StoreRejected(f"record kind {k!r} is not one of score/alarm/hello/status/features/raw")
+                raise StoreRejected(f"record kind {k!r} is not one of {'/'.join(KINDS)}")
         return rows, seen, last_score, last_status
 
     def _commit(
