@@ -228,21 +228,26 @@ static void raw_append(vs_node_t *node, const float *x, uint32_t n)
     }
 }
 
-/* Freeze the last `count` samples of raw[] as capture `id`; chunks go out one per vs_node_poll. */
-static void capture_start(vs_node_t *node, uint32_t id, uint32_t count)
+/* Freeze the last `count` samples of raw[] (fewer if fewer were recorded) as capture `id`; chunks go out one
+ * per vs_node_poll. Returns the number of samples captured, 0 when nothing was recorded or a capture runs. */
+static uint32_t capture_start(vs_node_t *node, uint32_t id, uint32_t count)
 {
+    /* cppcheck 2.x takes raw_head for always 0 here (it misses raw_append's increments): false positives. */
     const uint32_t have = node->raw_head < VS_NODE_RAW_CAPACITY ? node->raw_head : VS_NODE_RAW_CAPACITY;
-    count = count < have ? count : have;
-    if (count == 0u || node->raw_frozen) {
-        return;
+    // cppcheck-suppress knownConditionTrueFalse
+    const uint32_t n = count < have ? count : have;
+    // cppcheck-suppress knownConditionTrueFalse
+    if (n == 0u || node->raw_frozen) {
+        return 0u;
     }
     node->raw_frozen = 1u;
     node->cap_id = id;
-    node->cap_start = node->raw_head - count;
-    node->cap_count = count;
+    node->cap_start = node->raw_head - n;
+    node->cap_count = n;
     node->cap_chunk = 0u;
-    node->cap_chunks = (uint16_t)((count + VS_NODE_RAW_CHUNK_SAMPLES - 1u) / VS_NODE_RAW_CHUNK_SAMPLES);
+    node->cap_chunks = (uint16_t)((n + VS_NODE_RAW_CHUNK_SAMPLES - 1u) / VS_NODE_RAW_CHUNK_SAMPLES);
     node->counters.raw_captures++;
+    return n;
 }
 
 static void capture_send_one(vs_node_t *node)
@@ -259,6 +264,7 @@ static void capture_send_one(vs_node_t *node)
     r->sample_format = (uint8_t)VS_PROTO_FMT_I16;
     r->scale_g_per_lsb = VS_NODE_RAW_SCALE_G;
     r->count = (uint16_t)n;
+    // cppcheck-suppress knownConditionTrueFalse ; same false positive (cap_count comes from capture_start)
     for (uint32_t i = 0; i < n; i++) {
         r->samples.i16[i] = node->raw[(node->cap_start + first + i) % VS_NODE_RAW_CAPACITY];
     }
@@ -372,7 +378,7 @@ static void analyse(vs_node_t *node, uint32_t frame_index)
         send_features(node, frame_index);
     }
     if (event == VS_ALARM_EVENT_RAISE && c->raw_capture_samples > 0u) {
-        capture_start(node, ++node->next_capture_id, c->raw_capture_samples);
+        (void)capture_start(node, ++node->next_capture_id, c->raw_capture_samples);
     }
 }
 
@@ -483,11 +489,7 @@ static uint8_t cmd_request_raw(vs_node_t *node, const vs_proto_request_raw_t *rq
     if (node->raw_frozen) {
         return (uint8_t)VS_PROTO_NACK_BUSY;
     }
-    if (node->raw_head == 0u) {
-        return (uint8_t)VS_PROTO_NACK_NOT_READY;
-    }
-    capture_start(node, rq->capture_id, rq->n_samples);
-    return 0u;
+    return capture_start(node, rq->capture_id, rq->n_samples) > 0u ? 0u : (uint8_t)VS_PROTO_NACK_NOT_READY;
 }
 
 static uint8_t cmd_replay(vs_node_t *node, const vs_proto_replay_t *rp)
