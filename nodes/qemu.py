@@ -431,7 +431,9 @@ class Replayer:
     node : QemuNode
         A started node.
     samples : ndarray, shape (n,)
-        Acceleration in g (sent as float32, 250 per frame: the exact values ``vibsentry simulate`` reads).
+        Acceleration in g. Sent as int16 counts (500 per frame) with a power-of-two scale when every sample is
+        an exact multiple of one (:func:`int16_grid`; the node's ``count * scale`` then restores the exact
+        float32 value), else as float32 (250 per frame). Either way the node sees exactly these values.
     sample_rate : float
         Hz (sent in every block; the node checks it against its compiled-in rate).
     frame_length, hop_length : int
@@ -444,8 +446,6 @@ class Replayer:
     ack_timeout : float
         Seconds to wait for an answer before giving up (:class:`FirmwareError`).
     """
-
-    BLOCK = vp.MAX_SAMPLES_F32
 
     def __init__(
         self,
@@ -473,6 +473,8 @@ class Replayer:
         self.ack_timeout = ack_timeout
         self.seq = 0
         self.stats = ReplayStats()
+        self.scale = int16_grid(self.samples)
+        self.block = vp.MAX_SAMPLES_I16 if self.scale is not None else vp.MAX_SAMPLES_F32
 
     def _answers(self, first_frame: int) -> dict[int, vp.Message]:
         out: dict[int, vp.Message] = {}
@@ -489,13 +491,23 @@ class Replayer:
         """Send one REPLAY_SAMPLES frame; returns its sequence number."""
         seq = self.seq
         self.seq = (self.seq + 1) & 0xFFFFFFFF
-        msg = vp.ReplaySamples(
-            block_index=block_index,
-            sample_rate_hz=self.sample_rate,
-            sample_format=int(vp.SampleFormat.FLOAT32),
-            scale_g_per_lsb=1.0,
-            samples=tuple(float(v) for v in chunk),
-        )
+        if self.scale is not None:
+            counts = np.rint(chunk.astype(np.float64) / self.scale).astype(np.int16)
+            msg = vp.ReplaySamples(
+                block_index=block_index,
+                sample_rate_hz=self.sample_rate,
+                sample_format=int(vp.SampleFormat.INT16),
+                scale_g_per_lsb=self.scale,
+                samples=tuple(int(v) for v in counts),
+            )
+        else:
+            msg = vp.ReplaySamples(
+                block_index=block_index,
+                sample_rate_hz=self.sample_rate,
+                sample_format=int(vp.SampleFormat.FLOAT32),
+                scale_g_per_lsb=1.0,
+                samples=tuple(float(v) for v in chunk),
+            )
         self.node.write(
             vp.encode(msg, node_id=vp.BROADCAST_NODE, seq=seq, timestamp_us=time.monotonic_ns() // 1000)
         )
@@ -535,7 +547,7 @@ class Replayer:
                     delay = due - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
-                chunk = self.samples[pos : min(pos + self.BLOCK, n)]
+                chunk = self.samples[pos : min(pos + self.block, n)]
                 seq = self.send_block(block_index, chunk)
                 inflight.append((seq, block_index, pos + len(chunk), len(chunk)))
                 block_index += 1
@@ -584,6 +596,33 @@ class Replayer:
         )
         if not ok:
             raise FirmwareError(f"node {self.node.elf.name}: no answer to the barrier block")
+
+
+def int16_grid(x: np.ndarray) -> float | None:
+    """The power-of-two scale (g per count) on whose grid every sample of ``x`` lies within int16 range, or
+    None. Power-of-two scales make ``count * scale`` exact in float32, so int16 replay loses nothing."""
+    x = np.asarray(x, dtype=np.float32).astype(np.float64)
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    if not np.isfinite(peak):
+        return None
+    for k in range(24, -1, -1):
+        scale = 2.0**-k
+        if peak / scale > 32767:
+            return None
+        counts = x / scale
+        if np.array_equal(counts, np.rint(counts)):
+            return scale
+    return None
+
+
+def quantize_int16(x: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(x on an int16 grid, scale)``: round ``x`` (g) to the finest power-of-two scale that holds its peak in
+    int16 - what an accelerometer's 16-bit counts deliver. The result is float32 and exact on the grid."""
+    x = np.asarray(x, dtype=np.float32)
+    peak = max(float(np.max(np.abs(x))), 1e-9)
+    scale = 2.0 ** math.ceil(math.log2(peak / 32767.0))
+    q = np.clip(np.rint(x.astype(np.float64) / scale), -32767, 32767) * scale
+    return q.astype(np.float32), scale
 
 
 def boot_segments(frames: Sequence[vp.Frame]) -> list[tuple[int, int]]:

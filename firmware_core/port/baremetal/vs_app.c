@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 
+#include "vs/vs_platform_uart.h"
 #include "vs_app_config.h"
 #ifdef VS_APP_HAVE_MODEL
 #include "vs_model_data.h"
@@ -61,6 +62,12 @@ int vs_app_run(void (*start_watchdog)(void))
     }
     if (start_watchdog != NULL) {
         start_watchdog();
+    }
+    {
+        /* A reset can cut a frame in half on the wire; this delimiter ends that fragment at the receiver so
+         * the HELLO that follows is not merged into it and lost (docs/protocol.md section 1 allows it). */
+        static const uint8_t delimiter = 0u;
+        vs_platform_uart_write(&delimiter, 1u);
     }
     rc = vs_node_start(&vs_app_node);
     if (rc != VS_OK) {
