@@ -1,7 +1,8 @@
 """The dashboard's InfluxDB source: the :class:`~vibsentry.dashboard.queries.Source` methods in InfluxQL.
 
-Measurements and tags are those the gateway writes (``docs/storage.md``): ``vib_score``, ``vib_alarm``,
-``vib_status``, ``vib_features``, ``vib_raw``. Reads go through ``GET /query`` (InfluxQL), which InfluxDB 1.x,
+Measurements and tags are those the gateway writes (``docs/storage.md``; the names are in
+:mod:`vibsentry.dashboard.store.influx_schema`): ``vib_score``, ``vib_alarm``, ``vib_status``, ``vib_features``,
+``vib_raw``. Reads go through ``GET /query`` (InfluxQL), which InfluxDB 1.x,
 2.x (a bucket with a DBRP mapping) and 3.x all serve; trends are downsampled by the server with
 ``GROUP BY time(...)``. The one write, an alarm acknowledgement, is a ``vib_ack`` point (tags ``node``; fields
 ``raise_ts_ns``, ``note``) at the raise's timestamp, so acknowledging twice overwrites rather than duplicates;
@@ -11,7 +12,6 @@ it goes to ``/write`` (1.x, user/password) or ``/api/v2/write`` (2.x/3.x, token,
 from __future__ import annotations
 
 import base64
-import re
 import time
 import urllib.parse
 import urllib.request
@@ -29,6 +29,8 @@ from vibsentry.dashboard.queries import (
     check_raw_chunks,
     ns_to_time,
 )
+from vibsentry.dashboard.store import influx_schema as IS
+from vibsentry.dashboard.store.schema import EVENT_RAISE
 
 from vibsentry.errors import StoreError, UsageError
 
@@ -100,15 +102,15 @@ class InfluxSource:
 
         # One selector per query: with several, InfluxQL reports time 0 instead of the point's time.
         for field, key in (("score", "last_score"), ("threshold", "last_threshold")):
-            for r in self._q(f"SELECT last({field}) FROM vib_score GROUP BY node, machine"):
+            for r in self._q(f"SELECT last({field}) FROM {IS.M_SCORE} GROUP BY node, machine"):
                 d = row(r)
                 d[key] = r["last"]
                 d["last_seen_ns"] = max(d["last_seen_ns"], int(r["time"]))
         for field, key in (("alarm_state", "last_alarm_state"), ("velocity_rms", "last_velocity_rms")):
-            for r in self._q(f"SELECT last({field}) FROM vib_score GROUP BY node, machine"):
+            for r in self._q(f"SELECT last({field}) FROM {IS.M_SCORE} GROUP BY node, machine"):
                 row(r)[key] = r["last"]
         for field in ("fw_version", "feature_hash", "model_hash", "hash_mismatch"):
-            for r in self._q(f"SELECT last({field}) FROM vib_status GROUP BY node, machine"):
+            for r in self._q(f"SELECT last({field}) FROM {IS.M_STATUS} GROUP BY node, machine"):
                 d = row(r)
                 d[field] = r["last"]
                 d["last_seen_ns"] = max(d["last_seen_ns"], int(r["time"]))
@@ -121,7 +123,7 @@ class InfluxSource:
         b = bucket_ns(start_ns, end_ns, max_points)
         rows = self._q(
             "SELECT mean(score), max(score), max(threshold), max(alarm_state), mean(velocity_rms), max(rms), "
-            f"count(score) FROM vib_score WHERE node = {_lit(str(int(node)))} AND time >= {int(start_ns)} "
+            f"count(score) FROM {IS.M_SCORE} WHERE node = {_lit(str(int(node)))} AND time >= {int(start_ns)} "
             f"AND time < {int(end_ns)} GROUP BY time({b // 1_000_000_000}s) fill(none)"
         )
         keys = ["time", "mean", "max", "max_1", "max_2", "mean_1", "max_3", "count"]
@@ -133,11 +135,11 @@ class InfluxSource:
         """Same as :meth:`SqliteSource.alarms`; raises are paired with clears here (alarms are few)."""
         where = f"time < {int(end_ns)}" + ("" if node is None else f" AND node = {_lit(str(int(node)))}")
         events = self._q(
-            f"SELECT score, threshold FROM vib_alarm WHERE {where} GROUP BY node, machine, event"
+            f"SELECT score, threshold FROM {IS.M_ALARM} WHERE {where} GROUP BY node, machine, event"
         )
         acks = {
             (int(r["node"]), int(r["time"])): (int(r["ack_ns"]), r["note"])
-            for r in self._q("SELECT ack_ns, note FROM vib_ack GROUP BY node")
+            for r in self._q(f"SELECT ack_ns, note FROM {IS.M_ACK} GROUP BY node")
         }
         by_node: dict[int, list[dict[str, Any]]] = {}
         for r in events:
@@ -145,9 +147,9 @@ class InfluxSource:
         rows = []
         for n, evs in by_node.items():
             # As in SQLite: an episode ends at the next clear or the next raise (a reboot in alarm).
-            clears = sorted(int(e["time"]) for e in evs if e.get("event") in ("clear", "raise"))
+            clears = sorted(int(e["time"]) for e in evs if e.get("event") in IS.EVENT_TAGS.values())
             for e in evs:
-                if e.get("event") != "raise":
+                if e.get("event") != IS.EVENT_TAGS[EVENT_RAISE]:
                     continue
                 t = int(e["time"])
                 clear = next((c for c in clears if c > t), None)
@@ -175,7 +177,7 @@ class InfluxSource:
         if not any(int(r) == int(raise_ts_ns) for r in self.alarms(0, raise_ts_ns + 1, node)["raise_ts_ns"]):
             raise StoreError(f"no alarm raised by node {node} at ts_ns={raise_ts_ns} in {self.describe()}")
         esc = note.strip().replace("\\", "\\\\").replace('"', '\\"')
-        line = f'vib_ack,node={int(node)} ack_ns={time.time_ns()}i,note="{esc}" {int(raise_ts_ns)}'
+        line = f'{IS.M_ACK},node={int(node)} ack_ns={time.time_ns()}i,note="{esc}" {int(raise_ts_ns)}'
         if self._token:
             params = {"bucket": self.database, "precision": "ns", **({"org": self._org} if self._org else {})}
             path, headers = "/api/v2/write", {"Authorization": f"Token {self._token}"}
@@ -208,20 +210,20 @@ class InfluxSource:
     def latest_features(self, node: int) -> tuple[int, str, np.ndarray] | None:
         """Newest ``vib_features`` point of ``node``: ``(ts_ns, kind, float32 values)``, or None."""
         rows = self._q(
-            f"SELECT * FROM vib_features WHERE node = {_lit(str(int(node)))} ORDER BY time DESC LIMIT 1"
+            f"SELECT * FROM {IS.M_FEATURES} WHERE node = {_lit(str(int(node)))} ORDER BY time DESC LIMIT 1"
         )
         if not rows:
             return None
         r = rows[0]
         bands = sorted(
-            (k for k in r if re.fullmatch(r"b\d+", k) and r[k] is not None), key=lambda k: int(k[1:])
+            (k for k in r if IS.FEATURE_FIELD_RE.fullmatch(k) and r[k] is not None), key=lambda k: int(k[1:])
         )
         return int(r["time"]), str(r.get("kind", "")), np.array([r[k] for k in bands], dtype=np.float32)
 
     def scores(self, node: int, start_ns: int, end_ns: int) -> pd.DataFrame:
         """Every score of ``node`` in the window (same columns as :meth:`SqliteSource.scores`)."""
         rows = self._q(
-            "SELECT seq, score, threshold, alarm_state, velocity_rms, rms FROM vib_score "
+            f"SELECT seq, score, threshold, alarm_state, velocity_rms, rms FROM {IS.M_SCORE} "
             f"WHERE node = {_lit(str(int(node)))} AND time >= {int(start_ns)} AND time < {int(end_ns)}"
         )
         cols = ["ts_ns", "seq", "score", "threshold", "alarm_state", "velocity_rms", "rms"]
@@ -231,7 +233,7 @@ class InfluxSource:
 
     def _raw_rows(self, node: int, where: str) -> list[dict[str, Any]]:
         return self._q(
-            "SELECT chunk, n_chunks, sample_rate, channels, sample_format, scale, data FROM vib_raw "
+            f"SELECT chunk, n_chunks, sample_rate, channels, sample_format, scale, data FROM {IS.M_RAW} "
             f"WHERE node = {_lit(str(int(node)))} AND {where} GROUP BY capture"
         )
 

@@ -29,15 +29,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from vibsentry.training.manifest import MANIFEST_HEADER, ManifestRow, manifest_line
 
 from vibsentry.errors import StoreError, UsageError
 
-MANIFEST_HEADER = "path,label,fs,channel,group,split,rpm,load,start_s,end_s"
 _LABEL = re.compile(r"^[A-Za-z0-9_.@-]+$")
 
 
 @dataclass(frozen=True)
-class ExportResult:
+class RetrainExport:
     """What :func:`export` wrote."""
 
     out_dir: Path
@@ -125,13 +125,13 @@ def export(
     label: str,
     out_dir: str | os.PathLike[str],
     root: str | os.PathLike[str] | None = None,
-) -> ExportResult:
+) -> RetrainExport:
     """Write the raw captures and scores of ``node`` in ``[start_ns, end_ns)`` for retraining.
 
     All or nothing: every file is first written to a staging folder next to (or inside) the target and
     moved into place only when every capture has been read, checked and written; the manifest moves last.
     A capture that cannot be trusted (chunks missing or disagreeing on the chunk count, a scale or sample
-    rate that is 0, infinite or NaN, NaN samples) is left out and named in ``ExportResult.refused``.
+    rate that is 0, infinite or NaN, NaN samples) is left out and named in ``RetrainExport.refused``.
 
     Parameters
     ----------
@@ -150,7 +150,7 @@ def export(
 
     Returns
     -------
-    ExportResult
+    RetrainExport
     """
     if not _LABEL.match(label or ""):
         raise UsageError(f"label {label!r}: use letters, digits and _ . @ - only (e.g. normal, outer_race)")
@@ -179,7 +179,11 @@ def export(
             continue
         name = f"node{node}_cap{cid}_{label}.wav"
         files[name] = wav_bytes(samples[:, 0] if samples.shape[1] == 1 else samples, float(rate or 0))
-        lines.append(f"{name},{label},,,node{node},,,,,")
+        row = ManifestRow(
+            path=name, file=out / name, label=label, fs=None, channel="", group=f"node{node}", split="", rpm=None,
+            load="", start_s=None, end_s=None, line=0, manifest=str(out / "manifest.csv"),
+        )  # fmt: skip
+        lines.append(manifest_line(row))
     scores = source.scores(node, start_ns, end_ns)  # type: ignore[attr-defined]
     buf = io.StringIO()
     scores.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL)
@@ -193,7 +197,7 @@ def export(
         manifest = out / "manifest.csv"
     _publish(out, files)
     recordings = tuple(out / ln.split(",", 1)[0] for ln in lines)
-    return ExportResult(
+    return RetrainExport(
         out, recordings, manifest, tuple(lines), out / scores_name, incomplete, tuple(refused)
     )
 

@@ -14,12 +14,10 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
+from vibsentry.dashboard.store.schema import DEFAULT_STORE
+
 from vibsentry.errors import StoreError, UsageError
 from vibsentry.process import spawn, stop_group
-
-#: The gateway's default store (``vibsentry ingest``), which the dashboard reads unless told otherwise.
-DEFAULT_STORE = "sqlite:.vibsentry/data/vibsentry.sqlite"
-
 
 def app_path() -> Path:
     """The Streamlit script ``app.py`` next to this module (in a checkout or an installed package)."""

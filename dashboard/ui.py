@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 from vibsentry.dashboard import queries as q
+from vibsentry.dashboard.store.schema import DEFAULT_STORE
 from vibsentry.dashboard.access import AccessConfig
 from vibsentry.dashboard.audit import AuditLog
 
@@ -39,7 +40,6 @@ from vibsentry.errors import ConfigError
 #: Query cache lifetime. Short, because an alarm must reach the screen within about a second; long enough
 #: that many open browsers refreshing together cost the database one query per TTL.
 TTL_S = 0.25
-DEFAULT_STORE = "sqlite:.vibsentry/data/vibsentry.sqlite"
 DEFAULT_EXPORT_DIR = ".vibsentry/exports"
 
 

@@ -186,3 +186,37 @@ def test_malformed_records_are_rejected_as_such(tmp_path):
     store = SQLiteStore(tmp_path / "s.sqlite")
     with pytest.raises(StoreRejected, match="malformed"):
         store.write([Record("score", 1, T0, 1, {"threshold": 1.0})])  # no score field at all
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, None), (1.5, 1.5), (np.float32(2.0), 2.0), (3, 3.0), ("0.25", 0.25), (float("nan"), None),
+     (float("inf"), None), (float("-inf"), None), (np.float32("nan"), None), (np.float64("inf"), None)],
+)  # fmt: skip
+def test_finite_or_none_is_the_one_rule_for_node_numbers(value: object, expected: float | None) -> None:
+    from vibsentry.dashboard.store.records import finite_or_none
+
+    assert finite_or_none(value) == expected
+
+
+def test_non_finite_numbers_read_back_as_missing_on_the_fleet_view(tmp_path) -> None:
+    """The writer stores NaN/inf as NULL and the fleet view shows them as missing: one rule on both sides."""
+    from vibsentry.dashboard.queries import SqliteSource, fleet
+
+    db = tmp_path / "s.sqlite"
+    st = SQLiteStore(db)
+    now = 1_700_000_000_000_000_000
+    fields = {
+        "score": float("inf"),
+        "threshold": float("nan"),
+        "alarm_state": 0,
+        "velocity_rms": float("-inf"),
+    }
+    st.write([Record("score", 1, now, 1, fields, machine="m")])
+    st.close()
+    src = SqliteSource(db)
+    try:
+        row = fleet(src, now_ns=now).iloc[0]
+    finally:
+        src.close()
+    assert row["last_score"] is None and row["threshold"] is None and row["velocity_rms"] is None

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from vibsentry.errors import DatasetError, FileFormatError
+from vibsentry.fileio import write_atomic
 
 COLUMNS: tuple[str, ...] = (
     "path",
@@ -36,6 +37,8 @@ COLUMNS: tuple[str, ...] = (
     "start_s",
     "end_s",
 )
+#: The header line of a manifest CSV.
+MANIFEST_HEADER = ",".join(COLUMNS)
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 NORMAL = "normal"
 _LABEL_RE = re.compile(r"^[A-Za-z0-9_.@-]+$")
@@ -483,13 +486,24 @@ def fingerprint(rows: Sequence[ManifestRow]) -> str:
     return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
 
 
+def manifest_line(row: ManifestRow, *, absolute: bool = False) -> str:
+    """One row as a manifest CSV line, without the line end (``absolute`` writes the resolved path)."""
+    buf = io.StringIO()
+    csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n").writerow(
+        row.to_csv_dict(absolute=absolute)
+    )
+    return buf.getvalue()[:-1]
+
+
+def manifest_text(rows: Sequence[ManifestRow], *, absolute: bool = True) -> str:
+    """A whole manifest CSV: :data:`MANIFEST_HEADER`, then one :func:`manifest_line` per row."""
+    return "".join(
+        f"{line}\n" for line in [MANIFEST_HEADER, *(manifest_line(r, absolute=absolute) for r in rows)]
+    )
+
+
 def write_manifest(
     rows: Sequence[ManifestRow], path: str | os.PathLike[str], *, absolute: bool = True
 ) -> None:
-    """Write rows as a manifest CSV (absolute paths by default, so the copy works from anywhere)."""
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow(r.to_csv_dict(absolute=absolute))
-    Path(path).write_text(buf.getvalue(), encoding="utf-8")
+    """Write rows as a manifest CSV, atomically (absolute paths by default, so the copy works from anywhere)."""
+    write_atomic(path, manifest_text(rows, absolute=absolute))

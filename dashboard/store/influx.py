@@ -16,12 +16,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from vibsentry.dashboard.store import influx_schema as IS
 from vibsentry.dashboard.store.base import Store
 from vibsentry.dashboard.store.records import STATUS_KINDS, Record, raw_scale
 
 from vibsentry.errors import StoreError, StoreRejected
 
-_EVENT_NAMES = {1: "raise", 2: "clear"}
 #: Lines per HTTP request; InfluxDB recommends batches of about 5000 points.
 MAX_LINES_PER_REQUEST = 5000
 
@@ -93,7 +93,7 @@ def record_points(r: Record) -> Iterator[Any]:
     tags = _tags(r)
     k = r.kind
     if k == "score":
-        p = Point("vib_score").tag("channel", "0")
+        p = Point(IS.M_SCORE).tag("channel", "0")
         for name, key in (
             ("score", "score"),
             ("threshold", "threshold"),
@@ -108,27 +108,27 @@ def record_points(r: Record) -> Iterator[Any]:
             p = p.field("label", int(f["cls"]))
         p = p.field("hash_mismatch", bool(f.get("hash_mismatch")))
     elif k == "alarm":
-        p = Point("vib_alarm").tag("event", _EVENT_NAMES.get(int(f["event"]), str(f["event"])))
+        p = Point(IS.M_ALARM).tag("event", IS.EVENT_TAGS.get(int(f["event"]), str(f["event"])))
         p = p.field("score", float(f.get("score") or 0.0)).field(
             "threshold", float(f.get("threshold") or 0.0)
         )
         p = p.field("hash_mismatch", bool(f.get("hash_mismatch")))
     elif k in STATUS_KINDS:
-        p = Point("vib_status").tag("kind", k)
+        p = Point(IS.M_STATUS).tag("kind", k)
         for key in ("fw_version", "feature_hash", "model_hash"):
             if f.get(key):
                 p = p.field(key, str(f[key]))
         if f.get("uptime_ms") is not None:
             p = p.field("uptime_ms", int(f["uptime_ms"]))
         for name, value in dict(f.get("counters") or {}).items():
-            p = p.field(f"c_{name}", int(value))
+            p = p.field(f"{IS.COUNTER_PREFIX}{name}", int(value))
         p = p.field("hash_mismatch", bool(f.get("hash_mismatch")))
     elif k == "features":
-        p = Point("vib_features").tag("kind", str(f["kind"]))
+        p = Point(IS.M_FEATURES).tag("kind", str(f["kind"]))
         for i, v in enumerate(f["values"]):
-            p = p.field(f"b{i:02d}", float(v))
+            p = p.field(IS.feature_field(i), float(v))
     elif k == "raw":
-        p = Point("vib_raw").tag("capture", str(f["capture_id"]))
+        p = Point(IS.M_RAW).tag("capture", str(f["capture_id"]))
         p = p.field("chunk", int(f["chunk_index"])).field("n_chunks", int(f.get("n_chunks") or 0))
         p = p.field("sample_rate", float(f.get("sample_rate") or 0.0)).field(
             "channels", int(f.get("channels", 1))

@@ -76,3 +76,15 @@ def raw_scale(value: Any) -> float:
     except (TypeError, ValueError):
         return 0.0
     return f if math.isfinite(f) and f != 0.0 else 0.0
+
+
+def finite_or_none(value: Any) -> float | None:
+    """``value`` as a float when it is finite, else None (NaN, +-inf and None all mean "no value").
+
+    The one rule for numbers a node sent: the SQLite store keeps them as NULL (it cannot hold NaN or inf, and
+    a NULL score stays out of the rollup), and the dashboard shows them as missing, whichever store it reads.
+    """
+    if value is None:
+        return None
+    f = float(value)
+    return f if math.isfinite(f) else None

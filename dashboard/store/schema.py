@@ -21,6 +21,10 @@ from __future__ import annotations
 #: Stored in ``meta`` under key ``schema_version``.
 SCHEMA_VERSION = 1
 
+#: Where the gateway keeps its SQLite store unless told otherwise, and the dashboard looks for it.
+DEFAULT_PATH = ".vibsentry/data/vibsentry.sqlite"
+DEFAULT_STORE = f"sqlite:{DEFAULT_PATH}"
+
 #: Rollup bucket of ``scores_1m`` in nanoseconds.
 ROLLUP_NS = 60_000_000_000
 

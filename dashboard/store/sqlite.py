@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import json
-import math
 import os
 import sqlite3
 import time
@@ -15,12 +14,12 @@ from typing import Any
 import numpy as np
 from vibsentry.dashboard.store import schema as S
 from vibsentry.dashboard.store.base import Store
-from vibsentry.dashboard.store.records import KINDS, STATUS_KINDS, Record, raw_scale
+from vibsentry.dashboard.store.records import KINDS, STATUS_KINDS, Record, finite_or_none, raw_scale
 
 from vibsentry.errors import StoreError, StoreRejected
 
 #: Where ``vibsentry ingest`` keeps its SQLite store unless told otherwise.
-DEFAULT_PATH = Path(".vibsentry") / "data" / "vibsentry.sqlite"
+DEFAULT_PATH = Path(S.DEFAULT_PATH)
 
 
 def _describe(exc: BaseException) -> str:
@@ -30,14 +29,6 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return "disk full"
     return text
-
-
-def _num(v: Any) -> float | None:
-    """A finite float, or None (SQLite cannot hold NaN/inf; a node may still send them)."""
-    if v is None:
-        return None
-    x = float(v)
-    return x if math.isfinite(x) else None
 
 
 def init_schema(conn: sqlite3.Connection) -> None:
@@ -144,13 +135,13 @@ class SQLiteStore(Store):
                         r.node,
                         r.ts_ns,
                         r.seq,
-                        _num(f["score"]),
-                        _num(f.get("threshold")),
+                        finite_or_none(f["score"]),
+                        finite_or_none(f.get("threshold")),
                         int(f.get("alarm_state", 0)),
                         f.get("cls"),
-                        _num(f.get("rms")),
-                        _num(f.get("peak")),
-                        _num(f.get("velocity_rms")),
+                        finite_or_none(f.get("rms")),
+                        finite_or_none(f.get("peak")),
+                        finite_or_none(f.get("velocity_rms")),
                         int(bool(f.get("hash_mismatch"))),
                     )
                 )
@@ -164,8 +155,8 @@ class SQLiteStore(Store):
                         r.ts_ns,
                         int(f["event"]),
                         r.seq,
-                        _num(f.get("score")),
-                        _num(f.get("threshold")),
+                        finite_or_none(f.get("score")),
+                        finite_or_none(f.get("threshold")),
                         int(bool(f.get("hash_mismatch"))),
                     )
                 )
@@ -201,7 +192,7 @@ class SQLiteStore(Store):
                         r.ts_ns,
                         r.seq,
                         f.get("n_chunks"),
-                        _num(f.get("sample_rate")),
+                        finite_or_none(f.get("sample_rate")),
                         int(f.get("channels", 1)),
                         str(f.get("sample_format", "f32")),
                         raw_scale(f.get("scale", 1.0)),
@@ -278,10 +269,10 @@ class SQLiteStore(Store):
             [
                 (
                     r.ts_ns,
-                    _num(r.fields["score"]),
-                    _num(r.fields.get("threshold")),
+                    finite_or_none(r.fields["score"]),
+                    finite_or_none(r.fields.get("threshold")),
                     int(r.fields.get("alarm_state", 0)),
-                    _num(r.fields.get("velocity_rms")),
+                    finite_or_none(r.fields.get("velocity_rms")),
                     n,
                     r.ts_ns,
                 )
