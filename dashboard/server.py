@@ -19,6 +19,7 @@ from vibsentry.dashboard.store.schema import DEFAULT_STORE
 from vibsentry.errors import StoreError, UsageError
 from vibsentry.process import spawn, stop_group
 
+
 def app_path() -> Path:
     """The Streamlit script ``app.py`` next to this module (in a checkout or an installed package)."""
     return Path(__file__).resolve().with_name("app.py")

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 from vibsentry.dashboard import queries as q
-from vibsentry.dashboard.store.schema import DEFAULT_STORE
 from vibsentry.dashboard.access import AccessConfig
 from vibsentry.dashboard.audit import AuditLog
+from vibsentry.dashboard.store.schema import DEFAULT_STORE
 
 from vibsentry.config import load_section, read_secret
 from vibsentry.errors import ConfigError
