@@ -26,9 +26,10 @@ class SpeedEstimate:
     rpm : float
         Revolutions per minute.
     confidence : float
-        In [0, 1]: 1 for a given speed; for an estimate ``1 - runner_up / best`` of the harmonic-sum score,
-        where the runner-up is the best candidate more than 3 % away from the winner (0: two speeds explain
-        the spectrum equally well).
+        In [0, 1]: 1 for a given speed; for an estimate ``1 - exp(-(S_best - S_runner_up) / 10)`` where S is
+        the harmonic-sum score (dB-weighted, see :func:`~vibsentry.diagnostics.spectral.comb_fit`) and the
+        runner-up is the best candidate more than 3 % away from the winner (0: two speeds explain the
+        spectrum equally well; 0.63 for a 10 dB margin).
     source : str
         ``"given"`` or ``"spectrum"``.
     harmonics_db : tuple of float
@@ -99,7 +100,7 @@ def estimate_speed(
     f0 = float(cand[i])
     far = np.abs(cand - f0) > 0.03 * f0
     runner = float(score[far].max()) if far.any() else 0.0
-    conf = 0.0 if score[i] <= 0 else float(np.clip(1.0 - runner / score[i], 0.0, 1.0))
+    conf = float(1.0 - np.exp(-max(float(score[i]) - runner, 0.0) / 10.0))
     pk = peaks_near(freqs[:top], amp[:top], floor, f0 * np.arange(1, 4), tol_hz=np.arange(1, 4) * df)
     h = int(np.nanargmax(pk.db))
     refined = float(pk.freq_hz[h]) / (h + 1)
