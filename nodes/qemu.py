@@ -608,7 +608,7 @@ def int16_grid(x: np.ndarray) -> float | None:
     for k in range(24, -1, -1):
         scale = 2.0**-k
         if peak / scale > 32767:
-            return None
+            continue  # too fine for int16; a coarser scale may still hold every sample
         counts = x / scale
         if np.array_equal(counts, np.rint(counts)):
             return scale
