@@ -23,6 +23,7 @@ from collections.abc import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
 import scipy.fft  # noqa: E402
+
 from vibsentry.dsp import (  # noqa: E402
     FEATURE_GROUPS,
     FeatureParams,

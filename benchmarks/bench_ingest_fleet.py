@@ -26,12 +26,12 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+
+from vibsentry import protocol as vp
+from vibsentry.dsp import FeatureParams
 from vibsentry.nodes.ports import PtyPort
 from vibsentry.nodes.simulator import Simulator
 from vibsentry.nodes.virtual import NodeSpec, VirtualNode
-from vibsentry.dsp import FeatureParams
-
-from vibsentry import protocol as vp
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDING = ROOT / "sample_data" / "synthetic" / "m1_normal_a.wav"

@@ -17,10 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from vibsentry import protocol as vp
 from vibsentry.dashboard.gateway.journal import Journal
 from vibsentry.dashboard.gateway.tracker import Tracker
-
-from vibsentry import protocol as vp
 
 TARGET = 20_000
 

@@ -48,12 +48,11 @@ def main() -> int:
     ap.add_argument("--refresh", type=float, default=1.0, help="dashboard live refresh period with --browser")
     args = ap.parse_args()
 
+    from vibsentry import protocol as vp
     from vibsentry.dashboard import queries as q
     from vibsentry.nodes.ports import PtyPort
     from vibsentry.nodes.simulator import Simulator
     from vibsentry.nodes.virtual import NodeSpec, VirtualNode
-
-    from vibsentry import protocol as vp
 
     bundle = None
     bdir = Path(args.bundle) if args.bundle else ROOT / ".vibsentry" / "demo" / "bundle"

@@ -265,6 +265,7 @@ def fleet(args: argparse.Namespace, tmp: Path, broker: MosquittoBroker, collecto
 def flood(args: argparse.Namespace, broker: MosquittoBroker, start, reader, base: int) -> dict:
     """Publish ``args.flood`` messages into the stopped collector's session, then time its drain."""
     import paho.mqtt.client as mqtt
+
     from vibsentry.dashboard.gateway.mqtt import encode_message, topic_for
     from vibsentry.dashboard.store.records import Record
 

@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=2000, help="inputs per architecture")
     args = ap.parse_args(argv)
     import tensorflow as tf
+
     from vibsentry.codegen.export import export_c
 
     rows = []

@@ -17,7 +17,6 @@ from vibsentry.codegen.feature_config import render_feature_config
 from vibsentry.codegen.lower import ExportPlan, lower
 from vibsentry.codegen.render import render
 from vibsentry.codegen.tflite_reader import read_tflite
-
 from vibsentry.errors import ExportError
 from vibsentry.fileio import write_atomic
 

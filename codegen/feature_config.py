@@ -19,10 +19,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
 from vibsentry.dsp import spectral
 from vibsentry.dsp.features import feature_tables
 from vibsentry.dsp.params import FEATURE_GROUPS, FeatureParams
-
 from vibsentry.errors import VibsentryError
 from vibsentry.fileio import write_atomic
 

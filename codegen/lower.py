@@ -13,7 +13,6 @@ from typing import Any
 from vibsentry.codegen.arena import plan_arena
 from vibsentry.codegen.ops import OP_CODES, STATIC_INPUTS, SUPPORTED_OPS, COp, lower_op, unsupported
 from vibsentry.codegen.tflite_reader import TfliteModel, TfliteOp, TfliteTensor
-
 from vibsentry.errors import ExportError
 
 

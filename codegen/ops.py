@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from vibsentry.codegen.quant import (
     activation_range,
     f32,
@@ -23,7 +24,6 @@ from vibsentry.codegen.quant import (
     tanh_table,
 )
 from vibsentry.codegen.tflite_reader import TfliteModel, TfliteOp, TfliteTensor
-
 from vibsentry.errors import ExportError
 
 # vs_model.h op codes (part of the generated-code format).

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from vibsentry.codegen.lower import ExportPlan
 from vibsentry.codegen.ops import C_OP_NAMES
 from vibsentry.codegen.tflite_reader import TfliteTensor
-
 from vibsentry.errors import ExportError
 
 

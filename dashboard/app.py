@@ -15,12 +15,12 @@ from typing import Any
 import altair as alt
 import pandas as pd
 import streamlit as st
+
 from vibsentry.dashboard import queries as q
 from vibsentry.dashboard import ui
 from vibsentry.dashboard.access import Identity, verify_password
 from vibsentry.dashboard.safe_text import md_literal
 from vibsentry.diagnostics.iso10816 import ZONE_MEANING
-
 from vibsentry.errors import VibsentryError
 
 SECOND = 1_000_000_000

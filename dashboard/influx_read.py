@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from vibsentry.dashboard.queries import (
     ALARM_COLUMNS,
     MAX_POINTS,
@@ -31,7 +32,6 @@ from vibsentry.dashboard.queries import (
 )
 from vibsentry.dashboard.store import influx_schema as IS
 from vibsentry.dashboard.store.schema import EVENT_RAISE
-
 from vibsentry.errors import StoreError, UsageError
 
 

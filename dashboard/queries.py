@@ -28,9 +28,9 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+
 from vibsentry.dashboard.store.records import finite_or_none
 from vibsentry.diagnostics.iso10816 import DEFAULT_GROUP, ZoneLimits, load_groups, zone_of
-
 from vibsentry.errors import StoreError, UsageError
 
 #: Node status values, in order of severity.

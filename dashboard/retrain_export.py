@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from vibsentry.training.manifest import MANIFEST_HEADER, ManifestRow, manifest_line
 
 from vibsentry.errors import StoreError, UsageError
+from vibsentry.training.manifest import MANIFEST_HEADER, ManifestRow, manifest_line
 
 _LABEL = re.compile(r"^[A-Za-z0-9_.@-]+$")
 

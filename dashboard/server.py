@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from vibsentry.dashboard.store.schema import DEFAULT_STORE
-
 from vibsentry.errors import StoreError, UsageError
 from vibsentry.process import spawn, stop_group
 

@@ -29,12 +29,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import streamlit as st
+
+from vibsentry.config import load_section, read_secret
 from vibsentry.dashboard import queries as q
 from vibsentry.dashboard.access import AccessConfig
 from vibsentry.dashboard.audit import AuditLog
 from vibsentry.dashboard.store.schema import DEFAULT_STORE
-
-from vibsentry.config import load_section, read_secret
 from vibsentry.errors import ConfigError
 
 #: Query cache lifetime. Short, because an alarm must reach the screen within about a second; long enough

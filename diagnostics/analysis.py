@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
 from vibsentry.diagnostics.bearings import BearingGeometry, bearing_orders
 from vibsentry.diagnostics.iso10816 import DEFAULT_GROUPS, ZoneLimits
 from vibsentry.diagnostics.kurtogram import Kurtogram, envelope_spectrum, fast_kurtogram, prewhitened
@@ -23,7 +24,6 @@ from vibsentry.diagnostics.spectral import (
     snr_db,
 )
 from vibsentry.diagnostics.speed import SpeedEstimate, check_rpm, check_rpm_range, estimate_speed
-
 from vibsentry.errors import ConfigError, SignalError
 
 __all__ = ["FAULTS", "Diagnosis", "Finding", "diagnose"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from vibsentry.diagnostics.analysis import Diagnosis
 
+from vibsentry.diagnostics.analysis import Diagnosis
 from vibsentry.errors import UsageError
 from vibsentry.fileio import atomic_open
 

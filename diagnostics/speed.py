@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from vibsentry.diagnostics.spectral import comb_fit, noise_floor, peaks_near, snr_db
 
+from vibsentry.diagnostics.spectral import comb_fit, noise_floor, peaks_near, snr_db
 from vibsentry.errors import ConfigError
 
 __all__ = ["RPM_LIMITS", "SpeedEstimate", "check_rpm", "check_rpm_range", "estimate_speed"]

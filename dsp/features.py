@@ -12,10 +12,10 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 import scipy.fft
+
 from vibsentry.dsp import spectral
 from vibsentry.dsp.mel import MelTable, dct_matrix, mel_filter_table
 from vibsentry.dsp.params import ACCEL_UNITS, LOG_OFFSET, FeatureParams
-
 from vibsentry.errors import SignalError
 
 #: Frames per NumPy batch: large enough to amortise call overhead, small enough that the temporaries

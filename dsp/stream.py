@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 import numpy.typing as npt
+
 from vibsentry.dsp.features import as_samples, features_from_frames
 from vibsentry.dsp.params import FeatureParams
 

@@ -7,9 +7,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from vibsentry.nodes.virtual import VirtualNode
-
 from vibsentry.errors import UsageError
+from vibsentry.nodes.virtual import VirtualNode
 
 
 class Simulator:

@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from vibsentry.dsp.params import FeatureParams
-from vibsentry.runtime.alarm import AlarmRule
 
+from vibsentry.dsp.params import FeatureParams
 from vibsentry.errors import BundleError, VibsentryError
+from vibsentry.runtime.alarm import AlarmRule
 
 FORMAT = "vibsentry.bundle"
 FORMAT_VERSION = 1

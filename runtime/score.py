@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+
 from vibsentry.runtime.model import TFLiteModel
 
 F32 = npt.NDArray[np.float32]

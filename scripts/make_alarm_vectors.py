@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+
 from vibsentry.runtime.alarm import AlarmRule, apply_alarm_rule
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "vectors" / "alarm"

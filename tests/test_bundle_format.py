@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vibsentry.dsp.features import extract_features
-from vibsentry.dsp.params import FeatureParams
-from vibsentry.runtime.bundle import load_bundle, save_bundle
-from vibsentry.runtime.model import dequantize, quantize
 
 from tests.support import training as T
+from vibsentry.dsp.features import extract_features
+from vibsentry.dsp.params import FeatureParams
 from vibsentry.errors import BundleError
+from vibsentry.runtime.bundle import load_bundle, save_bundle
+from vibsentry.runtime.model import dequantize, quantize
 
 pytestmark = pytest.mark.needs_tf
 

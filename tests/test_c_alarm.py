@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vibsentry.runtime.alarm import AlarmRule, apply_alarm_rule
 
 from tests.support.cbuild import build_host, run_c_test
+from vibsentry.runtime.alarm import AlarmRule, apply_alarm_rule
 
 VECTORS = sorted((Path(__file__).parent / "vectors" / "alarm").glob("*.json"))
 

@@ -7,9 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from vibsentry.dsp import FeatureParams
-
 from tests.support.cbuild import FIRMWARE, ROOT, make, require_tools
+from vibsentry.dsp import FeatureParams
 
 TARBALL = ROOT / "build" / "cmsis-sdist" / "cmsisdsp-1.10.3.tar.gz"
 

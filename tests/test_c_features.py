@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vibsentry.dsp import FeatureParams
-from vibsentry.dsp.features import features_from_frames
 
 from tests.support.cbuild import make, run_c_test
 from tests.support.cfeatures import CFeatures, assert_parity, synthetic_frames, wav_frames
+from vibsentry.dsp import FeatureParams
+from vibsentry.dsp.features import features_from_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 

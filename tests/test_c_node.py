@@ -78,10 +78,9 @@ def default_lib() -> Any:
 def test_trigger_decisions_match_the_model(default_lib: Any) -> None:
     """With a level trigger, heartbeat and hold-off the analysed frames are those the vs_trigger rules pick when
     each hop is one block (vs_node.h)."""
+    from tests.test_c_trigger import TriggerModel
     from vibsentry.dsp.io import read_recording
     from vibsentry.nodes.cnode import CNode
-
-    from tests.test_c_trigger import TriggerModel
 
     lib = default_lib
     n_len, hop = lib.frame_length, lib.hop_length
@@ -158,9 +157,8 @@ def test_commands_from_the_python_codec(default_lib: Any) -> None:
 def bundle() -> Any:
     pytest.importorskip("tensorflow", reason="training the demo bundle needs the train extra")
     _need_c()
-    from vibsentry.runtime.bundle import load_bundle
-
     from tests.support.dashboard import demo_bundle_dir
+    from vibsentry.runtime.bundle import load_bundle
 
     return load_bundle(demo_bundle_dir())
 
@@ -168,13 +166,12 @@ def bundle() -> Any:
 @pytest.mark.slow
 @pytest.mark.needs_tf
 def test_stage_by_stage_against_the_references(bundle: Any) -> None:
+    from tests.support.cfeatures import assert_parity
     from vibsentry.dsp import extract_features
     from vibsentry.dsp.features import frame_signal
     from vibsentry.nodes.cnode import CNode, build_node_library
     from vibsentry.nodes.virtual import load_signal
     from vibsentry.runtime.alarm import AlarmState
-
-    from tests.support.cfeatures import assert_parity
 
     lib = build_node_library(bundle)
     p = bundle.params

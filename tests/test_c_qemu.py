@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vibsentry.dsp import FeatureParams
-from vibsentry.dsp.features import features_from_frames
 
 from tests.support import cqemu
 from tests.support.cbuild import ROOT, make
 from tests.support.cfeatures import assert_parity
+from vibsentry.dsp import FeatureParams
+from vibsentry.dsp.features import features_from_frames
 
 
 def _f32(bits: int) -> float:
@@ -122,13 +122,12 @@ def test_int8_autoencoder_on_target_matches_tflite_reference(target: cqemu.Targe
     if reason:
         pytest.skip(reason)
     pytest.importorskip("tensorflow")
+    from tests.support import tflite_models
     from vibsentry.codegen.lower import lower
     from vibsentry.codegen.render import render
     from vibsentry.codegen.tflite_reader import read_tflite
     from vibsentry.dsp import extract_features
     from vibsentry.dsp.io import read_recording
-
-    from tests.support import tflite_models
 
     content = tflite_models.convert("autoencoder")
     tfl = tmp_path / "ae.tflite"

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io.wavfile
-from vibsentry.dsp import FeatureParams, extract_features
 
 from vibsentry.cli import main
+from vibsentry.dsp import FeatureParams, extract_features
 
 VIBSENTRY = [sys.executable, "-m", "vibsentry"]
 

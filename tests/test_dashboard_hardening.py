@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-from vibsentry.dashboard.store.records import Record
-from vibsentry.dashboard.store.sqlite import SQLiteStore
 
 from tests.support.dashboard import FEATURE_HASH, SECOND, make_records
 from tests.support.hardening import snapshot, tiny_fs
 from tests.test_dashboard_app import APP, run_view
+from vibsentry.dashboard.store.records import Record
+from vibsentry.dashboard.store.sqlite import SQLiteStore
 
 
 def hello(node: int, t_ns: int, machine: str) -> Record:
@@ -281,7 +281,6 @@ def test_export_never_appends_to_a_foreign_manifest(raw_store: Path, tmp_path: P
 def test_export_on_a_full_disk_leaves_nothing(raw_store: Path, tmp_path: Path) -> None:
     from vibsentry.dashboard import queries as q
     from vibsentry.dashboard import retrain_export
-
     from vibsentry.errors import StoreError
 
     with tiny_fs(tmp_path / "exports", "16k") as root:

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from tests.support.dashboard import SECOND, make_records
+from tests.support.influxd import InfluxdServer, start_influxd
 from vibsentry.dashboard import queries as q
 from vibsentry.dashboard.influx_read import InfluxSource
 from vibsentry.dashboard.store.influx import InfluxV1Store
 from vibsentry.dashboard.store.sqlite import SQLiteStore
-
-from tests.support.dashboard import SECOND, make_records
-from tests.support.influxd import InfluxdServer, start_influxd
 
 
 @pytest.fixture(scope="module")

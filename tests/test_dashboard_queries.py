@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.support.dashboard import SECOND, fill_big_store, fill_store
 from vibsentry.dashboard import queries as q
 from vibsentry.dashboard import retrain_export
 from vibsentry.dashboard.store.records import Record
 from vibsentry.dashboard.store.sqlite import SQLiteStore
-
-from tests.support.dashboard import SECOND, fill_big_store, fill_store
 from vibsentry.errors import StoreError, UsageError
 
 

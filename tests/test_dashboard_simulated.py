@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from vibsentry.dashboard import queries as q
-from vibsentry.dashboard.influx_read import InfluxSource
 
 from tests.support.influxd import start_influxd
+from vibsentry.dashboard import queries as q
+from vibsentry.dashboard.influx_read import InfluxSource
 
 ROOT = Path(__file__).resolve().parents[1]
 SYN = ROOT / "sample_data" / "synthetic"

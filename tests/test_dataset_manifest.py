@@ -10,10 +10,10 @@ import scipy.io as sio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.io import wavfile
-from vibsentry.training.manifest import fingerprint, load_signal, read_manifest, resample
 
 from tests.support import training as T
 from vibsentry.errors import DatasetError, FileFormatError, VibsentryError
+from vibsentry.training.manifest import fingerprint, load_signal, read_manifest, resample
 
 
 def _manifest(tmp: Path, body: str, header: str = "path,label,fs,channel") -> Path:

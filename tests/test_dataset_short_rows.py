@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 from scipy.io import wavfile
+
 from vibsentry.dsp import FeatureParams
+from vibsentry.errors import DatasetError
 from vibsentry.training.dataset import MIN_GROUP_FRAMES, build_windows, group_short_rows
 from vibsentry.training.manifest import read_manifest
-
-from vibsentry.errors import DatasetError
 
 
 def _snapshots(folder, n: int, *, seconds: float = 0.1, fs: int = 12000, seed: int = 0) -> list[str]:

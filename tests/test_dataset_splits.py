@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.io import wavfile
-from vibsentry.dsp.params import FeatureParams
-from vibsentry.training.dataset import assign_splits, boundary_gap, build_windows, check_labels
-from vibsentry.training.manifest import ManifestRow, read_manifest
 
 from tests.support import training as T
+from vibsentry.dsp.params import FeatureParams
 from vibsentry.errors import DatasetError
+from vibsentry.training.dataset import assign_splits, boundary_gap, build_windows, check_labels
+from vibsentry.training.manifest import ManifestRow, read_manifest
 
 
 def _row(i: int, label: str, group: str, split: str = "") -> ManifestRow:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from vibsentry import synth
 from vibsentry.diagnostics import (
     CATALOGUE,
     BearingGeometry,
@@ -13,8 +15,6 @@ from vibsentry.diagnostics import (
     get_bearing,
     parse_geometry,
 )
-
-from vibsentry import synth
 from vibsentry.errors import ConfigError
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from vibsentry.diagnostics import envelope_spectrum, estimate_speed, fast_kurtogram
 from vibsentry.diagnostics.spectral import amplitude_spectrum, noise_floor, peaks_near
-
 from vibsentry.errors import ConfigError, SignalError
 
 FS = 12000.0

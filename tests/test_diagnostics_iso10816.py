@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from vibsentry.diagnostics.iso10816 import DEFAULT_GROUP, DEFAULT_GROUPS, limits_for, load_groups, zone_of
 
+from vibsentry.diagnostics.iso10816 import DEFAULT_GROUP, DEFAULT_GROUPS, limits_for, load_groups, zone_of
 from vibsentry.errors import ConfigError
 
 

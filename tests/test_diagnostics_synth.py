@@ -11,9 +11,9 @@ import math
 
 import numpy as np
 import pytest
-from vibsentry.diagnostics import FAULTS, bearing_frequencies, diagnose, get_bearing
 
 from vibsentry import synth
+from vibsentry.diagnostics import FAULTS, bearing_frequencies, diagnose, get_bearing
 from vibsentry.errors import ConfigError, SignalError
 
 FS = 12000.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from vibsentry.dsp import (
     FeatureParams,
     FeatureStream,
@@ -12,7 +13,6 @@ from vibsentry.dsp import (
     frame_signal,
     spectral,
 )
-
 from vibsentry.errors import SignalError, VibsentryError
 
 G = 9.80665

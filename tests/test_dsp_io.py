@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io.wavfile
-from vibsentry.dsp.io import read_recording, resample
 
+from vibsentry.dsp.io import read_recording, resample
 from vibsentry.errors import FileFormatError, SignalError
 
 sf = pytest.importorskip("soundfile", reason="soundfile writes the 24-bit WAV fixture")

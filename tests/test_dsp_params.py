@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from vibsentry.dsp import FeatureParams
 
+from vibsentry.dsp import FeatureParams
 from vibsentry.errors import ConfigError, FileFormatError
 
 # Pinned: a change here means every deployed bundle and node config changes. Update docs/features.md with it.

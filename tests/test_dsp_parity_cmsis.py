@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from vibsentry.dsp import FeatureParams, features_from_frames, frame_signal, spectral
 from vibsentry.dsp import mel as vmel
 from vibsentry.dsp.io import read_recording

@@ -112,9 +112,8 @@ def test_bad_name_is_a_usage_error(autoencoder_tflite: Path, tmp_path: Path) -> 
 
 @pytest.fixture(scope="module", params=["anomaly", "classifier"])
 def trained_bundle(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from vibsentry.training.api import train_bundle
-
     from tests.support import training as T
+    from vibsentry.training.api import train_bundle
 
     root = tmp_path_factory.mktemp(f"bundle_{request.param}")
     m = T.write_toy_dataset(root / "data", n_normal=3, normal_seconds=5, fault_seconds=3, n_fault=2)
@@ -123,10 +122,9 @@ def trained_bundle(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
 
 def test_trained_bundle_exports_and_c_matches_reference(trained_bundle: Path, tmp_path: Path) -> None:
     """A bundle from the real training pipeline: feature config + normalisation emitted; C == TFLite."""
+    from tests.support import training as T
     from vibsentry.dsp import extract_features
     from vibsentry.runtime.bundle import load_bundle
-
-    from tests.support import training as T
 
     out = tmp_path / "gen"
     assert main(["export", str(trained_bundle), "--target", "c", "--out", str(out)]) == 0

@@ -57,6 +57,7 @@ def images(bundle_dir: Path) -> dict[str, Path]:
 def _grid_recording(src: Path, dest: Path) -> Path:
     """``src``'s first N_SAMPLES rounded to an int16 power-of-two grid, written as a float32 WAV."""
     from scipy.io import wavfile
+
     from vibsentry.dsp.io import read_recording
     from vibsentry.nodes.qemu import quantize_int16
 

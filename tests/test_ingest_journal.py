@@ -6,9 +6,9 @@ import os
 import subprocess
 
 import pytest
+
 from vibsentry.dashboard.gateway.journal import Journal, NodeState, decode_fields, encode_fields
 from vibsentry.dashboard.store import Record
-
 from vibsentry.errors import StoreError
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from vibsentry.dashboard.gateway.tracker import Tracker
-
 from tests.support.ingest import FEATURE_HASH, hello, score
 from vibsentry import protocol as vp
+from vibsentry.dashboard.gateway.tracker import Tracker
 
 
 class Clock:

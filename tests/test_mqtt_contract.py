@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+
 from vibsentry.dashboard.gateway.mqtt import (
     decode_message,
     encode_line_protocol,
@@ -15,7 +16,6 @@ from vibsentry.dashboard.gateway.mqtt import (
     topic_for,
 )
 from vibsentry.dashboard.store.records import Record
-
 from vibsentry.errors import StoreRejected, UsageError
 
 RECORDS = [

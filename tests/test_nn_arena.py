@@ -11,6 +11,7 @@ import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from vibsentry.codegen.arena import ARENA_ALIGN, plan_arena
 from vibsentry.codegen.quant import quantize_multiplier, round_half_away
 

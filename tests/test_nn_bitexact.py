@@ -130,6 +130,7 @@ def test_sanitized_runtime_matches_reference(arch: str, tmp_path: Path, real_fea
 def test_c_runtime_matches_reference_on_cwru_features(arch: str, tmp_path: Path, datasets_dir: Path) -> None:
     """Real data beyond sample_data: drive-end features of every CWRU-10 file at 0 hp load."""
     import scipy.io
+
     from vibsentry.codegen.export import export_c
     from vibsentry.dsp import FeatureParams, extract_features
 
@@ -164,6 +165,7 @@ def test_lut_tables_equal_interpreter_on_every_input(arch: str, op_name: str) ->
     """The exporter's LOGISTIC / TANH tables (float32 arithmetic as TFLite's LUTPopulate) against what the
     interpreter outputs, entry by entry, for every int8 value that reaches the op."""
     import tensorflow as tf
+
     from vibsentry.codegen.quant import logistic_table, tanh_table
     from vibsentry.codegen.tflite_reader import read_tflite
 

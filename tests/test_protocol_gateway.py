@@ -11,10 +11,9 @@ import json
 import sqlite3
 from pathlib import Path
 
+from vibsentry import protocol as vp
 from vibsentry.dashboard.gateway.tracker import Tracker
 from vibsentry.dashboard.store.sqlite import SQLiteStore
-
-from vibsentry import protocol as vp
 
 FH = hashlib.sha256(b"features").digest()
 MH = hashlib.sha256(b"model").digest()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from vibsentry.nodes.virtual import NodeSpec, VirtualNode, load_signal
-from vibsentry.dsp import extract_features
 
 from vibsentry import protocol as vp
+from vibsentry.dsp import extract_features
+from vibsentry.nodes.virtual import NodeSpec, VirtualNode, load_signal
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_tf]
 
@@ -18,9 +18,8 @@ FAULTY = "sample_data/synthetic/m1_outer_race_sev100.wav"
 @pytest.fixture(scope="module")
 def bundle():
     pytest.importorskip("tensorflow", reason="training a bundle needs the train extra")
-    from vibsentry.runtime.bundle import load_bundle
-
     from tests.support.dashboard import demo_bundle_dir
+    from vibsentry.runtime.bundle import load_bundle
 
     return load_bundle(demo_bundle_dir())
 

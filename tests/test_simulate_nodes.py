@@ -7,13 +7,13 @@ import sys
 
 import numpy as np
 import pytest
-from vibsentry.nodes.simulator import Simulator
-from vibsentry.nodes.virtual import NodeSpec, VirtualNode, load_signal
-from vibsentry.dsp import FeatureParams, extract_features
 
 from tests.support.ingest import rows, start_gateway, stop_gateway, wait_for
 from vibsentry import protocol as vp
+from vibsentry.dsp import FeatureParams, extract_features
 from vibsentry.errors import UsageError
+from vibsentry.nodes.simulator import Simulator
+from vibsentry.nodes.virtual import NodeSpec, VirtualNode, load_signal
 
 HEALTHY = "sample_data/synthetic/m1_normal_a.wav"
 FAULTY = "sample_data/synthetic/m1_outer_race_sev100.wav"

@@ -14,6 +14,10 @@ import urllib.parse
 from typing import ClassVar
 
 import pytest
+
+from tests.support.influxd import start_influxd
+from tests.support.ingest import hello, score_keys, score_stream, start_gateway, stop_gateway, wait_for
+from tests.support.pty import PtyLink
 from vibsentry.dashboard.store import Record
 from vibsentry.dashboard.store.influx import (
     InfluxReader,
@@ -22,10 +26,6 @@ from vibsentry.dashboard.store.influx import (
     line_protocol,
     open_influx,
 )
-
-from tests.support.influxd import start_influxd
-from tests.support.ingest import hello, score_keys, score_stream, start_gateway, stop_gateway, wait_for
-from tests.support.pty import PtyLink
 from vibsentry.errors import StoreError
 
 T0 = 1_763_700_000_000_000_000

@@ -6,10 +6,10 @@ import sqlite3
 
 import numpy as np
 import pytest
+
 from vibsentry.dashboard.store import Record
 from vibsentry.dashboard.store import schema as S
 from vibsentry.dashboard.store.sqlite import SQLiteStore, connect_readonly
-
 from vibsentry.errors import StoreError
 
 T0 = 1_700_000_000_000_000_000

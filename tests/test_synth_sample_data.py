@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vibsentry.dsp.io import read_recording
-from vibsentry.training.manifest import read_manifest
 
 from tests.support.synth import envelope_spectrum, peak_frequency, read_sums, sha256
 from vibsentry import synth
+from vibsentry.dsp.io import read_recording
+from vibsentry.training.manifest import read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 SD = ROOT / "sample_data"

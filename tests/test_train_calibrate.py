@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+
+from vibsentry.errors import DatasetError
 from vibsentry.runtime.alarm import apply_alarm_rule
 from vibsentry.training.calibrate import (
     calibrate,
@@ -13,8 +15,6 @@ from vibsentry.training.calibrate import (
     rule_raise_probability,
     tail_quantile,
 )
-
-from vibsentry.errors import DatasetError
 
 
 def test_rule_probability_inverts() -> None:

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.io import wavfile
-from vibsentry.dsp.params import FeatureParams
-from vibsentry.runtime.bundle import load_bundle
 
 from tests.support import training as T
 from vibsentry.cli import main
+from vibsentry.dsp.params import FeatureParams
+from vibsentry.runtime.bundle import load_bundle
 
 pytestmark = [pytest.mark.needs_tf, pytest.mark.slow]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.io import wavfile
-from vibsentry.runtime.bundle import load_bundle
 
 from vibsentry.cli import main
+from vibsentry.runtime.bundle import load_bundle
 
 pytestmark = [pytest.mark.needs_tf, pytest.mark.slow]
 

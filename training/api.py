@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from vibsentry.dsp.params import FEATURE_GROUPS, FeatureParams
+from vibsentry.errors import ConfigError, DatasetError, VibsentryError
 from vibsentry.runtime import bundle as B
 from vibsentry.training.dataset import Windows, build_windows, check_labels
 from vibsentry.training.manifest import (
@@ -29,8 +31,6 @@ from vibsentry.training.manifest import (
     read_manifest,
     write_manifest,
 )
-
-from vibsentry.errors import ConfigError, DatasetError, VibsentryError
 
 
 class RetrainRefused(VibsentryError):

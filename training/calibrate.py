@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from vibsentry.runtime.alarm import AlarmRule, apply_alarm_rule
 
 from vibsentry.errors import DatasetError
+from vibsentry.runtime.alarm import AlarmRule, apply_alarm_rule
 
 SECONDS_PER_DAY = 86400.0
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from vibsentry.dsp.params import FeatureParams
-from vibsentry.training.manifest import NORMAL, SPLITS, ManifestRow, load_signal
 
+from vibsentry.dsp.params import FeatureParams
 from vibsentry.errors import DatasetError, SignalError
 from vibsentry.progress import progress
+from vibsentry.training.manifest import NORMAL, SPLITS, ManifestRow, load_signal
 
 #: Fractions of groups / frames that go to train, val, test when the manifest does not say.
 SPLIT_FRACTIONS = (0.6, 0.2, 0.2)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
 from vibsentry.runtime.alarm import AlarmRule, apply_alarm_rule
 from vibsentry.runtime.bundle import Bundle
 from vibsentry.training.dataset import Windows

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from vibsentry.runtime.score import reconstruction_mse
 
 from vibsentry.errors import DatasetError
+from vibsentry.runtime.score import reconstruction_mse
 
 F32 = npt.NDArray[np.float32]
 #: Floor of the per-feature std, so a constant feature does not blow up the z-score.

@@ -6,6 +6,7 @@ import io
 from typing import Any
 
 import numpy as np
+
 from vibsentry.training.dataset import Windows
 from vibsentry.training.manifest import NORMAL
 

@@ -29,7 +29,6 @@ from vibsentry.dashboard.gateway.mqtt import (
 from vibsentry.dashboard.gateway.service import backoff_delay
 from vibsentry.dashboard.store.base import Store
 from vibsentry.dashboard.store.records import Record
-
 from vibsentry.errors import StoreError, StoreRejected
 from vibsentry.fileio import write_atomic
 

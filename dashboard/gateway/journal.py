@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from vibsentry.dashboard.store.records import Record
-
 from vibsentry.errors import StoreError
 
 _DDL = (

@@ -24,7 +24,6 @@ from typing import Any
 
 from vibsentry.dashboard.store.base import Store
 from vibsentry.dashboard.store.records import KINDS, Record
-
 from vibsentry.errors import StoreError, StoreRejected, UsageError
 
 log = logging.getLogger("vibsentry.mqtt")

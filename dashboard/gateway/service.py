@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vibsentry import protocol as vp
 from vibsentry.dashboard.gateway.journal import Journal, NodeState
 from vibsentry.dashboard.gateway.tracker import Quarantined, Tracker
 from vibsentry.dashboard.store.base import Store
 from vibsentry.dashboard.store.records import Record
-
-from vibsentry import protocol as vp
 from vibsentry.errors import StoreError, StoreRejected, VibsentryError
 from vibsentry.fileio import write_atomic
 

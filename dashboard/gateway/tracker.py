@@ -20,10 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from vibsentry import protocol as vp
 from vibsentry.dashboard.gateway.journal import NodeState
 from vibsentry.dashboard.store.records import Record
-
-from vibsentry import protocol as vp
 
 log = logging.getLogger("vibsentry.ingest")
 

@@ -19,7 +19,6 @@ from urllib.parse import urlencode
 from vibsentry.dashboard.store import influx_schema as IS
 from vibsentry.dashboard.store.base import Store
 from vibsentry.dashboard.store.records import STATUS_KINDS, Record, raw_scale
-
 from vibsentry.errors import StoreError, StoreRejected
 
 #: Lines per HTTP request; InfluxDB recommends batches of about 5000 points.

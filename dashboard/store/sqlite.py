@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from vibsentry.dashboard.store import schema as S
 from vibsentry.dashboard.store.base import Store
 from vibsentry.dashboard.store.records import KINDS, STATUS_KINDS, Record, finite_or_none, raw_scale
-
 from vibsentry.errors import StoreError, StoreRejected
 
 #: Where ``vibsentry ingest`` keeps its SQLite store unless told otherwise.

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+
 from vibsentry.dsp import FeatureParams
 from vibsentry.dsp.features import feature_tables
 from vibsentry.dsp.params import ACCEL_UNITS

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from vibsentry.codegen import host as cg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -286,6 +287,7 @@ def with_requantized_input(content: bytes, *, scale_factor: float = 1.7, zero_po
     object API: a new int8 input tensor with another scale and zero point feeds a QUANTIZE op whose output is
     the old input tensor."""
     import flatbuffers
+
     from vibsentry.codegen.tflite_reader import _schema_module
 
     s = _schema_module()
@@ -334,6 +336,7 @@ def with_edits(content: bytes, *, relu_to: str | None = None, fc_activation: int
     ``relu_to``: every standalone RELU becomes this builtin (e.g. ``"RELU_N1_TO_1"``); ``fc_activation``: the
     fused activation code of every FULLY_CONNECTED (0 none, 1 RELU, 2 RELU_N1_TO_1, 3 RELU6)."""
     import flatbuffers
+
     from vibsentry.codegen.tflite_reader import _schema_module
 
     s = _schema_module()
@@ -362,6 +365,7 @@ def with_const_add(
     a constant int8 tensor of ``const_shape`` (broadcast when smaller than the output), with its own scale
     and zero point, and a new output tensor with another quantization."""
     import flatbuffers
+
     from vibsentry.codegen.tflite_reader import _schema_module
 
     s = _schema_module()
