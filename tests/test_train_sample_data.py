@@ -41,6 +41,36 @@ def test_anomaly_bundle_on_sample_data(sample: dict[str, Path], capsys: pytest.C
     assert got["n_windows"] == m["n_windows"] and got["int8"]["auc"] == pytest.approx(m["int8"]["auc"])
 
 
+def test_default_model_is_chosen_among_int8_candidates_on_held_out_faults(sample: dict[str, Path]) -> None:
+    """[train] model = "auto": every candidate is fitted, scored in INT8 on validation faults the test split
+    never sees (synthetic here: sample_data puts every fault recording in test), and the best deployed."""
+    from vibsentry.codegen.export import export_c
+    from vibsentry.codegen.host import validate_c
+    from vibsentry.training.select import TIE
+
+    b = load_bundle(sample["bundle"])
+    sel = b.meta["model_selection"]
+    assert "synthetic" in sel["faults"]
+    cands = {c["name"]: c for c in sel["candidates"]}
+    assert set(cands) == {"autoencoder", "mahalanobis", "pca"}
+    top = max(c["val_auc_int8"] for c in cands.values())
+    chosen = cands[sel["chosen"]]
+    assert chosen["val_auc_int8"] >= top - TIE
+    assert all(
+        chosen["parameters"] <= c["parameters"] for c in cands.values() if c["val_auc_int8"] >= top - TIE
+    )
+    assert b.meta["model"]["type"] == sel["chosen"]
+    for c in cands.values():  # INT8 costs each candidate at most 0.01 validation AUC
+        assert abs(c["val_auc_int8"] - c["val_auc_float"]) <= 0.01, c
+    report = (sample["bundle"] / "report.md").read_text()
+    assert "## Model selection" in report and f"{sel['chosen']} (deployed)" in report
+    # Whatever won runs on the node: the generated C is byte-identical with TFLite's reference kernels.
+    gen = sample["root"] / "gen"
+    export_c(sample["bundle"], gen)
+    res = validate_c(gen, (sample["bundle"] / "model.tflite").read_bytes(), n=300)
+    assert res["identical"] == res["inputs"] == 300
+
+
 def test_retrain_with_a_new_recording(sample: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     from vibsentry.synth import machine_signal
 

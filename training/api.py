@@ -32,6 +32,9 @@ from vibsentry.training.manifest import (
     write_manifest,
 )
 
+#: Anomaly models ``[train] model`` can name (``"auto"`` compares them all).
+ANOMALY_MODELS = ("autoencoder", "mahalanobis", "pca")
+
 
 class RetrainRefused(VibsentryError):
     """The retrained model is worse than the deployed one beyond the margin (use ``--force`` to accept)."""
@@ -51,6 +54,9 @@ class TrainConfig:
         MLP classifier hidden widths (for ``cnn1d``: the filters of its two Conv1D layers).
     classifier : str
         ``"mlp"`` (dense) or ``"cnn1d"`` (two Conv1D layers over the feature vector, then softmax).
+    model : str
+        Anomaly model: ``"auto"`` (default: every candidate fitted and the best on held-out faults deployed,
+        see :mod:`vibsentry.training.select`), ``"autoencoder"``, ``"mahalanobis"`` or ``"pca"``.
     epochs, batch_size, learning_rate, patience : training settings.
     alarms_per_day : float
         Target false alarms per 24 h of normal operation.
@@ -88,10 +94,15 @@ class TrainConfig:
     retrain_margin: float = 0.01
     ignore_features: tuple[str, ...] = ("mean",)
     classifier: str = "mlp"
+    model: str = "auto"
 
     def __post_init__(self) -> None:
         if self.classifier not in ("mlp", "cnn1d"):
             raise ConfigError(f"[train] classifier={self.classifier!r}: choose 'mlp' or 'cnn1d'")
+        if self.model not in ("auto", *ANOMALY_MODELS):
+            raise ConfigError(
+                f"[train] model={self.model!r}: choose 'auto' or one of {', '.join(map(repr, ANOMALY_MODELS))}"
+            )
         v = self.ignore_features
         if isinstance(v, str) or not isinstance(v, (list, tuple)) or not all(isinstance(n, str) for n in v):
             raise ConfigError(f"[train] ignore_features={v!r}: must be a list of feature names")
@@ -182,10 +193,18 @@ class _Trained:
     calibration: Any
     alarm: Any
     baselines: dict[str, float | None]
+    selection: dict[str, Any] | None = None
+    model_type: str | None = None
 
 
 def _fit(
-    w: Windows, classes: list[str], kind: str, params: FeatureParams, cfg: TrainConfig, quiet: bool
+    w: Windows,
+    classes: list[str],
+    kind: str,
+    params: FeatureParams,
+    cfg: TrainConfig,
+    quiet: bool,
+    rows: list[ManifestRow] | None = None,
 ) -> _Trained:
     from vibsentry.runtime.alarm import AlarmRule
     from vibsentry.runtime.model import TFLiteModel
@@ -213,12 +232,71 @@ def _fit(
         seed=cfg.seed,
     )
     baselines: dict[str, float | None] = {}
+    selection: dict[str, Any] | None = None
+    model_type: str | None = None
+    int8 = flt = b""
     if kind == "anomaly":
+        from vibsentry.training.models import LinearDetector
+        from vibsentry.training.select import Candidate, select, synthetic_fault_windows
+
         trn, van = tr.select(tr.label == NORMAL), va.select(va.label == NORMAL)
-        est: Any = AutoencoderDetector(hidden=cfg.hidden, **common).fit(trn.X, X_val=van.X, quiet=quiet)
-        arch = "dense autoencoder " + "-".join(
-            str(n) for n in (params.n_features, *cfg.hidden, params.n_features)
-        )
+        names = ANOMALY_MODELS if cfg.model == "auto" else (cfg.model,)
+        cands = []
+        nf = params.n_features
+        for name in names:
+            if name == "autoencoder":
+                e: Any = AutoencoderDetector(hidden=cfg.hidden, **common).fit(trn.X, X_val=van.X, quiet=quiet)
+                a = "dense autoencoder " + "-".join(str(n) for n in (nf, *cfg.hidden, nf))
+            else:
+                e = LinearDetector(method=name, seed=cfg.seed, ignore_features=ignore).fit(trn.X)
+                a = (
+                    f"Mahalanobis distance (Ledoit-Wolf covariance) as one {nf}x{nf} linear layer"
+                    if name == "mahalanobis"
+                    else f"PCA residual (95 % variance) as one {nf}x{nf} linear layer"
+                )
+            rep_c = representative_rows(
+                normalise(trn.X, e.mean_, e.std_),
+                max_rows=cfg.representative_rows,
+                seed=cfg.seed,
+                input_range=INPUT_RANGE_Z,
+            )
+            cands.append(
+                Candidate(
+                    name,
+                    a,
+                    int(e.model_.count_params()),
+                    e,
+                    convert_int8(e.model_, rep_c),
+                    convert_float(e.model_),
+                )
+            )
+        if len(cands) > 1:
+            fault_val = va.select(va.label != NORMAL).X
+            faults = f"{len(fault_val)} windows of fault recordings held out in the validation split"
+            if len(fault_val) == 0 and rows is not None:
+                fault_val = synthetic_fault_windows(
+                    rows, w, params, seed=cfg.seed, allow_resample=cfg.resample
+                )
+                faults = (
+                    f"{len(fault_val)} synthetic fault windows (bearing-defect impulse trains ringing a resonance, "
+                    "added to the normal validation recordings; the manifest has no fault recordings in val)"
+                )
+            best, why = select(
+                cands,
+                lambda c, X: autoencoder_score(TFLiteModel(c.int8), normalise(X, c.est.mean_, c.est.std_)),
+                lambda c, X: c.est.score_samples(X),
+                van.X,
+                fault_val,
+            )
+            selection = {
+                "faults": faults,
+                "chosen": best.name,
+                "why": why,
+                "candidates": [c.summary() for c in cands],
+            }
+        else:
+            best = cands[0]
+        est, arch, int8, flt, model_type = best.est, best.architecture, best.int8, best.flt, best.name
         if cfg.baselines and len(te):
             y = (te.label != NORMAL).astype(np.int64)
             for name, det in (
@@ -238,15 +316,15 @@ def _fit(
             str(n) for n in (params.n_features, *cfg.classifier_hidden, len(classes))
         )
         fit_rows = tr.X
-    Z = normalise(fit_rows, est.mean_, est.std_)
-    rep = representative_rows(
-        Z,
-        max_rows=cfg.representative_rows,
-        seed=cfg.seed,
-        input_range=INPUT_RANGE_Z if kind == "anomaly" else 0.0,
-    )
-    int8 = convert_int8(est.model_, rep)
-    flt = convert_float(est.model_)
+    if kind != "anomaly":
+        rep = representative_rows(
+            normalise(fit_rows, est.mean_, est.std_),
+            max_rows=cfg.representative_rows,
+            seed=cfg.seed,
+            input_range=0.0,
+        )
+        int8 = convert_int8(est.model_, rep)
+        flt = convert_float(est.model_)
     calib = None
     if kind == "anomaly":
         m8 = TFLiteModel(int8)
@@ -267,7 +345,19 @@ def _fit(
     else:
         alarm = None
     return _Trained(
-        kind, classes, est.mean_, est.std_, int8, flt, est.history_, arch, calib, alarm, baselines
+        kind,
+        classes,
+        est.mean_,
+        est.std_,
+        int8,
+        flt,
+        est.history_,
+        arch,
+        calib,
+        alarm,
+        baselines,
+        selection,
+        model_type,
     )
 
 
@@ -321,8 +411,10 @@ def _assemble(
             "file": B.MODEL_FILE,
             "float_file": B.FLOAT_MODEL_FILE,
             "architecture": t.architecture,
+            "type": t.model_type,
             **_quant(m8),
         },
+        "model_selection": t.selection,
         "score": {
             "definition": score_def,
             "higher_is": "more anomalous",
@@ -423,7 +515,7 @@ def train_bundle(
     rows = read_manifest(manifest_path)
     w = build_windows(rows, params=params, kind=kind, seed=cfg.seed, allow_resample=cfg.resample, quiet=quiet)
     classes = check_labels(w, rows, kind=kind)
-    t = _fit(w, classes, kind, params, cfg, quiet)
+    t = _fit(w, classes, kind, params, cfg, quiet, rows)
     meta, files, _, _ = _assemble(t, w, rows, params, cfg, os.fspath(manifest_path), Path(out_dir))
     return B.save_bundle(out_dir, meta=meta, files=files, overwrite=overwrite)
 
@@ -524,7 +616,7 @@ def retrain_bundle(
     classes = check_labels(w, rows, kind=old.kind)
     if old.kind == "classifier":
         classes = list(dict.fromkeys([*old.classes, *classes]))
-    t = _fit(w, classes, old.kind, old.params, cfg, quiet)
+    t = _fit(w, classes, old.kind, old.params, cfg, quiet, rows)
     meta, files, _, new_metrics = _assemble(
         t,
         w,

@@ -318,6 +318,83 @@ class CNN1DClassifier(MLPClassifier):
         return tf.keras.Model(inp, out, name="cnn1d_classifier")
 
 
+@dataclass
+class LinearDetector(_Base):
+    """Mahalanobis distance or PCA residual, built as a one-layer linear "autoencoder" for the INT8 runtime.
+
+    Both scores are written as the reconstruction error of one fully connected layer, so they run through
+    the same INT8 kernels, score definition (``docs/bundle.md``), threshold and alarm rule as the
+    autoencoder, on the node and in Python, with no code of their own:
+
+    - ``"mahalanobis"``: with ``P = W^T W`` the (Ledoit-Wolf shrunk) inverse covariance of the training
+      z-scores, the layer outputs ``r = z - W (z - mu)``, so ``mean((z - r)^2) = (z - mu)^T P (z - mu) / n``,
+      the squared Mahalanobis distance over the number of features;
+    - ``"pca"``: the layer projects onto the principal subspace that holds ``variance`` of the training
+      variance, ``r = mu + (z - mu) V V^T``; the score is the energy left outside it.
+
+    Parameters
+    ----------
+    method : {"mahalanobis", "pca"}
+    variance : float
+        PCA only: fraction of the variance the kept components explain, in (0, 1).
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        Input -> Dense(n_features) with the weights above (no training).
+    history_ : dict
+        Empty (nothing is iterated).
+    """
+
+    method: str = "mahalanobis"
+    variance: float = 0.95
+    model_: Any = field(default=None, init=False)
+    history_: dict[str, list[float]] = field(default_factory=dict, init=False)
+
+    def fit(self, X: npt.ArrayLike, **_: Any) -> LinearDetector:
+        """Fit on normal windows ``X`` (n, n_features)."""
+        if self.method not in ("mahalanobis", "pca"):
+            raise ValueError(f"method {self.method!r}: choose 'mahalanobis' or 'pca'")
+        tf = _setup_tf(self.seed)
+        self.mean_, self.std_ = fit_normaliser(X, ignore=self.ignore_features)
+        Z = normalise(X, self.mean_, self.std_).astype(np.float64)
+        n = Z.shape[1]
+        act = np.array([j for j in range(n) if j not in set(self.ignore_features)])
+        mu = np.zeros(n)
+        mu[act] = Z[:, act].mean(axis=0)
+        Za = Z[:, act] - mu[act]
+        K = np.eye(n)  # kernel of y = z @ K + b; ignored columns are 0 in and out
+        if self.method == "mahalanobis":
+            from sklearn.covariance import LedoitWolf
+
+            prec = np.linalg.inv(LedoitWolf().fit(Za).covariance_)
+            W = np.linalg.cholesky(prec).T  # prec = W^T W, W upper triangular
+            Ka = np.eye(act.size) - W.T
+        else:
+            _, sv, vt = np.linalg.svd(Za, full_matrices=False)
+            frac = np.cumsum(sv**2) / np.sum(sv**2)
+            k = int(np.searchsorted(frac, self.variance) + 1)
+            V = vt[:k].T
+            Ka = V @ V.T
+        K[np.ix_(act, act)] = Ka
+        b = mu - mu @ K
+        inp = tf.keras.Input(shape=(n,), name="features")
+        out = tf.keras.layers.Dense(n, activation=None, name="output")(inp)
+        model = tf.keras.Model(inp, out, name=self.method)
+        model.get_layer("output").set_weights([K.astype(np.float32), b.astype(np.float32)])
+        self.model_ = model
+        self.history_ = {}
+        self._finish_fit(X)
+        return self
+
+    def reconstruct(self, Z: F32) -> F32:
+        """Float output of the layer for z-scored windows, shape (n, n_features)."""
+        return np.asarray(self.model_(Z, training=False), dtype=np.float32)
+
+    def _score(self, Z: F32) -> F32:
+        return reconstruction_mse(Z, self.reconstruct(Z))
+
+
 def _dense_net(
     tf: Any, n_in: int, hidden: tuple[int, ...], n_out: int, out_activation: str | None, name: str
 ) -> Any:

@@ -38,15 +38,16 @@ def plots(
     import matplotlib.pyplot as plt
 
     out: dict[str, bytes] = {}
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for k, v in history.items():
-        ax.plot(np.arange(1, len(v) + 1), v, label=k)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.set_yscale("log")
-    ax.set_title("Training curves")
-    ax.legend()
-    out["training_curves.png"] = _png(fig)
+    if history:  # closed-form models (Mahalanobis, PCA) have no epochs
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        for k, v in history.items():
+            ax.plot(np.arange(1, len(v) + 1), v, label=k)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.set_yscale("log")
+        ax.set_title("Training curves")
+        ax.legend()
+        out["training_curves.png"] = _png(fig)
 
     scores = metrics.get("_scores", {})
     if kind == "anomaly" and "int8" in scores:
@@ -189,6 +190,24 @@ def render(
     for k in keys:
         lines.append(f"| {k} | {_fmt(metrics['float'].get(k))} | {_fmt(metrics['int8'].get(k))} |")
     lines.append("")
+    sel = meta.get("model_selection")
+    if sel:
+        lines += [
+            "## Model selection",
+            "",
+            f"Candidates compared on the validation split: its normal windows against {sel['faults']}. "
+            f"Deployed: **{sel['chosen']}**, {sel['why']}.",
+            "",
+            "| candidate | architecture | parameters | val AUC float | val AUC INT8 |",
+            "|---|---|---|---|---|",
+        ]
+        for c in sel["candidates"]:
+            mark = " (deployed)" if c["name"] == sel["chosen"] else ""
+            lines.append(
+                f"| {c['name']}{mark} | {c['architecture']} | {c['parameters']} | "
+                f"{_fmt(c['val_auc_float'])} | {_fmt(c['val_auc_int8'])} |"
+            )
+        lines.append("")
     if kind == "anomaly":
         cal = meta.get("calibration", {})
         rule = meta.get("alarm") or {}

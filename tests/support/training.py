@@ -68,7 +68,15 @@ def write_toy_dataset(
 
 def write_config(path: Path, **train: object) -> Path:
     """A TOML file with a ``[train]`` table (fast settings unless overridden)."""
-    vals: dict[str, object] = {"epochs": 40, "patience": 8, "baselines": False, "representative_rows": 500}
+    # model = autoencoder: these tests are about one pipeline, not the comparison of candidates (tested on
+    # sample_data in tests/test_train_sample_data.py); training one candidate keeps them fast.
+    vals: dict[str, object] = {
+        "epochs": 40,
+        "patience": 8,
+        "baselines": False,
+        "representative_rows": 500,
+        "model": "autoencoder",
+    }
     vals.update(train)
 
     def lit(v: object) -> str:
