@@ -11,8 +11,9 @@ from vibsentry.errors import UsageError
 HELP = "run virtual nodes (reference features, bundle model, alarm rule) that stream frames to a port"
 DESCRIPTION = """\
 Run one or many virtual sensor nodes. Each plays a recording (a WAV/CSV/NPY file, or synth:normal,
-synth:outer, synth:inner, synth:ball) through the Python reference pipeline: features from
-vibsentry.dsp, the bundle's INT8 model, the bundle's alarm rule; and sends what a real node sends (HELLO,
+synth:outer, synth:inner, synth:ball) through the firmware's own node core (vs_node, built for the bundle and
+run through ctypes; --engine python: the Python reference pipeline of vibsentry.dsp, the bundle's INT8 model
+and alarm rule) and sends what a real node sends (HELLO,
 STATUS every --status-every s, SCORE per analysed frame, ALARM raise/clear, FEATURES every --features-every
 frames, a RAW_CHUNK capture of the last --raw-seconds when an alarm is raised) as wire-protocol frames
 (docs/protocol.md), at real time or --speed times faster.
@@ -76,6 +77,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=0.0,
         help="also send a raw capture every this many node seconds (0: only on alarm)",
     )
+    p.add_argument(
+        "--engine",
+        choices=("auto", "c", "python"),
+        default="auto",
+        help="node behaviour: c = the firmware's vs_node through ctypes (needs --bundle, make, a C compiler), "
+        "python = the reference pipeline; auto = c with a bundle when it builds here (default)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -135,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
                 trigger_rms_g=args.trigger_rms,
                 raw_capture_s=args.raw_seconds,
                 raw_every_s=args.raw_every,
+                engine=args.engine,
             )
         )
     ports: list = []
