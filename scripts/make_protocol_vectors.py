@@ -27,6 +27,7 @@ from tests.support.protocol import random_frame, raw_body, reframe  # noqa: E402
 from vibsentry import protocol as vp  # noqa: E402
 
 OUT = ROOT / "tests" / "vectors" / "protocol"
+CORPUS = ROOT / "firmware_core" / "fuzz" / "corpus"
 SEED = 20261121
 RANDOM_PER_TYPE = 4
 
@@ -273,7 +274,29 @@ def main() -> None:
     (OUT / "messages.json").write_text(json.dumps(doc, indent=1) + "\n")
     (OUT / "frames.txt").write_text(f"# {banner}\n" + "".join(f"{n} {f.hex()}\n" for n, f in good.items()))
     (OUT / "bad_frames.txt").write_text(f"# {banner}\n" + "".join(f"{n} {k} {f.hex()}\n" for n, k, f in bad))
-    print(f"{len(good)} vectors, {len(bad)} bad frames -> {OUT}")
+    n_corpus = write_corpus(good, bad)
+    print(f"{len(good)} vectors, {len(bad)} bad frames -> {OUT}; {n_corpus} fuzz seeds -> {CORPUS}")
+
+
+def write_corpus(good: dict[str, bytes], bad: list[tuple[str, str, bytes]]) -> int:
+    """The libFuzzer seed corpus (firmware_core/fuzz/fuzz_protocol.c): byte 0 picks the feed piece size, the
+    rest is a byte stream. One seed per fixed vector, per message type (its first random vector) and per bad
+    frame, plus one stream mixing good and bad frames. Rewritten whole, so no stale seed survives."""
+    seeds: dict[str, bytes] = {}
+    for i, (name, frame) in enumerate(good.items()):
+        if not name.startswith("random_") or name.endswith("_0"):
+            seeds[f"good_{name}"] = bytes([i % 256]) + frame
+    for i, (name, _kind, frame) in enumerate(bad):
+        seeds[f"bad_{name}"] = bytes([(7 * i) % 256]) + frame
+    mixed = b"\x55\xaa" + b"".join(good[n] + bad[k][2] for k, n in enumerate(list(good)[:8]))
+    seeds["stream_resync"] = bytes([0x10]) + mixed
+    if CORPUS.exists():
+        for old in CORPUS.iterdir():
+            old.unlink()
+    CORPUS.mkdir(parents=True, exist_ok=True)
+    for name, data in seeds.items():
+        (CORPUS / name).write_bytes(data)
+    return len(seeds)
 
 
 if __name__ == "__main__":
