@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
 from vibsentry.dsp.params import FeatureParams
 from vibsentry.training.dataset import Windows
 from vibsentry.training.manifest import NORMAL, ManifestRow
@@ -83,9 +84,8 @@ def synthetic_fault_windows(
     recording's RMS, added, and the features of the validation frames are kept.
     """
     from vibsentry.dsp.features import extract_features
-    from vibsentry.training.manifest import load_signal
-
     from vibsentry.synth import machine_signal
+    from vibsentry.training.manifest import load_signal
 
     rng = np.random.default_rng(seed)
     fs = float(params.sample_rate)
