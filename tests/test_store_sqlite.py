@@ -220,3 +220,23 @@ def test_non_finite_numbers_read_back_as_missing_on_the_fleet_view(tmp_path) -> 
     finally:
         src.close()
     assert row["last_score"] is None and row["threshold"] is None and row["velocity_rms"] is None
+
+
+def test_hello_then_status_in_one_batch_keeps_the_firmware_version(tmp_path):
+    """A booting node's HELLO and its first STATUS/HEALTH often share a gateway batch; the node's firmware
+    version and hashes (only in HELLO) must still reach the nodes table the dashboard tiles read."""
+    store = SQLiteStore(tmp_path / "s.sqlite")
+    hello = Record(
+        "hello",
+        7,
+        T0,
+        0,
+        {"fw_version": "vs-stm32 1.0", "feature_hash": "ab" * 32, "model_hash": "cd" * 32, "boot_epoch_ns": 5},
+    )
+    status = Record("status", 7, T0 + 10, 1, {"uptime_ms": 0, "boot_epoch_ns": 5, "counters": {}})
+    store.write([hello, status])
+    conn = connect_readonly(tmp_path / "s.sqlite")
+    row = conn.execute(
+        f"SELECT fw_version, feature_hash, model_hash, last_status_ns FROM {S.T_NODES} WHERE node = 7"
+    ).fetchone()
+    assert row == ("vs-stm32 1.0", "ab" * 32, "cd" * 32, T0 + 10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -66,6 +67,26 @@ def connect_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{p}: not a vibsentry SQLite store ({exc})") from None
     return conn
+
+
+#: Node-table fields a status-kind record may carry; a later record without one keeps the earlier value.
+_NODE_FIELDS = ("fw_version", "feature_hash", "model_hash", "boot_epoch_ns", "machine")
+
+
+def _merge_status(prev: Record | None, r: Record) -> Record:
+    """The newest status-kind record of a node in a batch, with the node fields older ones carried.
+
+    A HELLO (firmware version, hashes) is followed within the same batch by STATUS and HEALTH records that
+    carry none of them; keeping only the newest record would leave the node's firmware version unset.
+    """
+    if prev is None:
+        return r
+    new, old = (r, prev) if r.ts_ns >= prev.ts_ns else (prev, r)
+    fields = dict(new.fields)
+    for k in _NODE_FIELDS:
+        if fields.get(k) is None and old.fields.get(k) is not None:
+            fields[k] = old.fields[k]
+    return dataclasses.replace(new, fields=fields)
 
 
 class SQLiteStore(Store):
@@ -175,9 +196,7 @@ class SQLiteStore(Store):
                         json.dumps(dict(f.get("counters") or {}), sort_keys=True),
                     )
                 )
-                prev = last_status.get(r.node)
-                if prev is None or r.ts_ns >= prev.ts_ns:
-                    last_status[r.node] = r
+                last_status[r.node] = _merge_status(last_status.get(r.node), r)
             elif k == "features":
                 vals = np.asarray(f["values"], dtype="<f4")
                 rows["features"].append(
