@@ -1,0 +1,68 @@
+"""The diagnosis on real CWRU records (../shared/datasets; skipped without it), at the speed each record states.
+
+Every inner-race record and every 0.007 in / 0.021 in outer-race record must come out with the right top
+finding. The four OR014@6 records are expected to fail (strict xfail, so a change that fixes them is noticed):
+their drive-end envelope spectra are dominated by a 5.39x series (near BPFI, 5.415x) and show BPFO lines
+weaker than it or not at all (measured here; docs/diagnostics.md). Ball records are only reported (benchmarks/bench_diagnostics.py): ball
+faults are the hard CWRU class and no hit rate is asserted.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.io import loadmat
+
+from vibsentry.diagnostics import diagnose
+
+pytestmark = pytest.mark.needs_datasets
+
+_RECORDS = [
+    *(f"12k_Drive_End_IR{d}_{load}_{n}.mat" for d, base in (("007", 105), ("014", 169), ("021", 209))
+      for load, n in enumerate(range(base, base + 4))),
+    *(f"12k_Drive_End_OR{d}@6_{load}_{n}.mat" for d, base in (("007", 130), ("014", 197), ("021", 234))
+      for load, n in enumerate(range(base, base + 4))),
+]  # fmt: skip
+
+
+def _param(name: str) -> object:
+    if "OR014@6" in name:
+        return pytest.param(
+            name, marks=pytest.mark.xfail(strict=True, reason="OR014@6: 5.39x series dominates, BPFO weak")
+        )
+    return name
+
+
+def load_cwru(path: Path) -> tuple[np.ndarray, float]:
+    """Drive-end samples and the RPM the record states (selected by suffix: variable numbers may differ)."""
+    mat = loadmat(path)
+    de = [k for k in mat if k.endswith("_DE_time")]
+    rpm = [k for k in mat if k.endswith("RPM")]
+    assert len(de) == 1 and len(rpm) == 1, sorted(mat)
+    return np.ravel(mat[de[0]]).astype(np.float32), float(np.ravel(mat[rpm[0]])[0])
+
+
+@pytest.mark.parametrize("name", [_param(n) for n in _RECORDS])
+def test_top_finding_names_the_seeded_fault(name: str, datasets_dir: Path) -> None:
+    path = datasets_dir / "cwru" / name
+    if not path.is_file():
+        pytest.skip(f"{name} not in {datasets_dir / 'cwru'}")
+    x, rpm = load_cwru(path)
+    d = diagnose(x, sample_rate=12000.0, rpm=rpm)
+    want = {"IR": "inner_race", "OR": "outer_race"}[re.search(r"_(IR|OR)\d", name).group(1)]  # type: ignore[union-attr]
+    assert d.top.fault == want, [f.summary for f in d.candidates[:3]]
+    assert d.top.confidence >= 0.5
+    assert d.top.evidence["harmonics_found"] >= 2
+
+
+def test_healthy_baseline_gives_none_and_speed_is_found(datasets_dir: Path) -> None:
+    path = datasets_dir / "cwru" / "normal_0_97.mat"
+    if not path.is_file():
+        pytest.skip(f"normal_0_97.mat not in {datasets_dir / 'cwru'}")
+    x, rpm = load_cwru(path)
+    d = diagnose(x, sample_rate=48000.0, rpm_range=(1500.0, 2000.0))  # 97.mat is sampled at 48 kHz
+    assert d.top.fault == "none"
+    assert d.speed.rpm == pytest.approx(rpm, rel=3e-3)
