@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from vibsentry import _model_ops_spec
 from vibsentry.codegen.quant import (
     activation_range,
     f32,
@@ -26,23 +27,8 @@ from vibsentry.codegen.quant import (
 from vibsentry.codegen.tflite_reader import TfliteModel, TfliteOp, TfliteTensor
 from vibsentry.errors import ExportError
 
-# vs_model.h op codes (part of the generated-code format).
-OP_CODES = {
-    "FULLY_CONNECTED": 1,
-    "CONV_2D": 2,
-    "DEPTHWISE_CONV_2D": 3,
-    "AVERAGE_POOL_2D": 4,
-    "MEAN": 5,
-    "ADD": 6,
-    "RELU": 7,
-    "LOGISTIC": 8,
-    "SOFTMAX": 9,
-    "COPY": 10,
-    "QUANTIZE": 11,
-    "DEQUANTIZE": 12,
-    "REQUANTIZE": 13,
-    "TANH": 14,
-}
+# vs_model.h op codes (part of the generated-code format), generated from specs/model_ops.toml.
+OP_CODES = _model_ops_spec.OP_CODES
 C_OP_NAMES = {v: k for k, v in OP_CODES.items()}
 #: Ops that only change the shape: their output is the input's bytes.
 COPY_OPS = ("RESHAPE", "EXPAND_DIMS", "SQUEEZE")

@@ -137,6 +137,10 @@ def test_model_op_codes_have_one_source() -> None:
     ops = tomllib.loads((SPECS / "model_ops.toml").read_text(encoding="utf-8"))["ops"]
     assert _model_ops_spec.OP_CODES == {o["name"]: o["code"] for o in ops}
     assert len(set(_model_ops_spec.OP_CODES.values())) == len(ops)
+    # The C generator uses the generated table itself, not a copy.
+    from vibsentry.codegen import ops
+
+    assert ops.OP_CODES is _model_ops_spec.OP_CODES
     header = (ROOT / "firmware_core" / "include" / "vs" / "generated" / "vs_model_ops.h").read_text()
     for name, code in _model_ops_spec.OP_CODES.items():
         assert re.search(rf"VS_NN_OP_{name} = {code}\b", header)

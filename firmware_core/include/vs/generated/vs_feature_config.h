@@ -1,7 +1,7 @@
 /*
  * GENERATED — do not edit. Regenerate with: python -m vibsentry.codegen.feature_config
  * source: FeatureParams(), canonical JSON sha256 (feature_hash) 275c8cb501636838ef94d2c28853ac2fcc230955c323b9881b4772301c2d7ab4
- * generator: codegen/feature_config.py sha256 b5b5fca32a6b49f2347b8e0833daaacccd90b8f835ba3c7b278a7ded34d272be
+ * generator: codegen/feature_config.py sha256 296bf684a0e41323d404c75f35647f69bea7c802204152b5b595b5c4f9ff59b8
  * canonical JSON: {"accel_unit":"g","contract":"vibsentry.features/1","features":["logmel","stats","velocity_rms"],"fmax":6000.0,"fmin":0.0,"frame_length":1024,"hop_length":1024,"n_bands":8,"n_mels":32,"n_mfcc":13,"normalisation":"zscore","remove_dc":true,"sample_rate":12000.0,"velocity_band":[10.0,1000.0],"window":"hann"}
  *
  * Macros for everyone; the constant tables only where VS_FEATURE_CONFIG_TABLES is defined (vs_features.c)
