@@ -226,8 +226,28 @@ class SqliteSource:
         missing = {"nodes", "scores", "alarms"} - tables
         if missing:
             raise StoreError(f"{self.path}: not a vibsentry store (missing tables {sorted(missing)!r})")
+        self._check_schema(tables)
         self._has_rollup = "scores_1m" in tables
         self._lock = threading.Lock()
+
+    def _check_schema(self, tables: set[str]) -> None:
+        """Refuse a store written by a newer gateway: its tables may mean something this code cannot read."""
+        from vibsentry.dashboard.store.schema import SCHEMA_VERSION
+
+        row = (
+            self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if "meta" in tables
+            else None
+        )
+        try:
+            version = int(row[0]) if row else SCHEMA_VERSION
+        except (TypeError, ValueError):
+            raise StoreError(f"{self.path}: schema_version {row[0]!r} is not a number") from None
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: store schema_version {version} is newer than this dashboard reads "
+                f"({SCHEMA_VERSION}); upgrade vibsentry"
+            )
 
     def describe(self) -> str:
         """Human-readable name of the source."""

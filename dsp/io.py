@@ -95,6 +95,17 @@ def _pcm_to_float(a: npt.NDArray, path: str, scale: float) -> npt.NDArray[np.flo
     return f * np.float32(scale)
 
 
+def _wav_reason(exc: BaseException) -> str:
+    """What scipy's WAV parser meant by ``exc``, in words."""
+    import struct
+
+    if isinstance(exc, struct.error):
+        return f"header cut short: {exc}"
+    if isinstance(exc, ZeroDivisionError):
+        return "the header declares 0 channels or 0 bytes per sample"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def read_wav(path: str | os.PathLike[str], *, scale: float = 1.0) -> Recording:
     """Read a WAV file of any PCM (8/16/24/32-bit) or float (32/64-bit) type and channel count."""
     import scipy.io.wavfile
@@ -107,7 +118,7 @@ def read_wav(path: str | os.PathLike[str], *, scale: float = 1.0) -> Recording:
     except FileNotFoundError:
         raise FileFormatError(p, "file not found") from None
     except Exception as exc:  # scipy's parser raises several types (even UnboundLocalError) on bad files
-        raise FileFormatError(p, f"not a readable WAV file ({type(exc).__name__}: {exc})") from None
+        raise FileFormatError(p, f"not a readable WAV file ({_wav_reason(exc)})") from None
     # scipy only *warns* when the data chunk is shorter than its header says: an error here. Warnings about
     # extra chunks (fact, PEAK, LIST) are harmless.
     for w in caught:
@@ -241,8 +252,9 @@ def wav_info(path: str | os.PathLike[str]) -> tuple[float, int, int]:
         rec = read_wav(p)
         assert rec.sample_rate is not None
         return rec.sample_rate, rec.n_samples, rec.data.shape[1]
-    except (OSError, EOFError) as exc:
-        raise FileFormatError(p, f"not a readable WAV file ({exc})") from None
+    except Exception as exc:  # as in read_wav: a header cut inside 'fmt ' gives struct.error, 0 channels
+        # ZeroDivisionError, ... from scipy's parser
+        raise FileFormatError(p, f"not a readable WAV file ({_wav_reason(exc)})") from None
     _check_rate(float(rate), p)
     if a.shape[0] == 0:
         raise FileFormatError(p, "WAV file holds no samples")
@@ -261,8 +273,8 @@ def iter_wav_blocks(
     except ValueError:  # 24-bit and some float layouts cannot be memory-mapped
         yield from _iter_array(read_wav(p, scale=scale).channel(channel), block_samples)
         return
-    except (OSError, EOFError) as exc:
-        raise FileFormatError(p, f"not a readable WAV file ({exc})") from None
+    except Exception as exc:  # scipy's parser raises several types on bad files (see wav_info)
+        raise FileFormatError(p, f"not a readable WAV file ({_wav_reason(exc)})") from None
     if a.ndim == 1:
         a = a[:, None]
     if not -a.shape[1] <= channel < a.shape[1]:

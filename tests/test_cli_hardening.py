@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.hardening import snapshot
+import pytest
+
+from tests.support.hardening import snapshot, tiny_fs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,3 +81,147 @@ def test_save_bundle_over_a_dotdot_path_replaces_in_place(tmp_path: Path) -> Non
     )
     assert (tmp_path / "D" / "report.md").read_text() == "new\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["D"]  # no .D.old-PID, no temp folder
+
+
+# ------------------------------------------------------------------------ finding 9: one line, not a trace
+
+
+def wav_cut_in_fmt(path: Path) -> Path:
+    import struct
+
+    path.write_bytes(b"RIFF" + struct.pack("<I", 100) + b"WAVE" + b"fmt " + struct.pack("<IHH", 16, 1, 1))
+    return path
+
+
+def wav_zero_channels(path: Path) -> Path:
+    import struct
+
+    fmt = struct.pack("<HHIIHH", 1, 0, 12000, 0, 0, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", 200) + bytes(200)
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+SAMPLE_WAV = ROOT / "sample_data" / "synthetic" / "m1_normal_a.wav"
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [(wav_cut_in_fmt, "header cut short"), (wav_zero_channels, "declares 0 channels")],
+)
+def test_features_on_a_broken_wav_header(tmp_path: Path, make: object, needle: str) -> None:
+    bad = make(tmp_path / "bad.wav")  # type: ignore[operator]
+    res = vibsentry("features", str(bad), "--out", str(tmp_path / "o.npz"))
+    one_line_error(res, 1, "bad.wav", "not a readable WAV file", needle)
+    assert not (tmp_path / "o.npz").exists()
+
+
+def test_features_to_an_unwritable_path_and_a_full_disk(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    res = vibsentry("features", str(SAMPLE_WAV), "--out", str(tmp_path / "afile" / "o.npz"), "-q")
+    one_line_error(res, 1, "afile/o.npz", "cannot write", "is a file, not a folder")
+    with tiny_fs(tmp_path / "full", "16k") as full:
+        res = vibsentry("features", str(SAMPLE_WAV), "--out", str(full / "o.npz"), "-q")
+        one_line_error(res, 1, "o.npz", "No space left on device", "nothing was written")
+        assert list(full.iterdir()) == []
+
+
+def test_features_reads_mat_files_with_the_training_loaders(tmp_path: Path) -> None:
+    import numpy as np
+    import scipy.io
+
+    x = np.random.default_rng(0).standard_normal(24000)
+    scipy.io.savemat(tmp_path / "cwru.mat", {"X097_DE_time": x[:, None], "X097_FE_time": x[:, None] / 2})
+    np.save(tmp_path / "same.npy", x.astype(np.float32))
+    for src in ("cwru.mat", "same.npy"):
+        res = vibsentry(
+            "features",
+            str(tmp_path / src),
+            "--sample-rate",
+            "12000",
+            "--out",
+            str(tmp_path / f"{src}.npz"),
+            "-q",
+        )
+        assert res.returncode == 0, res.stderr
+    a, b = (np.load(tmp_path / f"{s}.npz")["features"] for s in ("cwru.mat", "same.npy"))
+    assert a.shape == (23, 40) and np.array_equal(a, b)
+    one_line_error(
+        vibsentry("features", str(tmp_path / "cwru.mat"), "--out", str(tmp_path / "m.npz")),
+        2,
+        "pass --sample-rate",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (("dashboard", "--port", "99999"), 2, "--port 99999: must be 1..65535"),
+        (("export", "x", "--out", "y", "--name", "int"), 2, "--name 'int': a C keyword"),
+        (("export", "x", "--out", "y", "--name", "__x"), 2, "reserved for the C implementation"),
+        (
+            ("features", str(SAMPLE_WAV), "--out", "o.npz", "--scale", "0"),
+            2,
+            "--scale 0.0: must be a positive",
+        ),
+        (("features", str(SAMPLE_WAV), "--out", "o.npz", "--scale", "nan"), 2, "--scale nan"),
+        (
+            ("ingest", "--port", "/nonexistent-port", "--feature-hash", "zz"),
+            2,
+            "--feature-hash 'zz': must be 64 hex",
+        ),
+    ],
+)
+def test_out_of_range_options_are_refused(
+    tmp_path: Path, args: tuple[str, ...], code: int, needle: str
+) -> None:
+    one_line_error(vibsentry(*args, cwd=tmp_path), code, needle)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("toml", "code", "needle"),
+    [
+        ("[dashboard]\noffline_after_s = -5\n", 2, "offline_after_s=-5: must be a positive number"),
+        (
+            "[dashboard]\ndefault_group = 'x'\n[dashboard.iso_groups]\nx = [5.0, 3.0, 1.0]\n",
+            1,
+            "must satisfy 0 < A/B < B/C < C/D",
+        ),
+        ("[dashboard.auth]\nanonymous_role = 'root'\n", 1, "anonymous_role='root'"),
+    ],
+)
+def test_dashboard_refuses_bad_config_before_serving(
+    tmp_path: Path, toml: str, code: int, needle: str
+) -> None:
+    from tests.support.dashboard import fill_store
+
+    fill_store(tmp_path / "s.sqlite", t0_ns=0, n_nodes=1, seconds=2)
+    (tmp_path / "d.toml").write_text(toml)
+    res = vibsentry(
+        "dashboard",
+        "--store",
+        str(tmp_path / "s.sqlite"),
+        "--config",
+        str(tmp_path / "d.toml"),
+        "--port",
+        "1",
+    )
+    one_line_error(res, code, needle)
+
+
+def test_dashboard_refuses_a_newer_schema_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from tests.support.dashboard import fill_store
+    from tests.test_dashboard_app import run_view
+
+    db = tmp_path / "s.sqlite"
+    fill_store(db, t0_ns=0, n_nodes=1, seconds=2)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    res = vibsentry("dashboard", "--store", str(db), "--port", "1")
+    one_line_error(res, 1, "schema_version 99 is newer than this dashboard reads")
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_STORE", f"sqlite:{db}")
+    at = run_view("fleet")
+    assert at.error and "schema_version 99 is newer" in at.error[0].value and not at.metric

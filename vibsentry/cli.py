@@ -79,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as exc:  # the environment (unwritable folder, full disk, vanished device): one line too
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"vibsentry {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -39,6 +39,15 @@ class FileFormatError(VibsentryError):
         super().__init__(f"{where}: {reason}")
 
 
+class OutputError(VibsentryError):
+    """An output file or folder cannot be written (no permission, missing folder, disk full, ...)."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = os.fspath(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: cannot write ({reason}); nothing was written")
+
+
 class DatasetError(VibsentryError):
     """A dataset manifest or one of its recordings is unusable."""
 

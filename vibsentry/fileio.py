@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+from vibsentry.errors import OutputError
 
 
 @contextmanager
@@ -30,18 +33,35 @@ def atomic_open(
         Flush to disk before the rename (off for advisory files rewritten every second).
     """
     dst = Path(path)
-    dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}.tmp")
     try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, mode.replace("w", "x"), **kwargs) as fh:
             yield fh
             fh.flush()
             if fsync:
                 os.fsync(fh.fileno())
         os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):  # nothing to remove when the folder itself is the problem
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and _about(exc, tmp, dst):
+            why = (
+                "part of its folder path is a file, not a folder"
+                if isinstance(exc, (FileExistsError, NotADirectoryError))
+                else exc.strerror or str(exc)
+            )
+            raise OutputError(dst, why) from None  # the user's path, not the temp name
         raise
+
+
+def _about(exc: OSError, tmp: Path, dst: Path) -> bool:
+    """True when ``exc`` is about writing ``dst``: no file name (a full disk on write) or ``tmp``, ``dst`` or one of
+    its folders; an error the caller's own code raised inside the block about another file passes unchanged."""
+    if exc.filename is None:
+        return True
+    f = Path(os.fsdecode(exc.filename))
+    return f in (tmp, dst) or f in dst.parents
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes | str, *, fsync: bool = True) -> Path:

@@ -125,6 +125,20 @@ def access_env(args: argparse.Namespace, env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def check_config_and_store(env: dict[str, str]) -> None:
+    """What the app would refuse on its page, refused here in one line: a bad [dashboard] value (negative
+    offline_after_s, inverted ISO limits, unknown group) or a store this version cannot read (newer schema)."""
+    from vibsentry.config import load_section
+    from vibsentry.dashboard.queries import DashboardConfig, SqliteSource
+
+    section = load_section("dashboard", env.get("VIBSENTRY_DASHBOARD_CONFIG"), environ=env)
+    keys = {"offline_after_s", "machine_groups", "default_group", "iso_groups"}
+    DashboardConfig.from_mapping({k: v for k, v in section.items() if k in keys})
+    store = env["VIBSENTRY_DASHBOARD_STORE"]
+    if store.startswith("sqlite:"):
+        SqliteSource(store[len("sqlite:") :]).close()
+
+
 def set_user(args: argparse.Namespace) -> int:
     """``--set-user NAME``: read the password (terminal without echo, or one line of stdin) and store it."""
     import getpass
@@ -155,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
         store=args.store, influx_url=args.influx_url, db=args.db, config=args.config, refresh_s=args.refresh
     )
     env = access_env(args, env)
+    check_config_and_store(env)
     check_port_free(args.port, args.address)
     proc = start(env, args.port, args.address, secrets=args.oidc_secrets)
     try:

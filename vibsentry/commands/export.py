@@ -58,14 +58,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the memory report as JSON on stdout")
 
 
+#: C99 keywords (ISO/IEC 9899:1999 6.4.1) and C11's: a model named after one would not compile.
+C_KEYWORDS = frozenset(
+    "auto break case char const continue default do double else enum extern float for goto if inline int "
+    "long register restrict return short signed sizeof static struct switch typedef union unsigned void "
+    "volatile while _Bool _Complex _Imaginary _Alignas _Alignof _Atomic _Generic _Noreturn _Static_assert "
+    "_Thread_local".split()
+)
+
+
+def check_c_name(name: str) -> None:
+    """Refuse a ``--name`` that is not a usable C identifier: ASCII letters, digits and ``_`` not starting with
+    a digit, not a keyword, not reserved for the implementation (C99 7.1.3: ``__x`` and ``_X``)."""
+    reserved = name.startswith("__") or (len(name) > 1 and name[0] == "_" and name[1].isupper())
+    if name in C_KEYWORDS:
+        raise UsageError(f"--name {name!r}: a C keyword")
+    if reserved:
+        raise UsageError(f"--name {name!r}: reserved for the C implementation")
+    if not (name.isascii() and name.isidentifier()):
+        raise UsageError(
+            f"--name {name!r}: not a C identifier (ASCII letters, digits, _; not starting with a digit)"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Export; prints the RAM (arena) and flash (constant data) the model needs."""
     from vibsentry.codegen.export import export_c
     from vibsentry.codegen.host import validate_c
     from vibsentry.errors import ExportError
 
-    if not args.name.isidentifier():
-        raise UsageError(f"--name {args.name!r} is not a C identifier")
+    check_c_name(args.name)
     if args.validate is not None and args.validate < 1:
         raise UsageError(f"--validate {args.validate}: the number of inputs must be at least 1")
     res = export_c(Path(args.bundle), Path(args.out), name=args.name, force=args.force)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
+from typing import Any
 
 from vibsentry.errors import FileFormatError, UsageError
 
@@ -36,7 +38,11 @@ BLOCK_SAMPLES = 1 << 20
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Register the options of ``vibsentry features``."""
-    p.add_argument("input", metavar="INPUT", help="recording: .wav (any PCM/float type), .csv or .npy")
+    p.add_argument(
+        "input",
+        metavar="INPUT",
+        help="recording: .wav (any PCM/float type), .csv, .npy, or CWRU/MFPT .mat (read by the loaders of train)",
+    )
     p.add_argument("--out", "-o", required=True, metavar="OUT.npz", help="where to write the feature matrix")
     p.add_argument("--config", metavar="TOML", help="TOML file whose [features] table sets FeatureParams")
     p.add_argument(
@@ -55,6 +61,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
+def load_like_train(src: Path, args: argparse.Namespace, target_sr: float) -> Any:
+    """A file only the training loaders read (CWRU/MFPT ``.mat``), loaded by exactly those loaders, so
+    ``features`` and ``train`` see the same samples; resampled to ``target_sr`` only with ``--resample``."""
+    from vibsentry.errors import DatasetError
+    from vibsentry.training import manifest as M
+
+    row = M.ManifestRow(
+        path=str(src), file=src, label="unknown", fs=args.sample_rate, channel=args.channel or "", group=str(src),
+        split="", rpm=None, load="", start_s=None, end_s=None, line=0, manifest="command line",
+    )  # fmt: skip
+    try:
+        return M.load_signal(row, target_sr=target_sr, allow_resample=args.resample)
+    except DatasetError as exc:
+        raise UsageError(str(exc).replace("put it in the fs column", "pass --sample-rate HZ")) from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Compute features for ``args.input`` and write ``args.out``."""
     import numpy as np
@@ -67,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".npz":
         raise UsageError(f"--out {args.out!r}: the output must be an .npz file")
-    if args.sample_rate is not None and not args.sample_rate > 0:
+    if not (math.isfinite(args.scale) and args.scale > 0):
+        raise UsageError(f"--scale {args.scale!r}: must be a positive number of sensor units per full scale")
+    if args.sample_rate is not None and not (math.isfinite(args.sample_rate) and args.sample_rate > 0):
         raise UsageError(f"--sample-rate {args.sample_rate!r}: must be a positive number of Hz")
     params = FeatureParams.from_toml(args.config) if args.config else FeatureParams()
     src = Path(args.input)
@@ -76,9 +100,13 @@ def run(args: argparse.Namespace) -> int:
 
     stream = FeatureStream(params)
     parts: list[np.ndarray] = []
+    x_other = None
     if src.suffix.lower() == ".wav":
         fs, total, nch = wav_info(src)
         names = tuple(str(i) for i in range(nch))
+    elif src.suffix.lower() == ".mat":
+        x_other = load_like_train(src, args, params.sample_rate)
+        fs, total, nch, names = params.sample_rate, x_other.shape[0], 1, (args.channel or "DE_time",)
     else:
         rec = read_recording(src, sample_rate=args.sample_rate or params.sample_rate)
         assert rec.sample_rate is not None
@@ -100,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             if src.suffix.lower() == ".wav":
                 rec = read_recording(src, scale=args.scale)
-            x = rec.channel(args.channel)
+            x = x_other if x_other is not None else rec.channel(args.channel)
             if fs != params.sample_rate:
                 x = resample(x, orig_sr=fs, target_sr=params.sample_rate)
             blocks = (x[i : i + BLOCK_SAMPLES] for i in range(0, x.shape[0], BLOCK_SAMPLES))

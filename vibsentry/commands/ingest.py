@@ -314,6 +314,10 @@ def run(args: argparse.Namespace) -> int:
     from vibsentry.dashboard.store.sqlite import SQLiteStore
 
     expected = s.get("feature_hash")
+    if expected is not None and not (
+        isinstance(expected, str) and len(expected) == 64 and all(c in "0123456789abcdefABCDEF" for c in expected)
+    ):
+        raise UsageError(f"--feature-hash {expected!r}: must be 64 hex digits (the SHA-256 a node reports)")
     if s.get("bundle"):
         expected = bundle_feature_hash(str(s["bundle"]))
     stores: dict[str, Any] = {}
