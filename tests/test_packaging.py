@@ -50,6 +50,16 @@ def test_every_python_package_folder_is_mapped_in_pyproject() -> None:
             assert name in mapping or name.rsplit(".", 1)[0] in mapping or top in mapping
 
 
+def test_every_package_data_pattern_matches_a_file() -> None:
+    tool = _pyproject()["tool"]["setuptools"]
+    for pkg, patterns in tool["package-data"].items():
+        folder = ROOT / tool["package-dir"][pkg]
+        for pattern in patterns:
+            assert list(folder.glob(pattern)), (
+                f"package-data {pkg!r}: {pattern!r} matches nothing in {folder}"
+            )
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
@@ -82,7 +92,8 @@ def test_wheel_adds_only_the_vibsentry_namespace(wheel: Path) -> None:
     tops = {n.split("/")[0] for n in names}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"vibsentry"}
     for must in ("vibsentry/dsp/params.py", "vibsentry/dsp/features.py", "vibsentry/runtime/alarm.py",
-                 "vibsentry/cli.py", "vibsentry/commands/features.py", "vibsentry/py.typed"):  # fmt: skip
+                 "vibsentry/cli.py", "vibsentry/commands/features.py", "vibsentry/py.typed",
+                 "vibsentry/codegen/host_shim.c"):  # fmt: skip
         assert must in names
     folders = _pyproject()["tool"]["setuptools"]["package-dir"].values()
     shipped = "|".join(f for f in folders if "/" not in f and f != "vibsentry")
