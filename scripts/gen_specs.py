@@ -312,13 +312,13 @@ def render_python_protocol(p: Protocol, spec: Path) -> str:
         f"{int(v['value'])}: {p.constants[v['max_count']]}" for v in p.enums["SampleFormat"].values) + "}\n\n\n")  # fmt: skip
     out.append(
         '''class Check(NamedTuple):
-    """One decoder rule on a fixed-part field: ``values[index]`` must satisfy ``kind`` with ``arg``.
+    """One decoder rule on a fixed-part field: ``values[pos]`` must satisfy ``kind`` with ``arg``.
 
     ``kind`` is "in" (``arg`` a set or range of allowed values), "mask" (``arg`` the allowed bits) or "lt"
     (less than ``values[arg]``).
     """
 
-    index: int
+    pos: int
     name: str
     kind: str
     arg: object
@@ -478,8 +478,8 @@ def render_c_protocol(p: Protocol, spec: Path) -> str:
     out.append("\n/* --- enumerations --- */\n")
     for e in p.enums.values():
         out.append(f"/* {e.name}: {e.doc} */\n")
-        for v in e.values:
-            out.append(f"#define {e.c_prefix}{v.get('c', v['name'])} {_u(int(v['value']))}\n")
+        for val in e.values:
+            out.append(f"#define {e.c_prefix}{val.get('c', val['name'])} {_u(int(val['value']))}\n")
     for m in p.messages:
         if "flag" not in "".join(str(f.spec) for f in m.fields):
             continue
@@ -739,7 +739,8 @@ def _doc_valid(m: Message, p: Protocol) -> list[str]:
 def _doc_message(m: Message, p: Protocol) -> str:
     # Offsets: numbers up to the first variable-size field, then "base+L1+..." expressions.
     rows = []
-    base, terms, n_str = 0, [], 0
+    base, n_str = 0, 0
+    terms: list[str] = []
     size_terms: list[str] = []
     for f in m.fields:
         off = str(base) if not terms else f"{base}+{'+'.join(terms)}"
@@ -819,9 +820,9 @@ def doc_blocks(p: Protocol) -> dict[str, str]:
         items.append(
             f"- `{e.field}` ({e.name}, C `{e.c_prefix}*`): {vals}{tail}. {e.doc[0].upper() + e.doc[1:]}."
         )
-        for v in e.values:
-            if v.get("doc"):
-                items.append(f"  - {v['name']}: {v['doc']}")
+        for val in e.values:
+            if val.get("doc"):
+                items.append(f"  - {val['name']}: {val['doc']}")
     blocks["enums"] = "\n".join(items)
     for m in p.messages:
         blocks[f"message:{m.name}"] = _doc_message(m, p)

@@ -64,6 +64,7 @@ def test_version_1_node_is_still_accepted() -> None:
         vp.Hello("fw-1", "old", 12000.0, FH, MH, 3, 1), node_id=9, seq=0, timestamp_us=5, version=1
     )
     f = vp.decode_frame(v1)
+    assert isinstance(f.message, vp.Hello)
     assert f.header.version == 1 and f.message.reset_reason == vp.ResetReason.UNKNOWN
     rec = tr.process(f, "p0")
     assert rec is not None and rec.fields["counters"]["boot_counter"] == 3

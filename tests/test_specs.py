@@ -134,9 +134,9 @@ def test_c_message_types_and_enums_match_python() -> None:
 
 
 def test_model_op_codes_have_one_source() -> None:
-    ops = tomllib.loads((SPECS / "model_ops.toml").read_text(encoding="utf-8"))["ops"]
-    assert _model_ops_spec.OP_CODES == {o["name"]: o["code"] for o in ops}
-    assert len(set(_model_ops_spec.OP_CODES.values())) == len(ops)
+    spec_ops = tomllib.loads((SPECS / "model_ops.toml").read_text(encoding="utf-8"))["ops"]
+    assert _model_ops_spec.OP_CODES == {o["name"]: o["code"] for o in spec_ops}
+    assert len(set(_model_ops_spec.OP_CODES.values())) == len(spec_ops)
     # The C generator uses the generated table itself, not a copy.
     from vibsentry.codegen import ops
 

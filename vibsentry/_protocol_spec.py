@@ -185,13 +185,13 @@ MAX_SAMPLES: dict[int, int] = {0: 500, 1: 250}
 
 
 class Check(NamedTuple):
-    """One decoder rule on a fixed-part field: ``values[index]`` must satisfy ``kind`` with ``arg``.
+    """One decoder rule on a fixed-part field: ``values[pos]`` must satisfy ``kind`` with ``arg``.
 
     ``kind`` is "in" (``arg`` a set or range of allowed values), "mask" (``arg`` the allowed bits) or "lt"
     (less than ``values[arg]``).
     """
 
-    index: int
+    pos: int
     name: str
     kind: str
     arg: object

@@ -64,7 +64,7 @@ import dataclasses
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from vibsentry._protocol_spec import (
     BROADCAST_NODE,
@@ -315,7 +315,7 @@ def _broken_rule(lay: Layout, values: tuple[object, ...]) -> tuple[str, object, 
     """The first rule of ``lay.checks`` that ``values`` (the fixed part, in wire order) breaks, as
     (field name, value, what the rule wants), or None."""
     for c in lay.checks:
-        x = values[c.index]
+        x = values[c.pos]
         if c.kind == "in":
             if x not in c.arg:  # type: ignore[operator]
                 r = c.arg
@@ -1039,7 +1039,7 @@ class ModelBegin(_FixedMessage):
     chunk_size: int
 
 
-def _bytes_tail(lay: Layout, buf: bytes, off: int, end: int) -> tuple[tuple[object, ...], bytes]:
+def _bytes_tail(lay: Layout, buf: bytes, off: int, end: int) -> tuple[tuple[Any, ...], bytes]:
     """Fixed head ending in a u16 count, then that many raw bytes: (head values, bytes), size checked before
     the head's rules (check order)."""
     fixed = lay.fixed
