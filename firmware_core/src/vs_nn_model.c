@@ -18,44 +18,51 @@ static void *tensor_ptr(const vs_model_t *m, uint8_t *arena, int16_t index)
     return arena + m->tensors[index].offset;
 }
 
-static int run_op(const vs_model_t *m, const vs_model_op_t *op, uint8_t *arena)
+int vs_model_op_run(uint8_t code, const void *params, const void *in, const void *in2, void *out)
 {
-    void *in = tensor_ptr(m, arena, op->input);
-    void *out = tensor_ptr(m, arena, op->output);
-    switch (op->code) {
+    if (params == NULL || in == NULL || out == NULL) {
+        return VS_ERR_ARG;
+    }
+    switch (code) {
     case VS_NN_OP_FULLY_CONNECTED:
-        return vs_nn_fully_connected_s8((const vs_nn_fc_params_t *)op->params, (const int8_t *)in, (int8_t *)out);
+        return vs_nn_fully_connected_s8((const vs_nn_fc_params_t *)params, (const int8_t *)in, (int8_t *)out);
     case VS_NN_OP_CONV_2D:
-        return vs_nn_conv2d_s8((const vs_nn_conv_params_t *)op->params, (const int8_t *)in, (int8_t *)out);
+        return vs_nn_conv2d_s8((const vs_nn_conv_params_t *)params, (const int8_t *)in, (int8_t *)out);
     case VS_NN_OP_DEPTHWISE_CONV_2D:
-        return vs_nn_depthwise_conv2d_s8((const vs_nn_conv_params_t *)op->params, (const int8_t *)in,
+        return vs_nn_depthwise_conv2d_s8((const vs_nn_conv_params_t *)params, (const int8_t *)in,
                                          (int8_t *)out);
     case VS_NN_OP_AVERAGE_POOL_2D:
-        return vs_nn_avg_pool2d_s8((const vs_nn_pool_params_t *)op->params, (const int8_t *)in, (int8_t *)out);
+        return vs_nn_avg_pool2d_s8((const vs_nn_pool_params_t *)params, (const int8_t *)in, (int8_t *)out);
     case VS_NN_OP_MEAN:
-        return vs_nn_mean_s8((const vs_nn_mean_params_t *)op->params, (const int8_t *)in, (int8_t *)out);
+        return vs_nn_mean_s8((const vs_nn_mean_params_t *)params, (const int8_t *)in, (int8_t *)out);
     case VS_NN_OP_ADD:
-        return vs_nn_add_s8((const vs_nn_add_params_t *)op->params, (const int8_t *)in,
-                            (const int8_t *)tensor_ptr(m, arena, op->input2), (int8_t *)out);
+        return vs_nn_add_s8((const vs_nn_add_params_t *)params, (const int8_t *)in, (const int8_t *)in2,
+                            (int8_t *)out);
     case VS_NN_OP_RELU:
-        return vs_nn_relu_s8((const vs_nn_relu_params_t *)op->params, (const int8_t *)in, (int8_t *)out);
+        return vs_nn_relu_s8((const vs_nn_relu_params_t *)params, (const int8_t *)in, (int8_t *)out);
     case VS_NN_OP_LOGISTIC:
     case VS_NN_OP_TANH:
-        return vs_nn_logistic_s8((const vs_nn_lut_params_t *)op->params, (const int8_t *)in, (int8_t *)out);
+        return vs_nn_logistic_s8((const vs_nn_lut_params_t *)params, (const int8_t *)in, (int8_t *)out);
     case VS_NN_OP_SOFTMAX:
-        return vs_nn_softmax_s8((const vs_nn_softmax_params_t *)op->params, (const int8_t *)in, (int8_t *)out);
+        return vs_nn_softmax_s8((const vs_nn_softmax_params_t *)params, (const int8_t *)in, (int8_t *)out);
     case VS_NN_OP_COPY:
-        return vs_nn_copy((const vs_nn_copy_params_t *)op->params, in, out);
+        return vs_nn_copy((const vs_nn_copy_params_t *)params, in, out);
     case VS_NN_OP_QUANTIZE:
-        return vs_nn_quantize_f32_s8((const vs_nn_affine_params_t *)op->params, (const float *)in, (int8_t *)out);
+        return vs_nn_quantize_f32_s8((const vs_nn_affine_params_t *)params, (const float *)in, (int8_t *)out);
     case VS_NN_OP_DEQUANTIZE:
-        return vs_nn_dequantize_s8_f32((const vs_nn_affine_params_t *)op->params, (const int8_t *)in,
+        return vs_nn_dequantize_s8_f32((const vs_nn_affine_params_t *)params, (const int8_t *)in,
                                        (float *)out);
     case VS_NN_OP_REQUANTIZE:
-        return vs_nn_requantize_s8((const vs_nn_requant_params_t *)op->params, (const int8_t *)in, (int8_t *)out);
+        return vs_nn_requantize_s8((const vs_nn_requant_params_t *)params, (const int8_t *)in, (int8_t *)out);
     default:
         return VS_MODEL_ERR_OP;
     }
+}
+
+static int run_op(const vs_model_t *m, const vs_model_op_t *op, uint8_t *arena)
+{
+    return vs_model_op_run(op->code, op->params, tensor_ptr(m, arena, op->input), tensor_ptr(m, arena, op->input2),
+                           tensor_ptr(m, arena, op->output));
 }
 
 int vs_model_run(const vs_model_t *model, void *arena, size_t arena_bytes, const void *input, void *output)

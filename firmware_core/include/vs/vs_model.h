@@ -83,6 +83,13 @@ typedef struct {
  */
 int vs_model_run(const vs_model_t *model, void *arena, size_t arena_bytes, const void *input, void *output);
 
+/**
+ * Run one op's kernel on explicit buffers: the dispatch of vs_model_run, shared with the model-image runner
+ * (vs_model_image.h). `params` is the vs_nn_*_params_t the code names; `in2` is read by ADD only.
+ * @return the kernel's status, VS_MODEL_ERR_OP for an unknown code, VS_ERR_ARG for a NULL buffer
+ */
+int vs_model_op_run(uint8_t code, const void *params, const void *in, const void *in2, void *out);
+
 /** vs_model_run for a model with int8 input and output (VS_ERR_CONFIG otherwise). */
 int vs_model_run_s8(const vs_model_t *model, void *arena, size_t arena_bytes, const int8_t *input,
                     int8_t *output);
