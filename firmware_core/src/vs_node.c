@@ -318,7 +318,8 @@ static void send_features(vs_node_t *node, uint32_t frame_index)
     f->frame_index = frame_index;
 #if VS_FEAT_HAS_LOGMEL
     f->kind = (uint8_t)VS_PROTO_FEAT_LOGMEL;
-    f->count = (uint16_t)(VS_FEAT_N_MELS < VS_PROTO_MAX_FEATURE_VALUES ? VS_FEAT_N_MELS : VS_PROTO_MAX_FEATURE_VALUES);
+    f->count = (uint16_t)(VS_FEAT_N_MELS < VS_PROTO_MAX_FEATURE_VALUES ? VS_FEAT_N_MELS
+                                                                        : VS_PROTO_MAX_FEATURE_VALUES);
 #else
     f->kind = (uint8_t)VS_PROTO_FEAT_VECTOR;
     f->count = (uint16_t)(NFEAT < VS_PROTO_MAX_FEATURE_VALUES ? NFEAT : VS_PROTO_MAX_FEATURE_VALUES);
@@ -709,7 +710,8 @@ int vs_node_push_samples_f32(vs_node_t *node, const float *g, uint32_t n)
     if (node->stop_isr) {
         return VS_OK;
     }
-    const uint32_t put = vs_ring_space(&node->ring) >= n ? vs_ring_write_f32(&node->ring, node->ring_buf, g, n) : 0u;
+    const uint32_t put =
+        vs_ring_space(&node->ring) >= n ? vs_ring_write_f32(&node->ring, node->ring_buf, g, n) : 0u;
     return push_block(node, n, put);
 }
 

@@ -27,6 +27,9 @@
  * REPLAY gap, the switch from sensor to replay) restarts framing: the next frame is complete frame_length
  * samples later. Output for given samples, commands and clock readings is deterministic.
  *
+ * REPLAY_SAMPLES: block_index must follow the previous block; a gap is dropped, NACKed OUT_OF_ORDER, counted,
+ * and restarts framing (the next block continues from the new index); block 0 always starts a new stream.
+ *
  * Score. Autoencoder bundles (the model's output has VS_FEAT_N_FEATURES elements): z = (f - mean) / std in
  * float32, quantized with the model's input scale, run, dequantized; score = sum_j (y_j - zq_j)^2 / n summed
  * in feature order with zq the dequantized input - vibsentry.runtime.score.autoencoder_score, bit for bit.
@@ -37,11 +40,11 @@
  *   trigger frame    VS_FEAT_FRAME_LENGTH floats          (4 KiB at 1024)
  *   feature scratch  VS_FEATURES_SCRATCH_LEN floats       (8 KiB at 1024; also stages one hop)
  *   raw ring         VS_NODE_RAW_CAPACITY int16           (default 2048: 4 KiB, 0.17 s at 12 kHz)
- * REPLAY_SAMPLES: block_index must follow the previous block; a gap is dropped, NACKed OUT_OF_ORDER, counted,
- * and restarts framing (the next block continues from the new index); block 0 always starts a new stream.
- *   model arena      VS_NODE_ARENA_BYTES                  (default 1024; init fails if the model needs more)
+ *   model arena      VS_NODE_ARENA_BYTES                  (default 256; init fails if the model needs more)
  *   protocol         one vs_proto_msg_t (1048 B) shared by rx and tx, one decoder (1092 B), one wire frame
  *                    buffer (VS_PROTO_MAX_WIRE = 1050 B)
+ * Total with the defaults and a 1024-sample frame: sizeof(vs_node_t) = 25032 B on Cortex-M4F and RV32IMC;
+ * vs_node.o is 4.4 KB of Cortex-M4 text at -Os (benchmarks/bench_node_size.py).
  * vs_node_instance_size() returns sizeof(vs_node_t) for bindings (ctypes). No malloc; stack use of
  * vs_node_poll is dominated by vs_features/vs_model (measured by the ports' stack painting).
  *
@@ -74,7 +77,7 @@ extern "C" {
 #define VS_NODE_RAW_CAPACITY 2048U /* int16 samples of pre-trigger history */
 #endif
 #ifndef VS_NODE_ARENA_BYTES
-#define VS_NODE_ARENA_BYTES 1024U /* model activation arena (multiple of 4) */
+#define VS_NODE_ARENA_BYTES 256U /* model activation arena, multiple of 4 (40-32-16-32-40 AE: 80 B) */
 #endif
 #define VS_NODE_RX_CHUNK 64U     /* bytes moved from the UART port per read */
 /* Samples per RAW_CHUNK frame: docs/protocol.md wants every chunk but the last full (500 int16 = a 1020-byte
