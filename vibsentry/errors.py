@@ -56,6 +56,14 @@ class BundleError(VibsentryError):
     """A model bundle is missing, incomplete, tampered with, or of an unsupported format version."""
 
 
+class SignatureError(BundleError):
+    """A signed manifest is missing, malformed, signed by another key, or does not match the bundle's files."""
+
+
+class KeyFileError(VibsentryError):
+    """A signing key file is missing, unreadable, of the wrong type, or would overwrite an existing key."""
+
+
 class ExportError(VibsentryError):
     """A model cannot be exported to C (for example an unsupported operator)."""
 
