@@ -21,7 +21,8 @@ FW_VERSION ?= $(FW_NAME)-$(VERSION)$(if $(filter 1,$(HW)),,-qemu)
 # One output directory per (HW, bundle) so builds never mix configurations.
 BUNDLE_ID := $(if $(BUNDLE),-$(shell printf '%s' "$(BUNDLE_ABS)" | sha256sum | cut -c1-12))
 OUT   ?= $(ROOT)/build/$(if $(filter 1,$(HW)),board,qemu)$(BUNDLE_ID)
-CORE_BUILD := $(OUT)/core
+# The library does not depend on HW: the QEMU and board images of one bundle share it.
+CORE_BUILD := $(ROOT)/build/core$(BUNDLE_ID)
 GEN   := $(OUT)/gen
 MODEL := $(OUT)/model
 
