@@ -167,3 +167,23 @@ def test_firmware_core_builds_without_python() -> None:
     assert any("vs_feature_config.h" in ln and ln.startswith("cp ") for ln in commands)
     offending = [ln for ln in commands if "/nonexistent/python" in ln or ".py" in ln.split()[0:2].__str__()]
     assert not offending, "\n".join(offending[:5])
+
+
+@pytest.mark.parametrize(
+    ("module", "cls_name", "header", "c_type"),
+    [
+        ("tests.test_c_trigger", "_Config", "vs/vs_trigger.h", "vs_trigger_config_t"),
+        ("tests.test_c_trigger", "_Trigger", "vs/vs_trigger.h", "vs_trigger_t"),
+        ("tests.test_c_alarm", "_Rule", "vs/vs_alarm.h", "vs_alarm_rule_t"),
+        ("tests.test_c_alarm", "_Alarm", "vs/vs_alarm.h", "vs_alarm_t"),
+    ],
+)
+def test_ctypes_mirrors_match_the_c_layout(module: str, cls_name: str, header: str, c_type: str) -> None:
+    # The ctypes structs the C tests use are copies of C headers: the compiler checks them here.
+    import importlib
+
+    from tests.support.c_layout import c_layout, ctypes_layout
+
+    cls = getattr(importlib.import_module(module), cls_name)
+    mine = ctypes_layout(cls)
+    assert c_layout(header, c_type, [n for n in mine if n != "sizeof"]) == mine
