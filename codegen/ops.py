@@ -268,7 +268,7 @@ def lower_conv(model: TfliteModel, op: TfliteOp) -> COp:
     act = int(_opt(op, "fusedActivationFunction", 0))
     mults, shifts = _conv_multipliers(inp, f, out, oc)
     bias = _bias(model, op, oc)
-    arrays = [
+    arrays: list[tuple[str, str, Sequence[int]]] = [
         ("w", "int8_t", [int(v) for v in f.data.reshape(-1)]),
         ("m", "int32_t", mults),
         ("s", "int8_t", shifts),
