@@ -1,4 +1,4 @@
-"""GENERATED — do not edit. Source: specs/protocol.toml (sha256 d5cf7128999b0f0b02e2d049483246b7e584cdafe0852eadbb0de2ff774768c9); regenerate: python3 scripts/gen_specs.py
+"""GENERATED — do not edit. Source: specs/protocol.toml (sha256 ad4707d6b566c0bfeb5d8b86e4e3255f5250a43d6f6d3e066f2a30fd9404bf8e); regenerate: python3 scripts/gen_specs.py
 
 Tables of the wire protocol for vibsentry.protocol (which adds the message classes and the codec):
 constants, enumerations, decode error kinds and the byte layout of every message.
@@ -84,14 +84,14 @@ class MsgType(IntEnum):
 
 
 class AlarmState(IntEnum):
-    """Alarm state after applying the alarm rule (same codes as `vibsentry.training.alarm`)."""
+    """Alarm state after applying the alarm rule (same codes as `vibsentry.runtime.alarm`)."""
 
     OK = 0
     ALARM = 1
 
 
 class AlarmEvent(IntEnum):
-    """ALARM event (the codes of `vibsentry.training.alarm`)."""
+    """ALARM event (the codes of `vibsentry.runtime.alarm`)."""
 
     RAISE = 1
     CLEAR = 2

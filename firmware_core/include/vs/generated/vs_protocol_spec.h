@@ -1,5 +1,5 @@
 /*
- * GENERATED — do not edit. Source: specs/protocol.toml (sha256 d5cf7128999b0f0b02e2d049483246b7e584cdafe0852eadbb0de2ff774768c9); regenerate: python3 scripts/gen_specs.py
+ * GENERATED — do not edit. Source: specs/protocol.toml (sha256 ad4707d6b566c0bfeb5d8b86e4e3255f5250a43d6f6d3e066f2a30fd9404bf8e); regenerate: python3 scripts/gen_specs.py
  *
  * Wire protocol constants, enumerations and message structs (docs/protocol.md). Included by
  * vs/vs_protocol.h, which declares the codec functions; include that one.
@@ -53,10 +53,10 @@
 #define VS_MSG_MODEL_COMMIT 0x45U
 
 /* --- enumerations --- */
-/* AlarmState: alarm state after applying the alarm rule (same codes as `vibsentry.training.alarm`) */
+/* AlarmState: alarm state after applying the alarm rule (same codes as `vibsentry.runtime.alarm`) */
 #define VS_PROTO_ALARM_OK 0U
 #define VS_PROTO_ALARM_ACTIVE 1U
-/* AlarmEvent: ALARM event (the codes of `vibsentry.training.alarm`) */
+/* AlarmEvent: ALARM event (the codes of `vibsentry.runtime.alarm`) */
 #define VS_PROTO_EVENT_RAISE 1U
 #define VS_PROTO_EVENT_CLEAR 2U
 /* FeatureKind: which feature values a FEATURES message carries */
