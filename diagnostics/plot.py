@@ -65,9 +65,9 @@ def plot_diagnosis(d: Diagnosis, path: str | os.PathLike[str], *, title: str = "
     ax.plot(ef[keep], ea[keep], lw=0.7, color="0.2")
     for key, label, colour in _MARKERS:
         for h in range(1, 6):
-            fh = h * lines[key]
-            if fh <= top:
-                ax.axvline(fh, color=colour, ls=":", lw=0.9, label=label if h == 1 else None)
+            f_h = h * lines[key]
+            if f_h <= top:
+                ax.axvline(f_h, color=colour, ls=":", lw=0.9, label=label if h == 1 else None)
     ax.legend(loc="upper right")
     ax.set(xlabel="frequency (Hz)", ylabel="squared envelope (g²)",
            title=f"squared-envelope spectrum, band {d.band[0]:.0f}-{d.band[1]:.0f} Hz")  # fmt: skip
