@@ -342,10 +342,10 @@ def _shaft_findings(
             reported=e / (e + 1.0) >= REPORT_CONFIDENCE,
         )
     )
-    # Misalignment: a strong 2x (at least half the 1x) above the A/B boundary; a strong 3x adds to it.
+    # Misalignment: a strong 2x (at least half of a present 1x) above the A/B boundary; a strong 3x adds to it.
     ratio = v2 / v1 if v1 > 0 else (math.inf if v2 > 0 else 0.0)
     e = 0.0
-    if v2 >= limits.ab and ratio >= 0.5:
+    if v1 > 0 and v2 >= limits.ab and ratio >= 0.5:  # a 2x with no 1x at all is not this pattern
         e = (
             2.0 * min(ratio - 0.5, 1.5)
             + max(0.0, v2 / limits.ab - 1.0)

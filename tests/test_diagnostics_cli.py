@@ -139,3 +139,22 @@ def test_help_teaches_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
         main(["diagnose", "--help"])
     out = capsys.readouterr().out
     assert "examples:" in out and "vibsentry diagnose" in out and "--geometry" in out and "BPFO" in out
+
+
+def test_femto_snapshot_is_too_short_unless_a_coarse_resolution_is_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # FEMTO-ST layout: 2560 rows x 6 columns (h, m, s, us, horizontal g, vertical g), no header, 25.6 kHz.
+    x = synth.machine_signal(duration_s=0.1, sample_rate=25600.0, rpm=1800.0, seed=4)
+    rows = np.column_stack([np.zeros((2560, 4)), x, 0.5 * x])
+    p = tmp_path / "acc_00001.csv"
+    np.savetxt(p, rows, delimiter=",", fmt="%.6f")
+    code, out, err = _run([str(p), "--rpm", "1800", "--bearing", "femto"], capsys)
+    assert code == 2 and "recording too short: 2560 samples at 25600 Hz (0.1 s) give 10 Hz lines" in err
+    code, out, err = _run(
+        [str(p), "--rpm", "1800", "--bearing", "femto", "--resolution", "10", "--json"], capsys
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["sample_rate"] == 25600.0 and doc["resolution_hz"] == 10.0
+    assert doc["bearing"]["name"] == "FEMTO-ST PRONOSTIA test bearing"
