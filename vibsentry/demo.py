@@ -156,6 +156,7 @@ class Demo:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self._segments: dict[str, int] = {}
         self._seen_alarms: set[tuple[int, int]] = set()
+        self._engine = "auto"
         self.t0 = time.monotonic()
 
     # ------------------------------------------------------------------ lifecycle
@@ -216,9 +217,27 @@ class Demo:
             argv += ["--fault-recording", str(SAMPLE_DATA / FAULT), "--fault-nodes", str(ids[-1])]
             argv += ["--inject-fault-at", repr(max(at, 0.0))]
         if self.bundle is not None:
-            argv += ["--bundle", str(self.bundle)]
+            argv += ["--bundle", str(self.bundle), "--engine", self._engine]
         self._segments[machine] = seg + 1
         self._spawn(f"simulate-{machine}", _vibsentry(*argv))
+
+    def _build_node_core(self, bundle: Path) -> None:
+        """Build the firmware's node core (vs_node) for the bundle now: simulate runs it through ctypes, and a
+        first build inside the simulators would hold up the first segment. Falls back to the Python node."""
+        from vibsentry.nodes.cnode import build_node_library, c_node_available
+        from vibsentry.runtime.bundle import load_bundle
+
+        reason = c_node_available()
+        if reason is None:
+            t0 = time.monotonic()
+            try:
+                build_node_library(load_bundle(bundle))
+                self.say(f"demo: node core (vs_node) ready for the bundle in {time.monotonic() - t0:.0f} s")
+                return
+            except VibsentryError as exc:
+                reason = str(exc)
+        self.say(f"demo: nodes run the Python pipeline (the C node core is not available: {reason})")
+        self._engine = "python"
 
     def start(self) -> None:
         """Prepare the bundle and start simulators, gateway and dashboard; raises :class:`DemoError`."""
@@ -228,6 +247,8 @@ class Demo:
         if opts.dashboard:
             check_port_free(opts.port, opts.address)  # before minutes of training, not after
         self.bundle = ensure_bundle(opts, self.say)
+        if self.bundle is not None:
+            self._build_node_core(self.bundle)
         shutil.rmtree(self.run_dir, ignore_errors=True)  # every demo run starts with an empty store
         self.run_dir.mkdir(parents=True)
         self.logs.mkdir(parents=True, exist_ok=True)
