@@ -307,7 +307,7 @@ def flood(args: argparse.Namespace, broker: MosquittoBroker, start, reader, base
         i.wait_for_publish(60)
     pub.loop_stop()
     pub.disconnect()
-    col = start()
+    col = start(wait=False)  # its session exists: the broker sends the backlog as soon as it connects
     # Measure the steady drain: from the first committed flood batch to the last (start-up and imports out).
     target = base + args.flood
     t_end = time.monotonic() + 600
@@ -358,7 +358,7 @@ def main() -> None:
         else:
             reader = SqliteReader(db)
 
-        def start():
+        def start(wait: bool = True):
             if args.influx:  # start_collector names a SQLite store; --influx-url wins only without --store
                 proc = subprocess.Popen(
                     [
@@ -382,14 +382,16 @@ def main() -> None:
                 proc = start_collector(broker.url, db, *extra, client_id="bench")
                 status = lambda: collector_status(db, "bench")  # noqa: E731
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
+            while wait and time.monotonic() < deadline:
                 try:
                     if status().get("subscribed"):
                         return proc
                 except (OSError, ValueError):
                     pass
                 time.sleep(0.05)
-            raise RuntimeError("collector did not subscribe")
+            if wait:
+                raise RuntimeError("collector did not subscribe")
+            return proc
 
         store = f"influxd {influx.url}" if influx else "SQLite"
         try:

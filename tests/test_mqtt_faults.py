@@ -187,7 +187,9 @@ def test_collector_sigkilled_before_its_commit_gets_the_messages_again(fleet, br
 
 def test_two_collectors_share_the_stream_of_two_gateways_and_store_it_once(tmp_path, broker):
     db = tmp_path / "plant.sqlite"
-    cols = [_collector(broker.url, db, client_id=f"col{i}") for i in (1, 2)]
+    # The second one speaks MQTT 3.1.1 (the cheaper option), so both protocol paths are exercised.
+    cols = [_collector(broker.url, db, client_id="col1"),
+            _collector(broker.url, db, "--mqtt-protocol", "3.1.1", client_id="col2")]  # fmt: skip
     gws = []
     try:
         with PtyLink(tmp_path / "p1") as l1, PtyLink(tmp_path / "p2") as l2:
