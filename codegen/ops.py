@@ -168,6 +168,26 @@ def _bias(model: TfliteModel, op: TfliteOp, n_out: int) -> list[int] | None:
     return [int(v) for v in b.data.reshape(-1)]
 
 
+def _int8_in_out(model: TfliteModel, op: TfliteOp) -> tuple[TfliteTensor, TfliteTensor]:
+    """The op's first input and its output, each checked to be int8 with a valid quantization (input first)."""
+    inp = _need_int8(model, op, op.inputs[0], "input")
+    return inp, _need_int8(model, op, op.outputs[0], "output")
+
+
+def _unary(
+    op: TfliteOp,
+    code: str,
+    params_type: str,
+    fields: dict[str, Any],
+    arrays: list[tuple[str, str, Sequence[int]]] | None = None,
+    macs: int = 0,
+) -> COp:
+    """The generated op for a one-input TFLite op (``code`` names its ``vs_model.h`` op code)."""
+    return COp(
+        OP_CODES[code], op.name, (op.inputs[0],), op.outputs[0], params_type, fields, arrays or [], macs
+    )
+
+
 def lower_fully_connected(model: TfliteModel, op: TfliteOp) -> COp:
     """FULLY_CONNECTED: int8 weights (per-tensor or per-channel), optional int32 bias; a non-zero input
     offset is folded into the bias (plain int8 dot product at run time)."""
@@ -223,16 +243,7 @@ def lower_fully_connected(model: TfliteModel, op: TfliteOp) -> COp:
         "in_features": n_in,
         "out_features": n_out,
     }
-    return COp(
-        OP_CODES[name],
-        name,
-        (op.inputs[0],),
-        op.outputs[0],
-        "vs_nn_fc_params_t",
-        fields,
-        arrays,
-        macs=batches * n_in * n_out,
-    )
+    return _unary(op, name, "vs_nn_fc_params_t", fields, arrays, macs=batches * n_in * n_out)
 
 
 def lower_conv(model: TfliteModel, op: TfliteOp) -> COp:
@@ -296,17 +307,13 @@ def lower_conv(model: TfliteModel, op: TfliteOp) -> COp:
         "depth_multiplier": dm,
     }
     macs = nb * oh * ow * oc * kh * kw * (fic if name == "CONV_2D" else 1)
-    return COp(
-        OP_CODES[name], name, (op.inputs[0],), op.outputs[0], "vs_nn_conv_params_t", fields, arrays, macs
-    )
+    return _unary(op, name, "vs_nn_conv_params_t", fields, arrays, macs)
 
 
 def lower_average_pool(model: TfliteModel, op: TfliteOp) -> COp:
     """AVERAGE_POOL_2D (NHWC): same quantization in and out; padding and activation clamp."""
     name = op.name
-    out = model.tensors[op.outputs[0]]
-    inp = _need_int8(model, op, op.inputs[0], "input")
-    _need_int8(model, op, op.outputs[0], "output")
+    inp, out = _int8_in_out(model, op)
     if inp.scale != out.scale or inp.zero_point != out.zero_point:
         raise ExportError(
             f"{model.path}: op {op.index} AVERAGE_POOL_2D: input and output quantization differ"
@@ -324,24 +331,14 @@ def lower_average_pool(model: TfliteModel, op: TfliteOp) -> COp:
         "stride_h": sh, "stride_w": sw, "pad_top": _padding(pad, ih, kh, sh, 1, oh),
         "pad_left": _padding(pad, iw, kw, sw, 1, ow), "act_min": lo, "act_max": hi,
     }  # fmt: skip
-    return COp(
-        OP_CODES[name],
-        name,
-        (op.inputs[0],),
-        op.outputs[0],
-        "vs_nn_pool_params_t",
-        fields,
-        macs=nb * oh * ow * c * kh * kw,
-    )
+    return _unary(op, name, "vs_nn_pool_params_t", fields, macs=nb * oh * ow * c * kh * kw)
 
 
 def lower_mean(model: TfliteModel, op: TfliteOp) -> COp:
     """MEAN over contiguous axes, with 1/count folded into the multiplier as ``QuantizedMeanOrSum`` does."""
     name = op.name
     t = model.tensors
-    out = model.tensors[op.outputs[0]]
-    inp = _need_int8(model, op, op.inputs[0], "input")
-    _need_int8(model, op, op.outputs[0], "output")
+    inp, out = _int8_in_out(model, op)
     axis_t = t[op.inputs[1]]
     if axis_t.data is None:
         raise ExportError(f"{model.path}: op {op.index} MEAN: the axis must be constant")
@@ -373,15 +370,7 @@ def lower_mean(model: TfliteModel, op: TfliteOp) -> COp:
         raise ExportError(f"{model.path}: op {op.index} MEAN: output {out.shape} does not match {inp.shape}")
     fields = {"outer": outer, "reduce": reduce_, "inner": inner, "input_zero_point": inp.zero_point,
               "output_zero_point": out.zero_point, "multiplier": mult, "shift": shift}  # fmt: skip
-    return COp(
-        OP_CODES[name],
-        name,
-        (op.inputs[0],),
-        op.outputs[0],
-        "vs_nn_mean_params_t",
-        fields,
-        macs=inp.n_elements,
-    )
+    return _unary(op, name, "vs_nn_mean_params_t", fields, macs=inp.n_elements)
 
 
 def lower_add(model: TfliteModel, op: TfliteOp) -> COp:
@@ -423,9 +412,7 @@ def lower_add(model: TfliteModel, op: TfliteOp) -> COp:
 def lower_relu(model: TfliteModel, op: TfliteOp) -> COp:
     """RELU, RELU6 and RELU_N1_TO_1: requantize, then clamp (``QuantizedReluX``)."""
     name = op.name
-    out = model.tensors[op.outputs[0]]
-    inp = _need_int8(model, op, op.inputs[0], "input")
-    _need_int8(model, op, op.outputs[0], "output")
+    inp, out = _int8_in_out(model, op)
     m, s = quantize_multiplier(float(inp.scales[0]) / float(out.scales[0]))
     lo_f, hi_f = {"RELU": (0.0, None), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}[name]
     # QuantizedReluX: roundf(act / scale) in float.
@@ -435,48 +422,33 @@ def lower_relu(model: TfliteModel, op: TfliteOp) -> COp:
     )
     fields = {"size": out.n_elements, "input_zero_point": inp.zero_point, "output_zero_point": out.zero_point,
               "multiplier": m, "shift": s, "act_min": lo, "act_max": hi}  # fmt: skip
-    return COp(OP_CODES["RELU"], name, (op.inputs[0],), op.outputs[0], "vs_nn_relu_params_t", fields)
+    return _unary(op, "RELU", "vs_nn_relu_params_t", fields)
 
 
 def lower_logistic(model: TfliteModel, op: TfliteOp) -> COp:
     """LOGISTIC: a 256-entry lookup table (output scale 1/256, zero point -128)."""
     name = op.name
-    out = model.tensors[op.outputs[0]]
-    inp = _need_int8(model, op, op.inputs[0], "input")
-    _need_int8(model, op, op.outputs[0], "output")
+    inp, out = _int8_in_out(model, op)
     if float(out.scales[0]) != 1.0 / 256 or out.zero_point != -128:
         raise ExportError(
             f"{model.path}: op {op.index} LOGISTIC output must have scale 1/256, zero point -128"
         )
     table = logistic_table(inp.scale, inp.zero_point, out.scale, out.zero_point)
-    return COp(OP_CODES[name], name, (op.inputs[0],), op.outputs[0], "vs_nn_lut_params_t",
-               {"size": out.n_elements}, [("t", "int8_t", table)])  # fmt: skip
+    return _unary(op, name, "vs_nn_lut_params_t", {"size": out.n_elements}, [("t", "int8_t", table)])
 
 
 def lower_tanh(model: TfliteModel, op: TfliteOp) -> COp:
     """TANH: a 256-entry lookup table."""
     name = op.name
-    out = model.tensors[op.outputs[0]]
-    inp = _need_int8(model, op, op.inputs[0], "input")
-    _need_int8(model, op, op.outputs[0], "output")
+    inp, out = _int8_in_out(model, op)
     table = tanh_table(inp.scale, inp.zero_point, out.scale, out.zero_point)
-    return COp(
-        OP_CODES[name],
-        name,
-        (op.inputs[0],),
-        op.outputs[0],
-        "vs_nn_lut_params_t",
-        {"size": out.n_elements},
-        [("t", "int8_t", table)],
-    )
+    return _unary(op, name, "vs_nn_lut_params_t", {"size": out.n_elements}, [("t", "int8_t", table)])
 
 
 def lower_softmax(model: TfliteModel, op: TfliteOp) -> COp:
     """SOFTMAX over the last axis: the input multiplier and ``diff_min`` of TFLite's int8 kernel."""
     name = op.name
-    out = model.tensors[op.outputs[0]]
-    inp = _need_int8(model, op, op.inputs[0], "input")
-    _need_int8(model, op, op.outputs[0], "output")
+    inp, out = _int8_in_out(model, op)
     if out.zero_point != -128 or abs(out.scale - 1.0 / 256) > 0.001 / 256:
         raise ExportError(
             f"{model.path}: op {op.index} SOFTMAX output must have scale 1/256, zero point -128"
@@ -488,7 +460,7 @@ def lower_softmax(model: TfliteModel, op: TfliteOp) -> COp:
     depth = inp.shape[-1]
     fields = {"outer": inp.n_elements // depth, "depth": depth, "input_multiplier": mult,
               "input_left_shift": left, "diff_min": -radius}  # fmt: skip
-    return COp(OP_CODES[name], name, (op.inputs[0],), op.outputs[0], "vs_nn_softmax_params_t", fields)
+    return _unary(op, name, "vs_nn_softmax_params_t", fields)
 
 
 def lower_copy(model: TfliteModel, op: TfliteOp) -> COp:
@@ -499,44 +471,33 @@ def lower_copy(model: TfliteModel, op: TfliteOp) -> COp:
     inp = t[op.inputs[0]]
     if inp.nbytes != out.nbytes or inp.dtype != out.dtype:
         raise ExportError(f"{model.path}: op {op.index} {name}: {inp.shape} -> {out.shape} changes the data")
-    return COp(
-        OP_CODES["COPY"],
-        name,
-        (op.inputs[0],),
-        op.outputs[0],
-        "vs_nn_copy_params_t",
-        {"bytes": out.nbytes},
-    )
+    return _unary(op, "COPY", "vs_nn_copy_params_t", {"bytes": out.nbytes})
 
 
 def lower_quantize(model: TfliteModel, op: TfliteOp) -> COp:
     """QUANTIZE: float32 -> int8 (affine) or int8 -> int8 (requantization)."""
-    name = op.name
     t = model.tensors
     out = model.tensors[op.outputs[0]]
     inp = t[op.inputs[0]]
     _need_int8(model, op, op.outputs[0], "output")
     if inp.dtype == "float32":
         fields = {"size": out.n_elements, "scale": float(out.scales[0]), "zero_point": out.zero_point}
-        return COp(
-            OP_CODES["QUANTIZE"], name, (op.inputs[0],), op.outputs[0], "vs_nn_affine_params_t", fields
-        )
+        return _unary(op, "QUANTIZE", "vs_nn_affine_params_t", fields)
     _need_int8(model, op, op.inputs[0], "input")
     m, s = quantize_multiplier(float(inp.scales[0]) / float(out.scales[0]))
     fields = {"size": out.n_elements, "input_zero_point": inp.zero_point, "output_zero_point": out.zero_point,
               "multiplier": m, "shift": s}  # fmt: skip
-    return COp(OP_CODES["REQUANTIZE"], name, (op.inputs[0],), op.outputs[0], "vs_nn_requant_params_t", fields)
+    return _unary(op, "REQUANTIZE", "vs_nn_requant_params_t", fields)
 
 
 def lower_dequantize(model: TfliteModel, op: TfliteOp) -> COp:
     """DEQUANTIZE: int8 -> float32."""
-    name = op.name
     out = model.tensors[op.outputs[0]]
     inp = _need_int8(model, op, op.inputs[0], "input")
     if out.dtype != "float32":
         raise ExportError(f"{model.path}: op {op.index} DEQUANTIZE must produce float32, not {out.dtype}")
     fields = {"size": out.n_elements, "scale": float(inp.scales[0]), "zero_point": inp.zero_point}
-    return COp(OP_CODES["DEQUANTIZE"], name, (op.inputs[0],), op.outputs[0], "vs_nn_affine_params_t", fields)
+    return _unary(op, "DEQUANTIZE", "vs_nn_affine_params_t", fields)
 
 
 Lowering = Callable[[TfliteModel, TfliteOp], COp]
