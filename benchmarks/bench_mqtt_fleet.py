@@ -340,6 +340,9 @@ def main() -> None:
         "--flood", type=int, default=200_000, help="messages for the max-throughput drain (0: skip)"
     )
     ap.add_argument("--influx", action="store_true", help="collector writes influxd 1.6 instead of SQLite")
+    ap.add_argument(
+        "--mqtt-protocol", choices=("5", "3.1.1"), default="5", help="the collector's MQTT version"
+    )
     ap.add_argument("--outage", type=float, default=0.0, help="stop the broker this long mid-run (seconds)")
     args = ap.parse_args()
     if not 1 <= args.nodes <= 100:
@@ -350,7 +353,7 @@ def main() -> None:
         broker.start()
         influx = None
         db = tmp / "plant.sqlite"
-        extra: list[str] = ["--log-level", "WARNING"]
+        extra: list[str] = ["--log-level", "WARNING", "--mqtt-protocol", args.mqtt_protocol]
         if args.influx:
             influx = start_influxd(tmp / "influx")
             extra += ["--influx-url", influx.url]
@@ -399,7 +402,7 @@ def main() -> None:
             n_gw, n_nodes = args.gateways, args.nodes
             print(
                 f"fleet: {n_gw} gateways x {n_nodes} nodes x 10 msg/s for {args.seconds:g} s -> mosquitto -> "
-                f"1 collector -> {store}"
+                f"1 collector (MQTT {args.mqtt_protocol}) -> {store}"
             )
             r = fleet(args, tmp, broker, col, reader)
             ok = "exactly once" if r["stored"] == r["sent"] == r["distinct"] else "MISMATCH"
