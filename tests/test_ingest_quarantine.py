@@ -16,8 +16,6 @@ import sqlite3
 import threading
 from pathlib import Path
 
-import pytest
-
 from tests.support.ingest import hello, score_keys, score_stream, start_gateway, stop_gateway, wait_for
 from tests.support.pty import PtyLink
 from vibsentry import protocol as vp
