@@ -1,12 +1,14 @@
 /*
- * vs_protocol: the vibsentry wire protocol (writes version 2, decodes 1..2) in C (normative spec: docs/protocol.md; Python twin:
- * vibsentry/protocol.py; shared known-answer vectors: tests/vectors/protocol/).
+ * vs_protocol: the vibsentry wire protocol in C, writing version 2 and decoding versions 1..2 (normative spec:
+ * docs/protocol.md, generated from specs/protocol.toml; Python twin: vibsentry/protocol.py; shared known-answer
+ * vectors: tests/vectors/protocol/).
  *
  * Wire frame: COBS(header | payload | crc32) 0x00, little-endian, at most VS_PROTO_MAX_WIRE (1050) bytes.
  *
  * Memory: no malloc. Every struct is caller-owned. vs_proto_msg_t is 1048 bytes on Cortex-M4 (it can hold the
  * largest payload); vs_proto_decoder_t 1092 bytes (one frame buffer of VS_PROTO_MAX_ENCODED bytes + counters).
- * Code: about 3.6 KB of Cortex-M4 text for protocol + COBS + CRC at -Os (unused encoders are dropped by
+ * Code: 5.0 KB of Cortex-M4 text for protocol + COBS + CRC at -Os (vs_protocol.o 4566 B, vs_cobs.o 352 B,
+ * vs_crc.o 128 B, arm-none-eabi-gcc 12 -mcpu=cortex-m4 -mfloat-abi=hard; unused encoders are dropped by
  * --gc-sections only per function, so a node that never encodes host commands still carries vs_proto_encode).
  * vs_proto_encode needs no buffer besides its output (it COBS-encodes while serialising) and about 100 bytes
  * of stack.
