@@ -7,7 +7,7 @@ Layers, bottom to top::
     diagnostics vibsentry.diagnostics
     synth       vibsentry.synth (synthetic signals; builds on dsp and diagnostics)
     runtime     vibsentry.runtime (bundle, TFLite runner, score, alarm rule)
-    codegen     vibsentry.codegen
+    codegen     vibsentry.codegen, vibsentry.signing (signs bundles and model images)
     training    vibsentry.training
     rooms       vibsentry.nodes | vibsentry.dashboard (independent of each other)
     app         vibsentry.commands, vibsentry.cli, vibsentry.demo, vibsentry.__main__
@@ -41,7 +41,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("diagnostics", ("vibsentry.diagnostics",)),
     ("synth", ("vibsentry.synth",)),
     ("runtime", ("vibsentry.runtime",)),
-    ("codegen", ("vibsentry.codegen",)),
+    ("codegen", ("vibsentry.codegen", "vibsentry.signing")),
     ("training", ("vibsentry.training",)),
     ("rooms", ("vibsentry.nodes", "vibsentry.dashboard")),
     ("app", ("vibsentry.commands", "vibsentry.cli", "vibsentry.demo", "vibsentry.__main__")),
