@@ -174,8 +174,10 @@ def build_node_library(bundle: Any = None, *, cache_dir: str | os.PathLike[str] 
     for the default FeatureParams without a model).
 
     The library is built by ``make -C firmware_core lib`` with the bundle's exported ``vs_feature_config.h``
-    into ``<cache>/features-<feature_hash[:16]>``; the model into ``<cache>/model-<bundle_sha256[:16]>``.
-    ``make`` decides what is stale. Raises :class:`ExportError` when a build step fails.
+    into ``<cache>/features-<feature_hash[:16]>`` (without a bundle: in ``firmware_core/build``, shared with
+    the C tests); the bundle's generated model into ``<cache>/model-<tag>``. ``make`` decides what is stale;
+    the process loads a content-named copy of the library, so a later rebuild cannot pull it from under a
+    running simulator. Raises :class:`ExportError` when a build step fails.
     """
     reason = c_node_available()
     if reason is not None:
@@ -185,42 +187,55 @@ def build_node_library(bundle: Any = None, *, cache_dir: str | os.PathLike[str] 
     with _LIBS_LOCK:
         if key in _LIBS:
             return _LIBS[key]
-        with _locked(cache / ".lock"):
-            lib = _build(bundle, cache)
+        lib = _build(bundle, cache)
         _LIBS[key] = lib
         return lib
 
 
+def _make_lib(build: Path, *extra: str) -> Path:
+    """``make lib`` into ``build`` (one make per directory at a time, the lock file tests/support/cbuild.py
+    uses too); returns a private copy of ``libvscore.so`` named by its content: a later rebuild rewrites the
+    built file in place, which would crash a process that has it loaded."""
+    build.mkdir(parents=True, exist_ok=True)
+    with _locked(build / ".make.lock"):
+        _run(["make", "-s", "--no-print-directory", "-C", str(_firmware_dir()), "-j2", "lib", f"BUILD={build}",
+              f"PYTHON={sys.executable}", *extra], "building the C node library")  # fmt: skip
+        so = build / "host" / "libvscore.so"
+        data = so.read_bytes()
+    copy = build / "host" / f"libvscore-node-{hashlib.sha256(data).hexdigest()[:16]}.so"
+    if not copy.is_file():
+        tmp = copy.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, copy)
+    return copy
+
+
 def _build(bundle: Any, cache: Path) -> NodeLibrary:
     fw = _firmware_dir()
-    make = ["make", "-s", "--no-print-directory", "-C", str(fw), "lib", f"PYTHON={sys.executable}"]
     if bundle is None:
-        build = cache / "features-default"
-        _run([*make, f"BUILD={build}"], "building the C node library")
-        return NodeLibrary(lib=ctypes.PyDLL(str(build / "host" / "libvscore.so")))
+        # The default FeatureParams: the build directory every C test uses (no second build of the same thing).
+        return NodeLibrary(lib=ctypes.PyDLL(str(_make_lib(fw / "build"))))
     from vibsentry.codegen.export import export_c
 
     tag = hashlib.sha256(str(bundle.meta.get("bundle_sha256", bundle.path)).encode()).hexdigest()[:16]
     gen = cache / f"model-{tag}"
-    if not (gen / "vs_model_data.c").is_file() or not (gen / "vs_feature_config.h").is_file():
-        export_c(bundle.path, gen, force=True)
-    build = cache / f"features-{bundle.feature_hash[:16]}"
-    _run(
-        [*make, f"BUILD={build}", f"FEATURE_CONFIG_SRC={gen / 'vs_feature_config.h'}"],
-        "building the C node library",
+    with _locked(cache / f".model-{tag}.lock"):
+        if not (gen / "vs_model_data.c").is_file() or not (gen / "vs_feature_config.h").is_file():
+            export_c(bundle.path, gen, force=True)
+        model_so = gen / "libvsmodel.so"
+        if not model_so.is_file():
+            cc = os.environ.get("CC") or "cc"
+            tmp = model_so.with_suffix(f".{os.getpid()}.tmp")
+            _run([cc, "-std=c99", "-O2", "-fPIC", "-shared", f"-I{fw / 'include'}", f"-I{gen}",
+                  str(gen / "vs_model_data.c"), "-o", str(tmp)], "compiling the generated model")  # fmt: skip
+            os.replace(tmp, model_so)
+    lib = _make_lib(
+        cache / f"features-{bundle.feature_hash[:16]}", f"FEATURE_CONFIG_SRC={gen / 'vs_feature_config.h'}"
     )
-    model_so = gen / "libvsmodel.so"
-    if not model_so.is_file() or model_so.stat().st_mtime < (gen / "vs_model_data.c").stat().st_mtime:
-        cc = os.environ.get("CC") or "cc"
-        tmp = model_so.with_suffix(".tmp.so")
-        _run([cc, "-std=c99", "-O2", "-fPIC", "-shared", f"-I{fw / 'include'}", f"-I{gen}",
-              str(gen / "vs_model_data.c"), "-o", str(tmp)], "compiling the generated model")  # fmt: skip
-        os.replace(tmp, model_so)
-    model_hash = bytes.fromhex(bundle.meta["files"]["model.tflite"])
     return NodeLibrary(
-        lib=ctypes.PyDLL(str(build / "host" / "libvscore.so")),
+        lib=ctypes.PyDLL(str(lib)),
         model_lib=ctypes.CDLL(str(model_so)),
-        model_hash=model_hash,
+        model_hash=bytes.fromhex(bundle.meta["files"]["model.tflite"]),
     )
 
 
