@@ -231,7 +231,12 @@ def test_hello_then_status_in_one_batch_keeps_the_firmware_version(tmp_path):
         7,
         T0,
         0,
-        {"fw_version": "vs-stm32 1.0", "feature_hash": "ab" * 32, "model_hash": "cd" * 32, "boot_epoch_ns": 5},
+        {
+            "fw_version": "vs-stm32 1.0",
+            "feature_hash": "ab" * 32,
+            "model_hash": "cd" * 32,
+            "boot_epoch_ns": 5,
+        },
     )
     status = Record("status", 7, T0 + 10, 1, {"uptime_ms": 0, "boot_epoch_ns": 5, "counters": {}})
     store.write([hello, status])

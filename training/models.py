@@ -371,7 +371,7 @@ class LinearDetector(_Base):
             W = np.linalg.cholesky(prec).T  # prec = W^T W, W upper triangular
             Ka = np.eye(act.size) - W.T
         else:
-            _, sv, vt = np.linalg.svd(Za, full_matrices=False)
+            sv, vt = np.linalg.svd(Za, full_matrices=False)[1:]
             frac = np.cumsum(sv**2) / np.sum(sv**2)
             k = int(np.searchsorted(frac, self.variance) + 1)
             V = vt[:k].T
