@@ -31,6 +31,7 @@ from vibsentry.dashboard.queries import (
     ns_to_time,
 )
 from vibsentry.dashboard.store import influx_schema as IS
+from vibsentry.dashboard.store.influx import auth_headers
 from vibsentry.dashboard.store.schema import EVENT_RAISE
 from vibsentry.errors import StoreError, UsageError
 
@@ -70,10 +71,16 @@ class InfluxSource:
         org: str | None = None,
         verify_ssl: bool = True,
     ) -> None:
+        from vibsentry.config import redact_url, split_url_credentials
         from vibsentry.dashboard.store.influx import InfluxReader
 
         if not url.startswith(("http://", "https://")):
-            raise UsageError(f"InfluxDB URL {url!r}: expected http://HOST:PORT or https://HOST:PORT")
+            raise UsageError(
+                f"InfluxDB URL {redact_url(url)!r}: expected http://HOST:PORT or https://HOST:PORT"
+            )
+        url, url_user, url_password = split_url_credentials(url)
+        if username is None and url_user is not None:
+            username, password = url_user, url_password
         self.url = url.rstrip("/")
         self.database = database
         self._token, self._user, self._password, self._org = token, username, password, org
@@ -183,9 +190,7 @@ class InfluxSource:
             path, headers = "/api/v2/write", {"Authorization": f"Token {self._token}"}
         else:
             params = {"db": self.database, "precision": "ns"}
-            if self._user:
-                params.update(u=self._user, p=self._password or "")
-            path, headers = "/write", {}
+            path, headers = "/write", auth_headers(username=self._user, password=self._password)
         req = urllib.request.Request(
             f"{self.url}{path}?{urllib.parse.urlencode(params)}",
             data=line.encode(),

@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
+from vibsentry.config import redact_url
 from vibsentry.dashboard.store.schema import DEFAULT_STORE
 from vibsentry.errors import StoreError, UsageError
 from vibsentry.process import spawn, stop_group
@@ -39,13 +40,15 @@ def dashboard_env(
     store does not exist.
     """
     if store and influx_url:
-        raise UsageError(f"--store {store!r} and --influx-url {influx_url!r}: choose one")
+        raise UsageError(f"--store {store!r} and --influx-url {redact_url(influx_url)!r}: choose one")
     if not refresh_s > 0:
         raise UsageError(f"--refresh {refresh_s!r}: must be a positive number of seconds")
     env = dict(os.environ if base is None else base)
     if influx_url:
         if not influx_url.startswith(("http://", "https://")):
-            raise UsageError(f"--influx-url {influx_url!r}: expected http://HOST:PORT or https://HOST:PORT")
+            raise UsageError(
+                f"--influx-url {redact_url(influx_url)!r}: expected http://HOST:PORT or https://HOST:PORT"
+            )
         env["VIBSENTRY_DASHBOARD_STORE"] = "influx"
         env["VIBSENTRY_DASHBOARD_INFLUX_URL"] = influx_url
         env["VIBSENTRY_DASHBOARD_INFLUX_DB"] = db

@@ -96,3 +96,30 @@ def read_secret(
         except OSError as exc:
             raise ConfigError(f"{file_var}={p}: cannot read secret file ({exc.strerror or exc})") from None
     return None
+
+
+def split_url_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """``(url without user:password@, user, password)``: credentials must travel in a header, never in a URL
+    that ends up in logs, status files or error messages. User and password are percent-decoded."""
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None, None
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port is not None else "")
+    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    user = unquote(parts.username) if parts.username is not None else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return clean, user, password
+
+
+def redact_url(url: str) -> str:
+    """``url`` safe to print: ``user:password@`` becomes ``***@`` and the values of query parameters that carry
+    secrets (``p``, ``password``, ``token``, ``u``) become ``***``."""
+    import re
+
+    out = re.sub(r"(?<=://)[^/@\s]*@", "***@", url)
+    return re.sub(r"(?i)([?&](?:p|u|password|token|pass|pwd)=)[^&#\s]*", r"\1***", out)

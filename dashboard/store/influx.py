@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from vibsentry.config import split_url_credentials
 from vibsentry.dashboard.store import influx_schema as IS
 from vibsentry.dashboard.store.base import Store
 from vibsentry.dashboard.store.records import STATUS_KINDS, Record, raw_scale
@@ -45,6 +46,19 @@ def _pool(verify_tls: bool, ca_cert: str | None, timeout_s: float) -> Any:
     return urllib3.PoolManager(**kw)
 
 
+def auth_headers(
+    *, token: str | None = None, username: str | None = None, password: str | None = None
+) -> dict[str, str]:
+    """HTTP headers carrying InfluxDB credentials: ``Authorization: Token`` (2.x/3.x) or HTTP Basic (1.x user
+    and password), never ``?u=&p=`` query parameters, which urllib3's debug log and proxies would record."""
+    if token:
+        return {"Authorization": f"Token {token}"}
+    if username:
+        raw = f"{username}:{password or ''}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
+    return {}
+
+
 def detect_flavour(
     url: str, *, verify_tls: bool = True, ca_cert: str | None = None, timeout_s: float = 5.0
 ) -> tuple[str, str]:
@@ -61,6 +75,7 @@ def detect_flavour(
     StoreError
         The server does not answer or sends no version header.
     """
+    url = split_url_credentials(url)[0]
     pool = _pool(verify_tls, ca_cert, timeout_s)
     try:
         resp = pool.request("GET", url.rstrip("/") + "/ping")
@@ -188,10 +203,12 @@ class _InfluxHttp:
         ca_cert: str | None = None,
         timeout_s: float = 10.0,
     ) -> None:
+        url, url_user, url_password = split_url_credentials(url)
+        if username is None and url_user is not None:
+            username, password = url_user, url_password
         self.url = url.rstrip("/")
         self.db = db
-        self._headers = {"Authorization": f"Token {token}"} if token else {}
-        self._auth = {"u": username, "p": password} if username else {}
+        self._headers = auth_headers(token=token, username=username, password=password)
         self._pool = _pool(verify_tls, ca_cert, timeout_s)
 
 
@@ -208,13 +225,13 @@ class InfluxV1Store(_InfluxHttp, Store):
         self._db_ready = False
 
     def _post(self, path: str, params: dict[str, str], body: bytes | None) -> Any:
-        qs = urlencode({**params, **self._auth})
+        qs = urlencode(params)
         try:
             return self._pool.request(
                 "POST",
                 f"{self.url}{path}?{qs}",
                 body=body,
-                headers={"Content-Type": "text/plain; charset=utf-8"},
+                headers={**self._headers, "Content-Type": "text/plain; charset=utf-8"},
             )
         except Exception as exc:
             raise StoreError(f"{self.description}: request failed: {type(exc).__name__}") from None
@@ -277,7 +294,7 @@ class InfluxV2Store(Store):
         from influxdb_client import InfluxDBClient
         from influxdb_client.client.write_api import SYNCHRONOUS
 
-        self.url = url.rstrip("/")
+        self.url = split_url_credentials(url)[0].rstrip("/")  # a token authenticates 2.x/3.x
         self.bucket = bucket
         self.org = org
         self.description = f"influxdb2:{self.url}/{bucket}"
@@ -338,6 +355,9 @@ def open_influx(
     ``db`` is the 1.x database or the 2.x/3.x bucket. Raises :class:`StoreError` when the server cannot be
     reached to detect its flavour; pass ``flavour`` (``"1"``, ``"2"``, ``"3"``) to start while it is down.
     """
+    url, url_user, url_password = split_url_credentials(url)
+    if username is None and url_user is not None:
+        username, password = url_user, url_password
     if flavour is None:
         flavour, _ = detect_flavour(url, verify_tls=verify_tls, ca_cert=ca_cert, timeout_s=timeout_s)
     if flavour == "1":
@@ -377,7 +397,8 @@ class DeferredInflux(Store):
         self._options = options
         self._inner: Store | None = None
         self.description = (
-            f"influxdb:{url.rstrip('/')}/{options.get('db', 'vibsentry')} (flavour not detected yet)"
+            f"influxdb:{split_url_credentials(url)[0].rstrip('/')}/{options.get('db', 'vibsentry')} "
+            "(flavour not detected yet)"
         )
 
     def write(self, records: Sequence[Record]) -> None:
@@ -401,7 +422,7 @@ class InfluxReader(_InfluxHttp):
 
     def query(self, influxql: str) -> list[dict[str, Any]]:
         """Rows of every series of the first statement, as dicts (``time`` in ns; series tags merged in)."""
-        qs = urlencode({"db": self.db, "q": influxql, "epoch": "ns", **self._auth})
+        qs = urlencode({"db": self.db, "q": influxql, "epoch": "ns"})
         try:
             resp = self._pool.request("GET", f"{self.url}/query?{qs}", headers=self._headers)
         except Exception as exc:

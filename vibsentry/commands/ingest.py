@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from vibsentry.config import redact_url
 from vibsentry.errors import ConfigError, StoreError, UsageError
 
 HELP = "read nodes' serial frames, journal them, and store them in SQLite or InfluxDB exactly once"
@@ -236,7 +237,7 @@ def influx_store(s: dict[str, Any]) -> Any:
     environment). A server that does not answer yet gives a store that connects on its first write."""
     url = str(s["influx_url"])
     if not url.startswith(("http://", "https://")):
-        raise UsageError(f"--influx-url {url!r}: must start with http:// or https://")
+        raise UsageError(f"--influx-url {redact_url(url)!r}: must start with http:// or https://")
     from vibsentry.dashboard.store.influx import DeferredInflux, open_influx
 
     flavour = s.get("influx_flavour")
@@ -315,7 +316,9 @@ def run(args: argparse.Namespace) -> int:
 
     expected = s.get("feature_hash")
     if expected is not None and not (
-        isinstance(expected, str) and len(expected) == 64 and all(c in "0123456789abcdefABCDEF" for c in expected)
+        isinstance(expected, str)
+        and len(expected) == 64
+        and all(c in "0123456789abcdefABCDEF" for c in expected)
     ):
         raise UsageError(f"--feature-hash {expected!r}: must be 64 hex digits (the SHA-256 a node reports)")
     if s.get("bundle"):
