@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.support.influxd import InfluxdServer
+from tests.support.influxd import InfluxdServer, score_count
 from tests.support.ingest import hello, score_stream, start_gateway, stop_gateway, wait_for
 from tests.support.pty import PtyLink
 from vibsentry.config import redact_url, split_url_credentials
-from vibsentry.dashboard.store.influx import InfluxReader
-from vibsentry.errors import StoreError
 
 
 def test_credentials_stay_out_of_urls_logs_and_status(tmp_path: Path) -> None:
@@ -42,16 +40,11 @@ def test_credentials_stay_out_of_urls_logs_and_status(tmp_path: Path) -> None:
             )
             for f in [hello(7, 0, 1000), *score_stream(7, 30)]:
                 link.write(f)
-            rd = InfluxReader(srv.url, db="sec", username="gw", password="pw-1-SECRET")
-
-            def count() -> int:
-                try:
-                    r = rd.query("SELECT count(score) FROM vib_score")
-                except StoreError:
-                    return 0
-                return int(r[0]["count"]) if r else 0
-
-            wait_for(lambda: count() == 30, timeout=60, what="30 points in the auth-enabled InfluxDB")
+            wait_for(
+                lambda: score_count(srv.url, "sec", username="gw", password="pw-1-SECRET") == 30,
+                timeout=60,
+                what="30 points in the auth-enabled InfluxDB",
+            )
             assert stop_gateway(gw) == 0
         status = (data / "ingest-status.json").read_text()  # the final one, written on exit
         text = log.read_text()

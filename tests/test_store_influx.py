@@ -336,7 +336,7 @@ def test_gateway_delivers_to_a_2x_server_with_a_token_from_a_file_retrying_refus
 
 
 def test_gateway_starts_while_an_auth_enabled_influxd_is_down_and_delivers_when_it_comes_up(tmp_path):
-    from tests.support.influxd import InfluxdServer
+    from tests.support.influxd import InfluxdServer, score_count
 
     srv = InfluxdServer(tmp_path / "influxd", auth=True)
     srv.start()
@@ -364,16 +364,11 @@ def test_gateway_starts_while_an_auth_enabled_influxd_is_down_and_delivers_when_
                 what="frames journaled while InfluxDB is down",
             )
             srv.start()
-            rd = InfluxReader(srv.url, db="late", username="gw", password="pw-1")
-
-            def count() -> int:
-                try:
-                    r = rd.query("SELECT count(score) FROM vib_score")
-                except StoreError:
-                    return 0
-                return int(r[0]["count"]) if r else 0
-
-            wait_for(lambda: count() == 100, timeout=60, what="100 points once InfluxDB is up")
+            wait_for(
+                lambda: score_count(srv.url, "late", username="gw", password="pw-1") == 100,
+                timeout=60,
+                what="100 points once InfluxDB is up",
+            )
             with pytest.raises(StoreError, match="HTTP 401"):
                 InfluxReader(srv.url, db="late").query("SELECT count(score) FROM vib_score")
             assert stop_gateway(gw) == 0

@@ -146,3 +146,15 @@ def start_influxd(root: Path) -> InfluxdServer:
     server = InfluxdServer(root)
     server.start()
     return server
+
+
+def score_count(url: str, db: str, **credentials: str) -> int:
+    """Number of ``vib_score`` points in ``db`` read through the gateway's own reader (0 while unreachable)."""
+    from vibsentry.dashboard.store.influx import InfluxReader
+    from vibsentry.errors import StoreError
+
+    try:
+        r = InfluxReader(url, db=db, **credentials).query("SELECT count(score) FROM vib_score")
+    except StoreError:
+        return 0
+    return int(r[0]["count"]) if r else 0
