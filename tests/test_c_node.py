@@ -65,6 +65,7 @@ def _drive(node: Any, signal: np.ndarray, frame_length: int, hop: int) -> tuple[
 
 def test_c_unit_tests_under_sanitizers() -> None:
     assert "0 failures" in run_c_test("test_node").stdout
+    assert "0 failures" in run_c_test("test_ring").stdout  # includes a two-thread producer/consumer run
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@
  * ring full is dropped and counted by the port (vs_platform_uart_rx_dropped); the protocol's CRC then rejects
  * the damaged frame and the node counts it as an rx error.
  *
- * Ports: host fake (port/host: bytes the test injects, bytes written are captured), STM32 USART2 with RXNE
+ * Ports: host fake (port/host: bytes the test injects, bytes written are captured), STM32 USART1 with RXNE
  * interrupt, ESP-IDF uart driver, RV32 virt NS16550A.
  */
 #ifndef VS_PLATFORM_UART_H
