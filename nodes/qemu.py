@@ -646,3 +646,94 @@ def last_scored_frame(frames: Sequence[vp.Frame], boot: int) -> int | None:
         if isinstance(f.message, vp.Score):
             last = f.message.frame_index if last is None else max(last, f.message.frame_index)
     return last
+
+
+def demo_signal(
+    healthy: str, *, fault: str | None, fault_after_s: float | None, duration_s: float, sample_rate: float
+) -> np.ndarray:
+    """A node's input for the demo: ``healthy`` looped, then ``fault`` looped after ``fault_after_s``, rounded
+    to an int16 grid (an accelerometer's counts), ``duration_s`` long."""
+    from vibsentry.nodes.virtual import load_signal
+
+    n = int(duration_s * sample_rate)
+
+    def looped(src: str, count: int) -> np.ndarray:
+        x = load_signal(src, sample_rate=sample_rate, duration_s=count / sample_rate)
+        return np.resize(x, count).astype(np.float32)
+
+    cut = n if fault is None or fault_after_s is None else min(n, max(0, int(fault_after_s * sample_rate)))
+    parts = [looped(healthy, cut)] if cut > 0 else []
+    if cut < n and fault is not None:
+        parts.append(looped(fault, n - cut))
+    q, _scale = quantize_int16(np.concatenate(parts))
+    return q
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m vibsentry.nodes.qemu``: one emulated node for ``vibsentry demo --firmware``.
+
+    Provisions the image, boots it in QEMU, exposes the node's UART output on a pty (``--create-pty LINK``) for
+    ``vibsentry ingest``, and replays the recording into it at ``--speed``; exits 0 when the recording ends.
+    """
+    import argparse
+    import sys
+
+    from vibsentry.nodes.ports import PtyPort
+
+    ap = argparse.ArgumentParser(prog="python -m vibsentry.nodes.qemu", description=main.__doc__)
+    ap.add_argument("--target", choices=sorted(TARGETS), required=True)
+    ap.add_argument("--image", required=True, help="ELF built by build_image (make -C firmware_*)")
+    ap.add_argument("--node-id", type=int, required=True)
+    ap.add_argument("--machine", default="node")
+    ap.add_argument("--create-pty", required=True, help="symlink to the pty ingest reads")
+    ap.add_argument("--recording", required=True)
+    ap.add_argument("--fault-recording", default=None)
+    ap.add_argument("--fault-after", type=float, default=None)
+    ap.add_argument("--duration", type=float, default=600.0)
+    ap.add_argument("--speed", type=float, default=1.0)
+    ap.add_argument("--sample-rate", type=float, default=12000.0)
+    ap.add_argument("--frame-length", type=int, default=1024)
+    ap.add_argument("--hop-length", type=int, default=1024)
+    ap.add_argument("--status-every", type=float, default=5.0)
+    ap.add_argument("--workdir", required=True)
+    a = ap.parse_args(argv)
+    try:
+        target = TARGETS[a.target]
+        work = Path(a.workdir)
+        elf = provision(
+            Path(a.image),
+            work / f"node{a.node_id}.elf",
+            NodeIdent(a.node_id, a.machine, status_period_ms=int(a.status_every * 1000)),
+            target=target,
+        )
+        x = demo_signal(
+            a.recording,
+            fault=a.fault_recording,
+            fault_after_s=a.fault_after,
+            duration_s=a.duration,
+            sample_rate=a.sample_rate,
+        )
+        port = PtyPort(a.create_pty)
+        try:
+            with QemuNode(elf, target=target, workdir=work / f"qemu{a.node_id}", on_bytes=port.write) as node:
+                if not node.wait_for(lambda fr: len(fr) > 0, 30):
+                    raise FirmwareError(f"node {a.node_id}: no HELLO within 30 s ({node.stderr_path})")
+                Replayer(
+                    node,
+                    x,
+                    sample_rate=a.sample_rate,
+                    frame_length=a.frame_length,
+                    hop_length=a.hop_length,
+                    speed=a.speed,
+                ).run()
+                port.drain(10)
+        finally:
+            port.close()
+    except VibsentryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

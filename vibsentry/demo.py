@@ -69,6 +69,10 @@ class DemoOptions:
         Node seconds per wall second.
     dashboard : bool
         Serve the dashboard (tests and benchmarks may not need it).
+    firmware : bool
+        Run the node firmware instead of simulated nodes: pump-1 is firmware_stm32 on QEMU netduinoplus2 (it
+        gets the fault), fan-2 is firmware_rv32 on QEMU virt, both built with the bundle's model and fed the
+        recordings by the replayer (:mod:`vibsentry.nodes.qemu`); ``nodes`` is then ignored (two nodes).
     """
 
     port: int = 8501
@@ -81,6 +85,7 @@ class DemoOptions:
     train: bool = True
     speed: float = 1.0
     dashboard: bool = True
+    firmware: bool = False
 
     def __post_init__(self) -> None:
         if not 2 <= self.nodes <= 16:
@@ -221,6 +226,43 @@ class Demo:
         self._segments[machine] = seg + 1
         self._spawn(f"simulate-{machine}", _vibsentry(*argv))
 
+    def _firmware_nodes(self) -> dict[str, tuple[str, int]]:
+        """machine -> (QEMU target, node id) of ``--firmware``."""
+        return {"pump": ("stm32", 1), "fan": ("rv32", 2)}
+
+    def _build_firmware(self, bundle: Path) -> None:
+        """Build both firmware images with the bundle's model (make; seconds when cached)."""
+        from vibsentry.nodes import qemu
+
+        self._images: dict[str, Path] = {}
+        for target, _nid in self._firmware_nodes().values():
+            t = qemu.TARGETS[target]
+            reason = qemu.missing_tools(t)
+            if reason:
+                raise DemoError(f"--firmware: {reason}")
+            t0 = time.monotonic()
+            try:
+                self._images[target] = qemu.build_image(t, bundle=bundle)
+            except VibsentryError as exc:
+                raise DemoError(f"--firmware: {exc}") from None
+            self.say(f"demo: {t.directory} built with the bundle's model in {time.monotonic() - t0:.0f} s")
+
+    def _start_firmware(self, machine: str) -> None:
+        target, nid = self._firmware_nodes()[machine]
+        seg = self._segments.get(machine, 0)
+        argv = [
+            sys.executable, "-m", "vibsentry.nodes.qemu", "--target", target,
+            "--image", str(self._images[target]), "--node-id", str(nid), "--machine", machine,
+            "--create-pty", str(self._link(machine)), "--recording", str(SAMPLE_DATA / HEALTHY[machine]),
+            "--duration", str(SEGMENT_S), "--speed", repr(self.opts.speed), "--status-every", "5",
+            "--workdir", str(self.run_dir / f"qemu-{machine}"),
+        ]  # fmt: skip
+        if machine == "pump":
+            at = self.opts.fault_after_s - seg * SEGMENT_S
+            argv += ["--fault-recording", str(SAMPLE_DATA / FAULT), "--fault-after", repr(max(at, 0.0))]
+        self._segments[machine] = seg + 1
+        self._spawn(f"simulate-{machine}", argv)
+
     def _build_node_core(self, bundle: Path) -> None:
         """Build the firmware's node core (vs_node) for the bundle now: simulate runs it through ctypes, and a
         first build inside the simulators would hold up the first segment. Falls back to the Python node."""
@@ -247,14 +289,20 @@ class Demo:
         if opts.dashboard:
             check_port_free(opts.port, opts.address)  # before minutes of training, not after
         self.bundle = ensure_bundle(opts, self.say)
-        if self.bundle is not None:
+        if opts.firmware:
+            if self.bundle is None:
+                raise DemoError("--firmware needs a model bundle (drop --no-train or pass --bundle)")
+            self._build_firmware(self.bundle)
+        elif self.bundle is not None:
             self._build_node_core(self.bundle)
         shutil.rmtree(self.run_dir, ignore_errors=True)  # every demo run starts with an empty store
         self.run_dir.mkdir(parents=True)
         self.logs.mkdir(parents=True, exist_ok=True)
         machines = [m for m, ids in self._node_ids().items() if ids]
+        if opts.firmware:
+            machines = list(self._firmware_nodes())
         for m in machines:
-            self._start_sim(m)
+            self._start_firmware(m) if opts.firmware else self._start_sim(m)
         self._wait_for(lambda: all(self._link(m).exists() for m in machines), 120, "simulated nodes' ptys")
         argv = ["ingest", "--store", f"sqlite:{self.store}", "--data-dir", str(self.run_dir)]
         for m in machines:
@@ -275,9 +323,10 @@ class Demo:
                 raise DemoError(f"{exc} (log: {self.logs / 'dashboard.log'})") from None
             host = "localhost" if opts.address in ("127.0.0.1", "0.0.0.0") else opts.address
             self.say(f"demo: dashboard at http://{host}:{opts.port}/")
-        pump = self._node_ids()["pump"]
+        pump = [1] if opts.firmware else self._node_ids()["pump"]
+        what = "firmware nodes (QEMU: pump-1 STM32, fan-2 RV32)" if opts.firmware else f"{opts.nodes} nodes"
         self.say(
-            f"demo: {opts.nodes} nodes streaming over {len(machines)} ptys into {self.store}; "
+            f"demo: {what} streaming over {len(machines)} ptys into {self.store}; "
             f"pump-{pump[-1]} gets an outer-race bearing fault after {opts.fault_after_s:g} s. Ctrl-C stops."
         )
 
@@ -311,7 +360,8 @@ class Demo:
             if rc is None:
                 continue
             if name.startswith("simulate-") and rc == 0:
-                self._start_sim(name.removeprefix("simulate-"))
+                machine = name.removeprefix("simulate-")
+                self._start_firmware(machine) if self.opts.firmware else self._start_sim(machine)
                 continue
             raise DemoError(f"{name} exited with status {rc} (log: {self.logs / (name + '.log')})")
 

@@ -22,6 +22,7 @@ Examples:
   vibsentry demo
   vibsentry demo --port 8600 --fault-after 30
   vibsentry demo --duration 120 --no-dashboard        # bounded run, e.g. in a script
+  vibsentry demo --firmware      # the node firmware itself: STM32 + RV32 images on QEMU (docs/firmware.md)
 """
 
 
@@ -38,6 +39,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bundle", default=None, help="use this model bundle instead of the cached/trained one")
     p.add_argument("--no-train", action="store_true", help="no bundle: nodes use a baseline scorer")
     p.add_argument("--no-dashboard", action="store_true", help="do not serve the dashboard")
+    p.add_argument(
+        "--firmware",
+        action="store_true",
+        help="run the node firmware on QEMU (STM32 netduinoplus2 + RV32 virt) instead of simulated nodes",
+    )
     p.add_argument(
         "--workdir", default=".vibsentry/demo", help="cache and run folder (default .vibsentry/demo)"
     )
@@ -58,5 +64,6 @@ def run(args: argparse.Namespace) -> int:
         train=not args.no_train,
         speed=args.speed,
         dashboard=not args.no_dashboard,
+        firmware=args.firmware,
     )
     return run_demo(opts, lambda line: print(line, flush=True))

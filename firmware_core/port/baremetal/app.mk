@@ -24,7 +24,7 @@ OUT   ?= $(ROOT)/build/$(if $(filter 1,$(HW)),board,qemu)$(BUNDLE_ID)
 # The library does not depend on HW: the QEMU and board images of one bundle share it.
 CORE_BUILD := $(ROOT)/build/core$(BUNDLE_ID)
 GEN   := $(OUT)/gen
-MODEL := $(OUT)/model
+MODEL := $(CORE_BUILD)/model
 
 CC      := $(TOOL)gcc
 OBJCOPY := $(TOOL)objcopy
@@ -65,7 +65,7 @@ $(OUT)/obj/%.S.o: $(ROOT)/src/%.S | $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "AS $(notdir $<)"
 	@$(CC) $(CFLAGS) -c $< -o $@
-$(OUT)/obj/%.o: $(APPDIR)/%.c $(GEN)/vs_app_config.h | $(LIB)
+$(OUT)/obj/%.o: $(APPDIR)/%.c $(GEN)/vs_app_config.h $(if $(BUNDLE),$(MODEL)/vs_model_data.c) | $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "CC $(notdir $<)"
 	@$(CC) $(CFLAGS) -c $< -o $@
