@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import os
 import re
 import sys
@@ -657,6 +658,37 @@ def render_c_fixed(p: Protocol, spec: Path) -> str:
     return "".join(out)
 
 
+def check_status_modules(modules: list[dict[str, Any]]) -> None:
+    """Refuse a registry with two codes of one value, a code outside its module's range, overlapping ranges
+    or an alias of an unknown code (ValueError naming them)."""
+    seen: dict[int, str] = {}
+    names: set[str] = set()
+    spans = []
+    for m in modules:
+        lo, hi = m["range"]
+        spans.append((lo, hi, m["name"]))
+        for c in m.get("codes", []):
+            v = int(c["value"])
+            if v in seen:
+                raise ValueError(f"status_codes.toml: {c['name']} = {v} collides with {seen[v]}")
+            if not lo <= v <= hi:
+                raise ValueError(
+                    f"status_codes.toml: {c['name']} = {v} outside module {m['name']} ({lo}..{hi})"
+                )
+            if c["name"] in names:
+                raise ValueError(f"status_codes.toml: {c['name']} defined twice")
+            seen[v] = c["name"]
+            names.add(c["name"])
+        for a in m.get("aliases", []):
+            if a["of"] not in names:
+                raise ValueError(f"status_codes.toml: alias {a['name']} of unknown code {a['of']}")
+            names.add(a["name"])
+    spans.sort()
+    for (_, hi1, n1), (lo2, _, n2) in itertools.pairwise(spans):
+        if hi1 >= lo2:
+            raise ValueError(f"status_codes.toml: module ranges {n1} and {n2} overlap")
+
+
 def render_c_status(modules: list[dict[str, Any]], spec: Path) -> str:
     out = [
         c_banner(spec, "Every firmware_core status code (included by vs/vs_status.h; include that one)."),
@@ -867,6 +899,7 @@ def render_all() -> dict[Path, str]:
     p = load_protocol(proto_spec)
     status_spec = SPECS / "status_codes.toml"
     modules = tomllib.loads(status_spec.read_text(encoding="utf-8"))["modules"]
+    check_status_modules(modules)
     ops_spec = SPECS / "model_ops.toml"
     ops = tomllib.loads(ops_spec.read_text(encoding="utf-8"))["ops"]
     return {

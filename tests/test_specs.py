@@ -206,3 +206,16 @@ def test_cortex_m4_builds_without_python(tmp_path: Path) -> None:
     assert (tmp_path / "b" / "cortex-m4" / "libvscore.a").exists()
     assert (tmp_path / "b" / "cortex-m4" / "qemu" / "vs_bench.elf").exists()
     assert "/nonexistent/python" not in proc.stdout
+
+
+def test_generator_refuses_a_status_code_collision() -> None:
+    # The collision this registry was made for: VS_COBS_E_FORMAT and VS_MODEL_ERR_OP were both -120.
+    modules = [
+        {"name": "model", "range": [-129, -120], "codes": [{"name": "VS_MODEL_ERR_OP", "value": -120}]},
+        {"name": "cobs", "range": [-139, -120], "codes": [{"name": "VS_COBS_E_FORMAT", "value": -120}]},
+    ]
+    with pytest.raises(ValueError, match="VS_COBS_E_FORMAT = -120 collides with VS_MODEL_ERR_OP"):
+        gen.check_status_modules(modules)
+    modules[1]["range"] = [-139, -130]
+    modules[1]["codes"] = [{"name": "VS_COBS_E_FORMAT", "value": -130}]
+    gen.check_status_modules(modules)
