@@ -115,7 +115,7 @@ def test_node_text_renders_literally_in_chromium(tmp_path: Path) -> None:
     import threading
 
     from tests.support.browser import chrome, free_port, require_browser, served_dashboard, wait_idle
-    from vibsentry.commands import dashboard as cmd
+    from vibsentry.dashboard.server import dashboard_env
 
     require_browser()
     hits: list[str] = []
@@ -134,7 +134,7 @@ def test_node_text_renders_literally_in_chromium(tmp_path: Path) -> None:
     trap_url = f"http://127.0.0.1:{trap.server_address[1]}"
     try:
         names = hostile_store(tmp_path / "s.sqlite", trap_url)
-        env = cmd.dashboard_env(store=f"sqlite:{tmp_path / 's.sqlite'}", refresh_s=5.0)
+        env = dashboard_env(store=f"sqlite:{tmp_path / 's.sqlite'}", refresh_s=5.0)
         with served_dashboard(env, tmp_path / "dash.log") as url, chrome() as driver:
             driver.get(f"{url}/?view=fleet")
             wait_idle(driver, need_css='[class*="st-key-tile-5"]')
