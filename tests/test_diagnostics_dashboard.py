@@ -1,0 +1,101 @@
+"""Dashboard diagnosis of stored raw captures: a real SQLite store written by the gateway's store class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pandas", reason="the dashboard extra is not installed")
+pytest.importorskip("altair", reason="the dashboard extra is not installed")
+
+from vibsentry import synth
+from vibsentry.dashboard import diagnosis as dg
+from vibsentry.dashboard import queries as q
+from vibsentry.dashboard.store.records import Record
+from vibsentry.dashboard.store.sqlite import SQLiteStore
+from vibsentry.errors import ConfigError, StoreError
+
+T0 = 1_700_000_000 * 10**9
+SCALE = 16.0 / 32768  # g per LSB of a +-16 g int16 capture
+
+
+def _capture(
+    store: SQLiteStore, node: int, cap: int, x: np.ndarray, *, chunks: int, keep: int | None = None
+) -> None:
+    q16 = np.clip(np.round(x / SCALE), -32768, 32767).astype("<i2")
+    parts = np.array_split(q16, chunks)
+    recs = [
+        Record("raw", node, T0 + cap * 10**9 + i, 100 * cap + i,
+               {"capture_id": cap, "chunk_index": i, "n_chunks": chunks, "sample_rate": 12000.0,
+                "sample_format": "i16", "scale": SCALE, "data": p.tobytes()}, machine="pump-2")
+        for i, p in enumerate(parts[: keep if keep is not None else chunks])
+    ]  # fmt: skip
+    store.write(recs)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> q.Source:
+    path = Path(tmp_path_factory.mktemp("diag")) / "s.sqlite"
+    store = SQLiteStore(path)
+    healthy = synth.machine_signal(duration_s=2.0, rpm=1797.0, seed=1)
+    outer = synth.machine_signal(duration_s=2.0, rpm=1797.0, fault="outer", seed=2)
+    _capture(store, 2, 1, healthy, chunks=8)
+    _capture(store, 2, 2, outer, chunks=8)
+    _capture(store, 2, 3, outer, chunks=8, keep=5)  # the newest capture is still arriving
+    store.close()
+    return q.open_source(f"sqlite:{path}")
+
+
+def test_latest_complete_capture_is_diagnosed_with_the_machine_setup(source: q.Source) -> None:
+    cap = dg.latest_complete_capture(source, 2, T0, T0 + 100 * 10**9)
+    assert cap == 2
+    setups = dg.machine_setups({"machines": {"pump-2": {"rpm": 1797, "bearing": "cwru-de"}}})
+    d = dg.diagnose_capture(source, 2, cap, dg.setup_for(setups, "pump-2", 2))
+    assert d.top.fault == "outer_race" and d.speed.source == "given"
+    table = dg.findings_frame(d)
+    assert list(table.columns) == ["rank", "fault", "confidence", "reported", "finding"]
+    assert table.iloc[0]["finding"].startswith("outer race defect: BPFO 10")
+    healthy = dg.diagnose_capture(source, 2, 1, dg.MachineSetup(rpm_range=(1500.0, 2000.0)))
+    assert healthy.top.fault == "none" and abs(healthy.speed.rpm - 1797.0) < 9
+    with pytest.raises(StoreError, match="3 chunk\\(s\\) missing"):
+        dg.diagnose_capture(source, 2, 3, dg.MachineSetup(rpm=1797.0))
+
+
+def test_charts_carry_cursors_and_defect_markers(source: q.Source) -> None:
+    d = dg.diagnose_capture(source, 2, 2, dg.MachineSetup(rpm=1797.0))
+    spec = dg.spectrum_chart(d).to_dict()
+    cursor_rows = [row for rows in spec.get("datasets", {}).values() for row in rows if "line" in row]
+    assert sorted(r["line"] for r in cursor_rows) == ["1x", "2x", "3x"]
+    assert cursor_rows[0]["frequency_hz"] == pytest.approx(1797.0 / 60.0)
+    env = dg.envelope_chart(d).to_dict()
+    rows = [row for rows in env.get("datasets", {}).values() for row in rows]
+    labels = {r.get("line") for r in rows}
+    assert {"BPFO", "BPFI", "2xBSF", "FTF"} <= labels
+    bpfo = sorted(r["frequency_hz"] for r in rows if r.get("line") == "BPFO")
+    assert bpfo[0] == pytest.approx(d.defect_hz["bpfo"]) and len(bpfo) == 5
+    # Spectra are pooled for the browser, but keep their peaks.
+    n_points = max(len(v) for v in env["datasets"].values())
+    assert n_points <= dg.MAX_POINTS + 1
+
+
+@pytest.mark.parametrize(("table", "match"), [
+    ({"pump": {"rpm": 0}}, r"\[dashboard.machines.pump\]: rpm=0"),
+    ({"pump": {"rpm": 1800, "rpm_range": [1, 2]}}, "not both"),
+    ({"pump": {"rpm_range": [2000, 1000]}}, "low < high"),
+    ({"pump": {"bearing": "6206"}}, "unknown bearing '6206'"),
+    ({"pump": {"geometry": "9,40,30"}}, "must be smaller"),
+    ({"pump": {"speed": 3}}, "unknown key"),
+    ({"pump": 5}, "must be a table"),
+])  # fmt: skip
+def test_machine_setup_errors_name_the_table(table: dict[str, object], match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        dg.machine_setups({"machines": table})
+
+
+def test_setup_lookup_by_name_then_node() -> None:
+    setups = dg.machine_setups({"machines": {"fan": {"rpm": 1480}, "node:7": {"rpm_range": [900, 1000]}}})
+    assert dg.setup_for(setups, "fan", 3).rpm == 1480.0
+    assert dg.setup_for(setups, None, 7).rpm_range == (900.0, 1000.0)
+    assert dg.setup_for(setups, "other", 8) == dg.MachineSetup()
