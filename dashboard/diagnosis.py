@@ -30,6 +30,7 @@ from vibsentry.errors import ConfigError, StoreError
 
 __all__ = [
     "MachineSetup",
+    "configured_setups",
     "diagnose_capture",
     "envelope_chart",
     "findings_frame",
@@ -97,6 +98,18 @@ def machine_setups(section: Mapping[str, Any]) -> dict[str, MachineSetup]:
     if not isinstance(tables, Mapping):
         raise ConfigError(f"[dashboard.machines] must be a table of machines, got {tables!r}")
     return {str(k): MachineSetup.from_mapping(str(k), v) for k, v in tables.items()}
+
+
+def configured_setups(environ: Mapping[str, str] | None = None) -> dict[str, MachineSetup]:
+    """The machine setups of the dashboard's TOML file (``VIBSENTRY_DASHBOARD_CONFIG``), validated."""
+    import os
+
+    from vibsentry.config import load_section
+
+    env = os.environ if environ is None else environ
+    return machine_setups(
+        load_section("dashboard", env.get("VIBSENTRY_DASHBOARD_CONFIG") or None, environ={})
+    )
 
 
 def setup_for(setups: Mapping[str, MachineSetup], machine: str | None, node: int) -> MachineSetup:

@@ -99,3 +99,13 @@ def test_setup_lookup_by_name_then_node() -> None:
     assert dg.setup_for(setups, "fan", 3).rpm == 1480.0
     assert dg.setup_for(setups, None, 7).rpm_range == (900.0, 1000.0)
     assert dg.setup_for(setups, "other", 8) == dg.MachineSetup()
+
+
+def test_setups_come_from_the_dashboard_toml(tmp_path: Path) -> None:
+    cfg = tmp_path / "dash.toml"
+    cfg.write_text(
+        '[dashboard]\noffline_after_s = 10\n[dashboard.machines."pump-2"]\nrpm = 2960\nbearing = "6203"\n'
+    )
+    setups = dg.configured_setups({"VIBSENTRY_DASHBOARD_CONFIG": str(cfg)})
+    assert setups["pump-2"].rpm == 2960.0 and setups["pump-2"].geometry.name == "SKF 6203-2RS JEM"
+    assert dg.configured_setups({}) == {}
