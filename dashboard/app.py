@@ -131,6 +131,8 @@ if ME is None:
     st.title("vibsentry")
     st.info("Log in (in the sidebar) to see the dashboard.")
     st.stop()
+# st.stop() above ends the run; the fallback (least privilege) only tells the type checker so.
+USER: Identity = ME if ME is not None else Identity("anonymous", "viewer", "anonymous")
 
 
 def now_window(seconds: int) -> tuple[int, int]:
@@ -431,8 +433,8 @@ def alarm_view() -> None:
     al = SOURCE.alarms(start, end)
     pending = al[~al["acknowledged"]]
     st.subheader("Acknowledge")
-    if not ME.allows("acknowledge"):
-        st.info(f"Acknowledging alarms needs the operator role; you have **{ME.role}** access.")
+    if not USER.allows("acknowledge"):
+        st.info(f"Acknowledging alarms needs the operator role; you have **{USER.role}** access.")
         return
     if pending.empty:
         st.info("Nothing to acknowledge in this time range.")
@@ -483,8 +485,8 @@ def retrain_view() -> None:
     c1, c2 = st.columns(2)
     c1.metric("Raw captures in range", len(caps))
     c2.metric("Scores in range", len(scores))
-    if not ME.allows("export"):
-        st.info(f"Exporting needs the operator role; you have **{ME.role}** access.")
+    if not USER.allows("export"):
+        st.info(f"Exporting needs the operator role; you have **{USER.role}** access.")
         return
     with st.form("export"):
         label = st.text_input("Label", value="normal", help="normal, or a fault class such as outer_race")
