@@ -28,8 +28,9 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from vibsentry.diagnostics.iso10816 import DEFAULT_GROUP, ZoneLimits, load_groups, zone_of
 
+from vibsentry.dashboard.store.records import finite_or_none
+from vibsentry.diagnostics.iso10816 import DEFAULT_GROUP, ZoneLimits, load_groups, zone_of
 from vibsentry.errors import StoreError, UsageError
 
 #: Node status values, in order of severity.
@@ -238,10 +239,11 @@ class SqliteSource:
             if "meta" in tables
             else None
         )
+        value = row[0] if row else SCHEMA_VERSION
         try:
-            version = int(row[0]) if row else SCHEMA_VERSION
+            version = int(value)
         except (TypeError, ValueError):
-            raise StoreError(f"{self.path}: schema_version {row[0]!r} is not a number") from None
+            raise StoreError(f"{self.path}: schema_version {value!r} is not a number") from None
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: store schema_version {version} is newer than this dashboard reads "
@@ -490,13 +492,13 @@ def fleet(
     out = []
     for r in nodes.itertuples(index=False):
         grp = cfg.group_of(r.machine, int(r.node))
-        zone = zone_of(_num(r.last_velocity_rms), groups[grp])
+        zone = zone_of(finite_or_none(r.last_velocity_rms), groups[grp])
         # Node clocks map to wall time through the gateway's boot epoch: a few ms ahead is not 'the future'.
         age_s = max(0.0, (now - int(r.last_seen_ns)) / 1e9)
-        score, thr = _num(r.last_score), _num(r.last_threshold)
+        score, thr = finite_or_none(r.last_score), finite_or_none(r.last_threshold)
         # A node that has sent HELLO/STATUS but no SCORE yet has NULL score columns; pandas makes them NaN
-        # as soon as another node has numbers, and NaN is truthy, so every column goes through _num.
-        alarm_state = int(_num(r.last_alarm_state) or 0)
+        # as soon as another node has numbers, and NaN is truthy, so every column goes through finite_or_none.
+        alarm_state = int(finite_or_none(r.last_alarm_state) or 0)
         above = score is not None and thr is not None and score > thr
         if age_s > cfg.offline_after_s:
             status = "offline"
@@ -515,7 +517,7 @@ def fleet(
                 "threshold": thr,
                 "score_ratio": score / thr if score is not None and thr else None,
                 "alarm_state": alarm_state,
-                "velocity_rms": _num(r.last_velocity_rms),
+                "velocity_rms": finite_or_none(r.last_velocity_rms),
                 "iso_group": grp,
                 "iso_zone": zone,
                 "last_seen": pd.Timestamp(int(r.last_seen_ns), unit="ns", tz="UTC"),
@@ -531,13 +533,6 @@ def fleet(
         order = {"alarm": 0, "warning": 1, "offline": 2, "ok": 3}
         df = df.sort_values(["status", "node"], key=lambda c: c.map(order) if c.name == "status" else c)
     return df.reset_index(drop=True)
-
-
-def _num(v: Any) -> float | None:
-    if v is None:
-        return None
-    f = float(v)
-    return None if math.isnan(f) else f
 
 
 def fleet_summary(fleet_df: pd.DataFrame) -> dict[str, int]:
