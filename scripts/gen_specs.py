@@ -287,7 +287,7 @@ def render_python_protocol(p: Protocol, spec: Path) -> str:
             "Tables of the wire protocol for vibsentry.protocol (which adds the message classes and the codec):\n"
             "constants, enumerations, decode error kinds and the byte layout of every message.",
         ),
-        "\nfrom __future__ import annotations\n\nimport struct\nfrom enum import IntEnum\nfrom typing import NamedTuple\n\n",
+        "\nfrom __future__ import annotations\n\nimport struct\nfrom collections.abc import Callable\nfrom enum import IntEnum\nfrom typing import Any, NamedTuple\n\n",
         f"#: Protocol version written in every frame header by default.\nPROTOCOL_VERSION = {p.version}\n",
         f"#: Oldest header version decoders accept.\nMIN_PROTOCOL_VERSION = {p.min_version}\n",
     ]
@@ -341,6 +341,9 @@ class Layout(NamedTuple):
     tail_names: tuple[str, ...]
     tail_checks: tuple[Check, ...]  # rules on the tail (indices into the tail)
     tail_since: int
+    valid: Callable[[tuple[Any, ...]], bool]  # all of ``checks`` hold (fast path; ``checks`` explain a failure)
+    tail_valid: Callable[[tuple[Any, ...]], bool]  # all of ``tail_checks`` hold
+    arrays: bool  # some fixed-part field is a fixed-size array (``lengths``)
 
 
 '''
@@ -353,6 +356,9 @@ class Layout(NamedTuple):
         bsizes = tuple(m.by_name(n).size or 0 for n in byts)
         lengths = [f.length for f in m.fixed]
         since = max((int(f.spec["since"]) for f in m.tail), default=0)
+        low = m.name.lower()
+        out.append(_py_valid(f"_valid_{low}", m, p, m.fixed))
+        out.append(_py_valid(f"_tail_valid_{low}", m, p, m.tail))
         out.append(
             f"{m.name}_LAYOUT = Layout(\n"
             f'    "{m.name}",\n'
@@ -368,6 +374,9 @@ class Layout(NamedTuple):
             f"    {_tup([f.name for f in m.tail])},\n"
             f"    {tail_txt},\n"
             f"    {since},\n"
+            f"    _valid_{low},\n"
+            f"    _tail_valid_{low},\n"
+            f"    {any(lengths)},\n"
             ")\n"
         )
     out.append("\n#: Layout of each message type.\nLAYOUTS: dict[int, Layout] = {\n")
@@ -375,6 +384,32 @@ class Layout(NamedTuple):
         out.append(f"    MsgType.{m.name}: {m.name}_LAYOUT,\n")
     out.append("}\n")
     return "".join(out)
+
+
+def _py_valid(name: str, m: Message, p: Protocol, fields: list[Field]) -> str:
+    """A Python function that is True when every rule on ``fields`` holds for the flat value tuple ``v``: the
+    decoder's fast path (the ``Check`` tuples only explain a failure)."""
+    idx, pos = {}, 0
+    for f in fields:
+        idx[f.name] = pos
+        pos += f.length or 1
+    terms = []
+    for f, kind, arg in checks(m, p, fields):
+        x = f"v[{idx[f.name]}]"
+        if kind == "in":
+            lo, hi = arg[0], arg[-1]
+            terms.append(
+                f"{lo} <= {x} <= {hi}" if arg == list(range(lo, hi + 1)) else f"{x} in {tuple(arg)!r}"
+            )
+        elif kind == "range":
+            terms.append(f"{arg[0]} <= {x} <= {arg[1]}")
+        elif kind == "mask":
+            terms.append(f"not {x} & ~0x{arg:02X}")
+        else:
+            terms.append(f"{x} < v[{idx[arg.name]}]")
+    body = " and ".join(terms) if terms else "True"
+    arg_name = "v" if terms else "_v"
+    return f"\n\ndef {name}({arg_name}: tuple[Any, ...]) -> bool:\n    return {body}\n\n\n"
 
 
 def _py_checks(m: Message, p: Protocol, fields: list[Field]) -> str:

@@ -9,8 +9,9 @@ constants, enumerations, decode error kinds and the byte layout of every message
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from enum import IntEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 #: Protocol version written in every frame header by default.
 PROTOCOL_VERSION = 2
@@ -213,6 +214,21 @@ class Layout(NamedTuple):
     tail_names: tuple[str, ...]
     tail_checks: tuple[Check, ...]  # rules on the tail (indices into the tail)
     tail_since: int
+    valid: Callable[[tuple[Any, ...]], bool]  # all of ``checks`` hold (fast path; ``checks`` explain a failure)
+    tail_valid: Callable[[tuple[Any, ...]], bool]  # all of ``tail_checks`` hold
+    arrays: bool  # some fixed-part field is a fixed-size array (``lengths``)
+
+
+
+
+def _valid_hello(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
+
+
+def _tail_valid_hello(v: tuple[Any, ...]) -> bool:
+    return 0 <= v[0] <= 5 and 0 <= v[1] <= 2 and 0 <= v[2] <= 4
 
 
 HELLO_LAYOUT = Layout(
@@ -229,7 +245,22 @@ HELLO_LAYOUT = Layout(
     ("reset_reason", "model_slot", "model_state"),
     (Check(0, "reset_reason", "in", range(0, 6)), Check(1, "model_slot", "in", range(0, 3)), Check(2, "model_state", "in", range(0, 5))),
     2,
+    _valid_hello,
+    _tail_valid_hello,
+    False,
 )
+
+
+def _valid_status(v: tuple[Any, ...]) -> bool:
+    return 0 <= v[6] <= 1 and not v[7] & ~0x03
+
+
+
+
+def _tail_valid_status(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 STATUS_LAYOUT = Layout(
     "STATUS",
     ("uptime_s", "frames_analysed", "frames_skipped", "tx_frames", "rx_frames", "rx_errors", "alarm_state", "battery_v", "temperature_c"),
@@ -244,7 +275,22 @@ STATUS_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_status,
+    _tail_valid_status,
+    False,
 )
+
+
+def _valid_score(v: tuple[Any, ...]) -> bool:
+    return 0 <= v[2] <= 1
+
+
+
+
+def _tail_valid_score(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 SCORE_LAYOUT = Layout(
     "SCORE",
     ("score", "threshold", "alarm_state", "class_index", "rms_g", "peak_g", "velocity_rms_mm_s", "frame_index"),
@@ -259,7 +305,22 @@ SCORE_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_score,
+    _tail_valid_score,
+    False,
 )
+
+
+def _valid_alarm(v: tuple[Any, ...]) -> bool:
+    return 1 <= v[0] <= 2
+
+
+
+
+def _tail_valid_alarm(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 ALARM_LAYOUT = Layout(
     "ALARM",
     ("event", "score", "threshold", "clear_threshold", "k", "n", "frame_index"),
@@ -274,7 +335,22 @@ ALARM_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_alarm,
+    _tail_valid_alarm,
+    False,
 )
+
+
+def _valid_features(v: tuple[Any, ...]) -> bool:
+    return 0 <= v[0] <= 4 and 0 <= v[2] <= 254
+
+
+
+
+def _tail_valid_features(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 FEATURES_LAYOUT = Layout(
     "FEATURES",
     ("kind", "frame_index", "values"),
@@ -289,7 +365,22 @@ FEATURES_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_features,
+    _tail_valid_features,
+    False,
 )
+
+
+def _valid_raw_chunk(v: tuple[Any, ...]) -> bool:
+    return v[1] < v[2] and 0 <= v[4] <= 1
+
+
+
+
+def _tail_valid_raw_chunk(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 RAW_CHUNK_LAYOUT = Layout(
     "RAW_CHUNK",
     ("capture_id", "chunk_index", "chunk_count", "sample_rate_hz", "sample_format", "scale_g_per_lsb", "samples"),
@@ -304,7 +395,22 @@ RAW_CHUNK_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_raw_chunk,
+    _tail_valid_raw_chunk,
+    False,
 )
+
+
+def _valid_ack(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
+
+
+def _tail_valid_ack(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 ACK_LAYOUT = Layout(
     "ACK",
     ("acked_type", "acked_seq"),
@@ -319,7 +425,22 @@ ACK_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_ack,
+    _tail_valid_ack,
+    False,
 )
+
+
+def _valid_nack(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
+
+
+def _tail_valid_nack(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 NACK_LAYOUT = Layout(
     "NACK",
     ("acked_type", "acked_seq", "reason"),
@@ -334,7 +455,22 @@ NACK_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_nack,
+    _tail_valid_nack,
+    False,
 )
+
+
+def _valid_health(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
+
+
+def _tail_valid_health(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 HEALTH_LAYOUT = Layout(
     "HEALTH",
     ("boot_counter", "watchdog_resets", "blocks", "ring_overruns", "overrun_samples", "replay_blocks", "replay_gaps", "discontinuities", "rx_foreign", "acks", "nacks", "raw_captures", "alarm_raises", "alarm_clears", "ring_high_water", "ring_capacity", "stack_high_water", "stack_size"),
@@ -349,7 +485,22 @@ HEALTH_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_health,
+    _tail_valid_health,
+    True,
 )
+
+
+def _valid_model_status(v: tuple[Any, ...]) -> bool:
+    return 0 <= v[0] <= 2 and 0 <= v[1] <= 4
+
+
+
+
+def _tail_valid_model_status(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 MODEL_STATUS_LAYOUT = Layout(
     "MODEL_STATUS",
     ("model_slot", "model_state", "counter", "model_hash", "trial_frames", "trial_target", "staged_bytes", "staged_total", "last_error"),
@@ -364,7 +515,22 @@ MODEL_STATUS_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_model_status,
+    _tail_valid_model_status,
+    False,
 )
+
+
+def _valid_baseline_progress(v: tuple[Any, ...]) -> bool:
+    return 0 <= v[0] <= 4
+
+
+
+
+def _tail_valid_baseline_progress(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 BASELINE_PROGRESS_LAYOUT = Layout(
     "BASELINE_PROGRESS",
     ("state", "frames_done", "frames_target", "threshold", "baseline_crc"),
@@ -379,7 +545,22 @@ BASELINE_PROGRESS_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_baseline_progress,
+    _tail_valid_baseline_progress,
+    False,
 )
+
+
+def _valid_set_threshold(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
+
+
+def _tail_valid_set_threshold(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 SET_THRESHOLD_LAYOUT = Layout(
     "SET_THRESHOLD",
     ("threshold", "clear_threshold", "k", "n"),
@@ -394,7 +575,22 @@ SET_THRESHOLD_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_set_threshold,
+    _tail_valid_set_threshold,
+    False,
 )
+
+
+def _valid_request_raw(v: tuple[Any, ...]) -> bool:
+    return 0 <= v[2] <= 1
+
+
+
+
+def _tail_valid_request_raw(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 REQUEST_RAW_LAYOUT = Layout(
     "REQUEST_RAW",
     ("capture_id", "n_samples", "sample_format"),
@@ -409,7 +605,22 @@ REQUEST_RAW_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_request_raw,
+    _tail_valid_request_raw,
+    False,
 )
+
+
+def _valid_replay_samples(v: tuple[Any, ...]) -> bool:
+    return 0 <= v[2] <= 1
+
+
+
+
+def _tail_valid_replay_samples(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 REPLAY_SAMPLES_LAYOUT = Layout(
     "REPLAY_SAMPLES",
     ("block_index", "sample_rate_hz", "sample_format", "scale_g_per_lsb", "samples"),
@@ -424,7 +635,22 @@ REPLAY_SAMPLES_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_replay_samples,
+    _tail_valid_replay_samples,
+    False,
 )
+
+
+def _valid_model_begin(v: tuple[Any, ...]) -> bool:
+    return 1 <= v[2] <= 1000
+
+
+
+
+def _tail_valid_model_begin(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 MODEL_BEGIN_LAYOUT = Layout(
     "MODEL_BEGIN",
     ("total_size", "sha256", "chunk_size"),
@@ -439,7 +665,22 @@ MODEL_BEGIN_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_model_begin,
+    _tail_valid_model_begin,
+    False,
 )
+
+
+def _valid_model_chunk(v: tuple[Any, ...]) -> bool:
+    return 0 <= v[1] <= 1000
+
+
+
+
+def _tail_valid_model_chunk(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 MODEL_CHUNK_LAYOUT = Layout(
     "MODEL_CHUNK",
     ("offset", "data"),
@@ -454,7 +695,22 @@ MODEL_CHUNK_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_model_chunk,
+    _tail_valid_model_chunk,
+    False,
 )
+
+
+def _valid_model_manifest(v: tuple[Any, ...]) -> bool:
+    return 0 <= v[1] <= 768
+
+
+
+
+def _tail_valid_model_manifest(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 MODEL_MANIFEST_LAYOUT = Layout(
     "MODEL_MANIFEST",
     ("signature", "manifest"),
@@ -469,7 +725,22 @@ MODEL_MANIFEST_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_model_manifest,
+    _tail_valid_model_manifest,
+    False,
 )
+
+
+def _valid_baseline_learn(v: tuple[Any, ...]) -> bool:
+    return 1 <= v[0] <= 3
+
+
+
+
+def _tail_valid_baseline_learn(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 BASELINE_LEARN_LAYOUT = Layout(
     "BASELINE_LEARN",
     ("action", "n_frames", "threshold_k"),
@@ -484,7 +755,22 @@ BASELINE_LEARN_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_baseline_learn,
+    _tail_valid_baseline_learn,
+    False,
 )
+
+
+def _valid_model_commit(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
+
+
+def _tail_valid_model_commit(_v: tuple[Any, ...]) -> bool:
+    return True
+
+
 MODEL_COMMIT_LAYOUT = Layout(
     "MODEL_COMMIT",
     ("sha256",),
@@ -499,6 +785,9 @@ MODEL_COMMIT_LAYOUT = Layout(
     (),
     (),
     0,
+    _valid_model_commit,
+    _tail_valid_model_commit,
+    False,
 )
 
 #: Layout of each message type.

@@ -331,16 +331,17 @@ def _broken_rule(lay: Layout, values: tuple[object, ...]) -> tuple[str, object, 
 
 
 def _check_out(lay: Layout, values: tuple[object, ...]) -> None:
-    broken = _broken_rule(lay, values)
-    if broken is not None:
-        name, x, want = broken
-        raise ProtocolError(f"{lay.name} {name}={x!r}: must be {want}")
+    if lay.valid(values):
+        return
+    name, x, want = _broken_rule(lay, values) or ("fields", values, "valid")
+    raise ProtocolError(f"{lay.name} {name}={x!r}: must be {want}")
 
 
 def _check_in(lay: Layout, values: tuple[object, ...]) -> None:
-    broken = _broken_rule(lay, values)
-    if broken is not None:
-        raise _invalid(f"{lay.name} {broken[0]}", broken[1])
+    # The generated ``valid`` is the fast path; the rule list only explains a failure.
+    if not lay.valid(values):
+        broken = _broken_rule(lay, values)
+        raise _invalid(f"{lay.name} {broken[0] if broken else '?'}", broken[1] if broken else values)
 
 
 class Message:
@@ -373,7 +374,7 @@ class _FixedMessage(Message):
             b = getattr(self, name)
             if not isinstance(b, (bytes, bytearray)) or len(b) != size:
                 raise ProtocolError(f"{lay.name} {name}={b!r}: must be {size} raw bytes")
-        if any(lay.lengths):
+        if lay.arrays:
             values = _flatten(lay, values)
         _check_out(lay, values)
         return lay.fixed.pack(*values)
@@ -385,7 +386,7 @@ class _FixedMessage(Message):
             raise FrameError("length", f"{lay.name} payload is {end - off} bytes, expected {lay.fixed.size}")
         values = lay.fixed.unpack_from(buf, off)
         _check_in(lay, values)
-        if any(lay.lengths):
+        if lay.arrays:
             return cls(*_group(lay, values))
         return cls(*values)
 
@@ -470,7 +471,7 @@ class Hello(Message):
             _hash_out(self.model_hash, "model_hash"),
         )
         tail = (self.reset_reason, self.model_slot, self.model_state)
-        _check_out(lay._replace(checks=lay.tail_checks), tail)
+        _check_out(lay._replace(checks=lay.tail_checks, valid=lay.tail_valid), tail)
         body = head + bytes((len(fw),)) + fw + bytes((len(machine),)) + machine
         # The tail exists from version 2 on; a version-1 frame (for an old host) simply ends after `machine`.
         return body + lay.tail.pack(*tail) if version >= lay.tail_since else body
@@ -501,7 +502,8 @@ class Hello(Message):
         if not tail:
             return cls(fw, machine, rate, fh, mh, boot, pv)
         extra = lay.tail.unpack_from(buf, r)
-        _check_in(lay._replace(checks=lay.tail_checks), extra)
+        if not lay.tail_valid(extra):
+            _check_in(lay._replace(checks=lay.tail_checks, valid=lay.tail_valid), extra)
         return cls(fw, machine, rate, fh, mh, boot, pv, *extra)
 
 
