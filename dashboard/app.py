@@ -246,6 +246,10 @@ def fleet_panel(page: int) -> None:
     if df.empty:
         st.info("No node has reported yet. Start `vibsentry ingest` (or `vibsentry demo`).")
         return
+    origin = q.fleet_by_origin(df)
+    if df["site"].notna().any():  # an MQTT fleet (vibsentry collect): the plant by site and gateway
+        with st.expander("By site and gateway", expanded=len(origin) > 1):
+            st.dataframe(origin, hide_index=True, width="stretch")
     first = (page - 1) * TILES_PER_PAGE
     shown = df.iloc[first : first + TILES_PER_PAGE]
     if len(df) > TILES_PER_PAGE:

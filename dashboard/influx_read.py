@@ -105,11 +105,14 @@ class InfluxSource:
 
         def row(tags: dict[str, Any]) -> dict[str, Any]:
             n = int(tags["node"])
-            return out.setdefault(n, {"node": n, "machine": tags.get("machine"), "last_seen_ns": 0})
+            d = out.setdefault(n, {"node": n, "machine": tags.get("machine"), "last_seen_ns": 0})
+            for key in ("site", "gateway"):  # tags of records that came through MQTT (docs/mqtt.md)
+                d[key] = tags.get(key) or d.get(key)
+            return d
 
         # One selector per query: with several, InfluxQL reports time 0 instead of the point's time.
         for field, key in (("score", "last_score"), ("threshold", "last_threshold")):
-            for r in self._q(f"SELECT last({field}) FROM {IS.M_SCORE} GROUP BY node, machine"):
+            for r in self._q(f"SELECT last({field}) FROM {IS.M_SCORE} GROUP BY node, machine, site, gateway"):
                 d = row(r)
                 d[key] = r["last"]
                 d["last_seen_ns"] = max(d["last_seen_ns"], int(r["time"]))

@@ -59,11 +59,13 @@ FLEET_COLUMNS: tuple[str, ...] = (
     "model_hash",
     "feature_hash",
     "hash_mismatch",
+    "site",
+    "gateway",
 )
 #: Columns of :meth:`Source.nodes` (the ``nodes`` table of the SQLite store).
 NODE_COLUMNS: tuple[str, ...] = (
     "node", "machine", "fw_version", "feature_hash", "model_hash", "hash_mismatch", "last_seen_ns",
-    "last_score", "last_threshold", "last_alarm_state", "last_velocity_rms",
+    "last_score", "last_threshold", "last_alarm_state", "last_velocity_rms", "site", "gateway",
 )  # fmt: skip
 TREND_COLUMNS: tuple[str, ...] = (
     "time",
@@ -269,7 +271,10 @@ class SqliteSource:
         """One row per node: node, machine, fw_version, feature_hash, model_hash, hash_mismatch,
         last_seen_ns, last_score, last_threshold, last_alarm_state, last_velocity_rms."""
         cols = list(NODE_COLUMNS)
-        rows = self._query(f"SELECT {', '.join(cols)} FROM nodes ORDER BY node")
+        have = {r[1] for r in self._query("PRAGMA table_info(nodes)")}
+        # site/gateway (MQTT fleets) were added to the store later: NULL in a file no newer writer opened.
+        sel = [c if c in have else f"NULL AS {c}" for c in cols]
+        rows = self._query(f"SELECT {', '.join(sel)} FROM nodes ORDER BY node")
         return pd.DataFrame(rows, columns=cols)
 
     def trend(self, node: int, start_ns: int, end_ns: int, max_points: int = MAX_POINTS) -> pd.DataFrame:
@@ -526,13 +531,38 @@ def fleet(
                 "model_hash": r.model_hash,
                 "feature_hash": r.feature_hash,
                 "hash_mismatch": bool(r.hash_mismatch),
+                "site": r.site if isinstance(r.site, str) and r.site else None,
+                "gateway": r.gateway if isinstance(r.gateway, str) and r.gateway else None,
             }
         )
     df = pd.DataFrame(out, columns=list(FLEET_COLUMNS))
     if len(df):
         order = {"alarm": 0, "warning": 1, "offline": 2, "ok": 3}
-        df = df.sort_values(["status", "node"], key=lambda c: c.map(order) if c.name == "status" else c)
+        df = df.sort_values(
+            ["status", "site", "gateway", "node"],
+            key=lambda c: c.map(order) if c.name == "status" else c,
+            na_position="first",
+        )
     return df.reset_index(drop=True)
+
+
+def fleet_by_origin(fleet_df: pd.DataFrame) -> pd.DataFrame:
+    """Nodes per (site, gateway) and status: the plant view of an MQTT fleet (``docs/mqtt.md``).
+
+    Returns one row per site and gateway (``"local"`` for nodes a gateway stored itself) with the columns
+    ``site``, ``gateway``, ``nodes`` and one count per status, worst first.
+    """
+    cols = ["site", "gateway", "nodes", *STATUSES]
+    if not len(fleet_df):
+        return pd.DataFrame(columns=cols)
+    df = fleet_df.assign(site=fleet_df["site"].fillna("local"), gateway=fleet_df["gateway"].fillna("local"))
+    counts = pd.crosstab([df["site"], df["gateway"]], df["status"]).reindex(
+        columns=list(STATUSES), fill_value=0
+    )
+    counts.insert(0, "nodes", counts.sum(axis=1))
+    out = counts.reset_index().sort_values(["alarm", "warning", "offline", "site", "gateway"],
+                                           ascending=[False, False, False, True, True])  # fmt: skip
+    return out[cols].reset_index(drop=True)
 
 
 def fleet_summary(fleet_df: pd.DataFrame) -> dict[str, int]:
