@@ -105,13 +105,17 @@ def new_keypair(out_dir: str | os.PathLike[str]) -> KeyPair:
     return KeyPair(priv, pub, key_id(raw))
 
 
-def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
-    """Read an unencrypted PEM Ed25519 private key (as :func:`new_keypair` writes)."""
+def _read_key(path: str | os.PathLike[str], which: str) -> tuple[Path, bytes]:
     p = Path(path)
     try:
-        data = p.read_bytes()
+        return p, p.read_bytes()
     except OSError as exc:
-        raise KeyFileError(f"{p}: cannot read the private key ({exc.strerror or exc})") from None
+        raise KeyFileError(f"{p}: cannot read the {which} key ({exc.strerror or exc})") from None
+
+
+def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
+    """Read an unencrypted PEM Ed25519 private key (as :func:`new_keypair` writes)."""
+    p, data = _read_key(path, "private")
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
@@ -123,11 +127,7 @@ def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
 
 def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
     """Read a raw 32-byte Ed25519 public key file."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise KeyFileError(f"{p}: cannot read the public key ({exc.strerror or exc})") from None
+    p, data = _read_key(path, "public")
     if len(data) != 32:
         raise KeyFileError(f"{p}: a public key file holds 32 raw bytes, this one has {len(data)}")
     try:
