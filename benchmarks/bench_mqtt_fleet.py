@@ -145,7 +145,9 @@ class InfluxReader:
         return n, n  # a point per (node, time): the count is of distinct keys already
 
 
-def fleet(args: argparse.Namespace, tmp: Path, broker: MosquittoBroker, collector, reader) -> dict:
+def fleet(
+    args: argparse.Namespace, tmp: Path, broker: MosquittoBroker, collector, reader, started: list
+) -> dict:
     links = [PtyLink(tmp / f"gw{g}.pty") for g in range(args.gateways)]
     gws = []
     for g, link in enumerate(links):
@@ -177,6 +179,7 @@ def fleet(args: argparse.Namespace, tmp: Path, broker: MosquittoBroker, collecto
             )
         )
         log.close()
+        started.append(gws[-1])  # stopped by main() if anything below fails
     time.sleep(2.0)  # imports and first connection of 10 Python processes
     ticks = int(args.seconds / TICK_S)
     sent_at = np.zeros((args.gateways, ticks + 2))
@@ -361,6 +364,8 @@ def main() -> None:
         else:
             reader = SqliteReader(db)
 
+        started: list[subprocess.Popen] = []
+
         def start(wait: bool = True):
             if args.influx:  # start_collector names a SQLite store; --influx-url wins only without --store
                 proc = subprocess.Popen(
@@ -384,6 +389,7 @@ def main() -> None:
             else:
                 proc = start_collector(broker.url, db, *extra, client_id="bench")
                 status = lambda: collector_status(db, "bench")  # noqa: E731
+            started.append(proc)
             deadline = time.monotonic() + 30
             while wait and time.monotonic() < deadline:
                 try:
@@ -404,7 +410,7 @@ def main() -> None:
                 f"fleet: {n_gw} gateways x {n_nodes} nodes x 10 msg/s for {args.seconds:g} s -> mosquitto -> "
                 f"1 collector (MQTT {args.mqtt_protocol}) -> {store}"
             )
-            r = fleet(args, tmp, broker, col, reader)
+            r = fleet(args, tmp, broker, col, reader, started)
             ok = "exactly once" if r["stored"] == r["sent"] == r["distinct"] else "MISMATCH"
             print(
                 f"  sent {r['sent']} frames ({r['offered_rate']:.0f}/s offered), stored {r['stored']} "
@@ -429,6 +435,8 @@ def main() -> None:
                 )
             stop_gateway(col)
         finally:
+            for p in started:
+                stop_gateway(p)
             broker.stop()
             if influx is not None:
                 influx.stop()
