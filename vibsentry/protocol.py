@@ -61,8 +61,10 @@ either side). Sizes, codes, enumerations and layouts come from ``specs/protocol.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -366,10 +368,17 @@ class _FixedMessage(Message):
     fields in wire order."""
 
     __slots__ = ()
+    _VALUES: ClassVar[Callable[..., tuple[Any, ...]]]  # the field values in wire order (a staticmethod)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        get = operator.attrgetter(*cls.LAYOUT.fields)
+        one = len(cls.LAYOUT.fields) == 1
+        cls._VALUES = staticmethod((lambda m: (get(m),)) if one else get)  # type: ignore[assignment]
 
     def _pack(self, version: int) -> bytes:
         lay = self.LAYOUT
-        values: tuple[object, ...] = tuple(getattr(self, n) for n in lay.fields)
+        values: tuple[object, ...] = self._VALUES(self)
         for name, size in zip(lay.bytes_fields, lay.bytes_sizes, strict=True):
             b = getattr(self, name)
             if not isinstance(b, (bytes, bytearray)) or len(b) != size:
