@@ -347,6 +347,36 @@ static void test_encode_rejects(void)
     CHECK(vs_proto_encode(&msg, out, sizeof out, &len) == VS_PROTO_E_INVALID, "f32 count");
     msg.u.raw_chunk.count = VS_PROTO_MAX_SAMPLES_F32;
     CHECK(vs_proto_encode(&msg, out, sizeof out, &len) == VS_OK && len <= VS_PROTO_MAX_WIRE, "max raw");
+    /* Versions: 0 writes the current one, 1 and 2 are written as asked (a version-1 HELLO has no tail),
+     * anything else is refused. */
+    memset(&msg, 0, sizeof msg);
+    msg.header.type = VS_MSG_HELLO;
+    msg.u.hello.reset_reason = VS_PROTO_RESET_BROWN_OUT;
+    CHECK(vs_proto_encode(&msg, out, sizeof out, &len) == VS_OK && out[1] == VS_PROTO_VERSION, "version 0");
+    CHECK(vs_proto_payload_size(&msg) == (int)(VS_PROTO_HELLO_FIXED_SIZE + 2U + VS_PROTO_HELLO_TAIL_SIZE),
+          "v2 hello size");
+    msg.header.version = 1;
+    CHECK(vs_proto_payload_size(&msg) == (int)(VS_PROTO_HELLO_FIXED_SIZE + 2U), "v1 hello size");
+    msg.header.version = 3;
+    CHECK(vs_proto_encode(&msg, out, sizeof out, &len) == VS_PROTO_E_INVALID && len == 0U, "version 3");
+    msg.header.version = 0;
+    msg.u.hello.model_state = VS_PROTO_MODEL_REVERTED + 1U;
+    CHECK(vs_proto_encode(&msg, out, sizeof out, &len) == VS_PROTO_E_INVALID, "model_state 5");
+    memset(&msg, 0, sizeof msg);
+    msg.header.type = VS_MSG_BASELINE_LEARN;
+    CHECK(vs_proto_encode(&msg, out, sizeof out, &len) == VS_PROTO_E_INVALID, "baseline action 0");
+    msg.u.baseline_learn.action = VS_PROTO_BASELINE_START;
+    CHECK(vs_proto_encode(&msg, out, sizeof out, &len) == VS_OK, "baseline start");
+    msg.header.type = VS_MSG_MODEL_MANIFEST;
+    msg.u.model_manifest.count = VS_PROTO_MAX_MANIFEST + 1U;
+    CHECK(vs_proto_encode(&msg, out, sizeof out, &len) == VS_PROTO_E_INVALID, "manifest 769");
+    memset(&msg, 0, sizeof msg);
+    msg.header.type = VS_MSG_HEALTH;
+    msg.u.health.nacks[VS_PROTO_NACK_SIGNATURE] = 3;
+    CHECK(vs_proto_encode(&msg, out, sizeof out, &len) == VS_OK, "health");
+    CHECK(vs_proto_decode_frame(out, len, &msg) == VS_OK && msg.u.health.nacks[VS_PROTO_NACK_SIGNATURE] == 3U &&
+              msg.u.health.nacks[0] == 0U,
+          "health round trip");
     CHECK(vs_proto_encode(NULL, out, sizeof out, &len) == VS_PROTO_E_ARG, "NULL");
     CHECK(vs_proto_decode_frame(out, 0, &msg) == VS_PROTO_E_LENGTH, "empty frame");
 }
