@@ -16,6 +16,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from vibsentry.dashboard import diagnosis as dg
 from vibsentry.dashboard import queries as q
 from vibsentry.dashboard import ui
 from vibsentry.dashboard.access import Identity, verify_password
@@ -392,7 +393,26 @@ def machine_panel(node: int) -> None:
         st.caption(
             f"{md_literal(kind)}, {pd.Timestamp(ts, unit='ns', tz='UTC'):%Y-%m-%d %H:%M:%S} UTC, {vals.size} values"
         )
-        st.bar_chart(bands, x="feature", y="value", height=220)
+        if bands["centre_hz"].notna().all():  # log-mel / linear bands: an axis in Hz, not band numbers
+            st.altair_chart(
+                alt.Chart(bands).mark_bar().encode(
+                    x=alt.X("centre_hz:Q", title="band centre (Hz)"), y=alt.Y("value:Q", title=kind),
+                    tooltip=["feature", alt.Tooltip("centre_hz:Q", format=".0f"), "value"],
+                ).properties(height=220),
+                width="stretch", key="features-chart",
+            )  # fmt: skip
+        else:
+            st.bar_chart(bands, x="feature", y="value", height=220)
+    st.subheader("Diagnosis (latest raw capture)")
+    machine = None if me.empty or pd.isna(me.iloc[0]["machine"]) else str(me.iloc[0]["machine"])
+    dg.render(
+        st,
+        ui.current_source(),
+        node,
+        machine,
+        (start, end),
+        dg.setup_for(dg.configured_setups(), machine, node),
+    )
     st.subheader("Alarm history")
     st.dataframe(
         al.drop(columns=["raise_ts_ns"]), hide_index=True, width="stretch", column_config=ALARM_TABLE

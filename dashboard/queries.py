@@ -607,7 +607,38 @@ def feature_table(values: np.ndarray, names: Sequence[str] | None = None, *, kin
     if len(names) != values.size:
         names = [f"{kind or 'band'}_{i:02d}" for i in range(values.size)]
     groups = [n.rsplit("_", 1)[0] if n.rsplit("_", 1)[-1].isdigit() else "stats" for n in names]
-    return pd.DataFrame({"feature": list(names), "group": groups, "value": values.astype("float64")})
+    return pd.DataFrame(
+        {
+            "feature": list(names),
+            "group": groups,
+            "value": values.astype("float64"),
+            "centre_hz": band_centres_hz(names),
+        }
+    )
+
+
+def band_centres_hz(names: Sequence[str], params: Any = None) -> np.ndarray:
+    """Centre frequency in Hz of each ``logmel_NN`` / ``band_rms_NN`` feature (NaN for the others).
+
+    Log-mel centres are the mel-spaced filter peaks of ``docs/features.md`` (``n_mels + 2`` points evenly
+    spaced in mel between ``fmin`` and ``fmax``, the inner ones); linear bands are ``n_bands`` equal widths.
+    ``params`` defaults to the default FeatureParams (what the nodes run unless a bundle says otherwise).
+    """
+    from vibsentry.dsp import FeatureParams
+    from vibsentry.dsp.mel import hz_to_mel, mel_to_hz
+
+    p = params if params is not None else FeatureParams()
+    fmax = float(p.fmax if p.fmax is not None else p.sample_rate / 2)
+    mel = mel_to_hz(np.linspace(hz_to_mel(p.fmin), hz_to_mel(fmax), p.n_mels + 2))[1:-1]
+    lin = p.fmin + (np.arange(p.n_bands) + 0.5) * (fmax - p.fmin) / p.n_bands
+    out = np.full(len(names), np.nan)
+    for i, name in enumerate(names):
+        group, _, idx = name.rpartition("_")
+        if idx.isdigit():
+            table = mel if group == "logmel" else lin if group == "band_rms" else None
+            if table is not None and int(idx) < table.size:
+                out[i] = table[int(idx)]
+    return out
 
 
 def open_source(spec: str, **influx: Any) -> Source:

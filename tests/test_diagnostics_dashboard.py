@@ -109,3 +109,19 @@ def test_setups_come_from_the_dashboard_toml(tmp_path: Path) -> None:
     setups = dg.configured_setups({"VIBSENTRY_DASHBOARD_CONFIG": str(cfg)})
     assert setups["pump-2"].rpm == 2960.0 and setups["pump-2"].geometry.name == "SKF 6203-2RS JEM"
     assert dg.configured_setups({}) == {}
+
+
+def test_features_chart_axis_is_band_centres_in_hz() -> None:
+    from vibsentry.dsp import FeatureParams
+    from vibsentry.dsp.mel import hz_to_mel
+
+    p = FeatureParams()
+    table = q.feature_table(np.zeros(len(p.feature_names), dtype=np.float32))
+    mel = table[table["group"] == "logmel"]["centre_hz"].to_numpy()
+    assert mel.size == p.n_mels and np.all(np.diff(mel) > 0) and 0 < mel[0] and mel[-1] < p.sample_rate / 2
+    # Evenly spaced in mel, one step from each edge (docs/features.md).
+    steps = np.diff(hz_to_mel(np.concatenate(([0.0], mel, [p.sample_rate / 2]))))
+    assert np.allclose(steps, steps[0])
+    assert table[table["group"] == "stats"]["centre_hz"].isna().all()
+    lin = q.band_centres_hz(["band_rms_00", "band_rms_07", "mean"], FeatureParams(n_bands=8))
+    assert lin[0] == pytest.approx(375.0) and lin[1] == pytest.approx(5625.0) and np.isnan(lin[2])
