@@ -1,5 +1,5 @@
 /*
- * GENERATED — do not edit. Source: specs/protocol.toml (sha256 ad4707d6b566c0bfeb5d8b86e4e3255f5250a43d6f6d3e066f2a30fd9404bf8e); regenerate: python3 scripts/gen_specs.py
+ * GENERATED — do not edit. Source: specs/protocol.toml (sha256 d1b8fbb517bf3f2f7f7b312a095cf5b3ae1b18f3e662098b9be01ade6ee4bdbd); regenerate: python3 scripts/gen_specs.py
  *
  * Wire protocol constants, enumerations and message structs (docs/protocol.md). Included by
  * vs/vs_protocol.h, which declares the codec functions; include that one.
