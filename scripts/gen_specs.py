@@ -952,12 +952,9 @@ def render_all() -> dict[Path, str]:
 def render_defaults() -> dict[Path, str]:
     """The committed default C headers rendered by the Python feature pipeline (needs the venv)."""
     sys.path.insert(0, str(ROOT))
+    from vibsentry.codegen.feature_config import render_feature_config
     from vibsentry.dsp import FeatureParams
 
-    try:  # the C generators are moving from training/ to codegen/ (issue L)
-        from vibsentry.codegen.feature_config import render_feature_config  # type: ignore[import-not-found]
-    except ImportError:
-        from vibsentry.training.cgen_features import render_feature_config  # type: ignore[import-not-found,no-redef]
     sys.path.insert(0, str(ROOT / "benchmarks" / "qemu"))
     import gen_bench_data  # type: ignore[import-not-found]
 

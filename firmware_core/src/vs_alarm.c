@@ -1,4 +1,4 @@
-/* vs_alarm.c - k-of-n alarm rule with hysteresis; semantics in vs_alarm.h and vibsentry.training.alarm. */
+/* vs_alarm.c - k-of-n alarm rule with hysteresis; semantics in vs_alarm.h and vibsentry.runtime.alarm. */
 #include "vs/vs_alarm.h"
 
 #include <math.h>

@@ -1,7 +1,7 @@
 /*
  * vs_alarm.h - the alarm rule: threshold, k-of-n persistence and hysteresis.
  *
- * Identical to vibsentry.training.alarm (Python, normative text there) and tested on the shared vectors in
+ * Identical to vibsentry.runtime.alarm (Python, normative text there) and tested on the shared vectors in
  * tests/vectors/alarm/. Each analysed frame's score enters a ring of the last n scores (fewer at start-up).
  *   state OK:    when at least k ring scores are > threshold       -> state ALARM, event VS_ALARM_RAISE
  *   state ALARM: when no ring score is > clear_threshold           -> state OK,    event VS_ALARM_CLEAR

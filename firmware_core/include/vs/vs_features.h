@@ -2,7 +2,8 @@
  * vs_features.h - per-frame features on CMSIS-DSP, mirroring vibsentry.dsp (docs/features.md is normative).
  *
  * The configuration (frame length, window, mel table, feature groups, feature_hash) is compiled in from the
- * GENERATED header vs/vs_feature_config.h (training/cgen_features.py renders it from a FeatureParams).
+ * GENERATED header vs/vs_feature_config.h (codegen/feature_config.py renders it from a FeatureParams; the default
+ * one is committed in vs/generated/).
  * Output order and meaning are those of FeatureParams.feature_names: logmel, mfcc, band_rms, stats (mean,
  * rms, peak, peak_to_peak, crest_factor, skewness, kurtosis), spectral_shape (centroid, spread in Hz),
  * velocity_rms (mm/s) - each group only when enabled.
