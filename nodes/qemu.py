@@ -487,6 +487,23 @@ class Replayer:
     def _boots(self) -> int:
         return len(boot_segments(self.node.frames))
 
+    @staticmethod
+    def _answered_or_rebooted(seq: int, mark: int, boots: int) -> Callable[[list[vp.Frame]], bool]:
+        """Predicate: the REPLAY_SAMPLES with ``seq`` was answered after frame ``mark``, or a new boot began."""
+
+        def pred(frames: list[vp.Frame]) -> bool:
+            for f in frames[mark:]:
+                m = f.message
+                if (
+                    isinstance(m, (vp.Ack, vp.Nack))
+                    and m.acked_seq == seq
+                    and m.acked_type == int(vp.MsgType.REPLAY_SAMPLES)
+                ):
+                    return True
+            return len(boot_segments(frames)) > boots
+
+        return pred
+
     def send_block(self, block_index: int, chunk: np.ndarray) -> int:
         """Send one REPLAY_SAMPLES frame; returns its sequence number."""
         seq = self.seq
@@ -554,18 +571,7 @@ class Replayer:
                 pos += len(chunk)
                 continue
             seq, bi, nxt, count = inflight[0]
-            got = self.node.wait_for(
-                lambda fr, s=seq, m=mark, b=boots: (
-                    any(
-                        isinstance(f.message, (vp.Ack, vp.Nack))
-                        and f.message.acked_seq == s
-                        and f.message.acked_type == int(vp.MsgType.REPLAY_SAMPLES)
-                        for f in fr[m:]
-                    )
-                    or len(boot_segments(fr)) > b
-                ),
-                self.ack_timeout,
-            )
+            got = self.node.wait_for(self._answered_or_rebooted(seq, mark, boots), self.ack_timeout)
             if not got:
                 raise FirmwareError(
                     f"node {self.node.elf.name}: no answer to REPLAY_SAMPLES block {bi} within "
