@@ -125,3 +125,41 @@ def test_features_chart_axis_is_band_centres_in_hz() -> None:
     assert table[table["group"] == "stats"]["centre_hz"].isna().all()
     lin = q.band_centres_hz(["band_rms_00", "band_rms_07", "mean"], FeatureParams(n_bands=8))
     assert lin[0] == pytest.approx(375.0) and lin[1] == pytest.approx(5625.0) and np.isnan(lin[2])
+
+
+def test_machine_view_shows_the_diagnosis_of_the_alarm_capture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    from tests.support.dashboard import SECOND, fill_store
+
+    path = tmp_path / "s.sqlite"
+    t0 = time.time_ns() - 125 * SECOND
+    fill_store(path, t0_ns=t0)
+    store = SQLiteStore(path)
+    x = synth.machine_signal(duration_s=1.0, rpm=1797.0, fault="outer", seed=5)
+    q16 = np.clip(np.round(x / SCALE), -32768, 32767).astype("<i2")
+    store.write([
+        Record("raw", 2, t0 + 64 * SECOND + i, 90_000 + i,
+               {"capture_id": 1, "chunk_index": i, "n_chunks": 4, "sample_rate": 12000.0, "sample_format": "i16",
+                "scale": SCALE, "data": part.tobytes()}, machine="pump-2")
+        for i, part in enumerate(np.array_split(q16, 4))
+    ])  # fmt: skip
+    store.close()
+    cfg = tmp_path / "dash.toml"
+    cfg.write_text('[dashboard.machines."pump-2"]\nrpm = 1797\nbearing = "6205-2rs"\n')
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_STORE", f"sqlite:{path}")
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_CONFIG", str(cfg))
+    app = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+    at = AppTest.from_file(app, default_timeout=60)
+    at.query_params["view"] = "machine"
+    at.query_params["node"] = "2"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+    assert "raw capture 1: 1.00 s at 12000 Hz, shaft 1797 rpm (given)" in text
+    assert "**outer race defect: BPFO 10" in text
+    assert len(at.get("vega_lite_chart")) == 6  # score, velocity, RMS, FEATURES, spectrum, envelope
