@@ -32,7 +32,8 @@ Examples:
   vibsentry ingest --port /dev/ttyUSB0 --mqtt mqtts://broker:8883 --mqtt-ca ca.pem --site plant1 --gateway line3
 
 Configuration: --config FILE reads an [ingest] table (keys: ports, baud, store, data_dir, journal_sync,
-influx_url, db, org, bundle, feature_hash, flush_ms, batch_size, verify_tls, ca_cert, and a [ingest.machines]
+influx_url, db, org, bundle, feature_hash, flush_ms, batch_size, verify_tls, ca_cert, mqtt, mqtt_ca,
+mqtt_password_file, site, gateway, mqtt_line_protocol, and a [ingest.machines]
 table of node id -> machine name); VIBSENTRY_INGEST_<KEY> environment variables override it and command-line
 options override both. InfluxDB credentials come only from the environment: VIBSENTRY_INFLUX_TOKEN (2.x/3.x),
 or VIBSENTRY_INFLUX_USERNAME + VIBSENTRY_INFLUX_PASSWORD (1.x); each may instead be given as *_FILE naming a
@@ -294,7 +295,8 @@ def mqtt_publisher(s: dict[str, Any]) -> Any:
         mqtt_broker(s),
         site=str(s.get("site") or "site"),
         gateway=str(gateway),
-        line_protocol=bool(s.get("mqtt_line_protocol")),
+        line_protocol=str(s.get("mqtt_line_protocol") or "").strip().lower()
+        not in ("", "0", "false", "no", "off"),
     )
 
 
