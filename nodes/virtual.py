@@ -125,6 +125,32 @@ class BaselineScorer:
         return np.mean(z * z, axis=1).astype(np.float32)
 
 
+def hop_levels(signal: np.ndarray, *, params: Any, n_frames: int) -> np.ndarray:
+    """vs_trigger's block level (``vs_trigger.h``) of the block the C node's trigger judges each frame by: the
+    frame's last hop (frame 0 of a hop longer than the frame: the frame). RMS about the block mean in one
+    float32 pass about the first sample, summed in sample order. Shape (n_frames,), float32."""
+    n, hop = params.frame_length, params.hop_length
+    x = np.asarray(signal, dtype=np.float32)
+
+    def level(b: np.ndarray) -> np.ndarray:
+        c = b - b[:, :1]
+        m = np.float32(b.shape[1])
+        d = np.cumsum(c, axis=1, dtype=np.float32)[:, -1] / m
+        var = np.cumsum(c * c, axis=1, dtype=np.float32)[:, -1] / m - d * d
+        return np.where(var > 0, np.sqrt(np.maximum(var, np.float32(0))), np.float32(0)).astype(np.float32)
+
+    if n_frames == 0:
+        return np.zeros(0, dtype=np.float32)
+    first = 1 if hop > n else 0
+    out = np.empty(n_frames, dtype=np.float32)
+    if first:
+        out[0] = level(x[None, :n])[0]
+    starts = np.arange(first, n_frames) * hop + (n - hop)
+    if starts.size:
+        out[first:] = level(x[starts[:, None] + np.arange(hop)[None, :]])
+    return out
+
+
 def _pick_engine(engine: str, bundle: Any) -> str:
     if engine not in ("auto", "c", "python"):
         raise UsageError(f"engine {engine!r}: must be auto, c or python")
@@ -153,7 +179,9 @@ class VirtualNode:
     features_every : int
         Send FEATURES every this many analysed frames (0: never).
     trigger_rms_g : float
-        Analyse a frame only when its RMS exceeds this (0: every frame); skipped frames are counted.
+        Analyse a frame only when the RMS about its mean of the frame's last hop exceeds this (g; 0: every
+        frame): vs_trigger's level rule (``vs_trigger.h``), the same in both engines; skipped frames are
+        counted.
     baseline_s : float
         Seconds of the node's own healthy signal the baseline scorer is fitted on (no bundle only).
     raw_capture_s : float
@@ -237,6 +265,7 @@ class VirtualNode:
         self.status_every_s = status_every_s
         self.features_every = features_every
         self.trigger_rms_g = trigger_rms_g
+        self._levels = hop_levels(sig, params=p, n_frames=len(feats)) if trigger_rms_g > 0 else None
         self.model_hash = (
             bytes.fromhex(bundle.meta["files"]["model.tflite"]) if bundle is not None else bytes(32)
         )
@@ -348,7 +377,7 @@ class VirtualNode:
                 next_status += self.status_every_s
             f = self.features[i]
             rms = float(f[self._idx["rms"]]) if self._idx["rms"] is not None else 0.0
-            if self.trigger_rms_g > 0 and rms <= self.trigger_rms_g:
+            if self._levels is not None and not self._levels[i] > np.float32(self.trigger_rms_g):
                 self.counters["skipped"] += 1
                 continue
             self.counters["analysed"] += 1

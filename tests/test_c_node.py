@@ -105,6 +105,30 @@ def test_trigger_decisions_match_the_model(default_lib: Any) -> None:
     assert node.counter("skipped") == idx - len(got)
 
 
+def test_python_engine_triggers_like_the_c_node(default_lib: Any) -> None:
+    """The Python node (``--engine python``) applies vs_trigger's level rule too: same analysed frames."""
+    from vibsentry.nodes.cnode import CNode
+    from vibsentry.nodes.virtual import NodeSpec, VirtualNode
+
+    lib = default_lib
+    vnode = VirtualNode(NodeSpec(1, "m", str(FAULTY)), duration_s=4.0, trigger_rms_g=0.0, raw_capture_s=0.1,
+                        features_every=0, engine="python")  # fmt: skip
+    assert vnode.signal is not None
+    x = vnode.signal
+    hop = lib.hop_length
+    thr = float(np.quantile([np.std(x[i : i + hop]) for i in range(0, x.size - hop, hop)], 0.5))
+    vnode = VirtualNode(NodeSpec(1, "m", str(FAULTY)), duration_s=4.0, trigger_rms_g=thr, raw_capture_s=0.1,
+                        features_every=0, engine="python")  # fmt: skip
+    py = [m.frame_index for _, f in vnode.messages() if isinstance(m := vp.decode_frame(f).message, vp.Score)]
+    node = CNode(lib, node_id=1, rule=NEVER, trigger_rms_g=thr, heartbeat_frames=0, status_period_ms=0,
+                 features_every=0, use_model=False)  # fmt: skip
+    node.start(0)
+    frames, _ = _drive(node, x, lib.frame_length, hop)
+    c = [f.message.frame_index for f in frames if isinstance(f.message, vp.Score)]
+    assert 0 < len(c) < node.counter("frames")
+    assert py == c
+
+
 def test_commands_from_the_python_codec(default_lib: Any) -> None:
     """Host commands encoded by vibsentry.protocol: exactly one ACK/NACK each (with the command's type and seq);
     junk on the line is counted and the node keeps streaming."""

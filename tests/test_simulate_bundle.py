@@ -28,7 +28,10 @@ def test_node_reports_the_bundle_and_scores_with_its_int8_model(bundle, repo_roo
     spec = NodeSpec(
         3, "pump-3", str(repo_root / HEALTHY), fault_recording=str(repo_root / FAULTY), fault_at_s=8.0
     )
-    node = VirtualNode(spec, duration_s=16.0, bundle=bundle, features_every=0)
+    # The Python pipeline: its scores are the reference features' scores exactly. The C node (the default
+    # engine with a bundle) is checked stage by stage in tests/test_c_node.py: its features match the
+    # reference within tolerance, so an int8 rounding may differ now and then.
+    node = VirtualNode(spec, duration_s=16.0, bundle=bundle, features_every=0, engine="python")
     frames = [vp.decode_frame(f) for _, f in node.messages()]
     h = frames[0].message
     assert isinstance(h, vp.Hello)
