@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -157,3 +158,130 @@ def test_python_header_reader(tmp_path) -> None:
     assert info.size == len(image) and info.feature_hash == "ab" * 32 and not info.has_alarm
     with pytest.raises(ExportError, match="CRC"):
         read_header(image[:-1] + bytes([image[-1] ^ 1]))
+
+
+_SAN_MAIN = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "vs/vs_model_image.h"
+
+/* argv[1]: image file. Without argv[2]: run the model on raw input rows from stdin, outputs to stdout.
+ * With argv[2] = "open": print vs_model_image_open's status only. Image and arena are malloc'ed to their exact
+ * sizes, so any access outside them is an ASan error. */
+int main(int argc, char **argv)
+{
+    FILE *f = fopen(argv[1], "rb");
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0) {
+        return 2;
+    }
+    long n = ftell(f);
+    rewind(f);
+    unsigned char *data = malloc(n > 0 ? (size_t)n : 1u);
+    if (data == NULL || fread(data, 1, (size_t)n, f) != (size_t)n) {
+        return 2;
+    }
+    fclose(f);
+    vs_model_image_t img;
+    int rc = vs_model_image_open(&img, data, (size_t)n);
+    if (argc > 2) {
+        printf("%d\n", rc);
+        free(data);
+        return 0;
+    }
+    if (rc != VS_OK) {
+        return 3;
+    }
+    void *arena = malloc(img.arena_bytes ? img.arena_bytes : 4u);
+    unsigned char *in = malloc(img.input_bytes), *out = malloc(img.output_bytes);
+    while (fread(in, 1, img.input_bytes, stdin) == img.input_bytes) {
+        if (vs_model_image_run(&img, arena, img.arena_bytes, in, out) != VS_OK) {
+            return 4;
+        }
+        fwrite(out, 1, img.output_bytes, stdout);
+    }
+    free(arena);
+    free(in);
+    free(out);
+    free(data);
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def sanitized_runner(tmp_path_factory) -> Path:
+    import shutil
+    import subprocess
+
+    from vibsentry.codegen import host as cg
+
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc not found")
+    d = tmp_path_factory.mktemp("san")
+    (d / "main.c").write_text(_SAN_MAIN)
+    fw = cg.firmware_core_dir() / "src"
+    srcs = [fw / s for s in (*cg.RUNTIME_SOURCES, "vs_model_image.c", "vs_crc.c")]
+    exe = d / "image_san"
+    flags = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+    proc = subprocess.run(
+        [
+            "gcc",
+            *cg.host_cflags(),
+            *flags,
+            f"-I{fw.parent / 'include'}",
+            *map(str, srcs),
+            str(d / "main.c"),
+            "-o",
+            str(exe),
+            "-lm",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return exe
+
+
+@pytest.mark.parametrize("arch", ["cnn2d", "add_logistic", "float_io"])
+def test_sanitized_image_runner_matches_reference(arch: str, sanitized_runner: Path, tmp_path) -> None:
+    import subprocess
+
+    from vibsentry.codegen.model_image import image_from_tflite
+
+    content = tm.convert(arch)
+    (tmp_path / "m.tflite").write_bytes(content)
+    (tmp_path / "m.vsm").write_bytes(image_from_tflite(tmp_path / "m.tflite"))
+    interp = tm.reference_interpreter(content)
+    x = _inputs(interp, seed=11)[:150]
+    ref = tm.run_reference(interp, x)
+    proc = subprocess.run([str(sanitized_runner), str(tmp_path / "m.vsm")], input=x.tobytes(),
+                          capture_output=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    got = np.frombuffer(proc.stdout, dtype=ref.dtype).reshape(ref.shape)
+    assert ref.tobytes() == got.tobytes()
+
+
+def test_sanitized_open_survives_damage(sanitized_runner: Path, tmp_path) -> None:
+    """Truncations and random byte flips with the CRC recomputed: only the structural checks stand in the way."""
+    import subprocess
+
+    from vibsentry.codegen.model_image import image_from_tflite
+
+    (tmp_path / "m.tflite").write_bytes(tm.convert("add_logistic"))
+    image = image_from_tflite(tmp_path / "m.tflite")
+    rng = np.random.default_rng(5)
+    seen = set()
+    for i in range(30):
+        bad = bytearray(image[: len(image) - 4 * int(rng.integers(0, 3))])
+        for pos in rng.choice(len(bad) - 4, size=int(rng.integers(1, 4)), replace=False):
+            bad[pos] = int(rng.integers(0, 256))
+        if len(bad) >= 148:
+            if i % 2:  # the declared size follows the truncation
+                struct.pack_into("<I", bad, 8, len(bad))
+            bad = bytearray(_recrc(bad))
+        p = tmp_path / f"bad{i}.vsm"
+        p.write_bytes(bytes(bad))
+        proc = subprocess.run([str(sanitized_runner), str(p), "open"], capture_output=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+        seen.add(int(proc.stdout))
+    assert seen - {OK}, "no damage was detected at all?"
