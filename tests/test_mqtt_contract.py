@@ -107,3 +107,24 @@ def test_broker_url_defaults_and_tls():
     assert s.description == "mqtts://b:8883"
     with pytest.raises(UsageError, match="needs an mqtts://"):
         parse_broker_url("mqtt://b", ca_file="/x/ca.pem")
+
+
+@pytest.mark.parametrize(
+    ("argv", "why"),
+    [
+        (["ingest", "--port", "loop://", "--mqtt", "tcp://b:1883"], "expected mqtt://"),
+        (["ingest", "--port", "loop://", "--mqtt", "mqtts://b", "--mqtt-ca", "/nonexistent/ca.pem"], "no such file"),
+        (["ingest", "--port", "loop://", "--mqtt", "mqtt://b", "--gateway", "line/3"], "--gateway 'line/3'"),
+        (["ingest", "--port", "loop://", "--mqtt", "mqtt://b", "--mqtt-password-file", "/nonexistent/pw"], "cannot read"),
+        (["collect"], "no --mqtt broker URL"),
+        (["collect", "--mqtt", "mqtt://b", "--store", "sqlite:x", "--influx-url", "http://i"], "not both"),
+        (["collect", "--mqtt", "mqtt://b", "--group", "a+b"], "--group 'a+b'"),
+    ],
+)  # fmt: skip
+def test_cli_rejects_bad_mqtt_options_with_one_line(argv, why, capsys, tmp_path, monkeypatch):
+    from vibsentry.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code in (1, 2) and why in err and len(err.splitlines()) == 1, err
