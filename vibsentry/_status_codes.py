@@ -1,4 +1,4 @@
-"""GENERATED — do not edit. Source: specs/status_codes.toml (sha256 67ae274d46a83465380d1948c8b0504ba663b2a6ce483d31b61bf7382471588a); regenerate: python3 scripts/gen_specs.py
+"""GENERATED — do not edit. Source: specs/status_codes.toml (sha256 3238292aec47357f507b5dd305d5a9a33495f530516c7c06adf5f12b2ad02bbe); regenerate: python3 scripts/gen_specs.py
 
 Every firmware_core C status code (name -> value), aliases included.
 """
@@ -33,4 +33,6 @@ STATUS_CODES: dict[str, int] = {
     "VS_IMAGE_ERR_VERSION": -161,
     "VS_IMAGE_ERR_FORMAT": -162,
     "VS_IMAGE_ERR_CRC": -163,
+    "VS_IMAGE_ERR_SIGNATURE": -164,
+    "VS_IMAGE_ERR_MANIFEST": -165,
 }

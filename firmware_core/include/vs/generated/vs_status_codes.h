@@ -1,5 +1,5 @@
 /*
- * GENERATED — do not edit. Source: specs/status_codes.toml (sha256 67ae274d46a83465380d1948c8b0504ba663b2a6ce483d31b61bf7382471588a); regenerate: python3 scripts/gen_specs.py
+ * GENERATED — do not edit. Source: specs/status_codes.toml (sha256 3238292aec47357f507b5dd305d5a9a33495f530516c7c06adf5f12b2ad02bbe); regenerate: python3 scripts/gen_specs.py
  *
  * Every firmware_core status code (included by vs/vs_status.h; include that one).
  */
@@ -46,5 +46,7 @@
 #define VS_IMAGE_ERR_VERSION (-161) /* image format version not supported */
 #define VS_IMAGE_ERR_FORMAT (-162) /* a size, offset or count inconsistent with the image length */
 #define VS_IMAGE_ERR_CRC (-163) /* image CRC-32 mismatch */
+#define VS_IMAGE_ERR_SIGNATURE (-164) /* signed manifest: the signature verifies under none of the embedded keys */
+#define VS_IMAGE_ERR_MANIFEST (-165) /* signed manifest: not the canonical JSON of docs/signing.md, or a field missing or out of range */
 
 #endif /* VS_STATUS_CODES_H */
