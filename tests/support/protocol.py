@@ -99,8 +99,10 @@ def random_message(rng: np.random.Generator, msg_type: int | None = None) -> vp.
     if t == vp.MsgType.NACK:
         return vp.Nack(u8(), u32(), u8())
     if t == vp.MsgType.HEALTH:
-        return vp.Health(*(u32() for _ in range(10)), tuple(u32() for _ in range(vp.NACK_SLOTS)),
-                         *(u32() for _ in range(7)))  # fmt: skip
+        head = [u32() for _ in range(10)]
+        nacks = tuple(u32() for _ in range(vp.NACK_SLOTS))
+        tail = [u32() for _ in range(7)]
+        return vp.Health(*head, nacks, *tail)  # type: ignore[arg-type,call-arg]
     if t == vp.MsgType.MODEL_STATUS:
         return vp.ModelStatus(
             int(rng.integers(3)), int(rng.integers(5)), u32(), h(), u32(), u32(), u32(), u32(), u8()
