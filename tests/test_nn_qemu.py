@@ -66,7 +66,7 @@ def _inputs_header(x: np.ndarray) -> str:
     )
 
 
-@pytest.mark.parametrize("arch", ["autoencoder", "mlp_softmax", "add_logistic"])
+@pytest.mark.parametrize("arch", ["autoencoder", "mlp_softmax", "add_logistic", "fc_per_tensor", "cnn2d"])
 def test_runtime_on_cortex_m4_matches_reference(arch: str, tmp_path: Path) -> None:
     reason = cqemu.require_qemu(cqemu.M4)
     if reason:

@@ -8,9 +8,6 @@
 
 #include <string.h>
 
-#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
-#include <arm_acle.h>
-#endif
 
 #define VS_I32_MAX 2147483647
 #define VS_I32_MIN (-VS_I32_MAX - 1)
@@ -82,30 +79,175 @@ static int quant_ok(const vs_nn_quant_t *q)
     return q->multiplier != NULL && q->shift != NULL && q->act_min <= q->act_max;
 }
 
-/* sum_i w[i] * x[i], the loop that is most of a dense model's time. On cores with the DSP extension
- * (Cortex-M4/M7/M33) four MACs per step: SXTB16 sign-extends bytes 0,2 (and, after a rotate, 1,3) into
- * 16-bit lanes and SMLAD multiply-accumulates both lanes; int8 products fit 16x16->32, so the sum is exact
- * and identical to the plain loop. Elsewhere the plain loop (pointer walk, no spills at -Os). */
+/* sum_i w[i] * x[i]: the generic dot product (host, RV32, and the Cortex-M4 path's fallbacks). */
 static int32_t dot_s8(const int8_t *w, const int8_t *x, uint32_t n)
 {
     int32_t acc = 0;
-#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
-    for (; n >= 4u; n -= 4u, w += 4, x += 4) {
-        uint32_t wv;
-        uint32_t xv;
-        memcpy(&wv, w, sizeof wv); /* unaligned-safe; a single LDR on Cortex-M4 */
-        memcpy(&xv, x, sizeof xv);
-        const uint32_t wr = (wv >> 8) | (wv << 24);
-        const uint32_t xr = (xv >> 8) | (xv << 24);
-        acc = __smlad(__sxtb16((int32_t)wv), __sxtb16((int32_t)xv), acc);
-        acc = __smlad(__sxtb16((int32_t)wr), __sxtb16((int32_t)xr), acc);
-    }
-#endif
     while (n-- > 0u) {
         acc += (int32_t)*w++ * *x++;
     }
     return acc;
 }
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
+/* Cortex-M4/M7/M33 DSP extension (ARMv7E-M ARM, section A7.7). CMSIS-Core is not available here (CMSIS-DSP
+ * builds with __GNUC_PYTHON__), so the instructions the dense kernel needs are written out
+ * here (SXTB16 below, SMLAD in the dot products). */
+static inline uint32_t vs_sxtb16(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x));
+    return r; /* bytes 0 and 2, sign-extended into the two halfwords */
+}
+
+static inline uint32_t vs_sxtb16_ror8(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r; /* bytes 1 and 3 */
+}
+
+static inline uint32_t load_u32(const int8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v); /* one LDR: ARMv7-M allows unaligned word loads */
+    return v;
+}
+
+/* Inputs per dense layer the fast path handles: the reordered input lives on the stack (2 bytes per input). */
+#define VS_NN_FC_FAST_MAX 128u
+
+/* The input, widened to int16 in the order SXTB16 unpacks a weight word: for every 4 inputs, the pair
+ * (x0, x2) then the pair (x1, x3). The weights then need no reordering at all (the layout in flash stays
+ * TFLite's [out][in]) and one SXTB16 per weight pair replaces the two per pair of the naive loop. */
+static void widen_reordered(const int8_t *x, uint32_t n4, uint32_t *x16)
+{
+    for (uint32_t k = 0; k < n4; ++k) {
+        const uint32_t v = load_u32(x + 4u * k);
+        x16[2u * k] = vs_sxtb16(v);
+        x16[2u * k + 1u] = vs_sxtb16_ror8(v);
+    }
+}
+
+/* Single-rounding requantization (vs_nn_requantize_single) of k accumulators of channels o0.., then the
+ * output offset and the clamp, with the layer's constants kept in registers. For a total shift
+ * ts = 31 - shift >= 33 (multipliers below 1/2, every dense layer trained here),
+ * floor((p + 2^(ts-1)) / 2^ts) = floor((floor(p / 2^(ts-1)) + 1) / 2), and floor(p / 2^(ts-1)) is the high
+ * word of p shifted right by ts - 33: the low word only holds the dropped fraction. |p| < 2^62, so nothing
+ * overflows. GCC shifts signed values arithmetically (this path is GCC-only, like the inline assembly). */
+__attribute__((optimize("O2"))) static void requant_block(const vs_nn_quant_t *q, uint32_t o0,
+                                                          const int32_t *acc, uint32_t k, int8_t *out)
+{
+    const uint32_t step = q->per_channel ? 1u : 0u;
+    const int32_t *mul = q->multiplier + step * o0;
+    const int8_t *sh = q->shift + step * o0;
+    const int32_t off = q->output_offset, lo = q->act_min, hi = q->act_max;
+    for (uint32_t i = 0; i < k; ++i, mul += step, sh += step) {
+        const int shift = *sh;
+        int32_t v;
+        if (shift <= -2) {
+            const int32_t top = (int32_t)((uint64_t)((int64_t)acc[i] * *mul) >> 32);
+            v = ((top >> (-shift - 2)) + 1) >> 1;
+        } else {
+            v = vs_nn_requantize_single(acc[i], *mul, shift);
+        }
+        v += off;
+        out[i] = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+    }
+}
+
+/* Four output rows per pass share each widened input pair: per 4 inputs, 4 weight loads, 1 LDRD of the
+ * input, 8 SXTB16 and 8 SMLAD for 16 MACs (23 instructions with the loop, 1.44 per MAC). One asm block: GCC
+ * at -Os spills pointers in this loop; its "m" operands tell GCC which memory it reads (no memory clobber,
+ * which would make GCC reload every parameter after it). Rows o+1..o+3 are addressed from two pointers and the row stride.
+ * Exact: the int32 sums equal dot_s8's (integer addition is associative, and TFLite's int32 accumulator of
+ * the same products does not overflow either). */
+static inline void dot4_dsp(const int8_t *w0, uint32_t stride, const uint32_t *xv, uint32_t n4, int32_t *acc)
+{
+    const int8_t *w2 = w0 + 2u * stride;
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
+    uint32_t u, xe, xo, t;
+    __asm__("1:\n\t"
+                     "ldrd %[xe], %[xo], [%[xv]], #8\n\t"
+                     "ldr %[u], [%[w0], %[st]]\n\t"
+                     "sxtb16 %[t], %[u]\n\t"
+                     "smlad %[s1], %[t], %[xe], %[s1]\n\t"
+                     "sxtb16 %[t], %[u], ror #8\n\t"
+                     "smlad %[s1], %[t], %[xo], %[s1]\n\t"
+                     "ldr %[u], [%[w0]], #4\n\t"
+                     "sxtb16 %[t], %[u]\n\t"
+                     "smlad %[s0], %[t], %[xe], %[s0]\n\t"
+                     "sxtb16 %[t], %[u], ror #8\n\t"
+                     "smlad %[s0], %[t], %[xo], %[s0]\n\t"
+                     "ldr %[u], [%[w2], %[st]]\n\t"
+                     "sxtb16 %[t], %[u]\n\t"
+                     "smlad %[s3], %[t], %[xe], %[s3]\n\t"
+                     "sxtb16 %[t], %[u], ror #8\n\t"
+                     "smlad %[s3], %[t], %[xo], %[s3]\n\t"
+                     "ldr %[u], [%[w2]], #4\n\t"
+                     "sxtb16 %[t], %[u]\n\t"
+                     "smlad %[s2], %[t], %[xe], %[s2]\n\t"
+                     "sxtb16 %[t], %[u], ror #8\n\t"
+                     "smlad %[s2], %[t], %[xo], %[s2]\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : [w0] "+r"(w0), [w2] "+r"(w2), [xv] "+r"(xv), [n] "+r"(n4), [s0] "+r"(s0), [s1] "+r"(s1),
+                       [s2] "+r"(s2), [s3] "+r"(s3), [u] "=&r"(u), [xe] "=&r"(xe), [xo] "=&r"(xo), [t] "=&r"(t)
+                     : [st] "r"(stride), "m"(*(const int8_t(*)[])w0), "m"(*(const uint32_t(*)[])xv)
+                     : "cc");
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
+}
+
+/* One row against the widened input (the rows left over after the groups of four). */
+static int32_t dot1_dsp(const int8_t *w, const uint32_t *xv, uint32_t n4, int32_t acc)
+{
+    for (uint32_t k = 0; k < n4; ++k, w += 4, xv += 2) {
+        const uint32_t u = load_u32(w);
+        int32_t r;
+        __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(vs_sxtb16(u)), "r"(xv[0]), "r"(acc));
+        __asm__("smlad %0, %1, %2, %3" : "=r"(acc) : "r"(vs_sxtb16_ror8(u)), "r"(xv[1]), "r"(r));
+    }
+    return acc;
+}
+
+/* Accumulators of a block of output channels, requantized together (VS_NN_FC_BLOCK int32 on the stack). */
+#define VS_NN_FC_BLOCK 16u
+
+__attribute__((optimize("O2"))) static void fc_rows_dsp(const vs_nn_fc_params_t *p, const uint32_t *x16,
+                                                        const int8_t *x, int8_t *out)
+{
+    const uint32_t n = p->in_features, n4 = n / 4u, rem = n - 4u * n4, n_out = p->out_features;
+    const int8_t *xr = x + 4u * n4;
+    const int32_t *bias = p->bias;
+    int32_t acc[VS_NN_FC_BLOCK];
+    for (uint32_t o0 = 0; o0 < n_out; o0 += VS_NN_FC_BLOCK) {
+        const uint32_t k = n_out - o0 < VS_NN_FC_BLOCK ? n_out - o0 : VS_NN_FC_BLOCK;
+        const int8_t *w = p->weights + (size_t)o0 * n;
+        for (uint32_t j = 0; j < k; ++j) {
+            acc[j] = bias != NULL ? bias[o0 + j] : 0;
+        }
+        uint32_t j = 0;
+        if (n4 != 0u) {
+            for (; j + 4u <= k; j += 4u, w += 4u * n) {
+                dot4_dsp(w, n, x16, n4, acc + j);
+            }
+            for (; j < k; ++j, w += n) {
+                acc[j] = dot1_dsp(w, x16, n4, acc[j]);
+            }
+        }
+        if (rem != 0u) {
+            const int8_t *wr = p->weights + (size_t)o0 * n + 4u * n4;
+            for (j = 0; j < k; ++j, wr += n) {
+                acc[j] += dot_s8(wr, xr, rem);
+            }
+        }
+        requant_block(&p->q, o0, acc, k, out + o0);
+    }
+}
+#endif
 
 int vs_nn_fully_connected_s8(const vs_nn_fc_params_t *p, const int8_t *input, int8_t *output)
 {
@@ -115,6 +257,17 @@ int vs_nn_fully_connected_s8(const vs_nn_fc_params_t *p, const int8_t *input, in
     }
     /* The exporter folds input_offset * sum(w) into the bias (exact in int32), leaving both offsets 0. */
     const int plain = p->q.input_offset == 0 && p->q.filter_offset == 0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
+    if (plain && p->q.single_rounding && p->in_features <= VS_NN_FC_FAST_MAX) {
+        uint32_t x16[VS_NN_FC_FAST_MAX / 2u];
+        for (uint32_t b = 0; b < p->batches; ++b) {
+            const int8_t *x = input + (size_t)b * p->in_features;
+            widen_reordered(x, p->in_features / 4u, x16);
+            fc_rows_dsp(p, x16, x, output + (size_t)b * p->out_features);
+        }
+        return VS_OK;
+    }
+#endif
     for (uint32_t b = 0; b < p->batches; ++b) {
         const int8_t *x = input + (size_t)b * p->in_features;
         for (uint32_t o = 0; o < p->out_features; ++o) {
