@@ -241,7 +241,9 @@ def bad_frames(good: dict[str, bytes]) -> list[tuple[str, str, bytes]]:
     return out
 
 
-def main() -> None:
+def render() -> tuple[dict[Path, str], dict[str, bytes], list[tuple[str, str, bytes]]]:
+    """The vector files' text by path, and the good and bad frames (``tests/test_specs.py`` compares the
+    committed files with this, so stale vectors fail like any other generated file)."""
     src = Path(__file__).read_bytes()
     banner = (
         f"GENERATED — do not edit: scripts/make_protocol_vectors.py sha256 {hashlib.sha256(src).hexdigest()}"
@@ -269,11 +271,20 @@ def main() -> None:
             assert exc.kind == kind, f"{name}: expected {kind}, Python decoder says {exc.kind}: {exc}"
         else:
             raise AssertionError(f"{name}: Python decoder accepted it")
-    OUT.mkdir(parents=True, exist_ok=True)
     doc = {"generated": banner, "protocol_version": vp.PROTOCOL_VERSION, "seed": SEED, "vectors": vectors}
-    (OUT / "messages.json").write_text(json.dumps(doc, indent=1) + "\n")
-    (OUT / "frames.txt").write_text(f"# {banner}\n" + "".join(f"{n} {f.hex()}\n" for n, f in good.items()))
-    (OUT / "bad_frames.txt").write_text(f"# {banner}\n" + "".join(f"{n} {k} {f.hex()}\n" for n, k, f in bad))
+    files = {
+        OUT / "messages.json": json.dumps(doc, indent=1) + "\n",
+        OUT / "frames.txt": f"# {banner}\n" + "".join(f"{n} {f.hex()}\n" for n, f in good.items()),
+        OUT / "bad_frames.txt": f"# {banner}\n" + "".join(f"{n} {k} {f.hex()}\n" for n, k, f in bad),
+    }
+    return files, good, bad
+
+
+def main() -> None:
+    files, good, bad = render()
+    OUT.mkdir(parents=True, exist_ok=True)
+    for path, text in files.items():
+        path.write_text(text)
     n_corpus = write_corpus(good, bad)
     print(f"{len(good)} vectors, {len(bad)} bad frames -> {OUT}; {n_corpus} fuzz seeds -> {CORPUS}")
 

@@ -219,3 +219,18 @@ def test_generator_refuses_a_status_code_collision() -> None:
     modules[1]["range"] = [-139, -130]
     modules[1]["codes"] = [{"name": "VS_COBS_E_FORMAT", "value": -130}]
     gen.check_status_modules(modules)
+
+
+def test_protocol_vectors_are_fresh() -> None:
+    # The known-answer vectors are generated too: regenerate them in memory (seeded) and compare.
+    spec = importlib.util.spec_from_file_location(
+        "make_protocol_vectors", ROOT / "scripts" / "make_protocol_vectors.py"
+    )
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    files, _, _ = mod.render()
+    for path, text in files.items():
+        assert path.read_text(encoding="utf-8") == text, (
+            f"{path.relative_to(ROOT)} is stale: run .venv/bin/python scripts/make_protocol_vectors.py"
+        )
