@@ -34,14 +34,8 @@ extern "C" {
 #define VS_ED25519_PUBLIC_KEY_BYTES 32u
 #define VS_ED25519_SIGNATURE_BYTES 64u
 
-/* Status codes live in specs/status_codes.toml (module "ed25519", -150..-159), generated into vs_status.h;
- * the fallbacks below only serve a tree whose generated header predates that registry entry. */
-#ifndef VS_ED25519_ERR_BAD_SIG
-#define VS_ED25519_ERR_BAD_SIG (-150) /* signature does not verify under this key */
-#endif
-#ifndef VS_ED25519_ERR_BAD_KEY
-#define VS_ED25519_ERR_BAD_KEY (-151) /* public key not canonical or of small order */
-#endif
+/* Status codes VS_ED25519_ERR_BAD_SIG (-150) and VS_ED25519_ERR_BAD_KEY (-151): specs/status_codes.toml, via
+ * vs_status.h. */
 
 /**
  * Verify a signature over `len` bytes of `msg`.

@@ -36,19 +36,7 @@
 extern "C" {
 #endif
 
-/* Status codes: specs/status_codes.toml module "model_image" (-160..-169); fallbacks for older trees. */
-#ifndef VS_IMAGE_ERR_MAGIC
-#define VS_IMAGE_ERR_MAGIC (-160)
-#endif
-#ifndef VS_IMAGE_ERR_VERSION
-#define VS_IMAGE_ERR_VERSION (-161)
-#endif
-#ifndef VS_IMAGE_ERR_FORMAT
-#define VS_IMAGE_ERR_FORMAT (-162)
-#endif
-#ifndef VS_IMAGE_ERR_CRC
-#define VS_IMAGE_ERR_CRC (-163)
-#endif
+/* Status codes VS_IMAGE_ERR_* (-160..-165): specs/status_codes.toml module "model_image", via vs_status.h. */
 
 #define VS_MODEL_IMAGE_MAGIC 0x494d5356u /* "VSMI" read as a little-endian u32 */
 #define VS_MODEL_IMAGE_VERSION 1u
