@@ -1,0 +1,265 @@
+"""The node firmware's numbers: flash/RAM per target, instructions per analysed frame, fraction of time asleep.
+
+    .venv/bin/python benchmarks/bench_firmware.py [--bundle DIR] [--frames 12] [--targets stm32,rv32]
+                                                  [--run-ma MA --sleep-ma MA]
+
+Sizes. firmware_stm32 (QEMU image and board image, HW=1) and firmware_rv32, each built with the bundle's INT8
+model (``make -C firmware_* BUNDLE=...``), read from the linked ELF's sections (what the linker script holds to
+the budget: flash = vectors + text + rodata + .data load image + provisioning block; RAM = .data + .bss +
+stack) and per module from the linker map (tests/support/cqemu.py).
+
+Instructions. Each image runs on QEMU with ``-singlestep -d exec,nochain`` (one trace line per executed
+instruction, streamed through a FIFO and counted, nothing stored) three times on the same input:
+(a) boot + one answered command, (b) ``--frames`` frames of a healthy recording replayed with the trigger idle
+(a threshold no frame reaches, no heartbeat: nothing analysed), (c) the same with every frame analysed.
+Instructions per analysed frame = (c - b) / frames: trigger, framing, features, INT8 model, alarm and the
+SCORE frame. Awake instructions per second of signal = (b - a) or (c - a) divided by the signal's duration;
+the instructions of the UART receive path (the replayed samples arriving over the emulated UART: receive
+interrupt + ring push) are reported apart, since on a board the samples come from the sensor interrupt
+instead (a DMA transfer per sample, not emulated by QEMU 7.2, so not counted here).
+
+Asleep. QEMU counts instructions, not cycles (DWT CYCCNT reads 0 there). The fraction asleep is estimated as
+1 - awake instructions per second / core clock, i.e. assuming one cycle per instruction (a lower bound on
+cycles: flash wait states and multi-cycle instructions make the real awake time longer).
+
+Energy. With ``--run-ma`` / ``--sleep-ma`` (supply current in Run and Sleep mode at 168 MHz, from the
+STM32F405 datasheet DS8626, "Typical and maximum current consumption" tables of section 5.3.6) it prints
+energy per analysed frame = awake time x I_run x 3.3 V and the average power at 12 kHz; without them, the
+awake time per frame, from which the energy follows for any current figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support import cqemu  # noqa: E402
+from vibsentry import protocol as vp  # noqa: E402
+from vibsentry.nodes import qemu  # noqa: E402
+
+VDD = 3.3
+#: Functions of the replay transport: the samples' way in under QEMU (UART receive interrupt, ring, frame
+#: decoding with COBS and CRC, command dispatch). A board receives no REPLAY frames; its samples arrive by the
+#: sampler interrupt instead. CRC code is shared with the encoder (a few SCORE/STATUS frames are counted here).
+_TRANSPORT = (
+    "board_uart_rx_push", "vs_ring_write_u8", "vs_ring_read_u8", "usart_read", "vs_platform_uart_read",
+    "vs_node_rx_bytes", "vs_proto_decoder_push", "vs_proto_decoder_feed", "vs_proto_decode_frame",
+    "vs_cobs_decode", "vs_crc32", "vs_crc32_update",
+)  # fmt: skip
+RX_SYMBOLS = {
+    "stm32": ("USART1_IRQHandler", *_TRANSPORT),
+    "rv32": ("trap_handler", "uart_isr", *_TRANSPORT),
+}
+#: Periodic timer interrupts. Without -icount QEMU's timers follow the host clock, and a traced run lasts far
+#: longer than the signal it replays, so these are counted apart and scaled to the ticks a board takes per
+#: second of signal (SysTick at 1 kHz; TIM2 / the CLINT tick at the block rate 12000 / 64).
+TIMER_SYMBOLS = {
+    "stm32": ("SysTick_Handler", "TIM2_IRQHandler"),
+    "rv32": ("timer_isr",),
+}
+TICKS_PER_S = {"SysTick_Handler": 1000.0, "TIM2_IRQHandler": 12000.0 / 64, "timer_isr": 12000.0 / 64}
+
+
+def sections(elf: Path, size_tool: str) -> dict[str, int]:
+    out = subprocess.run([size_tool, "-A", str(elf)], capture_output=True, text=True, check=True).stdout
+    res = {}
+    for line in out.splitlines()[2:]:
+        p = line.split()
+        if len(p) == 3 and p[0].startswith("."):
+            res[p[0]] = int(p[1])
+    return res
+
+
+def usage(elf: Path, target: str) -> tuple[int, int]:
+    """(flash, RAM) bytes of an image."""
+    if target == "stm32":
+        s = sections(elf, "arm-none-eabi-size")
+        flash = sum(s.get(k, 0) for k in (".isr_vector", ".text", ".ARM.exidx", ".vs_ident", ".data"))
+        return flash, sum(s.get(k, 0) for k in (".data", ".bss", ".stack"))
+    s = sections(elf, "riscv64-unknown-elf-size")
+    flash = sum(
+        v for k, v in s.items() if k in (".init", ".text", ".rodata", ".srodata", ".vs_ident", ".data")
+    )
+    flash += s.get(".sdata", 0)
+    ram = sum(s.get(k, 0) for k in (".data", ".sdata", ".bss", ".sbss", ".tbss_space", ".stack"))
+    return flash, ram
+
+
+def symbol_ranges(elf: Path, nm: str, names: tuple[str, ...]) -> list[tuple[int, int]]:
+    """[start, end) of each function in ``names`` that the image has, in the order of ``names``."""
+    out = subprocess.run([nm, "-S", str(elf)], capture_output=True, text=True, check=True).stdout
+    found = {}
+    for line in out.splitlines():
+        p = line.split()
+        if len(p) == 4 and p[3] in names:
+            a = int(p[0], 16) & ~1
+            found[p[3]] = (a, a + int(p[1], 16))
+    return [found[n] for n in names if n in found]
+
+
+class TraceCounter:
+    """Counts QEMU exec-trace lines from a FIFO: in total, in the ``rx`` functions, and per timer handler
+    (instructions and entries)."""
+
+    def __init__(self, fifo: Path, rx: list[tuple[int, int]], timers: dict[str, tuple[int, int]]) -> None:
+        self.total = 0
+        self.rx = 0
+        self.timer_instr = dict.fromkeys(timers, 0)
+        self.timer_entries = dict.fromkeys(timers, 0)
+        self._rx = rx
+        self._timers = timers
+        self._fifo = fifo
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        spans = [r for r in self._rx] + list(self._timers.values())
+        lo = min((a for a, _ in spans), default=0)
+        hi = max((b for _, b in spans), default=0)
+        with open(self._fifo, "rb", buffering=1 << 20) as f:
+            for line in f:
+                if not line.startswith(b"Trace"):
+                    continue
+                self.total += 1
+                i = line.find(b"/")
+                if i < 0:
+                    continue
+                pc = int(line[i + 1 : line.find(b"/", i + 1)], 16)
+                if not lo <= pc < hi:
+                    continue
+                if any(a <= pc < b for a, b in self._rx):
+                    self.rx += 1
+                    continue
+                for name, (a, b) in self._timers.items():
+                    if a <= pc < b:
+                        self.timer_instr[name] += 1
+                        self.timer_entries[name] += pc == a
+
+    def join(self) -> None:
+        self._t.join(60)
+
+
+@dataclass
+class Run:
+    total: int  # instructions, timer interrupts excluded
+    transport: int  # of which replay transport
+    timer_per_s: (
+        float  # timer interrupt instructions per second of signal on a board (scaled, see TIMER_SYMBOLS)
+    )
+    scores: int
+
+
+def run_once(elf: Path, t: qemu.Target, ident: qemu.NodeIdent, x: np.ndarray | None, work: Path) -> Run:
+    """One traced run (see the module docstring)."""
+    work.mkdir(parents=True, exist_ok=True)
+    img = qemu.provision(elf, work / "node.elf", ident, target=t)
+    fifo = work / "trace.fifo"
+    fifo.unlink(missing_ok=True)
+    os.mkfifo(fifo)
+    nm = f"{t.toolchain}nm"
+    timers = dict(zip(TIMER_SYMBOLS[t.name], symbol_ranges(img, nm, TIMER_SYMBOLS[t.name]), strict=True))
+    # (every timer symbol exists in its image: zip(strict=True) fails loudly otherwise)
+    counter = TraceCounter(fifo, symbol_ranges(img, nm, RX_SYMBOLS[t.name]), timers)
+    node = qemu.QemuNode(
+        img, target=t, workdir=work, extra_args=["-singlestep", "-d", "exec,nochain", "-D", str(fifo)]
+    )
+    with node:
+        assert node.wait_for(lambda fr: len(fr) > 0, 120), "no HELLO"
+        rp = qemu.Replayer(node, x if x is not None else np.zeros(0, np.float32), sample_rate=12000.0,
+                           frame_length=1024, hop_length=1024, ack_timeout=600)  # fmt: skip
+        if x is not None:
+            rp.run()
+        rp.barrier(600)
+        scores = sum(isinstance(f.message, vp.Score) for f in node.frames)
+    counter.join()
+    per_tick = {k: counter.timer_instr[k] / max(1, counter.timer_entries[k]) for k in timers}
+    timer_per_s = sum(per_tick[k] * TICKS_PER_S[k] for k in timers)
+    total = counter.total - sum(counter.timer_instr.values())
+    return Run(total, counter.rx, timer_per_s, scores)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--bundle", type=Path, default=None, help="model bundle (default: the test suite's demo bundle)"
+    )
+    ap.add_argument("--frames", type=int, default=12)
+    ap.add_argument("--targets", default="stm32,rv32")
+    ap.add_argument(
+        "--run-ma", type=float, default=None, help="DS8626 Run-mode supply current at 168 MHz (mA)"
+    )
+    ap.add_argument(
+        "--sleep-ma", type=float, default=None, help="DS8626 Sleep-mode supply current at 168 MHz (mA)"
+    )
+    a = ap.parse_args()
+    if a.bundle is None:
+        from tests.support.dashboard import demo_bundle_dir
+
+        a.bundle = demo_bundle_dir()
+    print(f"bundle: {a.bundle}")
+
+    print("\n== sizes (flash / RAM, bytes; STM32 budget 65536 / 32768) ==")
+    images = {}
+    for name, t, hw in (("stm32 (QEMU)", qemu.STM32, False), ("stm32 (board, HW=1)", qemu.STM32, True),
+                        ("rv32 (QEMU virt)", qemu.RV32, False)):  # fmt: skip
+        elf = qemu.build_image(t, bundle=a.bundle, hw=hw)
+        if not hw:
+            images[t.name] = elf
+        flash, ram = usage(elf, t.name)
+        print(f"{name:22s} flash {flash:6d}  RAM {ram:6d}  ({elf.parent.name})")
+        mods = cqemu.map_sizes(elf.with_suffix(".map"))
+        top = sorted(mods.items(), key=lambda kv: -(kv[1].text + kv[1].data + kv[1].bss))[:6]
+        print("    largest: " + ", ".join(f"{k} {v.text}+{v.data + v.bss}" for k, v in top))
+
+    from vibsentry.dsp.io import read_recording
+
+    x, _ = qemu.quantize_int16(
+        read_recording(ROOT / "sample_data/synthetic/m1_normal_c.wav").data[: a.frames * 1024, 0]
+    )
+    seconds = len(x) / 12000.0
+    print(f"\n== instructions on QEMU ({a.frames} frames = {seconds:.3f} s of signal at 12 kHz) ==")
+    for name in a.targets.split(","):
+        t = qemu.TARGETS[name]
+        with tempfile.TemporaryDirectory() as tmp:
+            base = run_once(images[name], t, qemu.NodeIdent(9), None, Path(tmp) / "a")
+            idle = run_once(images[name], t, qemu.NodeIdent(9, trigger_rms_g=1000.0, heartbeat_frames=0), x,
+                            Path(tmp) / "b")  # fmt: skip
+            busy = run_once(images[name], t, qemu.NodeIdent(9), x, Path(tmp) / "c")
+        per_frame = (busy.total - idle.total) / max(1, busy.scores)
+        print(f"[{name}] runs: boot {base}\n    idle {idle}\n    busy {busy}")
+        print(f"[{name}] instructions per analysed frame: {per_frame:,.0f}")
+        for label, run in (("idle", idle), ("busy", busy)):
+            awake = (run.total - base.total) / seconds + run.timer_per_s
+            node_only = awake - (run.transport - base.transport) / seconds
+            asleep = 1 - awake / t.core_hz
+            asleep_node = 1 - node_only / t.core_hz
+            print(f"[{name}] trigger {label}: {awake / 1e6:.2f} M instr/s awake (replay transport included) -> "
+                  f"asleep {asleep:.1%} at {t.core_hz / 1e6:.0f} MHz; node alone (without the replay transport) "
+                  f"{node_only / 1e6:.2f} M instr/s -> asleep {asleep_node:.1%}")  # fmt: skip
+        if name == "stm32":
+            t_frame = per_frame / t.core_hz
+            print(f"[stm32] awake time per analysed frame at 168 MHz, CPI 1: {t_frame * 1e6:.0f} us "
+                  f"= {t_frame * VDD * 1e3:.2f} uJ per mA of Run-mode current")  # fmt: skip
+            if a.run_ma is not None and a.sleep_ma is not None:
+                e = t_frame * a.run_ma * 1e-3 * VDD
+                frames_s = 12000 / 1024
+                duty = ((busy.total - base.total) / seconds + busy.timer_per_s) / t.core_hz
+                p = VDD * 1e-3 * (a.run_ma * duty + a.sleep_ma * (1 - duty))
+                print(f"[stm32] energy per analysed frame {e * 1e6:.1f} uJ; average power, every frame "
+                      f"analysed ({frames_s:.2f}/s): {p * 1e3:.1f} mW (I_run {a.run_ma} mA, I_sleep {a.sleep_ma} mA)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
