@@ -74,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     try:
         text = render(
-            bundle=a.bundle, fw_version=a.fw_version, features_every=a.features_every, raw_capture=a.raw_capture
+            bundle=a.bundle,
+            fw_version=a.fw_version,
+            features_every=a.features_every,
+            raw_capture=a.raw_capture,
         )
     except (OSError, ValueError, KeyError) as exc:
         print(f"gen_app_config: {exc}", file=sys.stderr)
