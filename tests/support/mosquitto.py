@@ -52,7 +52,7 @@ def mosquitto_binary() -> str:
 class MosquittoBroker:
     """One ``mosquitto`` process with its own config, persistence file and log under ``root``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, autosave_interval_s: int = 1) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.binary = mosquitto_binary()
@@ -78,7 +78,7 @@ per_listener_settings true
 persistence true
 persistence_location {self.root}/
 persistence_file mosquitto.db
-autosave_interval 1
+autosave_interval {autosave_interval_s}
 max_queued_messages 0
 max_inflight_messages 0
 log_dest file {self.log}
