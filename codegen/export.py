@@ -7,6 +7,7 @@ The pipeline: :func:`~vibsentry.codegen.tflite_reader.read_tflite` -> :func:`~vi
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -81,6 +82,10 @@ def export_c(
         raise ExportError(f"{src}: no such bundle directory or .tflite file")
     model = read_tflite(tfl)
     plan = lower(model)
+    if src.is_dir():  # a model that passes its hash but not the bundle's declared shapes: refuse (K8)
+        bundle.check_io(
+            math.prod(plan.input_tensor.shape[1:]), math.prod(plan.output_tensor.shape[1:]), where=str(tfl)
+        )
     h_text, c_text = render(plan, name=name, source_name=tfl.name, normalisation=normalisation)
     files = {f"{name}_data.h": h_text, f"{name}_data.c": c_text}
     if params is not None:

@@ -209,8 +209,29 @@ class Bundle:
             name = MODEL_FILE if which == "int8" else self.meta["model"].get("float_file", FLOAT_MODEL_FILE)
             if name not in self._blobs:
                 raise BundleError(f"{self.path}: bundle has no {which} model ({name})")
-            self._models[which] = TFLiteModel(self._blobs[name], name=str(self.path / name))
+            m = TFLiteModel(self._blobs[name], name=str(self.path / name))
+            self.check_io(m.n_inputs, m.n_outputs, where=str(self.path / name))
+            if which == "int8" and m.input_dtype != np.int8:
+                raise BundleError(
+                    f"{self.path / name}: input is {m.input_dtype}, a bundle's model must be full INT8"
+                )
+            self._models[which] = m
         return self._models[which]
+
+    def check_io(self, n_inputs: int, n_outputs: int, *, where: str) -> None:
+        """Refuse a model whose input/output widths differ from what the bundle declares (its features, and
+        its kind: an autoencoder reproduces the features, a classifier gives one value per class)."""
+        if n_inputs != self.params.n_features:
+            raise BundleError(
+                f"{where}: the model takes {n_inputs} inputs but the bundle's features have "
+                f"{self.params.n_features} values (feature_params)"
+            )
+        want = self.params.n_features if self.kind == "anomaly" else len(self.classes)
+        if n_outputs != want:
+            what = "reproduces its features" if self.kind == "anomaly" else f"has {len(self.classes)} classes"
+            raise BundleError(
+                f"{where}: the model gives {n_outputs} outputs but this {self.kind} bundle {what}"
+            )
 
     def normalise(self, features: npt.ArrayLike) -> F32:
         """Z-score raw features (n, n_features) with the bundle's mean/std (float32)."""
@@ -267,6 +288,26 @@ class Bundle:
         return (self.score_features(features, model=model) > thr).astype(np.int64)
 
 
+def _no_constant(name: str) -> Any:
+    """``json.loads`` hook: NaN and Infinity are not JSON, and no bundle value (threshold, mean, ...) may be one."""
+    raise ValueError(f"{name} is not allowed in a bundle (every value must be a finite number)")
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of ``path``, refused unless it is a regular file: opened without blocking, so a FIFO or a
+    device put in a bundle gives one error instead of a hang."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise BundleError(f"{path}: not a regular file (a FIFO, device or folder); refusing to read it")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read()
+    finally:
+        os.close(fd)
+
+
 def _need(doc: Mapping[str, Any], key: str, path: Path) -> Any:
     if key not in doc:
         raise BundleError(f"{path / BUNDLE_JSON}: missing field {key!r}")
@@ -290,10 +331,14 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
         raise BundleError(f"{p}: not a bundle directory (it does not exist or is a file)")
     jpath = p / BUNDLE_JSON
     try:
-        doc = json.loads(jpath.read_text(encoding="utf-8"))
+        doc = json.loads(_read_regular(jpath).decode("utf-8"), parse_constant=_no_constant)
     except FileNotFoundError:
         raise BundleError(f"{jpath}: missing; {p} is not a complete bundle") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (
+        OSError,
+        UnicodeDecodeError,
+        ValueError,
+    ) as exc:  # JSONDecodeError and NaN/Infinity are ValueErrors
         raise BundleError(f"{jpath}: unreadable bundle metadata ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise BundleError(
@@ -315,7 +360,7 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
             raise BundleError(f"{jpath}: file name {name!r} in 'files' is not a plain file of the bundle")
         f = p / name
         try:
-            data = f.read_bytes()
+            data = _read_regular(f)
             got = sha256_bytes(data)
         except FileNotFoundError:
             raise BundleError(f"{f}: listed in bundle.json but missing; the bundle is incomplete") from None
@@ -341,6 +386,15 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
             raise BundleError(f"{jpath}: normalisation mean/std must have {params.n_features} values")
         alarm = doc.get("alarm")
         rule = AlarmRule.from_dict(alarm) if alarm else None
+        score = doc.get("score")
+        if score is not None:
+            want = SCORE_AUTOENCODER if kind == "anomaly" else SCORE_CLASSIFIER
+            got_def = score.get("definition") if isinstance(score, dict) else score
+            if got_def != want:
+                raise BundleError(
+                    f"{jpath}: score definition {got_def!r} is unknown for a {kind} bundle (this vibsentry "
+                    f"computes {want!r})"
+                )
     except BundleError:
         raise
     except (VibsentryError, KeyError, TypeError, ValueError) as exc:
