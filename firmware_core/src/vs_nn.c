@@ -135,37 +135,40 @@ static void widen_reordered(const int8_t *x, uint32_t n4, uint32_t *x16)
  * floor((p + 2^(ts-1)) / 2^ts) = floor((floor(p / 2^(ts-1)) + 1) / 2), and floor(p / 2^(ts-1)) is the high
  * word of p shifted right by ts - 33: the low word only holds the dropped fraction. |p| < 2^62, so nothing
  * overflows. GCC shifts signed values arithmetically (this path is GCC-only, like the inline assembly). */
-__attribute__((optimize("O2"))) static void requant_block(const vs_nn_quant_t *q, uint32_t o0,
-                                                          const int32_t *acc, uint32_t k, int8_t *out)
+__attribute__((noinline)) static void requant_block(const vs_nn_quant_t *q, uint32_t o0, const int32_t *acc,
+                                                   uint32_t k, int8_t *out)
 {
+    const int32_t off = q->output_offset, lo = q->act_min, hi = q->act_max;
     const uint32_t step = q->per_channel ? 1u : 0u;
     const int32_t *mul = q->multiplier + step * o0;
     const int8_t *sh = q->shift + step * o0;
-    const int32_t off = q->output_offset, lo = q->act_min, hi = q->act_max;
-    for (uint32_t i = 0; i < k; ++i, mul += step, sh += step) {
-        const int shift = *sh;
+    for (uint32_t i = 0; i < k; ++i) {
+        const int shift = sh[step * i];
+        const int32_t m = mul[step * i];
         int32_t v;
         if (shift <= -2) {
-            const int32_t top = (int32_t)((uint64_t)((int64_t)acc[i] * *mul) >> 32);
-            v = ((top >> (-shift - 2)) + 1) >> 1;
+            const int32_t top = (int32_t)((uint64_t)((int64_t)acc[i] * m) >> 32);
+            v = ((top >> (-2 - shift)) + 1) >> 1;
         } else {
-            v = vs_nn_requantize_single(acc[i], *mul, shift);
+            v = vs_nn_requantize_single(acc[i], m, shift);
         }
         v += off;
-        out[i] = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+        v = v < lo ? lo : v;
+        out[i] = (int8_t)(v > hi ? hi : v);
     }
 }
 
 /* Four output rows per pass share each widened input pair: per 4 inputs, 4 weight loads, 1 LDRD of the
  * input, 8 SXTB16 and 8 SMLAD for 16 MACs (23 instructions with the loop, 1.44 per MAC). One asm block: GCC
- * at -Os spills pointers in this loop; its "m" operands tell GCC which memory it reads (no memory clobber,
- * which would make GCC reload every parameter after it). Rows o+1..o+3 are addressed from two pointers and the row stride.
+ * at -Os spills pointers in this loop. noinline: its 13 register operands must not compete with a caller's
+ * live values (inlined at -O2 the constraints become impossible), and the memory clobber stays local. Rows o+1..o+3 are addressed from two pointers and the row stride.
  * Exact: the int32 sums equal dot_s8's (integer addition is associative, and TFLite's int32 accumulator of
  * the same products does not overflow either). */
-static inline void dot4_dsp(const int8_t *w0, uint32_t stride, const uint32_t *xv, uint32_t n4, int32_t *acc)
+__attribute__((noinline)) static void dot4_dsp(const int8_t *w0, uint32_t stride, const uint32_t *xv, uint32_t n4,
+                                               const int32_t *init, int32_t *acc)
 {
     const int8_t *w2 = w0 + 2u * stride;
-    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
+    int32_t s0 = init[0], s1 = init[1], s2 = init[2], s3 = init[3];
     uint32_t u, xe, xo, t;
     __asm__("1:\n\t"
                      "ldrd %[xe], %[xo], [%[xv]], #8\n\t"
@@ -193,8 +196,8 @@ static inline void dot4_dsp(const int8_t *w0, uint32_t stride, const uint32_t *x
                      "bne 1b\n\t"
                      : [w0] "+r"(w0), [w2] "+r"(w2), [xv] "+r"(xv), [n] "+r"(n4), [s0] "+r"(s0), [s1] "+r"(s1),
                        [s2] "+r"(s2), [s3] "+r"(s3), [u] "=&r"(u), [xe] "=&r"(xe), [xo] "=&r"(xo), [t] "=&r"(t)
-                     : [st] "r"(stride), "m"(*(const int8_t(*)[])w0), "m"(*(const uint32_t(*)[])xv)
-                     : "cc");
+                     : [st] "r"(stride)
+                     : "cc", "memory");
     acc[0] = s0;
     acc[1] = s1;
     acc[2] = s2;
@@ -216,27 +219,23 @@ static int32_t dot1_dsp(const int8_t *w, const uint32_t *xv, uint32_t n4, int32_
 /* Accumulators of a block of output channels, requantized together (VS_NN_FC_BLOCK int32 on the stack). */
 #define VS_NN_FC_BLOCK 16u
 
-__attribute__((optimize("O2"))) static void fc_rows_dsp(const vs_nn_fc_params_t *p, const uint32_t *x16,
-                                                        const int8_t *x, int8_t *out)
+static void fc_rows_dsp(const vs_nn_fc_params_t *p, const uint32_t *x16, const int8_t *x, int8_t *out)
 {
     const uint32_t n = p->in_features, n4 = n / 4u, rem = n - 4u * n4, n_out = p->out_features;
     const int8_t *xr = x + 4u * n4;
     const int32_t *bias = p->bias;
+    static const int32_t zeros[4] = {0, 0, 0, 0};
     int32_t acc[VS_NN_FC_BLOCK];
     for (uint32_t o0 = 0; o0 < n_out; o0 += VS_NN_FC_BLOCK) {
         const uint32_t k = n_out - o0 < VS_NN_FC_BLOCK ? n_out - o0 : VS_NN_FC_BLOCK;
         const int8_t *w = p->weights + (size_t)o0 * n;
-        for (uint32_t j = 0; j < k; ++j) {
-            acc[j] = bias != NULL ? bias[o0 + j] : 0;
-        }
+        /* n4 >= 1 here (the caller takes the generic path for fewer than 4 inputs). */
         uint32_t j = 0;
-        if (n4 != 0u) {
-            for (; j + 4u <= k; j += 4u, w += 4u * n) {
-                dot4_dsp(w, n, x16, n4, acc + j);
-            }
-            for (; j < k; ++j, w += n) {
-                acc[j] = dot1_dsp(w, x16, n4, acc[j]);
-            }
+        for (; j + 4u <= k; j += 4u, w += 4u * n) {
+            dot4_dsp(w, n, x16, n4, bias != NULL ? bias + o0 + j : zeros, acc + j);
+        }
+        for (; j < k; ++j, w += n) {
+            acc[j] = dot1_dsp(w, x16, n4, bias != NULL ? bias[o0 + j] : 0);
         }
         if (rem != 0u) {
             const int8_t *wr = p->weights + (size_t)o0 * n + 4u * n4;
@@ -258,7 +257,7 @@ int vs_nn_fully_connected_s8(const vs_nn_fc_params_t *p, const int8_t *input, in
     /* The exporter folds input_offset * sum(w) into the bias (exact in int32), leaving both offsets 0. */
     const int plain = p->q.input_offset == 0 && p->q.filter_offset == 0;
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
-    if (plain && p->q.single_rounding && p->in_features <= VS_NN_FC_FAST_MAX) {
+    if (plain && p->q.single_rounding && p->in_features >= 4u && p->in_features <= VS_NN_FC_FAST_MAX) {
         uint32_t x16[VS_NN_FC_FAST_MAX / 2u];
         for (uint32_t b = 0; b < p->batches; ++b) {
             const int8_t *x = input + (size_t)b * p->in_features;
