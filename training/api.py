@@ -520,6 +520,83 @@ def train_bundle(
     return B.save_bundle(out_dir, meta=meta, files=files, overwrite=overwrite)
 
 
+def _unsplit(r: ManifestRow, split: str = "") -> ManifestRow:
+    """``r`` with ``split`` and an absolute path (the fold manifests live in a temporary folder)."""
+    f = r.file.resolve()
+    return dataclasses.replace(r, split=split, file=f, path=str(f))
+
+
+#: Manifest columns ``cross_validate`` can hold out one value of at a time.
+HOLD_OUT_COLUMNS = ("load", "group", "rpm")
+
+
+def cross_validate(
+    manifest_path: str | os.PathLike[str],
+    *,
+    column: str,
+    kind: str = "anomaly",
+    config: str | os.PathLike[str] | None = None,
+    quiet: bool = True,
+) -> dict[str, Any]:
+    """Leave-one-value-out evaluation: one model per value of ``column``, tested on that value's rows only.
+
+    Measures how a model carries over to a condition it never saw (a load, a fault size written in
+    ``group``, a machine), which a random or per-recording split cannot. For each distinct non-empty value
+    ``v`` of ``column``, a model is trained (with its usual train/val/test split, ``split`` column ignored)
+    on every row whose value is not ``v``, rows with no value included, and evaluated on all windows of the
+    rows whose value is ``v``.
+
+    Parameters
+    ----------
+    manifest_path : path-like
+    column : {"load", "group", "rpm"}
+    kind : {"anomaly", "classifier"}
+    config : path-like, optional
+        ``[features]`` / ``[train]`` TOML as for :func:`train_bundle`.
+    quiet : bool
+
+    Returns
+    -------
+    dict
+        ``column``, ``kind``, ``folds`` (``held_out``, ``n_windows``, ``float_<metric>``, ``int8_<metric>``
+        with AUC for anomaly models, accuracy and macro-F1 for classifiers) and, per metric,
+        ``<which>_<metric>_mean`` / ``_worst``.
+    """
+    if column not in HOLD_OUT_COLUMNS:
+        raise ConfigError(f"hold-out column {column!r}: choose one of {', '.join(HOLD_OUT_COLUMNS)}")
+    rows = read_manifest(manifest_path)
+
+    def value(r: ManifestRow) -> str:
+        v = getattr(r, column)
+        return "" if v is None or (column == "group" and v == r.path) else str(v)
+
+    values = sorted({value(r) for r in rows} - {""})
+    if len(values) < 2:
+        raise DatasetError(
+            f"{manifest_path}: column {column!r} has {len(values)} distinct value(s) {values}; "
+            "holding one out needs at least 2"
+        )
+    keys = ("auc",) if kind == "anomaly" else ("accuracy", "macro_f1")
+    folds = []
+    with tempfile.TemporaryDirectory() as td:
+        for i, v in enumerate(values):
+            train_m, test_m = Path(td) / f"train{i}.csv", Path(td) / f"test{i}.csv"
+            write_manifest([_unsplit(r) for r in rows if value(r) != v], train_m)
+            write_manifest([_unsplit(r, "test") for r in rows if value(r) == v], test_m)
+            out = train_bundle(train_m, Path(td) / f"b{i}", kind=kind, config=config, quiet=quiet)
+            mt = evaluate_bundle(out, test_m, quiet=quiet, split="test")
+            fm = {f"{w}_{k}": mt[w].get(k) for w in ("float", "int8") for k in keys}
+            folds.append({"held_out": v, "n_windows": mt["n_windows"], **fm})
+    res: dict[str, Any] = {"column": column, "kind": kind, "folds": folds}
+    for w in ("float", "int8"):
+        for k in keys:
+            vals = [f[f"{w}_{k}"] for f in folds if isinstance(f.get(f"{w}_{k}"), float)]
+            if vals:
+                res[f"{w}_{k}_mean"] = float(np.mean(vals))
+                res[f"{w}_{k}_worst"] = float(np.min(vals))
+    return res
+
+
 def evaluate_bundle(
     bundle_path: str | os.PathLike[str],
     manifest_path: str | os.PathLike[str],
