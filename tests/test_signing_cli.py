@@ -151,6 +151,7 @@ def test_sign_refusals_leave_the_bundle_untouched(bundle: Path, keys: tuple[Path
     one_line_failure(inproc("sign", bundle, "--key", plant / "public.key"), "public.key", "PEM")
     one_line_failure(inproc("sign", bundle, "--key", bundle / "nope.pem"), "nope.pem")
     one_line_failure(inproc("verify", bundle, "--pub", plant / "private.pem"), "32 raw bytes")
+    one_line_failure(inproc("sign", bundle, "--key", plant / "private.pem", "--model-id", "x" * 300), "768")
     assert _snapshot(bundle) == before
     proc = inproc("sign", bundle, "--key", plant / "private.pem")  # default counter: above the previous one
     assert proc.returncode == 0, proc.stderr

@@ -26,6 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from vibsentry._protocol_spec import MAX_MANIFEST
 from vibsentry.errors import KeyFileError, SignatureError
 from vibsentry.fileio import atomic_open, write_atomic
 
@@ -221,6 +222,11 @@ def sign_bundle(
         "signed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     raw = canonical_manifest(doc)
+    if len(raw) > MAX_MANIFEST:
+        raise SignatureError(
+            f"{b / MANIFEST_FILE}: the manifest would be {len(raw)} bytes, more than the {MAX_MANIFEST} a "
+            "MODEL_MANIFEST message carries; use a shorter --model-id / --version"
+        )
     sig = key.sign(raw)
     write_atomic(b / IMAGE_FILE, image)
     write_atomic(b / MANIFEST_FILE, raw)
