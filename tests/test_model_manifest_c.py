@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from tests.support.cbuild import build_host
+from tests.support.cbuild import build_host, run_c_test
 from vibsentry.signing import canonical_manifest
 
 OK, ERR_SIGNATURE, ERR_MANIFEST = 0, -164, -165
@@ -69,6 +69,11 @@ def _parse(lib: ctypes.CDLL, raw: bytes) -> tuple[int, Manifest]:
 
 def _pub(key: Ed25519PrivateKey) -> bytes:
     return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def test_c_binary_truncations_and_mutations_under_sanitizers() -> None:
+    """firmware_core/tests/test_model_manifest.c: exact-size heap copies, so a read past the end is an error."""
+    assert "0 failures" in run_c_test("test_model_manifest").stdout
 
 
 def test_sha256_matches_hashlib(lib: ctypes.CDLL) -> None:
