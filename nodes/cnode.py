@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -192,29 +193,37 @@ def build_node_library(bundle: Any = None, *, cache_dir: str | os.PathLike[str] 
         return lib
 
 
-def _make_lib(build: Path, *extra: str) -> Path:
+def _make_lib(build: Path, *extra: str) -> Any:
     """``make lib`` into ``build`` (one make per directory at a time, the lock file tests/support/cbuild.py
-    uses too); returns a private copy of ``libvscore.so`` named by its content: a later rebuild rewrites the
-    built file in place, which would crash a process that has it loaded."""
+    uses too) and load a private copy of ``libvscore.so`` named by its content: a later rebuild rewrites the
+    built file in place, which would crash a process that has it loaded. A copy taken while some other,
+    unlocked ``make`` was writing the library does not load; it is dropped and the build retried."""
     build.mkdir(parents=True, exist_ok=True)
-    with _locked(build / ".make.lock"):
-        _run(["make", "-s", "--no-print-directory", "-C", str(_firmware_dir()), "-j2", "lib", f"BUILD={build}",
-              f"PYTHON={sys.executable}", *extra], "building the C node library")  # fmt: skip
-        so = build / "host" / "libvscore.so"
-        data = so.read_bytes()
-    copy = build / "host" / f"libvscore-node-{hashlib.sha256(data).hexdigest()[:16]}.so"
-    if not copy.is_file():
-        tmp = copy.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, copy)
-    return copy
+    for attempt in range(3):
+        with _locked(build / ".make.lock"):
+            _run(["make", "-s", "--no-print-directory", "-C", str(_firmware_dir()), "-j2", "lib",
+                  f"BUILD={build}", f"PYTHON={sys.executable}", *extra], "building the C node library")  # fmt: skip
+            data = (build / "host" / "libvscore.so").read_bytes()
+        copy = build / "host" / f"libvscore-node-{hashlib.sha256(data).hexdigest()[:16]}.so"
+        if not copy.is_file():
+            tmp = copy.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, copy)
+        try:
+            return ctypes.PyDLL(str(copy))
+        except OSError as exc:
+            copy.unlink(missing_ok=True)
+            if attempt == 2:
+                raise ExportError(f"{copy}: the built node library does not load ({exc})") from None
+            time.sleep(2.0)
+    raise AssertionError("unreachable")
 
 
 def _build(bundle: Any, cache: Path) -> NodeLibrary:
     fw = _firmware_dir()
     if bundle is None:
         # The default FeatureParams: the build directory every C test uses (no second build of the same thing).
-        return NodeLibrary(lib=ctypes.PyDLL(str(_make_lib(fw / "build"))))
+        return NodeLibrary(lib=_make_lib(fw / "build"))
     from vibsentry.codegen.export import export_c
 
     tag = hashlib.sha256(str(bundle.meta.get("bundle_sha256", bundle.path)).encode()).hexdigest()[:16]
@@ -233,7 +242,7 @@ def _build(bundle: Any, cache: Path) -> NodeLibrary:
         cache / f"features-{bundle.feature_hash[:16]}", f"FEATURE_CONFIG_SRC={gen / 'vs_feature_config.h'}"
     )
     return NodeLibrary(
-        lib=ctypes.PyDLL(str(lib)),
+        lib=lib,
         model_lib=ctypes.CDLL(str(model_so)),
         model_hash=bytes.fromhex(bundle.meta["files"]["model.tflite"]),
     )
