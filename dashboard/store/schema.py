@@ -36,6 +36,7 @@ T_ALARMS = "alarms"
 T_STATUS = "status"
 T_FEATURES = "features"
 T_RAW = "raw_chunks"
+T_DIAGNOSES = "diagnoses"
 
 #: Alarm events as stored in ``alarms.event`` (same codes as ``vibsentry.runtime.alarm``: 1 raise, 2 clear).
 EVENT_RAISE = 1
@@ -171,6 +172,21 @@ DDL: tuple[str, ...] = (
         PRIMARY KEY (node, capture_id, chunk_index)
     ) WITHOUT ROWID""",
     f"CREATE INDEX IF NOT EXISTS raw_by_time ON {T_RAW} (node, ts_ns)",
+    # One row per diagnosed raw capture (gateway/diagnoser.py, docs/diagnostics.md): the top finding and the
+    # whole diagnosis as JSON; fault NULL with error set when the capture could not be diagnosed.
+    f"""CREATE TABLE IF NOT EXISTS {T_DIAGNOSES} (
+        node        INTEGER NOT NULL,
+        ts_ns       INTEGER NOT NULL,
+        capture_id  INTEGER NOT NULL,
+        machine     TEXT,
+        fault       TEXT,
+        confidence  REAL,
+        summary     TEXT,
+        rpm         REAL,
+        diagnosis   TEXT,
+        error       TEXT,
+        PRIMARY KEY (node, ts_ns, capture_id)
+    ) WITHOUT ROWID""",
 )
 
 

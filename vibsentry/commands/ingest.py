@@ -338,6 +338,14 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--store {spec!r}: expected sqlite:PATH (use --influx-url for InfluxDB)")
         stores["sqlite"] = SQLiteStore(spec[len("sqlite:") :])
         sink_cfg["sqlite"] = SinkConfig(batch_size=int(s["batch_size"]), flush_interval_s=0.02)
+        if s.get("diagnose", True):  # [ingest] diagnose = false turns it off (docs/diagnostics.md)
+            from vibsentry.config import load_section
+            from vibsentry.dashboard.diagnosis import machine_setups
+            from vibsentry.dashboard.gateway.diagnoser import DiagnosisSink
+
+            setups = machine_setups(load_section("dashboard", args.config, environ={}))
+            stores["diagnosis"] = DiagnosisSink(spec[len("sqlite:") :], setups)
+            sink_cfg["diagnosis"] = SinkConfig(batch_size=int(s["batch_size"]), flush_interval_s=0.2)
     if s.get("influx_url"):
         stores["influx"] = influx_store(s)
         sink_cfg["influx"] = SinkConfig(
