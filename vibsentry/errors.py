@@ -68,6 +68,10 @@ class ExportError(VibsentryError):
     """A model cannot be exported to C (for example an unsupported operator)."""
 
 
+class DeployError(VibsentryError):
+    """A model could not be sent to a node: no route to it (gateway, port), or the node stopped answering."""
+
+
 class ProtocolError(VibsentryError):
     """A wire-protocol frame or message is malformed."""
 
