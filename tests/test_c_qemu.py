@@ -171,3 +171,16 @@ def test_int8_autoencoder_on_target_matches_tflite_reference(target: cqemu.Targe
         d = np.float32(s_out) * np.float32(int(q_out[i]) - zp_out) - z[i]
         acc = np.float32(acc + d * d)
     assert _f32(int(out["SCORE"])) == pytest.approx(float(acc / np.float32(40)), rel=1e-6)
+
+
+def test_raw_int16_trigger_on_target_gives_the_exact_levels(image_output: dict) -> None:
+    """The image's last vs_trigger_push_i16 block (256 counts, 4096 per g; the DSP path on the M4) measures the
+    levels of the float64 truth within float32 rounding."""
+    f = _bench_frame() * np.float32(4096)
+    f = np.clip(f, np.float32(-32768), np.float32(32767))
+    counts = np.trunc(np.where(f >= 0, f + np.float32(0.5), f - np.float32(0.5))).astype(np.int64)
+    last = counts[-256:].astype(np.float64) / 4096.0
+    assert image_output["TRIGGER_I16"] == 8  # heartbeat, as the float trigger
+    assert _f32(int(image_output["RMS_I16"])) == pytest.approx(last.std(), rel=1e-6)
+    peak = max(last.max() - last.mean(), last.mean() - last.min())
+    assert _f32(int(image_output["PEAK_I16"])) == pytest.approx(peak, rel=1e-6)

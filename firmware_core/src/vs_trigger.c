@@ -28,10 +28,38 @@ static uint32_t sat_add(uint32_t a, uint32_t b)
     return a > UINT32_MAX - b ? UINT32_MAX : a + b;
 }
 
+int vs_trigger_init_i16(vs_trigger_t *t, const vs_trigger_config_t *cfg, int16_t *frame_buffer, float scale)
+{
+    if (t == NULL || cfg == NULL || frame_buffer == NULL || cfg->frame_length == 0u ||
+        bad_threshold(cfg->rms_threshold) || bad_threshold(cfg->peak_threshold) || bad_threshold(scale) ||
+        scale == 0.0f) {
+        return VS_ERR_ARG;
+    }
+    memset(t, 0, sizeof *t);
+    t->cfg = *cfg;
+    t->ring_i16 = frame_buffer;
+    t->scale = scale;
+    memset(frame_buffer, 0, cfg->frame_length * sizeof(int16_t));
+    return VS_OK;
+}
+
+static int decide(vs_trigger_t *t, float rms, float peak);
+
+/* The sample clocks and the block counter, after a block of n samples entered the ring. */
+static void count_block(vs_trigger_t *t, uint32_t n)
+{
+    t->seen = sat_add(t->seen, n);
+    t->since_analysis = sat_add(t->since_analysis, n);
+    t->blocks++;
+}
+
 int vs_trigger_push_f32(vs_trigger_t *t, const float *block, uint32_t n)
 {
     if (t == NULL || block == NULL || n == 0u) {
         return VS_ERR_ARG;
+    }
+    if (t->ring == NULL) {
+        return VS_ERR_STATE;
     }
     {
         /* Into the ring in at most two copies (a block may be longer than the ring: keep its tail). */
@@ -46,9 +74,7 @@ int vs_trigger_push_f32(vs_trigger_t *t, const float *block, uint32_t n)
             left -= k;
         }
     }
-    t->seen = sat_add(t->seen, n);
-    t->since_analysis = sat_add(t->since_analysis, n);
-    t->blocks++;
+    count_block(t, n);
 
     /* One pass about the block's first sample (shifted data: the gravity offset cancels before squaring):
      * mean = k + s1/n, variance = s2/n - (s1/n)^2, peak = the larger distance of max/min from the mean. */
@@ -65,6 +91,12 @@ int vs_trigger_push_f32(vs_trigger_t *t, const float *block, uint32_t n)
     const float var = s2 / (float)n - d * d;
     const float rms = var > 0.0f ? sqrtf(var) : 0.0f;
     const float peak = hi - d > d - lo ? hi - d : d - lo;
+    return decide(t, rms, peak);
+}
+
+/* Steps 3 and 4 of vs_trigger.h, shared by both paths. */
+static int decide(vs_trigger_t *t, float rms, float peak)
+{
     t->last_rms = rms;
     t->last_peak = peak;
 
@@ -100,8 +132,147 @@ int vs_trigger_push_f32(vs_trigger_t *t, const float *block, uint32_t n)
     return (int)reasons;
 }
 
+/* --- raw int16 path -------------------------------------------------------------------------------------- */
+
+typedef struct {
+    int32_t s1; /* sum of x (|s1| <= 32768 * 32768 for the blocks push_i16 accepts) */
+    int64_t s2; /* sum of x^2 */
+    int32_t hi, lo;
+} stats_i16_t;
+
+static void stats_scalar(const int16_t *x, uint32_t n, stats_i16_t *st)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        const int32_t v = x[i];
+        st->s1 += v;
+        st->s2 += v * v;
+        st->hi = v > st->hi ? v : st->hi;
+        st->lo = v < st->lo ? v : st->lo;
+    }
+}
+
+static void copy_scalar(int16_t *dst, const int16_t *src, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        dst[i] = src[i];
+    }
+}
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
+/* Cortex-M4 DSP extension (ARMv7E-M ARM, A7.7): two samples per 32-bit word. Per 8 samples: 2 LDRD, 2 STRD
+ * (the copy into the frame ring), 4 SMLAD (sum, against 0x00010001), 4 SMLALD (sum of squares, 64-bit),
+ * 14 SSUB16/SEL (lane-wise max and min: SSUB16 sets the GE flags per halfword, SEL picks by them): 26, plus
+ * the loop's 2 per 16 samples. src and dst word-aligned. */
+static void stats_copy_dsp8(int16_t *dst, const int16_t *x, uint32_t n8, stats_i16_t *st)
+{
+    uint32_t mx, mn, a, b, t;
+    uint32_t s2lo = (uint32_t)(uint64_t)st->s2, s2hi = (uint32_t)((uint64_t)st->s2 >> 32);
+    int32_t s1 = st->s1;
+    const uint32_t one = 0x00010001u;
+    __asm__("ldr %0, [%1]" : "=r"(mx) : "r"(x), "m"(*x)); /* both lanes start at real samples */
+    mn = mx;
+#define VS_TRIG_STEP4                                                                                           \
+    "ldrd %[a], %[b], [%[p]], #8\n\t"                                                                             \
+    "strd %[a], %[b], [%[d]], #8\n\t"                                                                             \
+    "smlad %[s1], %[a], %[one], %[s1]\n\t"                                                                        \
+    "smlald %[lo], %[hi], %[a], %[a]\n\t"                                                                         \
+    "smlad %[s1], %[b], %[one], %[s1]\n\t"                                                                        \
+    "smlald %[lo], %[hi], %[b], %[b]\n\t"                                                                         \
+    "ssub16 %[t], %[a], %[b]\n\t"                                                                                 \
+    "sel %[t], %[a], %[b]\n\t"                                                                                    \
+    "sel %[a], %[b], %[a]\n\t"                                                                                    \
+    "ssub16 %[b], %[t], %[mx]\n\t"                                                                                \
+    "sel %[mx], %[t], %[mx]\n\t"                                                                                  \
+    "ssub16 %[b], %[mn], %[a]\n\t"                                                                                \
+    "sel %[mn], %[a], %[mn]\n\t"
+    __asm__("tst %[n], #1\n\t"
+            "beq 2f\n\t" VS_TRIG_STEP4 VS_TRIG_STEP4 "subs %[n], %[n], #1\n\t"
+            "beq 3f\n\t"
+            "2:\n\t" VS_TRIG_STEP4 VS_TRIG_STEP4 VS_TRIG_STEP4 VS_TRIG_STEP4 "subs %[n], %[n], #2\n\t"
+            "bne 2b\n\t"
+            "3:\n\t"
+            : [p] "+r"(x), [d] "+r"(dst), [n] "+r"(n8), [s1] "+r"(s1), [lo] "+r"(s2lo), [hi] "+r"(s2hi),
+              [mx] "+r"(mx), [mn] "+r"(mn), [a] "=&r"(a), [b] "=&r"(b), [t] "=&r"(t)
+            : [one] "r"(one)
+            : "cc", "memory");
+#undef VS_TRIG_STEP4
+    st->s1 = s1;
+    st->s2 = (int64_t)(((uint64_t)s2hi << 32) | s2lo);
+    const int32_t mx0 = (int16_t)(mx & 0xFFFFu), mx1 = (int16_t)(mx >> 16);
+    const int32_t mn0 = (int16_t)(mn & 0xFFFFu), mn1 = (int16_t)(mn >> 16);
+    const int32_t bigger = mx0 > mx1 ? mx0 : mx1, smaller = mn0 < mn1 ? mn0 : mn1;
+    st->hi = bigger > st->hi ? bigger : st->hi;
+    st->lo = smaller < st->lo ? smaller : st->lo;
+}
+#endif
+
+/* Statistics of n samples copied to dst on the way (dst may be NULL: statistics only). */
+static void stats_copy(int16_t *dst, const int16_t *x, uint32_t n, stats_i16_t *st)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
+    if (dst != NULL && (((uintptr_t)dst | (uintptr_t)x) & 3u) == 0u && n >= 8u) {
+        stats_copy_dsp8(dst, x, n / 8u, st);
+        dst += n & ~7u;
+        x += n & ~7u;
+        n &= 7u;
+    }
+#endif
+    stats_scalar(x, n, st);
+    if (dst != NULL) {
+        copy_scalar(dst, x, n);
+    }
+}
+
+int vs_trigger_push_i16(vs_trigger_t *t, const int16_t *block, uint32_t n)
+{
+    if (t == NULL || block == NULL || n == 0u || n > 32768u) {
+        return VS_ERR_ARG;
+    }
+    if (t->ring_i16 == NULL) {
+        return VS_ERR_STATE;
+    }
+    stats_i16_t st = {0, 0, block[0], block[0]};
+    {
+        /* Statistics over the whole block; only its last frame_length samples enter the ring, copied in the
+         * same pass (at most two pieces: the ring wraps). */
+        const uint32_t fl = t->cfg.frame_length, skip = n > fl ? n - fl : 0u;
+        if (skip > 0u) {
+            stats_copy(NULL, block, skip, &st);
+        }
+        const int16_t *src = block + skip;
+        uint32_t left = n - skip;
+        while (left > 0u) {
+            const uint32_t room = fl - t->head, k = left < room ? left : room;
+            stats_copy(t->ring_i16 + t->head, src, k, &st);
+            t->head = t->head + k == fl ? 0u : t->head + k;
+            src += k;
+            left -= k;
+        }
+    }
+    count_block(t, n);
+
+    /* n * s2 - s1^2 = n^2 * variance, exact: both terms < 2^60 for n <= 32768. */
+    const int64_t vn2 = (int64_t)n * st.s2 - (int64_t)st.s1 * st.s1;
+    const float inv_n = 1.0f / (float)n;
+    /* 0 <= vn2 < 2^60: two 30-bit halves convert with the FPU (a single int64 conversion is a libgcc call). */
+    const float v = (float)(uint32_t)((uint64_t)vn2 >> 30) * 1073741824.0f + (float)(uint32_t)(vn2 & 0x3FFFFFFF);
+    const float rms = vn2 > 0 ? sqrtf(v) * inv_n * t->scale : 0.0f;
+    const float mean = (float)st.s1 * inv_n;
+    const float up = (float)st.hi - mean, down = mean - (float)st.lo;
+    return decide(t, rms, (up > down ? up : down) * t->scale);
+}
+
 void vs_trigger_copy_frame(const vs_trigger_t *t, float *dst)
 {
+    if (t->ring == NULL) {
+        const uint32_t n = t->cfg.frame_length;
+        uint32_t j = t->head;
+        for (uint32_t i = 0; i < n; i++) {
+            dst[i] = (float)t->ring_i16[j] * t->scale;
+            j = j + 1u == n ? 0u : j + 1u;
+        }
+        return;
+    }
     const uint32_t n = t->cfg.frame_length, tail = n - t->head;
     memcpy(dst, t->ring + t->head, tail * sizeof(float));
     memcpy(dst + tail, t->ring, t->head * sizeof(float));

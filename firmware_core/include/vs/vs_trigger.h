@@ -17,7 +17,15 @@
  * Time is counted in samples, so the machine is deterministic and host-testable on recorded signals
  * (tests/test_c_trigger.py replays sample_data against a Python model of the same rules).
  *
- * Memory: caller-owned vs_trigger_t (~60 bytes) plus a frame buffer of frame_length floats passed to _init.
+ * Raw int16 path (vs_trigger_init_i16 + vs_trigger_push_i16): the same rules on raw ADC counts, for nodes that
+ * keep samples as int16 until a frame is analysed. Step 2 is computed exactly in integers (s1 = sum x,
+ * s2 = sum x^2 in 64 bits, max, min; about 3.5 instructions per sample on Cortex-M4 with the DSP extension),
+ * then in float per block: rms = sqrt(n s2 - s1^2) / n * scale, peak = max(max - s1/n, s1/n - min) * scale,
+ * scale in input units (g) per count; thresholds stay in input units. It differs from the float32 path only
+ * by the float path's rounding. vs_trigger_copy_frame converts the int16 frame to float (count * scale).
+ *
+ * Memory: caller-owned vs_trigger_t (~70 bytes) plus a frame buffer of frame_length floats (or int16 for the
+ * raw path) passed to _init.
  * ISR safety: vs_trigger_wake_from_isr may be called from one interrupt priority level (it is the only writer
  * of wake_requests, a 32-bit word: atomic on Cortex-M and RV32); everything else from the sampling loop.
  */
@@ -59,6 +67,8 @@ typedef struct {
     uint32_t skipped;                 /* level-triggered blocks not analysed (hold-off or warm-up) */
     float last_rms;                   /* level of the last block, for telemetry */
     float last_peak;
+    int16_t *ring_i16;                /* raw path: caller's buffer of cfg.frame_length counts (ring is NULL) */
+    float scale;                      /* raw path: input units per count */
 } vs_trigger_t;
 
 /* VS_ERR_ARG on NULL, frame_length 0 or negative / non-finite thresholds. frame_buffer must stay valid. */
@@ -68,7 +78,16 @@ int vs_trigger_init(vs_trigger_t *t, const vs_trigger_config_t *cfg, float *fram
  * now: vs_trigger_copy_frame gives it), or VS_ERR_ARG. */
 int vs_trigger_push_f32(vs_trigger_t *t, const float *block, uint32_t n);
 
-/* Copy the latest frame_length samples, oldest first, into dst[frame_length]. */
+/* Raw int16 path: as vs_trigger_init, with a frame buffer of frame_length int16 counts and scale > 0 (input
+ * units per count, finite). Word-aligned blocks and buffer take the DSP fast path on Cortex-M4. */
+int vs_trigger_init_i16(vs_trigger_t *t, const vs_trigger_config_t *cfg, int16_t *frame_buffer, float scale);
+
+/* Push 1 <= n <= 32768 raw counts (exact integer sums need the bound). Returns as vs_trigger_push_f32;
+ * VS_ERR_STATE if t was initialised for floats (and vs_trigger_push_f32 returns it for a raw trigger). */
+int vs_trigger_push_i16(vs_trigger_t *t, const int16_t *block, uint32_t n);
+
+/* Copy the latest frame_length samples, oldest first, into dst[frame_length] (counts * scale on the raw
+ * path). */
 void vs_trigger_copy_frame(const vs_trigger_t *t, float *dst);
 
 /* Request an analysis at the next block (accelerometer wake-up interrupt). ISR-safe, see above. */

@@ -36,6 +36,10 @@
 /* Node pipeline state: what a real node keeps in RAM. */
 static vs_trigger_t trigger;
 static float trigger_ring[N];
+/* Raw int16 path of the trigger: the frame as ADC counts (word-aligned, like a DMA buffer). */
+static vs_trigger_t trigger_i16;
+static int16_t trigger_ring_i16[N] __attribute__((aligned(4)));
+static int16_t bench_counts[N] __attribute__((aligned(4)));
 static vs_features_t features;
 static float scratch[VS_FEATURES_SCRATCH_LEN];
 static float feats[VS_FEAT_N_FEATURES];
@@ -143,6 +147,19 @@ int main(void)
         vs_platform_exit(1);
     }
 
+    /* The frame as counts of a +-8 g, 16-bit accelerometer (4096 counts per g), outside the measured regions. */
+    const float g_per_count = 1.0f / 4096.0f;
+    for (int i = 0; i < N; i++) {
+        float c = vs_bench_frame[i] * 4096.0f;
+        c = c > 32767.0f ? 32767.0f : (c < -32768.0f ? -32768.0f : c);
+        bench_counts[i] = (int16_t)(c >= 0.0f ? c + 0.5f : c - 0.5f);
+    }
+    int fired_i16 = 0;
+    if (vs_trigger_init_i16(&trigger_i16, &tcfg, trigger_ring_i16, g_per_count) != VS_OK) {
+        vs_platform_console_write("INIT FAILED\n");
+        vs_platform_exit(1);
+    }
+
     vs_bench_mark(0);
     vs_bench_mark(1); /* 0 -> 1: empty region, the marker overhead */
     for (int b = 0; b < N / BLOCK; b++) {
@@ -183,9 +200,20 @@ int main(void)
     size_t wire_len = 0;
     const int enc = vs_proto_encode(&msg, wire, sizeof wire, &wire_len);
     vs_bench_mark(8); /* 7 -> 8: SCORE message, COBS + CRC-32 */
+    for (int b = 0; b < N / BLOCK; b++) {
+        fired_i16 = vs_trigger_push_i16(&trigger_i16, bench_counts + b * BLOCK, BLOCK);
+    }
+    vs_bench_mark(9); /* 8 -> 9: trigger on raw int16 counts, 4 blocks of 256 samples */
+#ifdef VS_BENCH_HAVE_MODEL
+    (void)vs_model_run_s8(&vs_model, arena, sizeof arena, model_in, model_out);
+#endif
+    vs_bench_mark(10); /* 9 -> 10: the INT8 model alone (vs_model_run_s8 on the same input again) */
 
     vs_platform_console_write("HASH " VS_FEATURE_HASH_HEX "\n");
     put_hex("TRIGGER", -1, (uint32_t)fired);
+    put_hex("TRIGGER_I16", -1, (uint32_t)fired_i16);
+    put_hex("RMS_I16", -1, float_bits(trigger_i16.last_rms));
+    put_hex("PEAK_I16", -1, float_bits(trigger_i16.last_peak));
     for (int i = 0; i < VS_FEAT_N_FEATURES; i++) {
         put_hex("FEAT", i, float_bits(feats[i]));
     }
