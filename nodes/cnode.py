@@ -271,6 +271,9 @@ class CNode:
         ``VS_RESET_*`` the node reads at start.
     use_model : bool
         Score with the library's model (False: mean squared z-score, ``vs_node.h``).
+    bank : int, optional
+        Host-fake bank (persistent store, reset reason) of an earlier CNode: this one is that chip
+        rebooted (its boot record counts on). Default: a fresh bank.
     """
 
     def __init__(
@@ -292,10 +295,11 @@ class CNode:
         boot_counter: int = 1,
         reset_reason: int = RESET_POWER_ON,
         use_model: bool = True,
+        bank: int | None = None,
     ) -> None:
         self.lib = lib
         self.node_id = node_id
-        self.bank = lib.take_bank()
+        self.bank = lib.take_bank() if bank is None else bank
         self._mem = ctypes.create_string_buffer(lib.instance_size + 16)
         # vs_node_t holds floats and u64s: align the instance to 16 bytes within the buffer.
         addr = ctypes.addressof(self._mem)

@@ -129,6 +129,25 @@ def test_python_engine_triggers_like_the_c_node(default_lib: Any) -> None:
     assert py == c
 
 
+def test_reboot_keeps_the_boot_record(default_lib: Any) -> None:
+    """A CNode on the same host-fake bank is the same chip rebooted: boot counter and watchdog resets count
+    on, the reset reason reaches HELLO and HEALTH, and the frame counter starts again at 0."""
+    from vibsentry.nodes.cnode import RESET_WATCHDOG, CNode
+
+    first = CNode(default_lib, node_id=2, rule=NEVER, status_period_ms=1000, boot_counter=7, use_model=False)
+    hello = _decode(first.start(0))[0]
+    assert isinstance(hello.message, vp.Hello) and hello.message.boot_counter == 7 and hello.header.seq == 0
+    again = CNode(default_lib, node_id=2, rule=NEVER, status_period_ms=1000, bank=first.bank,
+                  reset_reason=RESET_WATCHDOG, use_model=False)  # fmt: skip
+    out = _decode(again.start(0)) + _decode(again.poll(1_000_000))
+    msgs = [f.message for f in out]
+    assert isinstance(msgs[0], vp.Hello) and out[0].header.seq == 0
+    assert (msgs[0].boot_counter, msgs[0].reset_reason) == (8, RESET_WATCHDOG)
+    health = [m for m in msgs if isinstance(m, vp.Health)]
+    assert [type(m) for m in msgs[1:]] == [vp.Status, vp.Health]
+    assert (health[0].boot_counter, health[0].watchdog_resets) == (8, 1)
+
+
 def test_commands_from_the_python_codec(default_lib: Any) -> None:
     """Host commands encoded by vibsentry.protocol: exactly one ACK/NACK each (with the command's type and seq);
     junk on the line is counted and the node keeps streaming."""
@@ -159,6 +178,8 @@ def test_commands_from_the_python_codec(default_lib: Any) -> None:
         assert isinstance(replies[0], want), (cmd, replies[0])
         assert (replies[0].acked_type, replies[0].acked_seq) == (int(cmd.TYPE), seq)
     raw = [f.message for f in sent + _decode(node.poll(2000)) if isinstance(f.message, vp.RawChunk)]
+    seqs = [f.header.seq for f in sent]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "the node's frame counter has no gaps"
     assert [(r.capture_id, r.chunk_index, len(r.samples)) for r in raw] == [(4, 0, 200)]
     assert node.counter("nacks.4") == 1  # OUT_OF_ORDER
     assert node.counter("replay_gaps") == 1
