@@ -6,6 +6,7 @@
  */
 #include "vs/vs_node.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "vs/vs_crc.h"
@@ -155,9 +156,54 @@ static void send_hello(vs_node_t *node)
     h->machine_len = (uint8_t)strlen(node->machine);
     memcpy(h->machine, node->machine, h->machine_len);
     h->reset_reason = node->counters.reset_reason;
-    h->model_slot = (uint8_t)VS_PROTO_SLOT_BUILTIN; /* A/B slots: issue H */
+    h->model_slot = (uint8_t)VS_PROTO_SLOT_BUILTIN;
     h->model_state = node->cfg.model != NULL ? (uint8_t)VS_PROTO_MODEL_ACTIVE : (uint8_t)VS_PROTO_MODEL_NONE;
+    if (node->update_enabled && node->update.rec.active != VS_PROTO_SLOT_BUILTIN) {
+        h->model_slot = node->update.rec.active;
+        h->model_state = node->update.rec.state;
+    } else if (node->update_enabled && node->update.rec.state == VS_PROTO_MODEL_REVERTED) {
+        h->model_state = (uint8_t)VS_PROTO_MODEL_REVERTED; /* back on the built-in model */
+    }
     (void)emit(node);
+}
+
+/* MODEL_STATUS (docs/protocol.md): after HELLO, BEGIN, COMMIT, a refused update step, a TRIAL outcome. */
+static void send_model_status(vs_node_t *node)
+{
+    vs_proto_model_status_t *ms = &node->msg.u.model_status;
+    memset(ms, 0, sizeof *ms);
+    node->msg.header.type = (uint8_t)VS_MSG_MODEL_STATUS;
+    vs_model_update_status(&node->update, &ms->model_slot, &ms->model_state, &ms->counter, ms->model_hash,
+                           &ms->trial_frames, &ms->trial_target, &ms->staged_bytes, &ms->staged_total,
+                           &ms->last_error);
+    if (ms->model_slot == VS_PROTO_SLOT_BUILTIN) {
+        memcpy(ms->model_hash, node->model_hash, VS_PROTO_HASH_SIZE);
+        if (ms->model_state != VS_PROTO_MODEL_REVERTED) {
+            ms->model_state = node->cfg.model != NULL ? (uint8_t)VS_PROTO_MODEL_ACTIVE : (uint8_t)VS_PROTO_MODEL_NONE;
+        }
+    }
+    (void)emit(node);
+}
+
+/* The model that scores changed (boot, COMMIT, revert): take its hash and alarm rule. */
+static void model_switched(vs_node_t *node)
+{
+    const vs_model_image_t *img = vs_model_update_active(&node->update);
+    vs_alarm_rule_t rule = node->cfg.alarm;
+    if (img != NULL) {
+        memcpy(node->model_hash, node->update.model_hash, VS_PROTO_HASH_SIZE);
+        if (img->has_alarm) {
+            rule.threshold = img->threshold;
+            rule.clear_threshold = img->clear_threshold;
+            rule.k = (uint8_t)img->alarm_k;
+            rule.n = (uint8_t)img->alarm_n;
+        }
+    } else if (node->cfg.model_hash != NULL) {
+        memcpy(node->model_hash, node->cfg.model_hash, VS_PROTO_HASH_SIZE);
+    }
+    if (vs_alarm_init(&node->alarm, &rule) != VS_OK) {
+        (void)vs_alarm_init(&node->alarm, &node->cfg.alarm); /* an image's rule vs_alarm refuses: keep ours */
+    }
 }
 
 /* HEALTH: the counters STATUS has no room for (docs/protocol.md), right after every STATUS. */
@@ -278,9 +324,40 @@ static void capture_send_one(vs_node_t *node)
 /* --- analysis ----------------------------------------------------------------------------------------- */
 
 /* Score of node->feats (vs_node.h "Score"); fills zin with what the model saw. */
+static float score_image(vs_node_t *node, const vs_model_image_t *img)
+{
+    for (uint32_t i = 0; i < NFEAT; i++) {
+        float z = node->feats[i];
+        if (img->n_features == NFEAT) {
+            z = (z - img->norm_mean[i]) / img->norm_std[i];
+        }
+        /* the same quantizer as the built-in path (vs_model_quantize_input), so scores agree bit for bit */
+        vs_nn_affine_params_t p;
+        p.size = 1;
+        p.scale = img->input_scale;
+        p.zero_point = img->input_zero_point;
+        (void)vs_nn_quantize_f32_s8(&p, &z, &node->model_in[i]);
+        node->zin[i] = img->input_scale * (float)((int32_t)node->model_in[i] - img->input_zero_point);
+    }
+    if (vs_model_image_run_s8(img, node->arena, sizeof node->arena, node->model_in, node->model_out) != VS_OK) {
+        return -1.0f;
+    }
+    float acc = 0.0f;
+    for (uint32_t i = 0; i < NFEAT; i++) {
+        const float y = img->output_scale * (float)((int32_t)node->model_out[i] - img->output_zero_point);
+        const float d = y - node->zin[i];
+        acc += d * d;
+    }
+    return acc / (float)NFEAT;
+}
+
 static float score_features(vs_node_t *node)
 {
     const vs_node_config_t *c = &node->cfg;
+    const vs_model_image_t *img = node->update_enabled ? vs_model_update_active(&node->update) : NULL;
+    if (img != NULL) {
+        return score_image(node, img);
+    }
     const vs_model_t *m = c->model;
     for (uint32_t i = 0; i < NFEAT; i++) {
         float z = node->feats[i];
@@ -335,6 +412,10 @@ static void analyse(vs_node_t *node, uint32_t frame_index)
     (void)vs_features_compute_f32(&node->features, node->scratch, node->scratch, node->feats);
     const float score = score_features(node);
     node->last_score = score;
+    if (node->update_enabled && vs_model_update_frame(&node->update, score >= 0.0f && score < INFINITY) != 0) {
+        model_switched(node);
+        send_model_status(node);
+    }
     const int event = vs_alarm_step_f32(&node->alarm, score);
     node->counters.analysed++;
 
@@ -541,6 +622,25 @@ static uint8_t cmd_replay(vs_node_t *node, const vs_proto_replay_t *rp)
     return 0u;
 }
 
+/* MODEL_*: vs_model_update does the work; the reply stays handle_command's (exactly one per command). */
+static uint8_t cmd_model(vs_node_t *node, uint8_t type)
+{
+    const vs_proto_msg_t *m = &node->msg;
+    switch (type) {
+    case VS_MSG_MODEL_BEGIN:
+        return vs_model_update_begin(&node->update, m->u.model_begin.total_size, m->u.model_begin.sha256,
+                                     m->u.model_begin.chunk_size);
+    case VS_MSG_MODEL_MANIFEST:
+        return vs_model_update_manifest(&node->update, m->u.model_manifest.signature, m->u.model_manifest.manifest,
+                                        m->u.model_manifest.count);
+    case VS_MSG_MODEL_CHUNK:
+        return vs_model_update_chunk(&node->update, m->u.model_chunk.offset, m->u.model_chunk.data,
+                                     m->u.model_chunk.count);
+    default:
+        return vs_model_update_commit(&node->update, m->u.model_commit.sha256);
+    }
+}
+
 static void handle_command(vs_node_t *node)
 {
     const uint8_t type = node->msg.header.type;
@@ -565,6 +665,16 @@ static void handle_command(vs_node_t *node)
     case VS_MSG_REPLAY_SAMPLES:
         reason = cmd_replay(node, &node->msg.u.replay);
         break;
+    case VS_MSG_MODEL_BEGIN:
+    case VS_MSG_MODEL_MANIFEST:
+    case VS_MSG_MODEL_CHUNK:
+    case VS_MSG_MODEL_COMMIT:
+        if (!node->update_enabled) {
+            reason = (uint8_t)VS_PROTO_NACK_UNSUPPORTED;
+            break;
+        }
+        reason = cmd_model(node, type);
+        break;
     default:
         /* MODEL_* (issue H adds the slots) and node->host messages sent to a node. */
         reason = (uint8_t)VS_PROTO_NACK_UNSUPPORTED;
@@ -575,6 +685,13 @@ static void handle_command(vs_node_t *node)
     node->last_cmd_seq = seq;
     node->last_reply_reason = reason;
     send_reply(node, type, seq, reason);
+    if (node->update_enabled && (type == VS_MSG_MODEL_BEGIN || type == VS_MSG_MODEL_COMMIT ||
+                                 ((type == VS_MSG_MODEL_MANIFEST || type == VS_MSG_MODEL_CHUNK) && reason != 0u))) {
+        if (type == VS_MSG_MODEL_COMMIT && reason == 0u) {
+            model_switched(node);
+        }
+        send_model_status(node);
+    }
     if (type == VS_MSG_REPLAY_SAMPLES) {
         /* Analyse now: node->msg is free again, and the next block finds an empty ring. */
         (void)drain_samples(node);
@@ -659,6 +776,18 @@ static void update_boot_record(vs_node_t *node)
     node->counters.watchdog_resets = r.watchdog_resets;
 }
 
+int vs_node_enable_model_update(vs_node_t *node, const vs_model_update_io_t *io, const uint8_t (*keys)[32],
+                                uint8_t n_keys, uint32_t trial_frames)
+{
+    if (node == NULL || node->magic != VS_NODE_MAGIC || node->started) {
+        return VS_ERR_STATE;
+    }
+    const int rc = vs_model_update_init(&node->update, io, keys, n_keys, vs_features_hash(), trial_frames,
+                                        node->arena, (uint32_t)sizeof node->arena, NFEAT);
+    node->update_enabled = rc == VS_OK;
+    return rc;
+}
+
 int vs_node_start(vs_node_t *node)
 {
     if (node == NULL || node->magic != VS_NODE_MAGIC || node->started) {
@@ -666,7 +795,15 @@ int vs_node_start(vs_node_t *node)
     }
     node->counters.reset_reason = vs_platform_reset_reason();
     update_boot_record(node);
+    if (node->update_enabled) {
+        /* VS_RESET_* and VS_PROTO_RESET_* share their values (vs_platform_watchdog.h) */
+        (void)vs_model_update_boot(&node->update, node->counters.reset_reason);
+        model_switched(node);
+    }
     send_hello(node);
+    if (node->update_enabled) {
+        send_model_status(node);
+    }
     node->next_status_us = node->last_ts_us + (uint64_t)node->cfg.status_period_ms * 1000u;
     node->started = 1u;
     /* A sensor that does not answer is not fatal: the node still serves REPLAY_SAMPLES. */
@@ -696,6 +833,9 @@ int vs_node_push_samples_i16(vs_node_t *node, const int16_t *counts, uint32_t n,
     if (node == NULL || counts == NULL || n == 0u || n > VS_NODE_RING_SAMPLES) {
         return VS_ERR_ARG;
     }
+    if (node->magic != VS_NODE_MAGIC) {
+        return VS_ERR_STATE; /* an ISR enabled before vs_node_init */
+    }
     if (node->stop_isr) {
         return VS_OK;
     }
@@ -706,6 +846,9 @@ int vs_node_push_samples_f32(vs_node_t *node, const float *g, uint32_t n)
 {
     if (node == NULL || g == NULL || n == 0u || n > VS_NODE_RING_SAMPLES) {
         return VS_ERR_ARG;
+    }
+    if (node->magic != VS_NODE_MAGIC) {
+        return VS_ERR_STATE;
     }
     if (node->stop_isr) {
         return VS_OK;

@@ -163,6 +163,8 @@ static void test_init_errors(void)
     VS_CHECK_EQ_INT(vs_node_init(&node, &c), VS_ERR_ARG);
     memset(&node, 0, sizeof node);
     VS_CHECK_EQ_INT(vs_node_poll(&node), VS_ERR_STATE);
+    static const float one[1] = {0.0f};
+    VS_CHECK_EQ_INT(vs_node_push_samples_f32(&node, one, 1), VS_ERR_STATE);
     VS_CHECK_EQ_INT(vs_node_start(&node), VS_ERR_STATE);
     VS_CHECK(vs_node_instance_size() == sizeof(vs_node_t));
 }

@@ -11,8 +11,10 @@
  *       -> vs_alarm -> SCORE [, ALARM raise/clear] [, FEATURES every features_every analysed frames]
  *          [, RAW_CHUNK capture of the pre-trigger ring on a raise]
  *     received bytes (vs_platform_uart_read, or vs_node_rx_bytes) -> vs_proto decoder -> commands, each
- *       answered by exactly one ACK or NACK: SET_THRESHOLD, REQUEST_RAW, REPLAY_SAMPLES, MODEL_* (NACK
- *       unsupported in this build; issue H adds the A/B slots). A retry (same type and seq as the last command)
+ *       answered by exactly one ACK or NACK: SET_THRESHOLD, REQUEST_RAW, REPLAY_SAMPLES, MODEL_BEGIN /
+ *       MODEL_MANIFEST / MODEL_CHUNK / MODEL_COMMIT (vs_model_update.h: signed A/B slot updates, enabled by
+ *       vs_node_enable_model_update; NACK unsupported without it). MODEL_STATUS follows HELLO, every refused
+ *       update step, BEGIN, COMMIT, and every TRIAL -> CONFIRMED/REVERTED change. A retry (same type and seq as the last command)
  *       gets the same answer again and is not executed twice (docs/protocol.md, "Host -> node").
  *       SET_THRESHOLD keeps the alarm state and the newest min(count, n) scores of its history.
  *     HELLO at start (boot counter and reset reason from the platform) and before every hello_every_status-th
@@ -60,6 +62,7 @@
 #include "vs/vs_alarm.h"
 #include "vs/vs_features.h"
 #include "vs/vs_model.h"
+#include "vs/vs_model_update.h"
 #include "vs/vs_protocol.h"
 #include "vs/vs_ring.h"
 #include "vs/vs_status.h"
@@ -187,6 +190,8 @@ typedef struct {
     vs_proto_msg_t msg;
     uint8_t wire[VS_PROTO_MAX_WIRE];
     vs_node_counters_t counters;
+    uint8_t update_enabled;     /* vs_node_enable_model_update was called */
+    vs_model_update_t update;   /* A/B model slots (vs_model_update.h) */
 } vs_node_t;
 
 /* Validate cfg and prepare every module; touches no platform service and sends nothing. VS_ERR_ARG (NULL,
@@ -196,13 +201,21 @@ typedef struct {
  * valid (they are const flash data in firmware). */
 int vs_node_init(vs_node_t *node, const vs_node_config_t *cfg);
 
+/* Between init and start: accept signed model updates into the A/B slots behind `io` (vs_model_update.h),
+ * verified under keys[0..n_keys) (static storage), a new model confirmed after trial_frames healthy analysed
+ * frames. At start the slots' state is loaded and the active slot verified; a slot model (image) then scores
+ * instead of cfg.model, with the image's normalisation and alarm rule. VS_ERR_ARG / VS_ERR_STATE. */
+int vs_node_enable_model_update(vs_node_t *node, const vs_model_update_io_t *io, const uint8_t (*keys)[32],
+                                uint8_t n_keys, uint32_t trial_frames);
+
 /* Boot: read/increment/write the boot record (vs_platform_store), read the reset reason, send HELLO, start
  * STATUS timing and the sampler. Call once, after the port's UART and clock work. VS_ERR_STATE before init. */
 int vs_node_start(vs_node_t *node);
 
 /* ISR side: append a block of samples (counts * scale_g_per_lsb, or g). ISR-safe for one producer. The block
  * is accepted whole or dropped whole: VS_OK, VS_NODE_E_OVERRUN (ring full, counted, framing restarts after
- * the gap), VS_ERR_ARG (NULL, n == 0, n > VS_NODE_RING_SAMPLES). While REPLAY_SAMPLES drives the node the
+ * the gap), VS_ERR_ARG (NULL, n == 0, n > VS_NODE_RING_SAMPLES), VS_ERR_STATE (before vs_node_init; the
+ * samples may arrive before vs_node_start and wait in the ring). While REPLAY_SAMPLES drives the node the
  * sensor's pushes are ignored (VS_OK, not counted). */
 int vs_node_push_samples_i16(vs_node_t *node, const int16_t *counts, uint32_t n, float scale_g_per_lsb);
 int vs_node_push_samples_f32(vs_node_t *node, const float *g, uint32_t n);
