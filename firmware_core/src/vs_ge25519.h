@@ -14,6 +14,9 @@ typedef struct {
     vs_fe_t X, Y, Z, T;
 } vs_ge_t;
 
+/** 2 d, the curve constant the addition law uses, in limb form. */
+extern const vs_fe_t vs_ge_d2;
+
 void vs_ge_identity(vs_ge_t *p);
 void vs_ge_base(vs_ge_t *p);
 /** r = p + q with the complete addition law (valid for doubling and the identity too); r may alias. */
