@@ -152,11 +152,16 @@ def _buffered_client_class() -> Any:
     class BufferedClient(mqtt.Client):  # type: ignore[misc]
         _rbuf: memoryview = memoryview(b"")
         _rsock: Any = None
+        _draining = False
 
         def _sock_recv(self, bufsize: int) -> bytes:
             if self._rsock is not self._sock:  # a new connection: bytes of the old one are void
                 self._rbuf, self._rsock = memoryview(b""), self._sock
             if not self._rbuf:
+                if self._draining:
+                    # paho keeps a partly read packet and resumes it on the next round, as for any
+                    # non-blocking socket that has nothing more yet.
+                    raise BlockingIOError
                 data = super()._sock_recv(262144)
                 if not data:
                     return data
@@ -170,9 +175,16 @@ def _buffered_client_class() -> Any:
             super()._sock_close()
 
         def loop_read(self, max_packets: int = 1) -> Any:
+            # One socket read per round, then handle every packet already in the buffer. Reading the
+            # socket again here would never return under a steady stream: the network thread would stop
+            # writing PUBACKs and PINGREQs, and the broker would drop the connection (keep-alive).
             rc = super().loop_read(max_packets)
-            while rc == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._rbuf and self._sock is not None:
-                rc = super().loop_read(max_packets)
+            self._draining = True
+            try:
+                while rc == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._rbuf and self._sock is not None:
+                    rc = super().loop_read(max_packets)
+            finally:
+                self._draining = False
             return rc
 
         def ack_batch(self, mids: Sequence[int]) -> None:
