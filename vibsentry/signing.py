@@ -14,6 +14,7 @@ SHA-256 and size, the counter (never older than the running model's) and the fea
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -98,11 +99,20 @@ def new_keypair(out_dir: str | os.PathLike[str]) -> KeyPair:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     raw = _public_raw(key.public_key())
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_open(priv, "wb") as fh:
-        os.fchmod(fh.fileno(), 0o600)  # before a single key byte is written
-        fh.write(pem)
-    write_atomic(pub, raw)
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_open(priv, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o600)  # before a single key byte is written
+            fh.write(pem)
+        write_atomic(pub, raw)
+    except BaseException:
+        # Both files or neither: a lone private.pem would make every retry refuse ('already exists').
+        with contextlib.suppress(OSError):
+            priv.unlink(missing_ok=True)
+            if created:
+                out.rmdir()
+        raise
     return KeyPair(priv, pub, key_id(raw))
 
 

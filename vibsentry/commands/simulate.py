@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 
@@ -102,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--raw-seconds {args.raw_seconds!r} / --raw-every {args.raw_every!r}: must be >= 0")
     if not args.duration > 0:
         raise UsageError(f"--duration {args.duration!r}: must be positive")
+    if not (math.isfinite(args.speed) and args.speed > 0):
+        raise UsageError(f"--speed {args.speed!r}: must be a positive number of node seconds per wall second")
     if not (args.port or args.create_pty):
         raise UsageError("give --port URL or --create-pty LINK")
     ids = list(range(args.node_id, args.node_id + args.nodes))
