@@ -131,22 +131,95 @@ static void frame_stats(const moments_t *m, float *o)
 static float velocity_rms(const float *pw)
 {
     float acc = 0.0f;
-    for (int k = VS_FEAT_VEL_K0; k < VS_FEAT_VEL_K1; k++) {
+    /* kf = (float)k kept as a float counter (exact: k < 2^24), so there is no int-to-float conversion per
+     * bin; the frequencies are the same products as (float)k * bin_hz. */
+    float kf = (float)VS_FEAT_VEL_K0;
+    for (int k = VS_FEAT_VEL_K0; k < VS_FEAT_VEL_K1; k++, kf += 1.0f) {
         const float pk = pw[k];
         if (pk > 0.0f) {
             /* VS_FEAT_VEL_K0 is 0 for some configurations, >= 1 for others (the default). */
             /* cppcheck-suppress knownConditionTrueFalse */
             const float pm = k > 0 ? pw[k - 1] : 0.0f;
             const float pp = k + 1 < VS_FEAT_N_BINS ? pw[k + 1] : 0.0f;
-            const float fm = (float)(k - 1) * VS_FEAT_BIN_HZ;
-            const float fk = (float)k * VS_FEAT_BIN_HZ;
-            const float fp = (float)(k + 1) * VS_FEAT_BIN_HZ;
+            const float fm = (kf - 1.0f) * VS_FEAT_BIN_HZ;
+            const float fk = kf * VS_FEAT_BIN_HZ;
+            const float fp = (kf + 1.0f) * VS_FEAT_BIN_HZ;
             const float fl = (pm * fm + pk * fk + pp * fp) / (pm + pk + pp);
             acc += pk / (fl * fl) * vs_feat_vel_weights[k - VS_FEAT_VEL_K0];
         }
     }
     return sqrtf(acc);
 }
+#endif
+
+#if VS_FEAT_HAS_LOGMEL || VS_FEAT_HAS_MFCC
+#if defined(__ARM_FP) && (__ARM_FP & 4) && defined(__thumb2__) && defined(__GNUC__)
+/* Mel filter dot product on a single-precision FPU (Cortex-M4F): four partial sums, eight values per two
+ * VLDMIA, 1.75 instructions per coefficient against arm_dot_prod_f32's ~5 in its generic C build (CMSIS-DSP
+ * is compiled with __GNUC_PYTHON__ here). s8-s15 are caller-saved under the AAPCS VFP variant. */
+static float mel_dot(const float *a, const float *c, uint32_t n)
+{
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    uint32_t n4 = n / 4u;
+    if (n4 != 0u) {
+        __asm__("1:\n\t"
+                "vldmia %[a]!, {s8-s11}\n\t"
+                "vldmia %[c]!, {s12-s15}\n\t"
+                "vmla.f32 %[s0], s8, s12\n\t"
+                "vmla.f32 %[s1], s9, s13\n\t"
+                "vmla.f32 %[s2], s10, s14\n\t"
+                "vmla.f32 %[s3], s11, s15\n\t"
+                "subs %[n], %[n], #1\n\t"
+                "bne 1b\n\t"
+                : [a] "+r"(a), [c] "+r"(c), [n] "+r"(n4), [s0] "+t"(s0), [s1] "+t"(s1), [s2] "+t"(s2),
+                  [s3] "+t"(s3)
+                :
+                : "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory");
+    }
+    for (uint32_t i = 0; i < (n & 3u); i++) {
+        s0 += a[i] * c[i];
+    }
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* |X[k]| for n bins of a packed complex spectrum: per two bins one VLDMIA, 2 VMUL, 2 VFMA, 2 VSQRT, one VSTMIA
+ * and the loop (10 instructions; arm_cmplx_mag_f32's generic C build takes ~23). */
+static void cmplx_mag(const float *x, float *out, uint32_t n)
+{
+    uint32_t n2 = n / 2u;
+    if (n2 != 0u) {
+        __asm__("1:\n\t"
+                "vldmia %[x]!, {s8-s11}\n\t"
+                "vmul.f32 s12, s8, s8\n\t"
+                "vmul.f32 s13, s10, s10\n\t"
+                "vfma.f32 s12, s9, s9\n\t"
+                "vfma.f32 s13, s11, s11\n\t"
+                "vsqrt.f32 s12, s12\n\t"
+                "vsqrt.f32 s13, s13\n\t"
+                "vstmia %[o]!, {s12-s13}\n\t"
+                "subs %[n], %[n], #1\n\t"
+                "bne 1b\n\t"
+                : [x] "+r"(x), [o] "+r"(out), [n] "+r"(n2)
+                :
+                : "s8", "s9", "s10", "s11", "s12", "s13", "cc", "memory");
+    }
+    if ((n & 1u) != 0u) {
+        *out = sqrtf(x[0] * x[0] + x[1] * x[1]);
+    }
+}
+#else
+static float mel_dot(const float *a, const float *c, uint32_t n)
+{
+    float acc;
+    arm_dot_prod_f32(a, c, n, &acc);
+    return acc;
+}
+
+static void cmplx_mag(const float *x, float *out, uint32_t n)
+{
+    arm_cmplx_mag_f32(x, out, n);
+}
+#endif
 #endif
 
 static float bin_scale(int k)
@@ -208,7 +281,7 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
     const float nyq = spec[1]; /* CMSIS packs Re X[N/2] into slot 1 */
 #if VS_FEAT_HAS_LOGMEL || VS_FEAT_HAS_MFCC
     a[0] = fabsf(spec[0]);
-    arm_cmplx_mag_f32(spec + 2, a + 1, HALF - 1);
+    cmplx_mag(spec + 2, a + 1, HALF - 1);
     a[HALF] = fabsf(nyq);
 #endif
     {
@@ -253,7 +326,7 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
         float *lm = VS_FEAT_HAS_LOGMEL ? o : a + HALF + 1;
         const float *coefs = vs_feat_mel_coefs;
         for (int m = 0; m < VS_FEAT_N_MELS; m++) {
-            arm_dot_prod_f32(a + vs_feat_mel_pos[m], coefs, vs_feat_mel_len[m], &lm[m]);
+            lm[m] = mel_dot(a + vs_feat_mel_pos[m], coefs, vs_feat_mel_len[m]);
             coefs += vs_feat_mel_len[m];
         }
         /* ln(E + 1e-6), the arm_mfcc_f32 convention. */

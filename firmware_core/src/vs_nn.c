@@ -515,15 +515,17 @@ int vs_nn_logistic_s8(const vs_nn_lut_params_t *p, const int8_t *input, int8_t *
 
 /* Round half away from zero, as TfLiteRound (std::round), for |x| <= 1000: int32 conversions only, which a
  * Cortex-M4F does in hardware (an int64 one would call the soft-float library). */
-static int32_t round_away(float x)
+int8_t vs_nn_quantize_f32_one(float value, float scale, int32_t zero_point)
 {
-    const float a = x < 0.0f ? -x : x;
-    int32_t r = (int32_t)(a + 0.5f);
-    /* a + 0.5f may round up when a is just below n + 0.5: undo that. */
-    if ((float)r - a > 0.5f) {
-        r -= 1;
-    }
-    return x < 0.0f ? -r : r;
+    float v = value / scale; /* TFLite divides too (AffineQuantize): a reciprocal multiply would round differently */
+    /* Clamp in float first: NaN and huge values must not reach the int conversion (undefined in C). */
+    v = v != v ? 0.0f : v;
+    v = v < -1000.0f ? -1000.0f : (v > 1000.0f ? 1000.0f : v);
+    /* Round half away from zero: truncate, then step by the exact remainder (|v| <= 1000, so v - r is exact). */
+    int32_t r = (int32_t)v;
+    const float frac = v - (float)r;
+    r += frac >= 0.5f ? 1 : (frac <= -0.5f ? -1 : 0);
+    return (int8_t)clamp32(r + zero_point, -128, 127);
 }
 
 int vs_nn_quantize_f32_s8(const vs_nn_affine_params_t *p, const float *input, int8_t *output)
@@ -532,11 +534,7 @@ int vs_nn_quantize_f32_s8(const vs_nn_affine_params_t *p, const float *input, in
         return VS_ERR_ARG;
     }
     for (uint32_t i = 0; i < p->size; ++i) {
-        float v = input[i] / p->scale;
-        /* Clamp in float first: NaN and huge values must not reach the int conversion (undefined in C). */
-        v = v != v ? 0.0f : v;
-        v = v < -1000.0f ? -1000.0f : (v > 1000.0f ? 1000.0f : v);
-        output[i] = (int8_t)clamp32(round_away(v) + p->zero_point, -128, 127);
+        output[i] = vs_nn_quantize_f32_one(input[i], p->scale, p->zero_point);
     }
     return VS_OK;
 }

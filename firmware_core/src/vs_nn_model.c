@@ -107,13 +107,8 @@ int vs_model_run_s8(const vs_model_t *model, void *arena, size_t arena_bytes, co
 
 int8_t vs_model_quantize_input(const vs_model_t *model, float value)
 {
-    vs_nn_affine_params_t p;
-    int8_t q = 0;
-    p.size = 1;
-    p.scale = model->input_scale;
-    p.zero_point = model->input_zero_point;
-    (void)vs_nn_quantize_f32_s8(&p, &value, &q);
-    return q;
+    /* The exporter guarantees input_scale > 0 (a TFLite int8 input's scale). */
+    return vs_nn_quantize_f32_one(value, model->input_scale, model->input_zero_point);
 }
 
 float vs_model_dequantize_output(const vs_model_t *model, int8_t q)

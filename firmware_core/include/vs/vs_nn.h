@@ -183,6 +183,8 @@ typedef struct {
 } vs_nn_affine_params_t;
 
 int vs_nn_quantize_f32_s8(const vs_nn_affine_params_t *p, const float *input, int8_t *output);
+/** One value of vs_nn_quantize_f32_s8 (scale > 0 is the caller's promise; no checks: the per-feature path). */
+int8_t vs_nn_quantize_f32_one(float value, float scale, int32_t zero_point);
 /** DEQUANTIZE int8 -> float: scale * (q - zero_point). */
 int vs_nn_dequantize_s8_f32(const vs_nn_affine_params_t *p, const int8_t *input, float *output);
 
