@@ -29,7 +29,6 @@ from typing import Any
 from vibsentry.codegen.lower import ExportPlan, lower
 from vibsentry.codegen.ops import OP_CODES
 from vibsentry.codegen.tflite_reader import read_tflite
-
 from vibsentry.errors import ExportError
 
 IMAGE_FILE = "model.vsm"
