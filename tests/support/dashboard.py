@@ -138,17 +138,22 @@ ROOT = Path(__file__).resolve().parents[2]
 def demo_bundle_dir() -> Path:
     """A demo bundle trained once by the demo's own code and cached under ``build/`` (keyed by the sources
     that shape it), so the suite trains at most once per change of training code, features or sample data."""
+    import fcntl
     import hashlib
 
     from vibsentry.demo import DemoOptions, ensure_bundle
 
     h = hashlib.sha256()
-    for f in sorted(
-        [*ROOT.glob("training/*.py"), *ROOT.glob("dsp/*.py"), ROOT / "sample_data" / "manifest.csv"]
-    ):
+    sources = [p for d in ("training", "dsp", "runtime", "codegen") for p in ROOT.glob(f"{d}/*.py")]
+    for f in sorted([*sources, ROOT / "sample_data" / "manifest.csv"]):
         h.update(f.name.encode() + b"\0" + f.read_bytes())
     workdir = ROOT / "build" / "demo_bundle" / h.hexdigest()[:16]
-    bundle = ensure_bundle(DemoOptions(workdir=workdir), say=lambda _line: None)
+    workdir.mkdir(parents=True, exist_ok=True)
+    # Several test processes (or developers' runs) may want the bundle at once: one trains, the others wait
+    # and then find it cached.
+    with open(workdir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        bundle = ensure_bundle(DemoOptions(workdir=workdir), say=lambda _line: None)
     assert bundle is not None
     return bundle
 
