@@ -254,6 +254,37 @@ CASES: list[tuple[str, list[str], int, str]] = [
         1,
         "No space left",
     ),
+    (
+        "export-reserved-name",
+        ["export", "{i}/binary.tflite", "-o", "c", "--name", "__x"],
+        2,
+        "reserved for the C",
+    ),
+    ("features-scale-nan", ["features", str(WAV), "-o", "o.npz", "--scale", "nan"], 2, "--scale nan"),
+    (
+        "dashboard-iso-inverted",
+        ["dashboard", "--store", "{i}/ok.sqlite", "--config", "{i}/iso_inverted.toml"],
+        1,
+        "0 < A/B < B/C < C/D",
+    ),
+    (
+        "dashboard-offline-negative",
+        ["dashboard", "--store", "{i}/ok.sqlite", "--config", "{i}/offline_negative.toml"],
+        2,
+        "offline_after_s=-5: must be a positive",
+    ),
+    (
+        "dashboard-anonymous-role",
+        ["dashboard", "--store", "{i}/ok.sqlite", "--config", "{i}/anon_root.toml"],
+        1,
+        "anonymous_role='root'",
+    ),
+    (
+        "dashboard-oidc-no-secrets",
+        ["dashboard", "--store", "{i}/ok.sqlite", "--oidc"],
+        2,
+        "--oidc needs --oidc-secrets",
+    ),
     # demo
     ("demo-nodes", ["demo", "--nodes", "1", "--no-dashboard", "--workdir", "w"], 2, "--nodes"),
     ("demo-speed", ["demo", "--speed", "0", "--no-dashboard", "--workdir", "w"], 2, "--speed"),
@@ -285,6 +316,11 @@ def make_inputs(d: Path) -> None:
     (d / "types_train.toml").write_text('[train]\nepochs = "ten"\n')
     (d / "types_ingest.toml").write_text('[ingest]\nbaud = "fast"\n')
     (d / "types_dashboard.toml").write_text('[dashboard]\noffline_after_s = "soon"\n')
+    (d / "iso_inverted.toml").write_text(
+        "[dashboard]\ndefault_group = 'x'\n[dashboard.iso_groups]\nx = [5.0, 3.0, 1.0]\n"
+    )
+    (d / "offline_negative.toml").write_text("[dashboard]\noffline_after_s = -5\n")
+    (d / "anon_root.toml").write_text("[dashboard.auth]\nanonymous_role = 'root'\n")
     (d / "manifest_header.csv").write_text("path,label,fs,channel,group,split,rpm,load,start_s,end_s\n")
     (d / "manifest_missing.csv").write_text("path,label,group,split\ngone.wav,normal,g,train\n")
     (d / "bundle_empty").mkdir()
