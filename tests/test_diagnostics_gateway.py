@@ -142,3 +142,32 @@ def test_real_chain_simulate_ingest_stores_the_alarm_capture_diagnosis(tmp_path:
     # whether it is also reported (confidence >= 0.5) is borderline at this length (0.49 measured), so only
     # the ranking is asserted.
     assert json.loads(node2[0][6])["candidates"][0]["fault"] == "outer_race", node2[0][4]
+
+
+def test_diagnoses_go_to_influxdb_too(tmp_path: Path) -> None:
+    from tests.support.influxd import start_influxd
+    from vibsentry.dashboard.store.influx import InfluxReader, open_influx
+
+    srv = start_influxd(tmp_path / "influxd")
+    try:
+        sink = dgw.DiagnosisSink(
+            None, {"pump-2": MachineSetup(rpm=1797.0)}, influx=open_influx(srv.url, db="diag")
+        )
+        outer = _chunks(2, 1, synth.machine_signal(duration_s=1.0, fault="outer", seed=3), 4)
+        short = _chunks(2, 2, synth.machine_signal(duration_s=0.1, seed=1), 2)
+        sink.write([*outer, *short])
+        sink.write(outer)  # replayed: the same point, nothing doubles
+        rows = InfluxReader(srv.url, db="diag").query(
+            "SELECT confidence, summary, rpm, error, fault, capture, machine FROM vib_diagnosis WHERE node = '2'"
+        )
+        assert [(r["capture"], r["fault"], r["machine"]) for r in rows] == [
+            ("1", "outer_race", "pump-2"),
+            ("2", "error", "pump-2"),
+        ]
+        assert rows[0]["time"] == outer[0].ts_ns and rows[0]["rpm"] == 1797.0 and rows[0]["confidence"] >= 0.5
+        assert (
+            rows[0]["summary"].startswith("outer race defect") and "recording too short" in rows[1]["error"]
+        )
+        sink.close()
+    finally:
+        srv.stop()

@@ -6,7 +6,8 @@ keeps the RAW_CHUNK records of each capture in memory until all ``n_chunks`` hav
 (``[dashboard.machines.NAME]``, see ``dashboard/diagnosis.py``) and writes one row per capture to the
 ``diagnoses`` table of the SQLite store (``docs/storage.md``), idempotently (a replayed capture is ignored).
 A capture that cannot be diagnosed (too short, no rate, unusable scale) gets a row with ``fault`` NULL and the
-reason in ``error``, so the dashboard can say why. Chunks of a capture split by a gateway restart are lost
+reason in ``error``, so the dashboard can say why. With an InfluxDB store the same diagnosis goes to the
+``vib_diagnosis`` measurement (tags ``node``, ``machine``, ``capture``, ``fault``). Chunks of a capture split by a gateway restart are lost
 from memory (the other sinks still store them); at most :data:`MAX_PENDING` captures are held.
 """
 
@@ -72,12 +73,27 @@ class DiagnosisSink(Store):
         Per machine (name or ``"node:<id>"``) speed and bearing; others use the defaults.
     """
 
-    def __init__(self, path: str | Path, setups: Mapping[str, MachineSetup] | None = None) -> None:
-        self.path = Path(path)
-        self.description = f"diagnosis:{self.path}"
+    def __init__(
+        self,
+        path: str | Path | None,
+        setups: Mapping[str, MachineSetup] | None = None,
+        *,
+        influx: Store | None = None,
+    ) -> None:
+        if path is None and influx is None:
+            raise StoreError("the diagnosis sink needs a SQLite store path, an InfluxDB store, or both")
+        self.path = None if path is None else Path(path)
+        self.influx = influx
+        where = [f"sqlite:{self.path}"] if self.path is not None else []
+        where += [influx.description] if influx is not None else []
+        self.description = f"diagnosis -> {', '.join(where)}"
         self.setups = dict(setups or {})
         self._pending: OrderedDict[tuple[int, int], dict[int, Record]] = OrderedDict()
+        self._done: list[Record] = []  # diagnosed, not yet acknowledged by every backend
         self.diagnosed = 0
+        self._conn: sqlite3.Connection | None = None
+        if self.path is None:
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
@@ -90,8 +106,11 @@ class DiagnosisSink(Store):
             raise StoreError(f"{self.path}: cannot open SQLite store for diagnoses: {exc}") from None
 
     def write(self, records: Sequence[Record]) -> None:
-        """Collect RAW_CHUNK records; diagnose and store each capture whose chunks are all here."""
-        rows = []
+        """Collect RAW_CHUNK records; diagnose and store each capture whose chunks are all here.
+
+        A backend failure raises :class:`StoreError` (the gateway retries the batch); the diagnoses made are
+        kept and written first on the next call, so a retry never loses or repeats the work.
+        """
         for r in records:
             if r.kind != "raw":
                 continue
@@ -102,13 +121,21 @@ class DiagnosisSink(Store):
             n = r.fields.get("n_chunks")
             if n is not None and len(chunks) >= int(n):
                 del self._pending[key]
-                rows.append(self._diagnose(key, [chunks[i] for i in sorted(chunks)]))
+                self._done.append(self._diagnose(key, [chunks[i] for i in sorted(chunks)]))
             while len(self._pending) > MAX_PENDING:
                 old, dropped = self._pending.popitem(last=False)
                 log.warning(
                     "raw capture %s of node %s dropped incomplete (%d chunks)", old[1], old[0], len(dropped)
                 )
-        if rows:
+        if not self._done:
+            return
+        if self._conn is not None:
+            f = [r.fields for r in self._done]
+            rows = [
+                (r.node, r.ts_ns, x["capture_id"], r.machine, x["fault"], x["confidence"], x["summary"], x["rpm"],
+                 x["diagnosis"], x["error"])
+                for r, x in zip(self._done, f, strict=True)
+            ]  # fmt: skip
             try:
                 with self._conn:
                     self._conn.execute("BEGIN")
@@ -117,24 +144,35 @@ class DiagnosisSink(Store):
                     )
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: diagnoses not stored: {exc}") from None
-            self.diagnosed += len(rows)
+        if self.influx is not None:
+            self.influx.write(self._done)  # idempotent: same measurement, tags and timestamp on a retry
+        self.diagnosed += len(self._done)
+        self._done = []
 
-    def _diagnose(self, key: tuple[int, int], chunks: list[Record]) -> tuple[Any, ...]:
+    def _diagnose(self, key: tuple[int, int], chunks: list[Record]) -> Record:
         node, cap = key
         first = chunks[0]
         setup = setup_for(self.setups, first.machine, node)
+        fields: dict[str, Any] = {"capture_id": cap, "fault": None, "confidence": None, "summary": None,
+                                  "rpm": None, "diagnosis": None, "error": None}  # fmt: skip
         try:
             x, rate = capture_samples([c.fields for c in chunks])
             d = diagnose(
                 x, sample_rate=rate, rpm=setup.rpm, rpm_range=setup.rpm_range, geometry=setup.geometry
             )
         except (VibsentryError, ValueError) as exc:
-            return (node, first.ts_ns, cap, first.machine, None, None, None, None, None, str(exc))
-        top = d.top
-        doc = json.dumps(d.to_dict(), allow_nan=False, default=str)
-        return (node, first.ts_ns, cap, first.machine, top.fault, float(top.confidence), top.summary,
-                float(d.speed.rpm), doc, None)  # fmt: skip
+            fields["error"] = str(exc)
+        else:
+            fields.update(
+                fault=d.top.fault, confidence=float(d.top.confidence), summary=d.top.summary,
+                rpm=float(d.speed.rpm), diagnosis=json.dumps(d.to_dict(), allow_nan=False, default=str),
+            )  # fmt: skip
+        return Record("diagnosis", node, first.ts_ns, first.seq, fields, machine=first.machine, port=first.port,
+                      site=first.site, gateway=first.gateway)  # fmt: skip
 
     def close(self) -> None:
-        """Close the connection (incomplete captures are forgotten)."""
-        self._conn.close()
+        """Close the connections (incomplete captures are forgotten)."""
+        if self._conn is not None:
+            self._conn.close()
+        if self.influx is not None:
+            self.influx.close()

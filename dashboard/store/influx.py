@@ -151,6 +151,18 @@ def record_points(r: Record) -> Iterator[Any]:
             "scale", raw_scale(f.get("scale", 1.0))
         )
         p = p.field("data", base64.b64encode(bytes(f["data"])).decode("ascii"))
+    elif k == "diagnosis":  # made by the gateway's diagnosis sink (gateway/diagnoser.py), not by a node
+        p = (
+            Point(IS.M_DIAGNOSIS)
+            .tag("capture", str(f["capture_id"]))
+            .tag("fault", str(f.get("fault") or "error"))
+        )
+        for key in ("confidence", "rpm"):
+            if f.get(key) is not None:
+                p = p.field(key, float(f[key]))
+        for key in ("summary", "error", "diagnosis"):
+            if f.get(key) is not None:
+                p = p.field(key, str(f[key]))
     else:
         return
     for name, value in tags.items():

@@ -16,6 +16,8 @@ M_ALARM = "vib_alarm"
 M_STATUS = "vib_status"
 M_FEATURES = "vib_features"
 M_RAW = "vib_raw"
+#: Written by the gateway's diagnosis sink: one point per diagnosed raw capture (docs/diagnostics.md).
+M_DIAGNOSIS = "vib_diagnosis"
 #: Written by the dashboard only: an alarm acknowledgement at the raise's timestamp.
 M_ACK = "vib_ack"
 

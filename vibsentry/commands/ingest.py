@@ -338,19 +338,23 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--store {spec!r}: expected sqlite:PATH (use --influx-url for InfluxDB)")
         stores["sqlite"] = SQLiteStore(spec[len("sqlite:") :])
         sink_cfg["sqlite"] = SinkConfig(batch_size=int(s["batch_size"]), flush_interval_s=0.02)
-        if s.get("diagnose", True):  # [ingest] diagnose = false turns it off (docs/diagnostics.md)
-            from vibsentry.config import load_section
-            from vibsentry.dashboard.diagnosis import machine_setups
-            from vibsentry.dashboard.gateway.diagnoser import DiagnosisSink
-
-            setups = machine_setups(load_section("dashboard", args.config, environ={}))
-            stores["diagnosis"] = DiagnosisSink(spec[len("sqlite:") :], setups)
-            sink_cfg["diagnosis"] = SinkConfig(batch_size=int(s["batch_size"]), flush_interval_s=0.2)
     if s.get("influx_url"):
         stores["influx"] = influx_store(s)
         sink_cfg["influx"] = SinkConfig(
             batch_size=int(s["batch_size"]), flush_interval_s=float(s["flush_ms"]) / 1000
         )
+    if s.get("diagnose", True) and ("sqlite" in stores or "influx" in stores):
+        # Diagnose every complete raw capture in the background into the same stores (docs/diagnostics.md);
+        # [ingest] diagnose = false turns it off.
+        from vibsentry.config import load_section
+        from vibsentry.dashboard.diagnosis import machine_setups
+        from vibsentry.dashboard.gateway.diagnoser import DiagnosisSink
+
+        setups = machine_setups(load_section("dashboard", args.config, environ={}))
+        sqlite_path = stores["sqlite"].path if "sqlite" in stores else None
+        influx = influx_store(s) if "influx" in stores else None
+        stores["diagnosis"] = DiagnosisSink(sqlite_path, setups, influx=influx)
+        sink_cfg["diagnosis"] = SinkConfig(batch_size=int(s["batch_size"]), flush_interval_s=0.2)
     cfg = GatewayConfig(
         ports=tuple(str(p) for p in s["ports"]),
         baud=int(s["baud"]),
