@@ -45,8 +45,8 @@
  *   model arena      VS_NODE_ARENA_BYTES                  (default 256; init fails if the model needs more)
  *   protocol         one vs_proto_msg_t (1048 B) shared by rx and tx, one decoder (1092 B), one wire frame
  *                    buffer (VS_PROTO_MAX_WIRE = 1050 B)
- * Total with the defaults and a 1024-sample frame: sizeof(vs_node_t) = 25032 B on Cortex-M4F and RV32IMC;
- * vs_node.o is 4.4 KB of Cortex-M4 text at -Os (benchmarks/bench_node_size.py).
+ * Total with the defaults and a 1024-sample frame: sizeof(vs_node_t) = 25376 B on Cortex-M4F and RV32IMC;
+ * vs_node.o is 5.4 KB of Cortex-M4 text at -Os (benchmarks/bench_node_size.py).
  * vs_node_instance_size() returns sizeof(vs_node_t) for bindings (ctypes). No malloc; stack use of
  * vs_node_poll is dominated by vs_features/vs_model (measured by the ports' stack painting).
  *
