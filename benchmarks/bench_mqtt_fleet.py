@@ -254,7 +254,7 @@ def fleet(
     n_rows, n_keys = reader.count()
     rate = n_rows / wall
     lat_ms = np.array(lat) * 1000 if lat else np.array([np.nan])
-    per_k = lambda c: c / wall / (rate / 1000)  # noqa: E731 - cores per 1,000 msg/s
+    per_k = lambda c: c / wall / (rate / 1000) if rate else float("nan")  # noqa: E731 - cores per 1,000 msg/s
     return {
         "sent": total,
         "stored": n_rows,
