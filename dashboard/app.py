@@ -414,6 +414,7 @@ def machine_panel(node: int) -> None:
         dg.setup_for(dg.configured_setups(), machine, node),
     )
     st.subheader("Alarm history")
+    al = dg.with_diagnoses(al, dg.stored_diagnoses(ui.current_source(), start, end, node))
     st.dataframe(
         al.drop(columns=["raise_ts_ns"]), hide_index=True, width="stretch", column_config=ALARM_TABLE
     )
@@ -442,6 +443,9 @@ def machine_view() -> None:
 def alarm_table() -> None:
     start, end = window()
     al = ui.alarms(SPEC, start, end, None)
+    al = dg.with_diagnoses(
+        al, dg.stored_diagnoses(ui.current_source(), start, end)
+    )  # the gateway's diagnoses
     st.metric("Alarm episodes in range", len(al))
     st.dataframe(
         al.drop(columns=["raise_ts_ns"]), hide_index=True, width="stretch", column_config=ALARM_TABLE

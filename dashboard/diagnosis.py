@@ -38,6 +38,8 @@ __all__ = [
     "machine_setups",
     "setup_for",
     "spectrum_chart",
+    "stored_diagnoses",
+    "with_diagnoses",
 ]
 
 #: Points per chart line: spectra are max-pooled down to this many (peaks survive, the browser stays fast).
@@ -151,6 +153,61 @@ def diagnose_capture(
         samples[:, 0], sample_rate=float(rate), rpm=setup.rpm, rpm_range=setup.rpm_range,
         geometry=setup.geometry, limits=limits,
     )  # fmt: skip
+
+
+#: Columns of :func:`stored_diagnoses`.
+DIAGNOSIS_COLUMNS = ("node", "ts_ns", "capture_id", "fault", "confidence", "summary", "error")
+
+
+def stored_diagnoses(source: q.Source, start_ns: int, end_ns: int, node: int | None = None) -> pd.DataFrame:
+    """Diagnoses the gateway stored (SQLite ``diagnoses`` / InfluxDB ``vib_diagnosis``) in the window.
+
+    Returns an empty frame for a store written before diagnoses existed (or with the sink turned off).
+    """
+    rows: list[tuple[Any, ...]] = []
+    if isinstance(source, q.SqliteSource):
+        if not source._query("SELECT name FROM sqlite_master WHERE type='table' AND name='diagnoses'"):
+            return pd.DataFrame(columns=list(DIAGNOSIS_COLUMNS))
+        where = "ts_ns >= ? AND ts_ns < ?" + ("" if node is None else " AND node = ?")
+        params: list[Any] = [int(start_ns), int(end_ns)] + ([] if node is None else [int(node)])
+        rows = source._query(
+            f"SELECT {', '.join(DIAGNOSIS_COLUMNS)} FROM diagnoses WHERE {where} ORDER BY ts_ns", params
+        )
+    else:
+        from vibsentry.dashboard.store.influx_schema import M_DIAGNOSIS
+
+        cond = f"time >= {int(start_ns)} AND time < {int(end_ns)}" + (
+            "" if node is None else f" AND node = '{int(node)}'"
+        )
+        qry = f"SELECT confidence, summary, error, fault, capture, node FROM {M_DIAGNOSIS} WHERE {cond}"
+        for r in source._q(qry):  # type: ignore[attr-defined]
+            fault = None if r.get("fault") in (None, "error") else r["fault"]
+            rows.append((int(r["node"]), int(r["time"]), int(r["capture"]), fault, r.get("confidence"),
+                         r.get("summary"), r.get("error")))  # fmt: skip
+    return pd.DataFrame(rows, columns=list(DIAGNOSIS_COLUMNS))
+
+
+def with_diagnoses(
+    alarms: pd.DataFrame, diags: pd.DataFrame, *, within_ns: int = 30_000_000_000
+) -> pd.DataFrame:
+    """``alarms`` (``queries.alarms`` columns) with a ``diagnosis`` column: the top finding of the capture the
+    node sent for that alarm (the first stored diagnosis of the node within ``within_ns`` of the raise), or
+    empty when there is none."""
+    out = alarms.copy()
+    text = []
+    for _, a in alarms.iterrows():
+        d = diags[
+            (diags["node"] == a["node"]) & ((diags["ts_ns"] - int(a["raise_ts_ns"])).abs() <= within_ns)
+        ]
+        if d.empty:
+            text.append("")
+            continue
+        r = d.iloc[0]
+        text.append(
+            f"{r['summary']} [{float(r['confidence']):.2f}]" if r["fault"] else f"not diagnosed: {r['error']}"
+        )
+    out["diagnosis"] = text
+    return out
 
 
 def findings_frame(d: Diagnosis) -> pd.DataFrame:

@@ -13,6 +13,7 @@ pytest.importorskip("altair", reason="the dashboard extra is not installed")
 from vibsentry import synth
 from vibsentry.dashboard import diagnosis as dg
 from vibsentry.dashboard import queries as q
+from vibsentry.dashboard.gateway.diagnoser import DiagnosisSink
 from vibsentry.dashboard.store.records import Record
 from vibsentry.dashboard.store.sqlite import SQLiteStore
 from vibsentry.errors import ConfigError, StoreError
@@ -142,15 +143,20 @@ def test_machine_view_shows_the_diagnosis_of_the_alarm_capture(
     store = SQLiteStore(path)
     x = synth.machine_signal(duration_s=1.0, rpm=1797.0, fault="outer", seed=5)
     q16 = np.clip(np.round(x / SCALE), -32768, 32767).astype("<i2")
-    store.write([
+    raw = [
         Record("raw", 2, t0 + 64 * SECOND + i, 90_000 + i,
                {"capture_id": 1, "chunk_index": i, "n_chunks": 4, "sample_rate": 12000.0, "sample_format": "i16",
                 "scale": SCALE, "data": part.tobytes()}, machine="pump-2")
         for i, part in enumerate(np.array_split(q16, 4))
-    ])  # fmt: skip
+    ]  # fmt: skip
+    store.write(raw)
     store.close()
     cfg = tmp_path / "dash.toml"
     cfg.write_text('[dashboard.machines."pump-2"]\nrpm = 1797\nbearing = "6205-2rs"\n')
+    # The gateway's diagnosis sink stores the capture's diagnosis, which the alarm log then shows.
+    sink = DiagnosisSink(path, dg.configured_setups({"VIBSENTRY_DASHBOARD_CONFIG": str(cfg)}))
+    sink.write(raw)
+    sink.close()
     monkeypatch.setenv("VIBSENTRY_DASHBOARD_STORE", f"sqlite:{path}")
     monkeypatch.setenv("VIBSENTRY_DASHBOARD_CONFIG", str(cfg))
     app = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
@@ -163,3 +169,13 @@ def test_machine_view_shows_the_diagnosis_of_the_alarm_capture(
     assert "raw capture 1: 1.00 s at 12000 Hz, shaft 1797 rpm (given)" in text
     assert "**outer race defect: BPFO 10" in text
     assert len(at.get("vega_lite_chart")) == 6  # score, velocity, RMS, FEATURES, spectrum, envelope
+    history = at.dataframe[-1].value
+    assert history["diagnosis"].iloc[0].startswith("outer race defect: BPFO 10")
+    log = AppTest.from_file(app, default_timeout=60)
+    log.query_params["view"] = "alarms"
+    log.run()
+    assert not log.exception, [e.value for e in log.exception]
+    table = log.dataframe[0].value
+    assert list(table["node"]) == [2] and table["diagnosis"].iloc[0].startswith("outer race defect")
+    diags = dg.stored_diagnoses(q.open_source(f"sqlite:{path}"), t0, t0 + 200 * SECOND, node=2)
+    assert list(diags["capture_id"]) == [1] and diags["fault"].iloc[0] == "outer_race"
