@@ -162,7 +162,7 @@ static float mel_dot(const float *a, const float *c, uint32_t n)
     float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
     uint32_t n4 = n / 4u;
     if (n4 != 0u) {
-        __asm__("1:\n\t"
+        __asm__ volatile("1:\n\t"
                 "vldmia %[a]!, {s8-s11}\n\t"
                 "vldmia %[c]!, {s12-s15}\n\t"
                 "vmla.f32 %[s0], s8, s12\n\t"
@@ -188,7 +188,7 @@ static void cmplx_mag(const float *x, float *out, uint32_t n)
 {
     uint32_t n2 = n / 2u;
     if (n2 != 0u) {
-        __asm__("1:\n\t"
+        __asm__ volatile("1:\n\t"
                 "vldmia %[x]!, {s8-s11}\n\t"
                 "vmul.f32 s12, s8, s8\n\t"
                 "vmul.f32 s13, s10, s10\n\t"

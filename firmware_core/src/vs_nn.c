@@ -74,7 +74,10 @@ static int32_t quant_out(const vs_nn_quant_t *q, uint32_t channel, int32_t acc)
     return clamp32(acc, q->act_min, q->act_max);
 }
 
-static int quant_ok(const vs_nn_quant_t *q)
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int quant_ok(const vs_nn_quant_t *q)
 {
     return q->multiplier != NULL && q->shift != NULL && q->act_min <= q->act_max;
 }
@@ -122,11 +125,17 @@ static inline uint32_t load_u32(const int8_t *p)
  * TFLite's [out][in]) and one SXTB16 per weight pair replaces the two per pair of the naive loop. */
 static void widen_reordered(const int8_t *x, uint32_t n4, uint32_t *x16)
 {
-    for (uint32_t k = 0; k < n4; ++k) {
-        const uint32_t v = load_u32(x + 4u * k);
-        x16[2u * k] = vs_sxtb16(v);
-        x16[2u * k + 1u] = vs_sxtb16_ror8(v);
-    }
+    uint32_t v, e, o;
+    __asm__ volatile("1:\n\t"
+            "ldr %[v], [%[x]], #4\n\t"
+            "sxtb16 %[e], %[v]\n\t"
+            "sxtb16 %[o], %[v], ror #8\n\t"
+            "strd %[e], %[o], [%[y]], #8\n\t"
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b\n\t"
+            : [x] "+r"(x), [y] "+r"(x16), [n] "+r"(n4), [v] "=&r"(v), [e] "=&r"(e), [o] "=&r"(o)
+            :
+            : "cc", "memory");
 }
 
 /* Single-rounding requantization (vs_nn_requantize_single) of k accumulators of channels o0.., then the
@@ -135,31 +144,42 @@ static void widen_reordered(const int8_t *x, uint32_t n4, uint32_t *x16)
  * floor((p + 2^(ts-1)) / 2^ts) = floor((floor(p / 2^(ts-1)) + 1) / 2), and floor(p / 2^(ts-1)) is the high
  * word of p shifted right by ts - 33: the low word only holds the dropped fraction. |p| < 2^62, so nothing
  * overflows. GCC shifts signed values arithmetically (this path is GCC-only, like the inline assembly). */
+__attribute__((always_inline)) static inline int32_t requant_hi(int32_t acc, int32_t m, int shift)
+{
+    if (shift <= -2) {
+        const int32_t top = (int32_t)((uint64_t)((int64_t)acc * m) >> 32);
+        return ((top >> ~(shift + 1)) + 1) >> 1; /* ~(shift + 1) == -2 - shift, two Thumb-2 instructions */
+    }
+    return vs_nn_requantize_single(acc, m, shift);
+}
+
 __attribute__((noinline)) static void requant_block(const vs_nn_quant_t *q, uint32_t o0, const int32_t *acc,
                                                    uint32_t k, int8_t *out)
 {
-    const int32_t off = q->output_offset, lo = q->act_min, hi = q->act_max;
-    const uint32_t step = q->per_channel ? 1u : 0u;
-    const int32_t *mul = q->multiplier + step * o0;
-    const int8_t *sh = q->shift + step * o0;
-    for (uint32_t i = 0; i < k; ++i) {
-        const int shift = sh[step * i];
-        const int32_t m = mul[step * i];
-        int32_t v;
-        if (shift <= -2) {
-            const int32_t top = (int32_t)((uint64_t)((int64_t)acc[i] * m) >> 32);
-            v = ((top >> (-2 - shift)) + 1) >> 1;
-        } else {
-            v = vs_nn_requantize_single(acc[i], m, shift);
-        }
-        v += off;
-        v = v < lo ? lo : v;
-        out[i] = (int8_t)(v > hi ? hi : v);
+    const int32_t off = q->output_offset, lo = q->act_min - off, hi = q->act_max - off;
+    const int32_t *const end = acc + k;
+    /* Clamped before the offset is added (same result: the bounds moved by it), one register fewer. */
+    if (q->per_channel) {
+        const int32_t *mul = q->multiplier + o0;
+        const int8_t *sh = q->shift + o0;
+        do { /* k >= 1 */
+            int32_t v = requant_hi(*acc++, *mul++, *sh++);
+            v = v < lo ? lo : v;
+            *out++ = (int8_t)((v > hi ? hi : v) + off);
+        } while (acc != end);
+    } else {
+        const int32_t m = q->multiplier[0];
+        const int shift = q->shift[0];
+        do {
+            int32_t v = requant_hi(*acc++, m, shift);
+            v = v < lo ? lo : v;
+            *out++ = (int8_t)((v > hi ? hi : v) + off);
+        } while (acc != end);
     }
 }
 
 /* Four output rows per pass share each widened input pair: per 4 inputs, 4 weight loads, 1 LDRD of the
- * input, 8 SXTB16 and 8 SMLAD for 16 MACs (23 instructions with the loop, 1.44 per MAC). One asm block: GCC
+ * input, 8 SXTB16 and 8 SMLAD for 16 MACs (about 1.4 instructions per MAC with the loop). One asm block: GCC
  * at -Os spills pointers in this loop. noinline: its 13 register operands must not compete with a caller's
  * live values (inlined at -O2 the constraints become impossible), and the memory clobber stays local. Rows o+1..o+3 are addressed from two pointers and the row stride.
  * Exact: the int32 sums equal dot_s8's (integer addition is associative, and TFLite's int32 accumulator of
@@ -170,34 +190,40 @@ __attribute__((noinline)) static void dot4_dsp(const int8_t *w0, uint32_t stride
     const int8_t *w2 = w0 + 2u * stride;
     int32_t s0 = init[0], s1 = init[1], s2 = init[2], s3 = init[3];
     uint32_t u, xe, xo, t;
-    __asm__("1:\n\t"
-                     "ldrd %[xe], %[xo], [%[xv]], #8\n\t"
-                     "ldr %[u], [%[w0], %[st]]\n\t"
-                     "sxtb16 %[t], %[u]\n\t"
-                     "smlad %[s1], %[t], %[xe], %[s1]\n\t"
-                     "sxtb16 %[t], %[u], ror #8\n\t"
-                     "smlad %[s1], %[t], %[xo], %[s1]\n\t"
-                     "ldr %[u], [%[w0]], #4\n\t"
-                     "sxtb16 %[t], %[u]\n\t"
-                     "smlad %[s0], %[t], %[xe], %[s0]\n\t"
-                     "sxtb16 %[t], %[u], ror #8\n\t"
-                     "smlad %[s0], %[t], %[xo], %[s0]\n\t"
-                     "ldr %[u], [%[w2], %[st]]\n\t"
-                     "sxtb16 %[t], %[u]\n\t"
-                     "smlad %[s3], %[t], %[xe], %[s3]\n\t"
-                     "sxtb16 %[t], %[u], ror #8\n\t"
-                     "smlad %[s3], %[t], %[xo], %[s3]\n\t"
-                     "ldr %[u], [%[w2]], #4\n\t"
-                     "sxtb16 %[t], %[u]\n\t"
-                     "smlad %[s2], %[t], %[xe], %[s2]\n\t"
-                     "sxtb16 %[t], %[u], ror #8\n\t"
-                     "smlad %[s2], %[t], %[xo], %[s2]\n\t"
-                     "subs %[n], %[n], #1\n\t"
-                     "bne 1b\n\t"
-                     : [w0] "+r"(w0), [w2] "+r"(w2), [xv] "+r"(xv), [n] "+r"(n4), [s0] "+r"(s0), [s1] "+r"(s1),
-                       [s2] "+r"(s2), [s3] "+r"(s3), [u] "=&r"(u), [xe] "=&r"(xe), [xo] "=&r"(xo), [t] "=&r"(t)
-                     : [st] "r"(stride)
-                     : "cc", "memory");
+#define VS_NN_DOT4_STEP                                                                                          \
+    "ldrd %[xe], %[xo], [%[xv]], #8\n\t"                                                                          \
+    "ldr %[u], [%[w0], %[st]]\n\t"                                                                                \
+    "sxtb16 %[t], %[u]\n\t"                                                                                       \
+    "smlad %[s1], %[t], %[xe], %[s1]\n\t"                                                                         \
+    "sxtb16 %[t], %[u], ror #8\n\t"                                                                               \
+    "smlad %[s1], %[t], %[xo], %[s1]\n\t"                                                                         \
+    "ldr %[u], [%[w0]], #4\n\t"                                                                                   \
+    "sxtb16 %[t], %[u]\n\t"                                                                                       \
+    "smlad %[s0], %[t], %[xe], %[s0]\n\t"                                                                         \
+    "sxtb16 %[t], %[u], ror #8\n\t"                                                                               \
+    "smlad %[s0], %[t], %[xo], %[s0]\n\t"                                                                         \
+    "ldr %[u], [%[w2], %[st]]\n\t"                                                                                \
+    "sxtb16 %[t], %[u]\n\t"                                                                                       \
+    "smlad %[s3], %[t], %[xe], %[s3]\n\t"                                                                         \
+    "sxtb16 %[t], %[u], ror #8\n\t"                                                                               \
+    "smlad %[s3], %[t], %[xo], %[s3]\n\t"                                                                         \
+    "ldr %[u], [%[w2]], #4\n\t"                                                                                   \
+    "sxtb16 %[t], %[u]\n\t"                                                                                       \
+    "smlad %[s2], %[t], %[xe], %[s2]\n\t"                                                                         \
+    "sxtb16 %[t], %[u], ror #8\n\t"                                                                               \
+    "smlad %[s2], %[t], %[xo], %[s2]\n\t"
+    /* An odd group of 4 inputs first, then 8 inputs per pass (the loop's 2 instructions per 32 MACs). */
+    __asm__ volatile("tst %[n], #1\n\t"
+            "beq 2f\n\t" VS_NN_DOT4_STEP "subs %[n], %[n], #1\n\t"
+            "beq 3f\n\t"
+            "2:\n\t" VS_NN_DOT4_STEP VS_NN_DOT4_STEP "subs %[n], %[n], #2\n\t"
+            "bne 2b\n\t"
+            "3:\n\t"
+            : [w0] "+r"(w0), [w2] "+r"(w2), [xv] "+r"(xv), [n] "+r"(n4), [s0] "+r"(s0), [s1] "+r"(s1),
+              [s2] "+r"(s2), [s3] "+r"(s3), [u] "=&r"(u), [xe] "=&r"(xe), [xo] "=&r"(xo), [t] "=&r"(t)
+            : [st] "r"(stride)
+            : "cc", "memory");
+#undef VS_NN_DOT4_STEP
     acc[0] = s0;
     acc[1] = s1;
     acc[2] = s2;
@@ -217,7 +243,7 @@ static int32_t dot1_dsp(const int8_t *w, const uint32_t *xv, uint32_t n4, int32_
 }
 
 /* Accumulators of a block of output channels, requantized together (VS_NN_FC_BLOCK int32 on the stack). */
-#define VS_NN_FC_BLOCK 16u
+#define VS_NN_FC_BLOCK 64u
 
 static void fc_rows_dsp(const vs_nn_fc_params_t *p, const uint32_t *x16, const int8_t *x, int8_t *out)
 {

@@ -185,7 +185,7 @@ static void stats_copy_dsp8(int16_t *dst, const int16_t *x, uint32_t n8, stats_i
     "sel %[mx], %[t], %[mx]\n\t"                                                                                  \
     "ssub16 %[b], %[mn], %[a]\n\t"                                                                                \
     "sel %[mn], %[a], %[mn]\n\t"
-    __asm__("tst %[n], #1\n\t"
+    __asm__ volatile("tst %[n], #1\n\t"
             "beq 2f\n\t" VS_TRIG_STEP4 VS_TRIG_STEP4 "subs %[n], %[n], #1\n\t"
             "beq 3f\n\t"
             "2:\n\t" VS_TRIG_STEP4 VS_TRIG_STEP4 VS_TRIG_STEP4 VS_TRIG_STEP4 "subs %[n], %[n], #2\n\t"
