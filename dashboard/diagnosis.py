@@ -204,7 +204,9 @@ def with_diagnoses(
             continue
         r = d.iloc[0]
         text.append(
-            f"{r['summary']} [{float(r['confidence']):.2f}]" if r["fault"] else f"not diagnosed: {r['error']}"
+            f"{r['summary']} [{float(r['confidence']):.2f}]"
+            if pd.notna(r["fault"])
+            else f"not diagnosed: {r['error']}"
         )
     out["diagnosis"] = text
     return out

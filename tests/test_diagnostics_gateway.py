@@ -145,7 +145,11 @@ def test_real_chain_simulate_ingest_stores_the_alarm_capture_diagnosis(tmp_path:
 
 
 def test_diagnoses_go_to_influxdb_too(tmp_path: Path) -> None:
+    import pandas as pd
+
     from tests.support.influxd import start_influxd
+    from vibsentry.dashboard.diagnosis import stored_diagnoses, with_diagnoses
+    from vibsentry.dashboard.influx_read import InfluxSource
     from vibsentry.dashboard.store.influx import InfluxReader, open_influx
 
     srv = start_influxd(tmp_path / "influxd")
@@ -168,6 +172,14 @@ def test_diagnoses_go_to_influxdb_too(tmp_path: Path) -> None:
         assert (
             rows[0]["summary"].startswith("outer race defect") and "recording too short" in rows[1]["error"]
         )
+        # The dashboard reads them back through its InfluxDB source.
+        got = stored_diagnoses(InfluxSource(srv.url, "diag"), T0, T0 + 10 * 10**9, node=2)
+        assert list(got["capture_id"]) == [1, 2] and got["fault"].iloc[0] == "outer_race"
+        assert got["fault"].isna().iloc[1] and "recording too short" in got["error"].iloc[1]
+        al = pd.DataFrame({"node": [2, 2], "raise_ts_ns": [T0 + 10**9, T0 + 2 * 10**9]})
+        shown = with_diagnoses(al, got, within_ns=10**8)
+        assert shown["diagnosis"].iloc[0].startswith("outer race defect")
+        assert shown["diagnosis"].iloc[1].startswith("not diagnosed: recording too short")
         sink.close()
     finally:
         srv.stop()
