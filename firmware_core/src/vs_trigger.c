@@ -206,8 +206,12 @@ static void stats_copy_dsp8(int16_t *dst, const int16_t *x, uint32_t n8, stats_i
 }
 #endif
 
-/* Statistics of n samples copied to dst on the way (dst may be NULL: statistics only). */
-static void stats_copy(int16_t *dst, const int16_t *x, uint32_t n, stats_i16_t *st)
+/* Statistics of n samples copied to dst on the way (dst may be NULL: statistics only). Inlined: it runs once
+ * or twice per block, and the call would cost more than the 8-sample remainder. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void stats_copy(int16_t *dst, const int16_t *x, uint32_t n, stats_i16_t *st)
 {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
     if (dst != NULL && (((uintptr_t)dst | (uintptr_t)x) & 3u) == 0u && n >= 8u) {

@@ -84,7 +84,7 @@ REGIONS = (
     "CMSIS arm_mfcc_f32 (1024, 20 mel, 13 DCT) + frame copy",
     "CMSIS arm_rfft_fast_f32 (1024) + frame copy",
     "SCORE message (vs_proto_encode: COBS + CRC-32)",
-    "trigger on raw int16 counts (vs_trigger_push_i16), 4 x 256",
+    "trigger on raw int16 (vs_trigger_push_i16), 4 x 256",
     "INT8 model alone (vs_model_run_s8)",
 )
 
