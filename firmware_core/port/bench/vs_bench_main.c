@@ -37,8 +37,8 @@
 static vs_trigger_t trigger;
 static float trigger_ring[N];
 /* Raw int16 path of the trigger: the frame as ADC counts (word-aligned, like a DMA buffer). */
-static vs_trigger_t trigger_i16;
-static int16_t trigger_ring_i16[N] __attribute__((aligned(4)));
+static vs_trigger_t bench_trigger_i16; /* bench_: a node keeps one of the two trigger rings */
+static int16_t bench_trigger_ring_i16[N] __attribute__((aligned(4)));
 static int16_t bench_counts[N] __attribute__((aligned(4)));
 static vs_features_t features;
 static float scratch[VS_FEATURES_SCRATCH_LEN];
@@ -155,7 +155,7 @@ int main(void)
         bench_counts[i] = (int16_t)(c >= 0.0f ? c + 0.5f : c - 0.5f);
     }
     int fired_i16 = 0;
-    if (vs_trigger_init_i16(&trigger_i16, &tcfg, trigger_ring_i16, g_per_count) != VS_OK) {
+    if (vs_trigger_init_i16(&bench_trigger_i16, &tcfg, bench_trigger_ring_i16, g_per_count) != VS_OK) {
         vs_platform_console_write("INIT FAILED\n");
         vs_platform_exit(1);
     }
@@ -201,7 +201,7 @@ int main(void)
     const int enc = vs_proto_encode(&msg, wire, sizeof wire, &wire_len);
     vs_bench_mark(8); /* 7 -> 8: SCORE message, COBS + CRC-32 */
     for (int b = 0; b < N / BLOCK; b++) {
-        fired_i16 = vs_trigger_push_i16(&trigger_i16, bench_counts + b * BLOCK, BLOCK);
+        fired_i16 = vs_trigger_push_i16(&bench_trigger_i16, bench_counts + b * BLOCK, BLOCK);
     }
     vs_bench_mark(9); /* 8 -> 9: trigger on raw int16 counts, 4 blocks of 256 samples */
 #ifdef VS_BENCH_HAVE_MODEL
@@ -212,8 +212,8 @@ int main(void)
     vs_platform_console_write("HASH " VS_FEATURE_HASH_HEX "\n");
     put_hex("TRIGGER", -1, (uint32_t)fired);
     put_hex("TRIGGER_I16", -1, (uint32_t)fired_i16);
-    put_hex("RMS_I16", -1, float_bits(trigger_i16.last_rms));
-    put_hex("PEAK_I16", -1, float_bits(trigger_i16.last_peak));
+    put_hex("RMS_I16", -1, float_bits(bench_trigger_i16.last_rms));
+    put_hex("PEAK_I16", -1, float_bits(bench_trigger_i16.last_peak));
     for (int i = 0; i < VS_FEAT_N_FEATURES; i++) {
         put_hex("FEAT", i, float_bits(feats[i]));
     }
