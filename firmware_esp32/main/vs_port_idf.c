@@ -1,6 +1,6 @@
 /*
  * The ESP-IDF port (see vs_port_idf.h). Every ESP-IDF and FreeRTOS call of the node lives in this file.
- * API references: ESP-IDF v5.1 Programming Guide - UART (uart_driver_install, uart_param_config, uart_set_pin,
+ * API references: ESP-IDF v5.2 Programming Guide - UART (uart_driver_install, uart_param_config, uart_set_pin,
  * uart_read_bytes, uart_write_bytes, uart_wait_tx_done, uart_get_buffered_data_len), ADC Continuous Mode
  * (adc_continuous_new_handle, adc_continuous_config, adc_continuous_register_event_callbacks,
  * adc_continuous_start, adc_continuous_read), SPI Master (spi_bus_initialize, spi_bus_add_device,

@@ -1,6 +1,6 @@
 /*
  * vs_port_idf.h - the ESP-IDF port of the vibsentry node: every ESP-IDF / FreeRTOS call of the application is in
- * vs_port_idf.c, written against the documented ESP-IDF v5.1 API (driver/uart.h, esp_adc/adc_continuous.h,
+ * vs_port_idf.c, written against the documented ESP-IDF v5.2 API (ADC_ATTEN_DB_12 is the 5.2 name) (driver/uart.h, esp_adc/adc_continuous.h,
  * driver/spi_master.h, esp_task_wdt.h, nvs.h, esp_timer.h, esp_system.h, FreeRTOS task notifications).
  * It implements firmware_core's vs_platform_*.h and runs three tasks:
  *
