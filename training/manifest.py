@@ -368,7 +368,9 @@ def _loadmat_isolated(path: Path) -> dict[str, Any]:
             import signal
 
             for sig in (signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGABRT):
-                signal.signal(sig, signal.SIG_DFL)  # die of it (the parent reports it), whatever handler was set
+                signal.signal(
+                    sig, signal.SIG_DFL
+                )  # die of it (the parent reports it), whatever handler was set
             os.close(r)
             try:
                 out: tuple[str, Any] = ("ok", loadmat(path, squeeze_me=False, struct_as_record=False))
@@ -384,9 +386,9 @@ def _loadmat_isolated(path: Path) -> dict[str, Any]:
         payload = fh.read()
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status) or not payload:
-        sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        how = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}"
         raise FileFormatError(
-            path, f"the MATLAB reader (scipy loadmat) crashed on this file (signal {sig}); it is malformed"
+            path, f"the MATLAB reader (scipy loadmat) crashed on this file ({how}); it is malformed"
         )
     kind, value = pickle.loads(payload)  # our own child's bytes
     if kind == "error":
