@@ -83,6 +83,12 @@ CASES: list[tuple[str, list[str], int, str]] = [
         "--sample-rate -1",
     ),
     ("features-scale", ["features", str(WAV), "-o", "o.npz", "--scale", "0"], 2, "--scale 0"),
+    (
+        "features-mat-segv",
+        ["features", "{i}/segv.mat", "-o", "o.npz", "--sample-rate", "12000"],
+        1,
+        "crashed on this file (signal 11)",
+    ),
     # diagnose
     ("diagnose-missing", ["diagnose", "{i}/nope.wav"], 1, "nope.wav"),
     ("diagnose-binary", ["diagnose", "{i}/binary.wav"], 1, "binary.wav"),
@@ -328,6 +334,9 @@ def make_inputs(d: Path) -> None:
     (d / "bundle_binary" / "bundle.json").write_bytes(junk)
     (d / "afile").write_text("a file, not a folder\n")
     (d / "pub32.key").write_bytes(junk[:32])
+    (d / "segv.mat").write_bytes(
+        (ROOT / "tests" / "vectors" / "fuzz" / "recording" / "scipy-loadmat-sigsegv").read_bytes()[1:]
+    )
     from tests.support.dashboard import fill_store
 
     fill_store(d / "ok.sqlite", t0_ns=0, n_nodes=1, seconds=2)
