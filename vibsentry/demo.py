@@ -316,6 +316,9 @@ class Demo:
 
             env = dash.dashboard_env(store=f"sqlite:{self.store}", refresh_s=1.0)
             env["VIBSENTRY_DASHBOARD_OFFLINE_AFTER_S"] = "15"
+            # The listen address decides the default role: on the LAN, visitors may look, not write.
+            env["VIBSENTRY_DASHBOARD_ADDRESS"] = opts.address
+            env["VIBSENTRY_DASHBOARD_EXPORT_DIR"] = str((self.store.parent / "exports").resolve())
             proc = self._spawn("dashboard", dash.streamlit_argv(opts.port, opts.address), env)
             try:
                 dash.wait_healthy(opts.port, proc, timeout_s=90)
