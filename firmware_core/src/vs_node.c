@@ -35,6 +35,17 @@
 #error "VS_NODE_ARENA_BYTES must be a multiple of 4"
 #endif
 
+/* Words shared between the sampling ISR (or task) and the main loop: C11-style atomics with GCC/Clang (plain
+ * loads/stores plus a barrier where the order matters, so also race-free under ThreadSanitizer and across the
+ * ESP32-S3's two cores), volatile accesses elsewhere (enough on one core). */
+#if defined(__GNUC__)
+#define SHARED_LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define SHARED_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#else
+#define SHARED_LOAD(p) (*(p))
+#define SHARED_STORE(p, v) (*(p) = (v))
+#endif
+
 /* The platform's reset reasons are the protocol's (HELLO.reset_reason): checked at compile time. */
 typedef char vs_node_reset_reasons_match[(VS_RESET_UNKNOWN == VS_PROTO_RESET_UNKNOWN &&
                                           VS_RESET_POWER_ON == VS_PROTO_RESET_POWER_ON &&
@@ -488,9 +499,9 @@ static void handle_gap(vs_node_t *node)
 {
     uint32_t seq, pos;
     do {
-        seq = node->gap_seq;
-        pos = node->gap_pos;
-    } while (seq != node->gap_seq); /* the ISR updated both in between: read again */
+        seq = SHARED_LOAD(&node->gap_seq);
+        pos = SHARED_LOAD(&node->gap_pos);
+    } while (seq != SHARED_LOAD(&node->gap_seq)); /* the ISR updated both in between: read again */
     node->gap_seen = seq;
     int32_t ahead = (int32_t)(pos - node->ring.tail);
     while (ahead > 0) {
@@ -510,7 +521,7 @@ static int drain_samples(vs_node_t *node)
 {
     int analysed = 0;
     for (;;) {
-        if (node->gap_seq != node->gap_seen) {
+        if (SHARED_LOAD(&node->gap_seq) != node->gap_seen) {
             handle_gap(node);
         }
         const uint32_t want = block_len(node) - node->hop_fill;
@@ -596,9 +607,9 @@ static uint8_t cmd_replay(vs_node_t *node, const vs_proto_replay_t *rp)
     if (!node->replay_started) {
         /* From now on the host is the sampler: stop the sensor and drop what it left in the ring. */
         node->replay_started = 1u;
-        node->stop_isr = 1u;
+        SHARED_STORE(&node->stop_isr, 1u);
         vs_platform_sampler_stop();
-        node->ring.tail = node->ring.head;
+        SHARED_STORE(&node->ring.tail, SHARED_LOAD(&node->ring.head));
         restart_framing(node);
     } else if (rp->block_index == 0u) {
         restart_framing(node); /* a replayer starting over */
@@ -820,11 +831,8 @@ static int push_block(vs_node_t *node, uint32_t n, uint32_t put)
     /* Dropped whole: remember where the stream has a hole so the consumer restarts framing there. */
     node->counters.ring_overruns++;
     node->counters.overrun_samples += n;
-    node->gap_pos = node->ring.head;
-#if defined(__GNUC__)
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-#endif
-    node->gap_seq = node->gap_seq + 1u;
+    SHARED_STORE(&node->gap_pos, SHARED_LOAD(&node->ring.head));
+    SHARED_STORE(&node->gap_seq, node->gap_seq + 1u); /* after gap_pos: the consumer reads seq first */
     return VS_NODE_E_OVERRUN;
 }
 
@@ -836,7 +844,7 @@ int vs_node_push_samples_i16(vs_node_t *node, const int16_t *counts, uint32_t n,
     if (node->magic != VS_NODE_MAGIC) {
         return VS_ERR_STATE; /* an ISR enabled before vs_node_init */
     }
-    if (node->stop_isr) {
+    if (SHARED_LOAD(&node->stop_isr)) {
         return VS_OK;
     }
     return push_block(node, n, vs_ring_write_i16_scaled(&node->ring, node->ring_buf, counts, n, scale_g_per_lsb));
@@ -850,7 +858,7 @@ int vs_node_push_samples_f32(vs_node_t *node, const float *g, uint32_t n)
     if (node->magic != VS_NODE_MAGIC) {
         return VS_ERR_STATE;
     }
-    if (node->stop_isr) {
+    if (SHARED_LOAD(&node->stop_isr)) {
         return VS_OK;
     }
     const uint32_t put =

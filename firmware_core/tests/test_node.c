@@ -639,7 +639,7 @@ static void test_garbage(void)
 static void *isr_thread(void *arg)
 {
     static float blk[ISR_BLOCK];
-    volatile int *done = (volatile int *)arg;
+    int *done = (int *)arg;
     for (uint32_t b = 0; b < ISR_BLOCKS; b++) {
         for (uint32_t i = 0; i < ISR_BLOCK; i++) {
             blk[i] = sample_at(b * ISR_BLOCK + i, 0.3f);
@@ -650,18 +650,18 @@ static void *isr_thread(void *arg)
         }
         const int rc = vs_node_push_samples_f32(&node, blk, ISR_BLOCK);
         if (rc != VS_OK && rc != VS_NODE_E_OVERRUN) {
-            *done = -1;
+            __atomic_store_n(done, -1, __ATOMIC_RELEASE);
             return NULL;
         }
     }
-    *done = 1;
+    __atomic_store_n(done, 1, __ATOMIC_RELEASE);
     return NULL;
 }
 
 static void test_isr_thread_against_main_loop(void)
 {
     pthread_t th;
-    volatile int done = 0;
+    int done = 0;
     uint32_t scores = 0;
     int errors = 0;
     vs_host_reset();
@@ -671,7 +671,7 @@ static void test_isr_thread_against_main_loop(void)
     VS_CHECK_EQ_INT(start_node(&node, &c), VS_OK);
     collect();
     VS_CHECK_EQ_INT(pthread_create(&th, NULL, isr_thread, (void *)&done), 0);
-    while (done == 0 || vs_node_has_work(&node)) {
+    while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) == 0 || vs_node_has_work(&node)) {
         (void)vs_node_poll(&node);
         collect();
         errors += out.errors;
