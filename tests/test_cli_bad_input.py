@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -370,7 +371,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tupl
     before_inputs = snapshot(inputs)
     full = root / "full"
     have_full = full_disk(full)
-    cases = []
+    cases: list[dict[str, Any]] = []
     for cid, argv, _code, _needle in CASES:
         (root / cid).mkdir()
         if "{f}" in "".join(argv) and not have_full:
