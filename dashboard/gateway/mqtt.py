@@ -278,6 +278,10 @@ def _json_object(d: dict[str, Any]) -> Any:
     return d
 
 
+#: One decoder for every message: ``json.loads(..., object_hook=...)`` would build a new one per call.
+_DECODER = json.JSONDecoder(object_hook=_json_object)
+
+
 def message_key(site: str, gateway: str, r: Record) -> str:
     """The deterministic key of a message: the same journaled record always gets the same key.
 
@@ -329,7 +333,7 @@ def decode_message(topic: str, payload: bytes) -> Record:
     missing field, topic and payload naming different origins).
     """
     try:
-        d = json.loads(payload, object_hook=_json_object)
+        d = _DECODER.decode(payload.decode("utf-8"))
         if not isinstance(d, dict):
             raise ValueError("payload is not a JSON object")
         if d.get("v") != PAYLOAD_VERSION:
