@@ -105,6 +105,7 @@ def render() -> dict[str, bytes]:
     for name, counter in (("v1", 1), ("v2", 2)):
         image, tfl = imgs[name]
         files[f"{name}.vsm"] = image
+        files[f"{name}.tflite"] = tfl  # tests build small bundles from it without TensorFlow
         raw = manifest(image, counter=counter, selftest=selftest_sha256(tfl))
         files[f"{name}.json"] = raw
         files[f"{name}.sig"] = sign(raw)

@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "keys",
     "sign",
     "verify",
+    "deploy",
     "simulate",
     "ingest",
     "collect",

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from vibsentry import protocol as vp
+from vibsentry.dashboard.gateway.commands import SOCKET_NAME, CommandServer
 from vibsentry.dashboard.gateway.journal import Journal, NodeState
 from vibsentry.dashboard.gateway.tracker import Quarantined, Tracker
 from vibsentry.dashboard.store.base import Store
@@ -194,6 +195,9 @@ class Gateway:
         #: Set when a gateway thread died of an unexpected error; run_forever then stops and raises.
         self.fatal: str | None = None
         self.quarantined = 0
+        #: Host -> node commands (docs/deploy.md): the port each node was last heard on, and the socket server.
+        self._node_port: dict[int, str] = {}
+        self.commands: CommandServer | None = None
 
     # -- ingest ----------------------------------------------------------------------------------------
     def _quarantine(self, rows: list[tuple[int, str | None, int, int, str, str]]) -> None:
@@ -242,6 +246,7 @@ class Gateway:
             attempt = 0
             info["state"] = "open"
             info["opens"] += 1
+            info["serial"] = ser
             dec.reset()
             try:
                 while not self._stop.is_set():
@@ -252,6 +257,10 @@ class Gateway:
                     if ser.in_waiting:
                         data += ser.read(ser.in_waiting)
                     frames = dec.feed(data)
+                    for f in frames:
+                        self._node_port[f.header.node_id] = url
+                    if frames and self.commands is not None:
+                        self.commands.forward(frames)
                     if frames:
                         # Bounded queue: while the journal refuses writes (full disk) this blocks, the port
                         # is no longer read, and its buffer and flow control hold the node back.
@@ -264,6 +273,7 @@ class Gateway:
                 info["losses"] += 1
                 log.warning("port %s: lost (%s); reconnecting", url, exc)
             finally:
+                info["serial"] = None
                 try:
                     ser.close()
                 except Exception:
@@ -464,6 +474,7 @@ class Gateway:
                 "opens": info["opens"],
                 "losses": info["losses"],
                 "last_error": info["last_error"],
+                "commands": info["commands"],
                 "decoder": dict(dec.counters) if dec is not None else {},
             }
         return {
@@ -503,15 +514,39 @@ class Gateway:
         except OSError:
             pass  # a full disk must not stop ingest; the status file is advisory
 
+    def _write_command(self, node: int, frame: bytes) -> str | None:
+        """Write a host -> node frame to the port ``node`` was last heard on (the command socket's writer)."""
+        url = self._node_port.get(node)
+        if url is None:
+            return f"node {node} has not been heard on any port of this gateway"
+        info = self.ports[url]
+        with info["write_lock"]:
+            ser = info.get("serial")
+            if ser is None:
+                return f"port {url} of node {node} is not open ({info['state']})"
+            try:
+                ser.write(frame)
+            except Exception as exc:  # SerialException / OSError: the reader notices and reconnects
+                return f"port {url}: write failed ({exc})"
+        info["commands"] += 1
+        return None
+
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start reader, journal, delivery and status threads."""
+        """Start reader, journal, delivery, status and command-socket threads."""
         for url in self.config.ports:
-            self.ports[url] = {"state": "opening", "opens": 0, "losses": 0, "last_error": None}
+            self.ports[url] = {"state": "opening", "opens": 0, "losses": 0, "last_error": None, "commands": 0,
+                               "serial": None, "write_lock": threading.Lock()}  # fmt: skip
             t = threading.Thread(
                 target=self._guarded(f"port:{url}", self._read_port, url), name=f"port:{url}", daemon=True
             )
             self._threads.append(t)
+        try:
+            Path(self.config.data_dir).mkdir(parents=True, exist_ok=True)
+            self.commands = CommandServer(Path(self.config.data_dir) / SOCKET_NAME, self._write_command)
+            self.commands.start()
+        except OSError as exc:  # e.g. a socket path longer than AF_UNIX allows: ingest goes on without it
+            log.warning("command socket not available (%s): vibsentry deploy cannot use this gateway", exc)
         for s in self._sinks:
             s.thread = threading.Thread(
                 target=self._guarded(f"sink:{s.name}", self._deliver, s), name=f"sink:{s.name}", daemon=True
@@ -545,6 +580,8 @@ class Gateway:
             s.wake.set()
             if s.thread is not None:
                 s.thread.join(timeout=drain_s + 1.0)
+        if self.commands is not None:
+            self.commands.close()
         self.write_status()
         self._final_status = self.status()
         for s in self._sinks:

@@ -911,6 +911,9 @@ int vs_node_poll(vs_node_t *node)
             node->n_status++;
             if (node->cfg.hello_every_status > 0u && node->n_status % node->cfg.hello_every_status == 0u) {
                 send_hello(node);
+                if (node->update_enabled) {
+                    send_model_status(node); /* a host that missed a state change learns it here */
+                }
             }
             send_status(node, now);
             const uint64_t period = (uint64_t)node->cfg.status_period_ms * 1000u;

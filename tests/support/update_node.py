@@ -23,10 +23,11 @@ class UpdateNode:
     NODE = 7
     TRIAL = 4
 
-    def __init__(self, lib: Any, pub: bytes) -> None:
+    def __init__(self, lib: Any, pub: bytes, *, status_period_ms: int = 0) -> None:
+        """status_period_ms: STATUS, HELLO and MODEL_STATUS every that many ms of node time (0: none)."""
         from vibsentry.nodes.model_update import FlashSim
 
-        self.lib, self.pub = lib, pub
+        self.lib, self.pub, self.status_period_ms = lib, pub, status_period_ms
         self.flash = FlashSim(lib)
         self.t_us = 0
         self.out: list[vp.Frame] = []
@@ -39,7 +40,8 @@ class UpdateNode:
 
         self.node = CNode(
             self.lib, node_id=self.NODE, rule=AlarmRule(threshold=1e9, clear_threshold=1e8, k=1, n=1),
-            reset_reason=reset_reason, status_period_ms=0, features_every=0,
+            reset_reason=reset_reason, status_period_ms=self.status_period_ms,
+            hello_every_status=1, features_every=0,
         )  # fmt: skip
         enable_model_update(self.node, self.flash, [self.pub], trial_frames=self.TRIAL)
         self.dec = vp.Decoder()
@@ -85,7 +87,8 @@ class PtyBridge(threading.Thread):
     """Run ``node`` behind ``link`` (tests.support.pty.PtyLink): bytes from the gateway go to the node, the
     node's output goes back, and one hop of low noise is pushed every ``hop_every_s`` so the node keeps
     analysing frames (the trial needs them) and the gateway keeps hearing it. ``chunks_acked`` counts the
-    MODEL_CHUNK ACKs the node sent; ``chunk_event`` is set once it reaches ``chunk_goal`` (> 0)."""
+    MODEL_CHUNK ACKs the node sent; when it reaches ``chunk_goal`` (> 0) ``chunk_event`` is set and the node
+    stalls (a transfer stopped exactly there) until ``release`` is set."""
 
     def __init__(self, node: UpdateNode, link: Any, *, hop_every_s: float = 0.05) -> None:
         super().__init__(daemon=True)
@@ -94,14 +97,18 @@ class PtyBridge(threading.Thread):
         self.chunks_acked = 0
         self.chunk_event = threading.Event()
         self.chunk_goal = 0
+        self.release = threading.Event()  # once chunk_goal is reached the node stalls until this is set
         self.error: BaseException | None = None
 
     def _out(self, frames: list[vp.Frame], data: bytes) -> None:
         for f in frames:
             if isinstance(f.message, vp.Ack) and f.message.acked_type == vp.MsgType.MODEL_CHUNK:
                 self.chunks_acked += 1
-                if self.chunk_goal and self.chunks_acked >= self.chunk_goal:
+                if self.chunk_goal and self.chunks_acked == self.chunk_goal:
                     self.chunk_event.set()
+                    self.link.write(data, timeout=60)
+                    self.release.wait()
+                    return
         if data:
             self.link.write(data, timeout=60)
 
@@ -124,3 +131,29 @@ class PtyBridge(threading.Thread):
                 self._out(n.out[before:], raw)
         except BaseException as exc:  # reported by the test
             self.error = exc
+
+
+def tiny_bundle(out_dir: Any, *, tflite: str = "v1.tflite") -> Any:
+    """A valid anomaly bundle around a committed int8 autoencoder (tests/vectors/model_update), default
+    FeatureParams, zero mean / unit std normalisation: what ``vibsentry sign`` and ``deploy`` need, without
+    training (seconds instead of a minute)."""
+    from pathlib import Path
+
+    from vibsentry.dsp.params import FeatureParams
+    from vibsentry.runtime.bundle import FORMAT, FORMAT_VERSION, MODEL_FILE, SCORE_AUTOENCODER, save_bundle
+
+    params = FeatureParams()
+    model = (Path(__file__).resolve().parents[1] / "vectors" / "model_update" / tflite).read_bytes()
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created_at": "2026-12-06T00:00:00Z",
+        "kind": "anomaly",
+        "classes": [],
+        "feature_params": params.to_dict(),
+        "feature_hash": params.feature_hash,
+        "normalisation": {"mean": [0.0] * params.n_features, "std": [1.0] * params.n_features},
+        "alarm": {"threshold": 50.0, "clear_threshold": 40.0, "k": 3, "n": 5},
+        "score": {"definition": SCORE_AUTOENCODER},
+    }
+    return save_bundle(out_dir, meta=meta, files={MODEL_FILE: model})

@@ -13,8 +13,8 @@
  *     received bytes (vs_platform_uart_read, or vs_node_rx_bytes) -> vs_proto decoder -> commands, each
  *       answered by exactly one ACK or NACK: SET_THRESHOLD, REQUEST_RAW, REPLAY_SAMPLES, MODEL_BEGIN /
  *       MODEL_MANIFEST / MODEL_CHUNK / MODEL_COMMIT (vs_model_update.h: signed A/B slot updates, enabled by
- *       vs_node_enable_model_update; NACK unsupported without it). MODEL_STATUS follows HELLO, every refused
- *       update step, BEGIN, COMMIT, and every TRIAL -> CONFIRMED/REVERTED change. A retry (same type and seq as the last command)
+ *       vs_node_enable_model_update; NACK unsupported without it). MODEL_STATUS follows every HELLO, every
+ *       refused update step, BEGIN, COMMIT, and every TRIAL -> CONFIRMED/REVERTED change. A retry (same type and seq as the last command)
  *       gets the same answer again and is not executed twice (docs/protocol.md, "Host -> node").
  *       SET_THRESHOLD keeps the alarm state and the newest min(count, n) scores of its history.
  *     HELLO at start (boot counter and reset reason from the platform) and before every hello_every_status-th
