@@ -43,7 +43,10 @@ int vs_trigger_init_i16(vs_trigger_t *t, const vs_trigger_config_t *cfg, int16_t
     return VS_OK;
 }
 
-static int decide(vs_trigger_t *t, float rms, float peak);
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int decide(vs_trigger_t *t, float rms, float peak);
 
 /* The sample clocks and the block counter, after a block of n samples entered the ring. */
 static void count_block(vs_trigger_t *t, uint32_t n)
@@ -94,8 +97,8 @@ int vs_trigger_push_f32(vs_trigger_t *t, const float *block, uint32_t n)
     return decide(t, rms, peak);
 }
 
-/* Steps 3 and 4 of vs_trigger.h, shared by both paths. */
-static int decide(vs_trigger_t *t, float rms, float peak)
+/* Steps 3 and 4 of vs_trigger.h, shared by both paths (inlined into each: once per block). */
+static inline int decide(vs_trigger_t *t, float rms, float peak)
 {
     t->last_rms = rms;
     t->last_peak = peak;
@@ -198,9 +201,18 @@ static void stats_copy_dsp8(int16_t *dst, const int16_t *x, uint32_t n8, stats_i
 #undef VS_TRIG_STEP4
     st->s1 = s1;
     st->s2 = (int64_t)(((uint64_t)s2hi << 32) | s2lo);
-    const int32_t mx0 = (int16_t)(mx & 0xFFFFu), mx1 = (int16_t)(mx >> 16);
-    const int32_t mn0 = (int16_t)(mn & 0xFFFFu), mn1 = (int16_t)(mn >> 16);
-    const int32_t bigger = mx0 > mx1 ? mx0 : mx1, smaller = mn0 < mn1 ? mn0 : mn1;
+    /* Lane reduction with the same instructions: compare each packed value with itself rotated by 16 bits,
+     * so both halfwords end up holding the larger (smaller) lane. */
+    __asm__("ror %[t], %[mx], #16\n\t"
+            "ssub16 %[a], %[mx], %[t]\n\t"
+            "sel %[mx], %[mx], %[t]\n\t"
+            "ror %[t], %[mn], #16\n\t"
+            "ssub16 %[a], %[t], %[mn]\n\t"
+            "sel %[mn], %[mn], %[t]\n\t"
+            : [mx] "+r"(mx), [mn] "+r"(mn), [t] "=&r"(t), [a] "=&r"(a)
+            :
+            : "cc");
+    const int32_t bigger = (int16_t)(mx & 0xFFFFu), smaller = (int16_t)(mn & 0xFFFFu);
     st->hi = bigger > st->hi ? bigger : st->hi;
     st->lo = smaller < st->lo ? smaller : st->lo;
 }
