@@ -50,6 +50,7 @@ class ChaosReport:
     absurd_frames: int = 0
     events: Counter[str] = field(default_factory=Counter)
     influx_scores: int | None = None
+    journal_peak_mb: float = 0.0
 
     def lines(self) -> list[str]:
         out = [
@@ -57,6 +58,7 @@ class ChaosReport:
             f"duplicated {self.duplicated}",
             f"garbage bytes {self.garbage_bytes}, absurd frames {self.absurd_frames}",
             "events: " + ", ".join(f"{k} {v}" for k, v in sorted(self.events.items())),
+            f"journal folder before each disk fill: at most {self.journal_peak_mb:.1f} MB",
         ]
         if self.influx_scores is not None:
             out.append(f"influxd scores {self.influx_scores}")
@@ -113,7 +115,7 @@ class Chaos:
         self.tmpfs = False
         if os.geteuid() == 0 and shutil.which("mount"):
             r = subprocess.run(
-                ["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(self.data)], capture_output=True
+                ["mount", "-t", "tmpfs", "-o", "size=512m", "tmpfs", str(self.data)], capture_output=True
             )
             self.tmpfs = r.returncode == 0
         self.links = [PtyLink(self.root / f"port{i}") for i in range(n_ports)]
@@ -216,6 +218,8 @@ class Chaos:
             return
         ballast = self.data / "ballast"
         st = os.statvfs(self.data)
+        used = shutil.disk_usage(self.data).used
+        self.report.journal_peak_mb = max(self.report.journal_peak_mb, used / 1e6)
         try:
             with open(ballast, "wb") as f:
                 f.truncate(0)
