@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -76,7 +77,11 @@ static void *producer(void *arg)
         }
         uint32_t done = 0;
         while (done < n) {
-            done += vs_ring_write_f32(&ring, fbuf, blk + done, n - done);
+            const uint32_t put = vs_ring_write_f32(&ring, fbuf, blk + done, n - done);
+            if (put == 0u) {
+                sched_yield(); /* full: let the consumer run (matters on a loaded single core) */
+            }
+            done += put;
         }
         next += n;
     }
@@ -94,6 +99,9 @@ static void test_two_threads(void)
         const uint32_t n = vs_ring_read_f32(&ring, fbuf, got, 1u + (k++ * 11u) % 53u);
         for (uint32_t i = 0; i < n; i++) {
             bad += got[i] != (float)(expect + i);
+        }
+        if (n == 0u) {
+            sched_yield();
         }
         expect += n;
     }
