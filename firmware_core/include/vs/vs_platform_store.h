@@ -8,8 +8,9 @@
  * treats a record that fails them as absent (a torn write after a power cut). Writes happen at boot only
  * (the boot record), never in the sampling path, so the flash wear is one erase per reset.
  *
- * Model slots (A/B images for MODEL_* updates, issue H) will get their own functions in this header.
- * Main loop only; not ISR-safe.
+ * The A/B model slots themselves are flash areas behind vs_model_update.h's io functions; their small state
+ * record alternates between record ids 1 and 2 of this store (VS_MODEL_UPDATE_STORE_ID0/1), so a port
+ * provides at least ids 0..2. Main loop only; not ISR-safe.
  */
 #ifndef VS_PLATFORM_STORE_H
 #define VS_PLATFORM_STORE_H
@@ -25,6 +26,7 @@ extern "C" {
 
 /* Record ids. */
 #define VS_STORE_RECORD_BOOT 0U /* vs_node's boot record: boot counter, watchdog resets */
+/* ids 1 and 2: vs_model_update's state record (two copies, written alternately) */
 
 /* Read record `id` into buf[0..len). Returns the stored record's length (may differ from len: the caller checks
  * it), 0 when the record was never written, or a negative VS_ERR_*. Copies min(len, stored) bytes. */
