@@ -107,6 +107,34 @@ static void test_block_longer_than_the_ring(void)
     VS_CHECK_EQ_INT(t.seen, 23);
 }
 
+static void test_raw_int16_validation_and_levels(void)
+{
+    vs_trigger_t t;
+    int16_t ring[FL];
+    float fbuf[FL];
+    vs_trigger_config_t c = {0.5f, 0.0f, 0u, 0u, FL};
+    VS_CHECK_EQ_INT(vs_trigger_init_i16(&t, &c, ring, 0.0f), VS_ERR_ARG);
+    VS_CHECK_EQ_INT(vs_trigger_init_i16(&t, &c, ring, -1.0f), VS_ERR_ARG);
+    VS_CHECK_EQ_INT(vs_trigger_init_i16(&t, &c, ring, NAN), VS_ERR_ARG);
+    VS_CHECK_EQ_INT(vs_trigger_init_i16(&t, &c, NULL, 0.25f), VS_ERR_ARG);
+    VS_CHECK_EQ_INT(vs_trigger_init_i16(&t, &c, ring, 0.25f), VS_OK);
+    const int16_t block[12] = {4, -4, 4, -4, 4, -4, 4, -4, 4, -4, 4, -4}; /* mean 0, rms 4, peak 4 counts */
+    VS_CHECK_EQ_INT(vs_trigger_push_i16(&t, block, 0), VS_ERR_ARG);
+    VS_CHECK_EQ_INT(vs_trigger_push_i16(&t, block, 32769u), VS_ERR_ARG);
+    VS_CHECK_EQ_INT(vs_trigger_push_f32(&t, fbuf, 4), VS_ERR_STATE);
+    /* 12 samples into a ring of 8: warm-up done, level 1.0 g > 0.5 g, the frame is the last 8 counts * 0.25. */
+    VS_CHECK_EQ_INT(vs_trigger_push_i16(&t, block, 12), (int)VS_TRIGGER_RMS);
+    VS_CHECK_NEAR(t.last_rms, 1.0, 1e-6);
+    VS_CHECK_NEAR(t.last_peak, 1.0, 1e-6);
+    vs_trigger_copy_frame(&t, fbuf);
+    for (int i = 0; i < FL; i++) {
+        VS_CHECK_NEAR(fbuf[i], (i % 2 == 0 ? 1.0 : -1.0), 0.0);
+    }
+    /* A float trigger refuses raw blocks. */
+    VS_CHECK_EQ_INT(vs_trigger_init(&t, &c, fbuf), VS_OK);
+    VS_CHECK_EQ_INT(vs_trigger_push_i16(&t, block, 4), VS_ERR_STATE);
+}
+
 int main(void)
 {
     test_init_validation();
@@ -114,5 +142,6 @@ int main(void)
     test_wake_and_heartbeat();
     test_frame_is_latest_samples_in_order();
     test_block_longer_than_the_ring();
+    test_raw_int16_validation_and_levels();
     VS_TEST_DONE();
 }
