@@ -301,8 +301,14 @@ def test_export_on_a_full_disk_leaves_nothing(raw_store: Path, tmp_path: Path) -
 # ------------------------------------------------------------------------ deliverable 3: access control
 
 
+@pytest.fixture(scope="module")
+def users_toml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A users file written once per module by the real CLI: alice (operator), boss (admin)."""
+    return users_file(tmp_path_factory.mktemp("users"))
+
+
 def users_file(tmp_path: Path) -> Path:
-    """A users file written by the real CLI: alice (operator), root (admin); passwords on stdin."""
+    """A users file written by the real CLI: alice (operator), boss (admin); passwords on stdin."""
     import subprocess
     import sys
 
@@ -346,23 +352,23 @@ def audit_rows(store: Path) -> list[tuple[str, str, str, str]]:
 
 
 @pytest.fixture()
-def lan_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def lan_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, users_toml: Path) -> Path:
     """The standard 3-node store with an open alarm, served on the LAN with a users file."""
     from tests.support.dashboard import fill_store
 
     path = tmp_path / "s.sqlite"
     fill_store(path, t0_ns=time.time_ns() - 125 * SECOND)
     monkeypatch.setenv("VIBSENTRY_DASHBOARD_STORE", f"sqlite:{path}")
-    monkeypatch.setenv("VIBSENTRY_DASHBOARD_USERS_FILE", str(users_file(tmp_path)))
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_USERS_FILE", str(users_toml))
     monkeypatch.setenv("VIBSENTRY_DASHBOARD_ADDRESS", "0.0.0.0")
     monkeypatch.setenv("VIBSENTRY_DASHBOARD_EXPORT_DIR", str(tmp_path / "exports"))
     return path
 
 
-def test_users_file_holds_argon2id_hashes_only(tmp_path: Path) -> None:
+def test_users_file_holds_argon2id_hashes_only(users_toml: Path) -> None:
     import stat
 
-    path = users_file(tmp_path)
+    path = users_toml
     text = path.read_text()
     assert "alice-secret-pw" not in text and text.count("$argon2id$") == 2
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
