@@ -163,18 +163,18 @@ static float mel_dot(const float *a, const float *c, uint32_t n)
     uint32_t n4 = n / 4u;
     if (n4 != 0u) {
         __asm__ volatile("1:\n\t"
-                "vldmia %[a]!, {s8-s11}\n\t"
-                "vldmia %[c]!, {s12-s15}\n\t"
-                "vmla.f32 %[s0], s8, s12\n\t"
-                "vmla.f32 %[s1], s9, s13\n\t"
-                "vmla.f32 %[s2], s10, s14\n\t"
-                "vmla.f32 %[s3], s11, s15\n\t"
-                "subs %[n], %[n], #1\n\t"
-                "bne 1b\n\t"
-                : [a] "+r"(a), [c] "+r"(c), [n] "+r"(n4), [s0] "+t"(s0), [s1] "+t"(s1), [s2] "+t"(s2),
-                  [s3] "+t"(s3)
-                :
-                : "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory");
+                         "vldmia %[a]!, {s8-s11}\n\t"
+                         "vldmia %[c]!, {s12-s15}\n\t"
+                         "vmla.f32 %[s0], s8, s12\n\t"
+                         "vmla.f32 %[s1], s9, s13\n\t"
+                         "vmla.f32 %[s2], s10, s14\n\t"
+                         "vmla.f32 %[s3], s11, s15\n\t"
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b\n\t"
+                         : [a] "+r"(a), [c] "+r"(c), [n] "+r"(n4), [s0] "+t"(s0), [s1] "+t"(s1), [s2] "+t"(s2),
+                           [s3] "+t"(s3)
+                         :
+                         : "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory");
     }
     for (uint32_t i = 0; i < (n & 3u); i++) {
         s0 += a[i] * c[i];
@@ -189,19 +189,19 @@ static void cmplx_mag(const float *x, float *out, uint32_t n)
     uint32_t n2 = n / 2u;
     if (n2 != 0u) {
         __asm__ volatile("1:\n\t"
-                "vldmia %[x]!, {s8-s11}\n\t"
-                "vmul.f32 s12, s8, s8\n\t"
-                "vmul.f32 s13, s10, s10\n\t"
-                "vfma.f32 s12, s9, s9\n\t"
-                "vfma.f32 s13, s11, s11\n\t"
-                "vsqrt.f32 s12, s12\n\t"
-                "vsqrt.f32 s13, s13\n\t"
-                "vstmia %[o]!, {s12-s13}\n\t"
-                "subs %[n], %[n], #1\n\t"
-                "bne 1b\n\t"
-                : [x] "+r"(x), [o] "+r"(out), [n] "+r"(n2)
-                :
-                : "s8", "s9", "s10", "s11", "s12", "s13", "cc", "memory");
+                         "vldmia %[x]!, {s8-s11}\n\t"
+                         "vmul.f32 s12, s8, s8\n\t"
+                         "vmul.f32 s13, s10, s10\n\t"
+                         "vfma.f32 s12, s9, s9\n\t"
+                         "vfma.f32 s13, s11, s11\n\t"
+                         "vsqrt.f32 s12, s12\n\t"
+                         "vsqrt.f32 s13, s13\n\t"
+                         "vstmia %[o]!, {s12-s13}\n\t"
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b\n\t"
+                         : [x] "+r"(x), [o] "+r"(out), [n] "+r"(n2)
+                         :
+                         : "s8", "s9", "s10", "s11", "s12", "s13", "cc", "memory");
     }
     if ((n & 1u) != 0u) {
         *out = sqrtf(x[0] * x[0] + x[1] * x[1]);

@@ -127,15 +127,15 @@ static void widen_reordered(const int8_t *x, uint32_t n4, uint32_t *x16)
 {
     uint32_t v, e, o;
     __asm__ volatile("1:\n\t"
-            "ldr %[v], [%[x]], #4\n\t"
-            "sxtb16 %[e], %[v]\n\t"
-            "sxtb16 %[o], %[v], ror #8\n\t"
-            "strd %[e], %[o], [%[y]], #8\n\t"
-            "subs %[n], %[n], #1\n\t"
-            "bne 1b\n\t"
-            : [x] "+r"(x), [y] "+r"(x16), [n] "+r"(n4), [v] "=&r"(v), [e] "=&r"(e), [o] "=&r"(o)
-            :
-            : "cc", "memory");
+                     "ldr %[v], [%[x]], #4\n\t"
+                     "sxtb16 %[e], %[v]\n\t"
+                     "sxtb16 %[o], %[v], ror #8\n\t"
+                     "strd %[e], %[o], [%[y]], #8\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : [x] "+r"(x), [y] "+r"(x16), [n] "+r"(n4), [v] "=&r"(v), [e] "=&r"(e), [o] "=&r"(o)
+                     :
+                     : "cc", "memory");
 }
 
 /* Single-rounding requantization (vs_nn_requantize_single) of k accumulators of channels o0.., then the
@@ -181,9 +181,9 @@ __attribute__((noinline)) static void requant_block(const vs_nn_quant_t *q, uint
 /* Four output rows per pass share each widened input pair: per 4 inputs, 4 weight loads, 1 LDRD of the
  * input, 8 SXTB16 and 8 SMLAD for 16 MACs (about 1.4 instructions per MAC with the loop). One asm block: GCC
  * at -Os spills pointers in this loop. noinline: its 13 register operands must not compete with a caller's
- * live values (inlined at -O2 the constraints become impossible), and the memory clobber stays local. Rows o+1..o+3 are addressed from two pointers and the row stride.
- * Exact: the int32 sums equal dot_s8's (integer addition is associative, and TFLite's int32 accumulator of
- * the same products does not overflow either). */
+ * live values (inlined at -O2 the constraints become impossible), and the memory clobber stays local. Rows
+ * o+1..o+3 are addressed from two pointers and the row stride. Exact: the int32 sums equal dot_s8's (integer
+ * addition is associative, and TFLite's int32 accumulator of the same products does not overflow either). */
 __attribute__((noinline)) static void dot4_dsp(const int8_t *w0, uint32_t stride, const uint32_t *xv, uint32_t n4,
                                                const int32_t *init, int32_t *acc)
 {
@@ -214,15 +214,15 @@ __attribute__((noinline)) static void dot4_dsp(const int8_t *w0, uint32_t stride
     "smlad %[s2], %[t], %[xo], %[s2]\n\t"
     /* An odd group of 4 inputs first, then 8 inputs per pass (the loop's 2 instructions per 32 MACs). */
     __asm__ volatile("tst %[n], #1\n\t"
-            "beq 2f\n\t" VS_NN_DOT4_STEP "subs %[n], %[n], #1\n\t"
-            "beq 3f\n\t"
-            "2:\n\t" VS_NN_DOT4_STEP VS_NN_DOT4_STEP "subs %[n], %[n], #2\n\t"
-            "bne 2b\n\t"
-            "3:\n\t"
-            : [w0] "+r"(w0), [w2] "+r"(w2), [xv] "+r"(xv), [n] "+r"(n4), [s0] "+r"(s0), [s1] "+r"(s1),
-              [s2] "+r"(s2), [s3] "+r"(s3), [u] "=&r"(u), [xe] "=&r"(xe), [xo] "=&r"(xo), [t] "=&r"(t)
-            : [st] "r"(stride)
-            : "cc", "memory");
+                     "beq 2f\n\t" VS_NN_DOT4_STEP "subs %[n], %[n], #1\n\t"
+                     "beq 3f\n\t"
+                     "2:\n\t" VS_NN_DOT4_STEP VS_NN_DOT4_STEP "subs %[n], %[n], #2\n\t"
+                     "bne 2b\n\t"
+                     "3:\n\t"
+                     : [w0] "+r"(w0), [w2] "+r"(w2), [xv] "+r"(xv), [n] "+r"(n4), [s0] "+r"(s0), [s1] "+r"(s1),
+                       [s2] "+r"(s2), [s3] "+r"(s3), [u] "=&r"(u), [xe] "=&r"(xe), [xo] "=&r"(xo), [t] "=&r"(t)
+                     : [st] "r"(stride)
+                     : "cc", "memory");
 #undef VS_NN_DOT4_STEP
     acc[0] = s0;
     acc[1] = s1;

@@ -189,15 +189,15 @@ static void stats_copy_dsp8(int16_t *dst, const int16_t *x, uint32_t n8, stats_i
     "ssub16 %[b], %[mn], %[a]\n\t"                                                                                \
     "sel %[mn], %[a], %[mn]\n\t"
     __asm__ volatile("tst %[n], #1\n\t"
-            "beq 2f\n\t" VS_TRIG_STEP4 VS_TRIG_STEP4 "subs %[n], %[n], #1\n\t"
-            "beq 3f\n\t"
-            "2:\n\t" VS_TRIG_STEP4 VS_TRIG_STEP4 VS_TRIG_STEP4 VS_TRIG_STEP4 "subs %[n], %[n], #2\n\t"
-            "bne 2b\n\t"
-            "3:\n\t"
-            : [p] "+r"(x), [d] "+r"(dst), [n] "+r"(n8), [s1] "+r"(s1), [lo] "+r"(s2lo), [hi] "+r"(s2hi),
-              [mx] "+r"(mx), [mn] "+r"(mn), [a] "=&r"(a), [b] "=&r"(b), [t] "=&r"(t)
-            : [one] "r"(one)
-            : "cc", "memory");
+                     "beq 2f\n\t" VS_TRIG_STEP4 VS_TRIG_STEP4 "subs %[n], %[n], #1\n\t"
+                     "beq 3f\n\t"
+                     "2:\n\t" VS_TRIG_STEP4 VS_TRIG_STEP4 VS_TRIG_STEP4 VS_TRIG_STEP4 "subs %[n], %[n], #2\n\t"
+                     "bne 2b\n\t"
+                     "3:\n\t"
+                     : [p] "+r"(x), [d] "+r"(dst), [n] "+r"(n8), [s1] "+r"(s1), [lo] "+r"(s2lo), [hi] "+r"(s2hi),
+                       [mx] "+r"(mx), [mn] "+r"(mn), [a] "=&r"(a), [b] "=&r"(b), [t] "=&r"(t)
+                     : [one] "r"(one)
+                     : "cc", "memory");
 #undef VS_TRIG_STEP4
     st->s1 = s1;
     st->s2 = (int64_t)(((uint64_t)s2hi << 32) | s2lo);
