@@ -39,6 +39,7 @@ VIEWS: dict[str, str] = {
     "machine": "Machine detail",
     "alarms": "Alarm log",
     "retrain": "Data for retraining",
+    "models": "Models",
     "audit": "Audit log",
 }
 STATUS_BADGE = {
@@ -557,6 +558,79 @@ def retrain_view() -> None:
                 st.warning(f"Left out: {md_literal(reason)}")
 
 
+# --------------------------------------------------------------------------------------------- models
+
+
+def models_view() -> None:
+    from vibsentry.dashboard import models as mv
+    from vibsentry.dashboard.queries import SqliteSource
+
+    st.title("Models")
+    st.caption(
+        "The model each node runs (from its MODEL_STATUS messages): slot, trial state, signed counter and hash. "
+        "Admins deploy a signed bundle to selected nodes through the gateway (docs/deploy.md)."
+    )
+    if not isinstance(SOURCE, SqliteSource):
+        st.info("The Models view reads the gateway's SQLite store; this dashboard shows another source.")
+        return
+    table = mv.model_table(SOURCE.path)
+    if table.empty:
+        st.info("No node has reported a model status yet (nodes with model updates send one after HELLO).")
+    else:
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "updated": st.column_config.DatetimeColumn("updated (UTC)", format="YYYY-MM-DD HH:mm:ss")
+            },
+        )
+    if not USER.allows("deploy"):
+        st.info(f"Deploying models needs the admin role; you have **{USER.role}** access.")
+        return
+    pub = SETTINGS["deploy_pub"]
+    if not pub:
+        st.info("Set VIBSENTRY_DASHBOARD_DEPLOY_PUB to the plant's public.key to deploy from here.")
+        return
+    found = [c for c in mv.candidates(SETTINGS["bundles_dir"], pub) if c.ok]
+    if not found:
+        st.info(f"No bundle signed with that key in {md_literal(SETTINGS['bundles_dir'])}.")
+        return
+    with st.form("deploy"):
+        pick = st.selectbox(
+            "Signed bundle",
+            range(len(found)),
+            format_func=lambda i: f"{found[i].path.name}: {found[i].detail}",
+            key="deploy-bundle",
+        )
+        nodes = st.multiselect(
+            "Nodes", sorted(table["node"].tolist()) if not table.empty else [], key="deploy-nodes"
+        )
+        go = st.form_submit_button("Deploy", key="deploy-go")
+    if go and nodes:
+        cand = found[int(pick)]
+        bar = st.progress(0.0, text="verifying")
+
+        def step(node: int, done: int, total: int) -> None:
+            bar.progress(done / total, text=f"node {node}: {done} of {total} bytes")
+
+        try:
+            reports = mv.deploy(
+                SETTINGS["gateway_dir"], cand, [int(n) for n in nodes], public_key=pub, progress=step
+            )
+        except VibsentryError as exc:
+            audit("deploy", f"{cand.path.name} -> nodes {nodes}", "refused", str(exc))
+            st.error(md_literal(exc))
+            return
+        for r in reports:
+            outcome = "ok" if r.ok else ("refused" if r.stage == "refused" else "failed")
+            audit(
+                "deploy", f"{cand.path.name} -> node {r.node}", outcome, f"{r.stage} {r.reason or ''}".strip()
+            )
+        bar.progress(1.0, text="done")
+        st.dataframe(pd.DataFrame([r.to_dict() for r in reports]), hide_index=True)
+
+
 # --------------------------------------------------------------------------------------------- audit
 
 
@@ -579,5 +653,6 @@ def audit_view() -> None:
     "machine": machine_view,
     "alarms": alarm_view,
     "retrain": retrain_view,
+    "models": models_view,
     "audit": audit_view,
 }[view]()

@@ -58,6 +58,11 @@ def settings() -> dict[str, Any]:
         "auth": auth_settings(section.get("auth", {}), env),
         "address": env.get("VIBSENTRY_DASHBOARD_ADDRESS") or None,
         "audit": env.get("VIBSENTRY_DASHBOARD_AUDIT") or None,
+        # Models view (docs/deploy.md): the running gateway's data directory, the plant's public key and
+        # where signed bundles are kept; deploying needs the public key.
+        "gateway_dir": env.get("VIBSENTRY_DASHBOARD_GATEWAY_DIR") or ".vibsentry/data",
+        "deploy_pub": env.get("VIBSENTRY_DASHBOARD_DEPLOY_PUB") or None,
+        "bundles_dir": env.get("VIBSENTRY_DASHBOARD_BUNDLES_DIR") or "bundles",
         "config": {
             k: v
             for k, v in section.items()
