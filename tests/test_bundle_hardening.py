@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.test_cli_hardening import ROOT, one_line_error, vibsentry
+from tests.test_cli_hardening import ROOT
 from vibsentry.runtime.bundle import metadata_sha256, sha256_bytes
 
 pytestmark = pytest.mark.needs_tf
@@ -46,45 +48,54 @@ def copy_of(trained: Path, tmp_path: Path) -> Path:
     return dst
 
 
-def test_wrong_shape_model_is_refused_by_evaluate_and_export_validate(trained: Path, tmp_path: Path) -> None:
+def bad_bundles(trained: Path, root: Path) -> dict[str, Path]:
+    """Four copies of the trained bundle, each wrong in one way its hashes do not catch."""
     from tests.support.tflite_models import convert
 
-    b = copy_of(trained, tmp_path)
-    (b / "model.tflite").write_bytes(convert("mlp_softmax"))  # 40 in, 10 out: not an autoencoder
-    resign(b)
+    out = {}
+    for name in ("shape", "nan", "fifo", "score"):
+        (root / name).mkdir()
+        out[name] = copy_of(trained, root / name)
+    (out["shape"] / "model.tflite").write_bytes(convert("mlp_softmax"))  # 40 in, 10 out: not an autoencoder
+    resign(out["shape"])
+    meta = json.loads((out["nan"] / "bundle.json").read_text())
+    meta["alarm"]["threshold"] = float("nan")
+    (out["nan"] / "bundle.json").write_text(json.dumps(meta))  # Python writes the NaN literal
+    (out["fifo"] / "model.tflite").unlink()
+    os.mkfifo(out["fifo"] / "model.tflite")
+    resign(out["score"], lambda m: m["score"].update(definition="mahalanobis_v9"))
+    return out
+
+
+def test_wrong_bundles_are_one_line_in_every_command(trained: Path, tmp_path: Path) -> None:
+    """The real entry point, all rows in one child process (tests/support/cli_batch.py)."""
+    b = bad_bundles(trained, tmp_path)
     one = tmp_path / "one.csv"  # one short recording: the model is refused before any metric
     one.write_text(
         f"path,label,group,split\n{ROOT / 'sample_data' / 'synthetic' / 'm1_normal_c.wav'},normal,g,test\n"
     )
-    res = vibsentry("evaluate", str(b), "--manifest", str(one), "-q")
-    one_line_error(res, 1, "model.tflite", "gives 10 outputs", "anomaly bundle reproduces its features")
-    res = vibsentry("export", str(b), "--out", str(tmp_path / "c"), "--validate", "5")
-    one_line_error(res, 1, "gives 10 outputs")
-    assert not (tmp_path / "c").exists()
-
-
-def test_nan_threshold_is_one_line(trained: Path, tmp_path: Path) -> None:
-    b = copy_of(trained, tmp_path)
-    meta = json.loads((b / "bundle.json").read_text())
-    meta["alarm"]["threshold"] = float("nan")
-    (b / "bundle.json").write_text(json.dumps(meta))  # Python writes the NaN literal
-    for args in (
-        ("export", str(b), "--out", str(tmp_path / "c")),
-        ("ingest", "--bundle", str(b), "--port", "x"),
-    ):
-        one_line_error(vibsentry(*args), 1, "bundle.json", "NaN is not allowed")
-
-
-def test_fifo_model_is_refused_without_hanging(trained: Path, tmp_path: Path) -> None:
-    b = copy_of(trained, tmp_path)
-    (b / "model.tflite").unlink()
-    os.mkfifo(b / "model.tflite")
-    res = vibsentry("export", str(b), "--out", str(tmp_path / "c"), timeout=60)
-    one_line_error(res, 1, "model.tflite: not a regular file")
-
-
-def test_unknown_score_definition_is_refused(trained: Path, tmp_path: Path) -> None:
-    b = copy_of(trained, tmp_path)
-    resign(b, lambda m: m["score"].update(definition="mahalanobis_v9"))
-    res = vibsentry("export", str(b), "--out", str(tmp_path / "c"))
-    one_line_error(res, 1, "score definition 'mahalanobis_v9' is unknown")
+    rows = [
+        (["evaluate", str(b["shape"]), "--manifest", str(one), "-q"], "gives 10 outputs"),
+        (
+            ["export", str(b["shape"]), "--out", "c", "--validate", "5"],
+            "anomaly bundle reproduces its features",
+        ),
+        (["export", str(b["nan"]), "--out", "c"], "NaN is not allowed"),
+        (["ingest", "--bundle", str(b["nan"]), "--port", "x"], "NaN is not allowed"),
+        (["export", str(b["fifo"]), "--out", "c"], "model.tflite: not a regular file"),
+        (["evaluate", str(b["fifo"]), "--manifest", str(one), "-q"], "model.tflite: not a regular file"),
+        (["export", str(b["score"]), "--out", "c"], "score definition 'mahalanobis_v9' is unknown"),
+    ]
+    work = tmp_path / "work"
+    work.mkdir()
+    cases = [{"argv": argv, "cwd": str(work)} for argv, _ in rows]
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.support.cli_batch"],
+        input=json.dumps(cases), capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for (argv, needle), res in zip(rows, json.loads(proc.stdout), strict=True):
+        lines = res["stderr"].strip().splitlines()
+        assert res["rc"] == 1 and len(lines) == 1 and "Traceback" not in res["stderr"], (argv, res)
+        assert lines[0].startswith(f"vibsentry {argv[0]}: error: ") and needle in lines[0], (argv, lines)
+    assert list(work.iterdir()) == []  # no partial export
