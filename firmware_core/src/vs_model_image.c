@@ -31,9 +31,10 @@ typedef union {
     vs_nn_requant_params_t requant;
 } params_t;
 
-/* Bytes each op reads from its input(s) and writes to its output, from its decoded parameters. */
+/* Bytes each op reads from its input(s) and writes to its output, and its work (multiply-accumulates, or
+ * elements for element-wise ops), from its decoded parameters. */
 typedef struct {
-    uint64_t in, in2, out;
+    uint64_t in, in2, out, work;
 } needs_t;
 
 static uint32_t rd32(const uint8_t *p)
@@ -328,7 +329,115 @@ static int decode(const vs_model_image_t *img, uint16_t i, uint8_t *code, params
     default:
         return VS_IMAGE_ERR_FORMAT;
     }
+    switch (*code) {
+    case VS_NN_OP_FULLY_CONNECTED:
+        n->work = n->out * p->fc.in_features;
+        break;
+    case VS_NN_OP_CONV_2D:
+        n->work = n->out * p->conv.k_h * p->conv.k_w * p->conv.filter_in_c;
+        break;
+    case VS_NN_OP_DEPTHWISE_CONV_2D:
+        n->work = n->out * p->conv.k_h * p->conv.k_w;
+        break;
+    case VS_NN_OP_AVERAGE_POOL_2D:
+        n->work = n->out * p->pool.k_h * p->pool.k_w;
+        break;
+    default:
+        n->work = n->in > n->out ? n->in : n->out;
+        break;
+    }
     return (r.bad || r.n_words != want || r.next != want) ? VS_IMAGE_ERR_FORMAT : VS_OK;
+}
+
+/* Value ranges the vs_nn kernels assume (shift exponents, int32 accumulators that must not overflow):
+ * checked once at open, so a CRC-valid but inconsistent image is refused instead of reaching undefined
+ * behaviour in a kernel (found by fuzz/fuzz_model_image.c). TFLite's converter never produces values outside
+ * these ranges. */
+#define MAX_DEPTH 16384 /* products summed per output: 2^14 * 255 * 255 + bias stays below 2^31 */
+#define MAX_BIAS (1L << 30)
+
+static int in_range(int32_t v, int32_t lo, int32_t hi)
+{
+    return v >= lo && v <= hi;
+}
+
+static int shift_ok(int32_t shift)
+{
+    return in_range(shift, -31, 30);
+}
+
+static int act_ok(int32_t lo, int32_t hi)
+{
+    return in_range(lo, -128, 127) && in_range(hi, -128, 127) && lo <= hi;
+}
+
+static int quant_ok(const vs_nn_quant_t *q, uint32_t channels)
+{
+    if (!in_range(q->input_offset, -255, 255) || !in_range(q->filter_offset, -255, 255) ||
+        !in_range(q->output_offset, -255, 255) || !act_ok(q->act_min, q->act_max)) {
+        return 0;
+    }
+    const uint32_t n = q->per_channel ? channels : 1u;
+    for (uint32_t i = 0; i < n; i++) {
+        if (q->multiplier[i] < 0 || !shift_ok(q->shift[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int bias_ok(const int32_t *bias, uint32_t n)
+{
+    for (uint32_t i = 0; bias != NULL && i < n; i++) {
+        if (!in_range(bias[i], -MAX_BIAS, MAX_BIAS)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int ranges_ok(uint8_t code, const params_t *p)
+{
+    switch (code) {
+    case VS_NN_OP_FULLY_CONNECTED:
+        return p->fc.in_features <= MAX_DEPTH && quant_ok(&p->fc.q, p->fc.out_features) &&
+               bias_ok(p->fc.bias, p->fc.out_features);
+    case VS_NN_OP_CONV_2D:
+    case VS_NN_OP_DEPTHWISE_CONV_2D: {
+        const vs_nn_conv_params_t *c = &p->conv;
+        const uint64_t depth = (uint64_t)c->k_h * c->k_w * (code == VS_NN_OP_CONV_2D ? c->filter_in_c : 1u);
+        return depth <= MAX_DEPTH && quant_ok(&c->q, c->out_c) && bias_ok(c->bias, c->out_c);
+    }
+    case VS_NN_OP_AVERAGE_POOL_2D:
+        return (uint32_t)p->pool.k_h * p->pool.k_w <= 65536u && act_ok(p->pool.act_min, p->pool.act_max);
+    case VS_NN_OP_MEAN:
+        return p->mean.reduce <= (1u << 22) && in_range(p->mean.input_zero_point, -128, 127) &&
+               in_range(p->mean.output_zero_point, -128, 127) && p->mean.multiplier >= 0 && shift_ok(p->mean.shift);
+    case VS_NN_OP_ADD: {
+        const vs_nn_add_params_t *a = &p->add;
+        return in_range(a->input1_offset, -255, 255) && in_range(a->input2_offset, -255, 255) &&
+               in_range(a->output_offset, -255, 255) && in_range(a->left_shift, 0, 20) &&
+               a->input1_multiplier >= 0 && a->input2_multiplier >= 0 && a->output_multiplier >= 0 &&
+               shift_ok(a->input1_shift) && shift_ok(a->input2_shift) && shift_ok(a->output_shift) &&
+               act_ok(a->act_min, a->act_max);
+    }
+    case VS_NN_OP_RELU:
+        return in_range(p->relu.input_zero_point, -128, 127) && in_range(p->relu.output_zero_point, -128, 127) &&
+               p->relu.multiplier >= 0 && shift_ok(p->relu.shift) && act_ok(p->relu.act_min, p->relu.act_max);
+    case VS_NN_OP_SOFTMAX:
+        return p->softmax.input_multiplier >= 0 && in_range(p->softmax.input_left_shift, 0, 31) &&
+               p->softmax.diff_min <= 0;
+    case VS_NN_OP_QUANTIZE:
+    case VS_NN_OP_DEQUANTIZE:
+        /* scale > 0 and finite (NaN fails the first test); the largest float is finite */
+        return p->affine.scale > 0.0f && p->affine.scale <= 3.40282347e38f &&
+               in_range(p->affine.zero_point, -128, 127);
+    case VS_NN_OP_REQUANTIZE:
+        return in_range(p->requant.input_zero_point, -128, 127) && in_range(p->requant.output_zero_point, -128, 127) &&
+               p->requant.multiplier >= 0 && shift_ok(p->requant.shift);
+    default:
+        return 1; /* LOGISTIC, TANH (a table), COPY: nothing to range-check */
+    }
 }
 
 /* Tensor `t`: arena offset / bytes / constant offset; VS_OK when it fits the arena or the image. */
@@ -421,6 +530,7 @@ int vs_model_image_open(vs_model_image_t *img, const void *data, size_t len)
         memset(img, 0, sizeof *img);
         return VS_IMAGE_ERR_FORMAT;
     }
+    uint64_t work = 0;
     for (uint16_t i = 0; i < img->n_ops; i++) {
         const uint8_t *e = d + rd32(d + 56u) + OP_ENTRY_BYTES * i;
         uint8_t code;
@@ -428,6 +538,9 @@ int vs_model_image_open(vs_model_image_t *img, const void *data, size_t len)
         needs_t n;
         uint32_t in_bytes = 0, in2_bytes = 0, out_bytes = 0;
         int rc = decode(img, i, &code, &p, &n);
+        if (rc == VS_OK && !ranges_ok(code, &p)) {
+            rc = VS_IMAGE_ERR_FORMAT;
+        }
         if (rc == VS_OK) {
             rc = tensor(img, (int16_t)rd16(e + 2u), &off, &in_bytes, &cst);
         }
@@ -444,7 +557,9 @@ int vs_model_image_open(vs_model_image_t *img, const void *data, size_t len)
             memset(img, 0, sizeof *img);
             return VS_IMAGE_ERR_FORMAT;
         }
+        work += n.work;
     }
+    img->work = work > 0xffffffffull ? 0xffffffffu : (uint32_t)work;
     return VS_OK;
 }
 

@@ -65,6 +65,8 @@ typedef struct {
     uint8_t has_alarm;
     float threshold, clear_threshold;
     uint16_t alarm_k, alarm_n; /* raise after k of the last n scores above threshold */
+    uint32_t work;           /* multiply-accumulates (or elements) of one run, saturated at 2^32 - 1: a node
+                                may refuse a model too slow for its frame budget */
     const uint8_t *feature_hash;  /* 32 bytes: SHA-256 of the FeatureParams canonical JSON */
     const uint8_t *source_sha256; /* 32 bytes: SHA-256 of the .tflite the image was made from */
 } vs_model_image_t;
