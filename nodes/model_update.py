@@ -30,6 +30,7 @@ def _bind(lib: Any) -> None:
         "vs_flash_sim_cut_after": (None, [vp, ctypes.c_int64]),
         "vs_flash_sim_power_on": (None, [vp]),
         "vs_flash_sim_io": (vp, [vp]),
+        "vs_flash_sim_units": (ctypes.c_uint64, [vp]),
         "vs_node_enable_model_update": (c_int, [vp, vp, vp, ctypes.c_uint8, ctypes.c_uint32]),
     }
     for name, (res, args) in sigs.items():
@@ -66,6 +67,11 @@ class FlashSim:
     def cut_after(self, units: int) -> None:
         """Cut the power after ``units`` more programmed bytes (or 256-byte erase steps); < 0: never."""
         self.lib.lib.vs_flash_sim_cut_after(self.ptr, units)
+
+    @property
+    def units(self) -> int:
+        """Programmed bytes + 256-byte erase steps + record bytes spent since creation."""
+        return int(self.lib.lib.vs_flash_sim_units(self.ptr))
 
     def power_on(self) -> None:
         """Power back: the flash keeps what the cut left."""

@@ -138,6 +138,11 @@ const vs_model_update_io_t *vs_flash_sim_io(vs_flash_sim_t *sim)
     return &sim->io;
 }
 
+uint64_t vs_flash_sim_units(const vs_flash_sim_t *sim)
+{
+    return sim->units;
+}
+
 size_t vs_flash_sim_size(void)
 {
     return sizeof(vs_flash_sim_t);

@@ -59,6 +59,9 @@ void vs_flash_sim_power_on(vs_flash_sim_t *sim);
 /** The io table for vs_model_update_init (points into sim). */
 const vs_model_update_io_t *vs_flash_sim_io(vs_flash_sim_t *sim);
 
+/** Units spent since init (for bindings that cannot read the struct). */
+uint64_t vs_flash_sim_units(const vs_flash_sim_t *sim);
+
 /** sizeof(vs_flash_sim_t), for bindings that allocate it (ctypes). */
 size_t vs_flash_sim_size(void);
 
