@@ -155,8 +155,12 @@ def save_bundle(
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):  # a full disk, a read-only folder: name the bundle, not the temp file
+            raise BundleError(
+                f"{out_dir}: cannot write the bundle ({exc.strerror or exc}); nothing was written"
+            ) from None
         raise
     return out
 

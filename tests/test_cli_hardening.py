@@ -168,3 +168,16 @@ def test_dashboard_refuses_a_newer_schema_store(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("VIBSENTRY_DASHBOARD_STORE", f"sqlite:{db}")
     at = run_view("fleet")
     assert at.error and "schema_version 99 is newer" in at.error[0].value and not at.metric
+
+
+def test_a_bundle_on_a_full_disk_is_one_error_and_leaves_nothing(tmp_path: Path) -> None:
+    """What 'vibsentry train' does last (save_bundle), on a real filesystem too small for the bundle."""
+    from vibsentry.errors import BundleError
+    from vibsentry.runtime.bundle import FORMAT, save_bundle
+
+    with tiny_fs(tmp_path / "full", "64k") as full:
+        with pytest.raises(
+            BundleError, match=r"full/b: cannot write the bundle \(No space left on device\); nothing"
+        ):
+            save_bundle(full / "b", meta={"format": FORMAT}, files={"model.tflite": bytes(200_000)})
+        assert list(full.iterdir()) == []
