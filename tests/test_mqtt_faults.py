@@ -195,12 +195,12 @@ def test_two_collectors_share_the_stream_of_two_gateways_and_store_it_once(tmp_p
         with PtyLink(tmp_path / "p1") as l1, PtyLink(tmp_path / "p2") as l2:
             gws = [_gateway(l1, tmp_path / "g1", broker.url, gateway="line1"),
                    _gateway(l2, tmp_path / "g2", broker.url, gateway="line2")]  # fmt: skip
-            _write_all(l1, [hello(11, 0, 1000), *score_stream(11, 1500)])
-            _write_all(l2, [hello(12, 0, 1000), *score_stream(12, 1500)])
-            wait_for(lambda: len(score_keys(db)) >= 3000, timeout=60, what="3000 scores from two gateways")
+            _write_all(l1, [hello(11, 0, 1000), *score_stream(11, 1000)])
+            _write_all(l2, [hello(12, 0, 1000), *score_stream(12, 1000)])
+            wait_for(lambda: len(score_keys(db)) >= 2000, timeout=60, what="2000 scores from two gateways")
             for g in gws:
                 assert stop_gateway(g) == 0
-        assert score_keys(db) == [(11, s) for s in range(1, 1501)] + [(12, s) for s in range(1, 1501)]
+        assert score_keys(db) == [(11, s) for s in range(1, 1001)] + [(12, s) for s in range(1, 1001)]
         assert rows(db, "SELECT node, site, gateway FROM nodes ORDER BY node") == [
             (11, "plantA", "line1"),
             (12, "plantA", "line2"),
@@ -208,7 +208,7 @@ def test_two_collectors_share_the_stream_of_two_gateways_and_store_it_once(tmp_p
         for c in cols:
             stop_gateway(c)
         written = [collector_status(db, f"col{i}")["written"] for i in (1, 2)]
-        assert sum(written) == 3002 and min(written) > 0  # shared subscription: each took a part
+        assert sum(written) == 2002 and min(written) > 0  # shared subscription: each took a part
     finally:
         for p in gws + cols:
             stop_gateway(p)
@@ -227,7 +227,8 @@ def test_password_listener_credentials_from_the_environment_never_in_the_logs(tm
         wait_for(
             lambda: _gw_status(tmp_path / "bad")["sinks"]["mqtt"]["backlog"] == 1, what="HELLO held back"
         )
-        stop_gateway(bad)
+        bad.kill()  # a SIGTERM would spend 5 s trying to drain to a broker that refuses it
+        bad.wait(10)
         pwfile = tmp_path / "mqtt-password"
         pwfile.write_text(PASSWORD + "\n")
         good_log = tmp_path / "good.log"
