@@ -72,12 +72,12 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if args.json:
             write_atomic(args.json, text + "\n")
-        keys = [k for k in cv["folds"][0] if k not in ("held_out", "n_windows")]
+        fold_keys = [k for k in cv["folds"][0] if k not in ("held_out", "n_windows")]
         print(f"leave-one-{args.hold_out}-out, {args.kind}: {len(cv['folds'])} folds")
         for f in cv["folds"]:
-            vals = ", ".join(f"{k} {f[k]:.4f}" for k in keys if isinstance(f[k], float))
+            vals = ", ".join(f"{k} {f[k]:.4f}" for k in fold_keys if isinstance(f[k], float))
             print(f"  {args.hold_out}={f['held_out']!s:12s} {f['n_windows']:6d} windows: {vals}")
-        for k in keys:
+        for k in fold_keys:
             if f"{k}_mean" in cv:
                 print(f"  {k}: mean {cv[k + '_mean']:.4f}, worst {cv[k + '_worst']:.4f}")
         return 0
