@@ -305,9 +305,11 @@ class VirtualNode:
         from vibsentry.nodes.cnode import build_node_library, stream_messages
 
         fs = float(self.params.sample_rate)
+        signal = self.signal if self.signal is not None else self._c_signal
+        assert signal is not None  # the C engine keeps the samples (set in __init__)
         yield from stream_messages(
             build_node_library(self._bundle),
-            self.signal if self.signal is not None else self._c_signal,
+            signal,
             node_id=self.spec.node_id,
             machine=self.spec.machine,
             rule=self.rule,
