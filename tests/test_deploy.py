@@ -127,3 +127,32 @@ def test_deploy_through_gateway_survives_a_gateway_sigkill(signed, tmp_path) -> 
         if gw.poll() is None:
             stop_gateway(gw)
         link.close()
+
+
+def test_deploy_over_a_port_reports_each_node(signed, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """--port (no gateway): node 7 answers and confirms; node 9 does not exist on that port: unreachable, exit 1."""
+    from vibsentry.cli import main
+    from vibsentry.nodes.cnode import build_node_library, c_node_available
+
+    if (reason := c_node_available()) is not None:
+        pytest.skip(f"C node unavailable: {reason}")
+    node = UpdateNode(build_node_library(None), (signed["plant"] / "public.key").read_bytes())
+    link = PtyLink(tmp_path / "node.pty")
+    bridge = PtyBridge(node, link)
+    bridge.start()
+    try:
+        rc = main(
+            ["deploy", str(signed["bundle"]), "--node", "7", "--node", "9", "--pub", str(signed["plant"] / "public.key"),
+             "--port", str(link.link), "--timeout-s", "0.5", "--retries", "1", "--confirm-s", "30"]
+        )  # fmt: skip
+    finally:
+        bridge.stop.set()
+        bridge.join(5)
+        link.close()
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    assert rc == 1, (out, err)
+    assert lines[0].startswith("node 7: confirmed;") and "counter 7" in lines[0], out
+    assert lines[1].startswith("node 9: unreachable") and "no answer to MODEL_BEGIN" in lines[1], out
+    assert err.strip() == "vibsentry deploy: not confirmed on node(s) 9"
+    assert bridge.error is None, bridge.error
