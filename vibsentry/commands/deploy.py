@@ -65,7 +65,14 @@ def run(args: argparse.Namespace) -> int:
     """Verify, then deploy node by node."""
     from vibsentry import progress
     from vibsentry.dashboard.gateway.commands import SOCKET_NAME
-    from vibsentry.dashboard.gateway.deploy import GatewayLink, LinkLost, SerialLink, Update, deploy_node
+    from vibsentry.dashboard.gateway.deploy import (
+        GatewayLink,
+        Link,
+        LinkLost,
+        SerialLink,
+        Update,
+        deploy_node,
+    )
     from vibsentry.errors import DeployError, UsageError
     from vibsentry.signing import verify_bundle
 
@@ -75,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--node: ids are 0..65534 (got {args.node})")
     manifest = verify_bundle(args.bundle, args.pub)  # SignatureError (exit 1) before anything is sent
     update = Update.from_bundle(args.bundle)
+    link: Link
     try:
         if args.port is not None:
             link = SerialLink(args.port, args.baud)
