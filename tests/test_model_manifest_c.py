@@ -30,6 +30,8 @@ class Manifest(ctypes.Structure):
         ("image_sha256", ctypes.c_uint8 * 32),
         ("feature_hash", ctypes.c_uint8 * 32),
         ("key_index", ctypes.c_uint8),
+        ("has_selftest", ctypes.c_uint8),
+        ("selftest_sha256", ctypes.c_uint8 * 32),
     ]
 
 
@@ -95,6 +97,10 @@ def test_signed_manifest_is_accepted_under_the_right_key(lib: ctypes.CDLL) -> No
     assert m.key_index == 1 and m.counter == 42 and m.image_size == 2204
     assert bytes(m.image_sha256) == hashlib.sha256(b"img").digest()
     assert bytes(m.feature_hash) == hashlib.sha256(b"features").digest()
+    assert m.has_selftest == 0
+    with_selftest = canonical_manifest(_doc(selftest_sha256="5e" * 32))
+    assert _parse(lib, with_selftest)[0] == OK and _parse(lib, with_selftest)[1].has_selftest == 1
+    assert bytes(_parse(lib, with_selftest)[1].selftest_sha256) == b"\x5e" * 32
     only_others = _pub(keys[0]) + _pub(keys[2])
     assert lib.vs_model_manifest_check(raw, len(raw), sig, only_others, 2, ctypes.byref(m)) == ERR_SIGNATURE
     changed = raw.replace(b'"counter": 42', b'"counter": 43')
@@ -121,6 +127,8 @@ def test_signed_manifest_is_accepted_under_the_right_key(lib: ctypes.CDLL) -> No
         canonical_manifest(_doc(feature_hash="ab" * 31)),
         canonical_manifest(_doc(image={"file": "model.vsm", "size": 0, "sha256": "00" * 32})),
         canonical_manifest(_doc(image={"file": "model.vsm", "sha256": "00" * 32})),
+        canonical_manifest(_doc(selftest_sha256="5E" * 32)),
+        canonical_manifest(_doc(selftest_sha256=1)),
         canonical_manifest(_doc(extra=[1, 2])),
         canonical_manifest(_doc(extra={"nested": 1})),
         canonical_manifest(_doc(extra=None)),

@@ -10,9 +10,11 @@ The main paths run ``python -m vibsentry`` in a subprocess; the many damage vari
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import shutil
 import stat
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -178,3 +180,15 @@ def test_firmware_verifier_and_image_runner_accept_what_sign_wrote(
     img = ctypes.create_string_buffer(256)
     lib.vs_model_image_open.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
     assert lib.vs_model_image_open(img, buf, len(image)) == 0
+    # the self-test the node runs after an update: the C output for the all-zero-point input hashes to the
+    # manifest's selftest_sha256 (computed by sign with TFLite's reference kernels)
+    n_in, n_out = struct.unpack_from("<II", image, 28)
+    (zp,) = struct.unpack_from("<i", image, 40)
+    (arena_bytes,) = struct.unpack_from("<I", image, 16)
+    arena = (ctypes.c_uint32 * (arena_bytes // 4 + 1))()
+    x = struct.pack(f"<{n_in}b", *([zp] * n_in))
+    y = ctypes.create_string_buffer(n_out)
+    lib.vs_model_image_run.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_size_t] + [ctypes.c_void_p] * 2
+    assert lib.vs_model_image_run(img, arena, ctypes.sizeof(arena), x, y) == 0
+    doc = json.loads(raw)
+    assert hashlib.sha256(y.raw).hexdigest() == doc["selftest_sha256"]

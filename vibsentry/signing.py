@@ -175,6 +175,17 @@ def previous_counter(bundle: str | os.PathLike[str]) -> int | None:
         return None
 
 
+def selftest_sha256(bundle: Any) -> str:
+    """SHA-256 (hex) of the INT8 model's raw output for the all-zero-point input (one row), computed with
+    TFLite's reference kernels, which the C runtime matches bit for bit: a node runs the same input after an
+    update and compares (a self-test that the image computes what was trained, not only that it runs)."""
+    import numpy as np
+
+    m = bundle.model("int8")
+    x = np.full((1, m.n_inputs), m.input_quant[1], dtype=m.input_dtype)
+    return hashlib.sha256(np.ascontiguousarray(m.run(x)[0]).tobytes()).hexdigest()
+
+
 def sign_bundle(
     bundle: str | os.PathLike[str],
     key_path: str | os.PathLike[str],
@@ -206,7 +217,8 @@ def sign_bundle(
     from vibsentry.runtime.bundle import load_bundle
 
     b = Path(bundle)
-    meta = load_bundle(b).meta
+    loaded = load_bundle(b)
+    meta = loaded.meta
     key = load_private_key(key_path)
     prev = previous_counter(b)
     if counter is None:
@@ -228,6 +240,7 @@ def sign_bundle(
         "image": {"file": IMAGE_FILE, "size": len(image), "sha256": hashlib.sha256(image).hexdigest()},
         "feature_hash": str(meta["feature_hash"]),
         "bundle_sha256": str(meta["bundle_sha256"]),
+        "selftest_sha256": selftest_sha256(loaded),
         "key_id": key_id(_public_raw(key.public_key())),
         "signed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -301,7 +314,12 @@ def verify_bundle(bundle: str | os.PathLike[str], public_key_path: str | os.Path
         info = read_header(image, where=str(b / name))
     except ExportError as exc:
         raise SignatureError(str(exc)) from None
-    meta = load_bundle(b).meta
+    loaded = load_bundle(b)
+    meta = loaded.meta
+    if "selftest_sha256" in doc and doc["selftest_sha256"] != selftest_sha256(loaded):
+        raise SignatureError(
+            f"{mpath}: selftest_sha256 differs from the bundle model's output on the self-test input"
+        )
     for field, have in (("feature_hash", meta["feature_hash"]), ("bundle_sha256", meta["bundle_sha256"])):
         if doc.get(field) != have:
             raise SignatureError(f"{mpath}: {field} {str(doc.get(field))[:16]}… does not match bundle.json's")

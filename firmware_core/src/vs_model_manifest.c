@@ -177,6 +177,11 @@ static int members(cursor_t *c, int depth, unsigned *seen, vs_model_manifest_t *
             if (!expect(c, '{') || !members(c, 1, seen, m)) {
                 return 0;
             }
+        } else if (depth == 0 && key_is(k, n, "selftest_sha256")) {
+            if (!string(c, &s, &sn) || !hex32(s, sn, m->selftest_sha256)) {
+                return 0;
+            }
+            m->has_selftest = 1;
         } else if (depth == 1 && key_is(k, n, "size")) {
             bit = F_SIZE;
             if (!uint32_value(c, &m->image_size) || m->image_size == 0u) {

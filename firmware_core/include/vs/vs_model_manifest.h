@@ -9,7 +9,7 @@
  * whitespace anywhere JSON allows it. Unknown keys with string or integer values are skipped (a newer signer
  * may add fields); arrays, floats, negative numbers, true/false/null, trailing bytes are refused. Required:
  * "format" = "vibsentry.signed_manifest", "format_version" = 1, "counter" 1..2^32-1, "feature_hash" and
- * "image"."sha256" as 64 lowercase hex digits, "image"."size" 1..2^32-1.
+ * "image"."sha256" as 64 lowercase hex digits, "image"."size" 1..2^32-1; optional "selftest_sha256" (64 hex).
  *
  * No allocation, reentrant; verification costs one vs_ed25519_verify per key tried (see vs_ed25519.h): a
  * task, not an ISR.
@@ -32,6 +32,8 @@ typedef struct {
     uint8_t image_sha256[32];   /* SHA-256 of model.vsm */
     uint8_t feature_hash[32];   /* FeatureParams hash the model was trained for */
     uint8_t key_index;          /* which of the embedded keys verified the signature */
+    uint8_t has_selftest;       /* 1 when the manifest carries "selftest_sha256" (optional) */
+    uint8_t selftest_sha256[32]; /* SHA-256 of the int8 output for the all-zero-point input (docs/signing.md) */
 } vs_model_manifest_t;
 
 /** Parse manifest bytes (no signature check). VS_OK, VS_ERR_ARG, or VS_IMAGE_ERR_MANIFEST. */
