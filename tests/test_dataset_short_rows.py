@@ -83,7 +83,7 @@ def test_classifier_manifest_with_every_row_train_gives_one_clear_error(tmp_path
             "--kind",
             "classifier",
             "-o",
-            str(tmp_path / "b"),
+            str(tmp_path / "out"),
         ],
         capture_output=True,
         text=True,
