@@ -95,7 +95,7 @@ def test_a_dying_gateway_thread_stops_the_gateway_loudly(tmp_path, caplog):
         link.write(hello(4, 0, 1000))
         for f in score_stream(4, 60):
             link.write(f)
-        t.join(timeout=30)
+        t.join(timeout=120)  # a bound, not a timing: the gateway stops as soon as the thread dies
         assert not t.is_alive(), "the gateway kept running after its journal thread died"
     assert len(errors) == 1 and isinstance(errors[0], GatewayFailed)
     assert "simulated bug in the tracker" in str(errors[0])
