@@ -1,6 +1,6 @@
 """Write tests/vectors/model_update/: signed model images for the node's update state machine tests.
 
-firmware_core/tests/test_model_update.c (ASan/UBSan) reads these files; tests/test_model_update.py checks that
+firmware_core/tests/test_model_update.c (ASan/UBSan) reads these files; tests/firmware/test_model_update.py checks that
 they are what this script makes now (staleness) and uses the same helpers to sign its own variants.
 
 Two int8 autoencoders of the default FeatureParams (40 features; tests/support/tflite_models "autoencoder" and

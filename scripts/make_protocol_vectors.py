@@ -242,7 +242,7 @@ def bad_frames(good: dict[str, bytes]) -> list[tuple[str, str, bytes]]:
 
 
 def render() -> tuple[dict[Path, str], dict[str, bytes], list[tuple[str, str, bytes]]]:
-    """The vector files' text by path, and the good and bad frames (``tests/test_specs.py`` compares the
+    """The vector files' text by path, and the good and bad frames (``tests/project/test_specs.py`` compares the
     committed files with this, so stale vectors fail like any other generated file)."""
     src = Path(__file__).read_bytes()
     banner = (

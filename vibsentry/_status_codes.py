@@ -1,4 +1,4 @@
-"""GENERATED — do not edit. Source: specs/status_codes.toml (sha256 3238292aec47357f507b5dd305d5a9a33495f530516c7c06adf5f12b2ad02bbe); regenerate: python3 scripts/gen_specs.py
+"""GENERATED — do not edit. Source: specs/status_codes.toml (sha256 55ee36336e2a8dbc64458c7f10d321e713227d7efe37ef61b9306cefb4306277); regenerate: python3 scripts/gen_specs.py
 
 Every firmware_core C status code (name -> value), aliases included.
 """

@@ -6,7 +6,7 @@
  * size field and CRC-32 recomputed (what a buggy tool or an attacker holding the CRC would send), so the
  * structural checks behind the CRC are exercised; 2 = the rest as a signed-manifest JSON. Every accepted
  * image is run once on a zero input in an arena of exactly its arena_bytes (heap, so ASan sees overruns).
- * tests/test_model_image_fuzz.py builds it with clang -fsanitize=fuzzer,address,undefined and runs it with a
+ * tests/firmware/test_model_image_fuzz.py builds it with clang -fsanitize=fuzzer,address,undefined and runs it with a
  * fixed seed and run count.
  */
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* libFuzzer target for vs_node's command path: whatever arrives on the UART, the node answers every valid
  * command addressed to it with exactly one ACK or NACK, sends only well-formed frames, and keeps streaming.
  *
- * Built by tests/test_c_node_fuzz.py with clang -fsanitize=fuzzer,address,undefined from src/*.c, port/host/*.c
+ * Built by tests/firmware/test_c_node_fuzz.py with clang -fsanitize=fuzzer,address,undefined from src/*.c, port/host/*.c
  * and the CMSIS-DSP sources of the Makefile (no model: the score path without a model).
  *
  * Input: byte 0 = piece size - 1 in which the rest is delivered to vs_node_rx_bytes; after each piece the host

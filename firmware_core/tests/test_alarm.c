@@ -2,7 +2,7 @@
  * test_alarm.c - vs_alarm unit tests.
  *
  * Without arguments: hand-written cases. With arguments: each is a vector file that pytest converts from
- * tests/vectors/alarm/NAME.json (tests/test_c_alarm.py): a line "rule THR CLR K N", then one line per frame
+ * tests/vectors/alarm/NAME.json (tests/firmware/test_c_alarm.py): a line "rule THR CLR K N", then one line per frame
  * "SCORE STATE EVENT" with floats in C99 hex notation so they round-trip exactly.
  */
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * test_features.c - vs_features under AddressSanitizer + UndefinedBehaviorSanitizer: argument checks, the
  * documented buffer sizes (scratch of VS_FEATURES_SCRATCH_LEN floats is enough, in place or not), and known
  * answers for signals whose features are known in closed form. Python parity is tested in
- * tests/test_c_features.py; this binary proves the memory contract of the header.
+ * tests/firmware/test_c_features.py; this binary proves the memory contract of the header.
  */
 #include <math.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /*
  * test_nn.c - host unit tests of the int8 kernels and the model runner (ASan + UBSan build).
  *
- * Bit-exactness against TFLite on whole models is tested from pytest (tests/test_nn_bitexact.py); this file
+ * Bit-exactness against TFLite on whole models is tested from pytest (tests/firmware/test_nn_bitexact.py); this file
  * pins the fixed-point primitives with hand-computed values, the rounding rules of each kernel, and the error
  * paths (NULL, inconsistent dimensions, short or misaligned arena, unknown op).
  */

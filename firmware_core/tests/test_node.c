@@ -4,7 +4,7 @@
  * Covers: boot record (counter, watchdog resets, torn record), HELLO/STATUS timing on the fake clock, framing
  * independent of how the ISR splits the samples (byte-identical SCORE streams), ring overruns, every command
  * with exactly one ACK/NACK, REPLAY gaps, raw captures on alarm and on request, and garbage on the UART.
- * The model path and parity with Python are tested through ctypes (tests/test_c_node.py).
+ * The model path and parity with Python are tested through ctypes (tests/firmware/test_c_node.py).
  */
 #define _POSIX_C_SOURCE 200809L /* pthreads for the ISR-vs-main-loop run */
 #include <math.h>

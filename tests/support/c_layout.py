@@ -1,6 +1,6 @@
 """Check a ctypes mirror of a C struct against the C compiler's own layout.
 
-Tests drive C instance structs through ctypes (``tests/test_c_trigger.py``, ``tests/test_c_alarm.py``); the
+Tests drive C instance structs through ctypes (``tests/firmware/test_c_trigger.py``, ``tests/firmware/test_c_alarm.py``); the
 mirrors are a second copy of the header. :func:`c_layout` asks the compiler for ``sizeof`` and every member's
 ``offsetof`` so that a header change that the mirror misses fails one test by name instead of corrupting
 memory somewhere else.

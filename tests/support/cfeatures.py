@@ -1,5 +1,5 @@
 """ctypes binding of the C features (libvscore.so), test frames and the parity check (tolerances in
-tests/test_c_features.py's docstring)."""
+tests/firmware/test_c_features.py's docstring)."""
 
 from __future__ import annotations
 

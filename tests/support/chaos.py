@@ -1,6 +1,6 @@
 """Chaos run of the real gateway (issue K, deliverable 5): a fleet streams while the harness breaks things.
 
-Used by ``tests/test_chaos.py`` (60 s) and ``benchmarks/bench_chaos.py`` (10 min). The gateway is the real
+Used by ``tests/gateway/test_chaos.py`` (60 s) and ``benchmarks/bench_chaos.py`` (10 min). The gateway is the real
 ``vibsentry ingest`` process reading real ptys into the SQLite store (and a real ``influxd`` when one is
 given). At random moments, with a seeded RNG, the harness
 

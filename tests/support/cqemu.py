@@ -1,6 +1,6 @@
 """Run the firmware_core benchmark image on QEMU mps2-an386, count instructions, read linker maps.
 
-Shared by tests/test_c_qemu.py and benchmarks/bench_c_qemu.py / bench_c_size.py.
+Shared by tests/firmware/test_c_qemu.py and benchmarks/bench_c_qemu.py / bench_c_size.py.
 
 Targets: Cortex-M4F on ``mps2-an386`` and RV32IMC on ``virt`` (the RV32 size probe is linked for its RAM at
 0x80000000). Instruction counting: QEMU runs with ``-singlestep -d exec,nochain``, so every executed

@@ -1,4 +1,4 @@
-/* ctypes shim for the protocol parity tests (tests/test_protocol_c.py): the C codec driven with byte buffers.
+/* ctypes shim for the protocol parity tests (tests/protocol/test_protocol_c.py): the C codec driven with byte buffers.
  * Not part of the firmware. */
 #include <string.h>
 

@@ -69,7 +69,7 @@ def write_toy_dataset(
 def write_config(path: Path, **train: object) -> Path:
     """A TOML file with a ``[train]`` table (fast settings unless overridden)."""
     # model = autoencoder: these tests are about one pipeline, not the comparison of candidates (tested on
-    # sample_data in tests/test_train_sample_data.py); training one candidate keeps them fast.
+    # sample_data in tests/training/test_train_sample_data.py); training one candidate keeps them fast.
     vals: dict[str, object] = {
         "epochs": 40,
         "patience": 8,

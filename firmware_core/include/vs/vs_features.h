@@ -18,7 +18,7 @@
  * tables of the one configured length.
  *
  * Not ISR-safe and not reentrant on the same scratch buffer; run it from the analysis loop. float32 only
- * (no fixed point). Results equal vibsentry.dsp within the tolerances stated in tests/test_c_features.py.
+ * (no fixed point). Results equal vibsentry.dsp within the tolerances stated in tests/firmware/test_c_features.py.
  */
 #ifndef VS_FEATURES_H
 #define VS_FEATURES_H

@@ -23,7 +23,7 @@
  * Power cuts: only the inactive slot is written during a transfer, and the state that says which slot runs
  * is one small record written alternately to two store records, each with a sequence number and a CRC-32, so
  * a torn write leaves the previous record in force. A power cut at any point therefore leaves the node
- * running a verified model (tests/test_model_update.py cuts the power at random points 50 times).
+ * running a verified model (tests/firmware/test_model_update.py cuts the power at random points 50 times).
  *
  * Slot layout: [0] u32 magic "VSSL", [4] u32 manifest length, [8] 64-byte signature, [72] manifest bytes
  * (<= VS_MODEL_UPDATE_MAX_MANIFEST), image at VS_MODEL_UPDATE_IMAGE_OFFSET (4-byte aligned, as the image

@@ -11,7 +11,7 @@
  * the consumer only `tail`; each publishes its index after the element copies with a release store and reads
  * the other side's index with an acquire load (GCC __atomic builtins: plain word accesses plus a DMB on
  * Cortex-M4, a fence on RV32), so it is also correct across the two cores of an ESP32-S3 and race-free under
- * ThreadSanitizer (tests/test_c_node.py runs tests/test_ring.c's two-thread test with it). 32-bit aligned loads and stores are
+ * ThreadSanitizer (tests/firmware/test_c_node.py runs tests/test_ring.c's two-thread test with it). 32-bit aligned loads and stores are
  * single-copy atomic on Cortex-M (ARMv7-M ARM A3.5.3) and RV32 (RISC-V unprivileged spec 2.6), so no lock
  * is needed. vs_ring_count/space may be called from either side (the result can only be stale, never torn).
  *

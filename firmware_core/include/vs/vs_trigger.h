@@ -15,7 +15,7 @@
  *      carried a level reason (RMS/PEAK). WAKE and HEARTBEAT stay pending and fire at the first block after
  *      the hold-off. An analysis resets the heartbeat and hold-off clocks and consumes pending wake requests.
  * Time is counted in samples, so the machine is deterministic and host-testable on recorded signals
- * (tests/test_c_trigger.py replays sample_data against a Python model of the same rules).
+ * (tests/firmware/test_c_trigger.py replays sample_data against a Python model of the same rules).
  *
  * Raw int16 path (vs_trigger_init_i16 + vs_trigger_push_i16): the same rules on raw ADC counts, for nodes that
  * keep samples as int16 until a frame is analysed. Step 2 is computed exactly in integers (s1 = sum x,

@@ -1,0 +1,183 @@
+"""CLI hardening (issue K): the real ``vibsentry`` in a subprocess refuses what would destroy or leak, in one
+line, and leaves the user's files alone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.hardening import snapshot, tiny_fs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def vibsentry(
+    *args: str, cwd: Path | None = None, stdin: str = "", timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI; returns the completed process (text)."""
+    return subprocess.run(
+        [sys.executable, "-m", "vibsentry", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+def one_line_error(res: subprocess.CompletedProcess[str], code: int, *needles: str) -> str:
+    """Assert exit ``code`` with exactly one stderr line (no traceback) containing every needle."""
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == code and len(lines) == 1, (res.returncode, res.stderr)
+    assert "Traceback" not in res.stderr and all(n in lines[0] for n in needles), lines
+    return lines[0]
+
+
+def fake_bundle(path: Path) -> Path:
+    """A previous bundle as ``save_bundle`` writes it (content irrelevant to the replace rules)."""
+    from vibsentry.runtime.bundle import FORMAT, save_bundle
+
+    return save_bundle(path, meta={"format": FORMAT, "format_version": 1}, files={"report.md": b"old\n"})
+
+
+# --------------------------------------------------------------------------- finding 4: train --overwrite
+
+
+def test_train_overwrite_never_replaces_a_data_folder(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "precious.csv").write_text("mine\n")
+    before = snapshot(tmp_path)
+    res = vibsentry("train", "-m", str(ROOT / "sample_data" / "manifest.csv"), "-o", str(data), "--overwrite")
+    one_line_error(res, 1, "not a vibsentry bundle", "--overwrite only replaces a previous bundle")
+    assert snapshot(tmp_path) == before
+
+
+def test_train_overwrite_refuses_a_bundle_holding_its_inputs(tmp_path: Path) -> None:
+    old = fake_bundle(tmp_path / "b")
+    manifest = old / "new.csv"
+    manifest.write_text((ROOT / "sample_data" / "manifest.csv").read_text())
+    before = snapshot(tmp_path)
+    for out in (str(old), f"{old}/../b"):
+        res = vibsentry("train", "-m", str(manifest), "-o", out, "--overwrite")
+        one_line_error(res, 1, "contains", "new.csv", "would delete it")
+    res = vibsentry("train", "-m", str(manifest), "-o", str(tmp_path / "b"))
+    one_line_error(res, 1, "already exists")
+    assert snapshot(tmp_path) == before
+
+
+def test_save_bundle_over_a_dotdot_path_replaces_in_place(tmp_path: Path) -> None:
+    from vibsentry.runtime.bundle import FORMAT, save_bundle
+
+    fake_bundle(tmp_path / "D")
+    save_bundle(
+        tmp_path / "D" / ".." / "D",
+        meta={"format": FORMAT, "format_version": 1},
+        files={"report.md": b"new\n"},
+        overwrite=True,
+    )
+    assert (tmp_path / "D" / "report.md").read_text() == "new\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["D"]  # no .D.old-PID, no temp folder
+
+
+# ------------------------------------------------------------------------ finding 9: one line, not a trace
+
+
+def wav_cut_in_fmt(path: Path) -> Path:
+    import struct
+
+    path.write_bytes(b"RIFF" + struct.pack("<I", 100) + b"WAVE" + b"fmt " + struct.pack("<IHH", 16, 1, 1))
+    return path
+
+
+def wav_zero_channels(path: Path) -> Path:
+    import struct
+
+    fmt = struct.pack("<HHIIHH", 1, 0, 12000, 0, 0, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", 200) + bytes(200)
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+SAMPLE_WAV = ROOT / "sample_data" / "synthetic" / "m1_normal_a.wav"
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [(wav_cut_in_fmt, "header cut short"), (wav_zero_channels, "declares 0 channels")],
+)
+def test_features_on_a_broken_wav_header(tmp_path: Path, make: object, needle: str) -> None:
+    bad = make(tmp_path / "bad.wav")  # type: ignore[operator]
+    res = vibsentry("features", str(bad), "--out", str(tmp_path / "o.npz"))
+    one_line_error(res, 1, "bad.wav", "not a readable WAV file", needle)
+    assert not (tmp_path / "o.npz").exists()
+
+
+def test_features_to_an_unwritable_path_and_a_full_disk(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    res = vibsentry("features", str(SAMPLE_WAV), "--out", str(tmp_path / "afile" / "o.npz"), "-q")
+    one_line_error(res, 1, "afile/o.npz", "cannot write", "is a file, not a folder")
+    with tiny_fs(tmp_path / "full", "16k") as full:
+        res = vibsentry("features", str(SAMPLE_WAV), "--out", str(full / "o.npz"), "-q")
+        one_line_error(res, 1, "o.npz", "No space left on device", "nothing was written")
+        assert list(full.iterdir()) == []
+
+
+def test_features_reads_mat_files_with_the_training_loaders(tmp_path: Path) -> None:
+    import numpy as np
+    import scipy.io
+
+    x = np.random.default_rng(0).standard_normal(24000)
+    scipy.io.savemat(tmp_path / "cwru.mat", {"X097_DE_time": x[:, None], "X097_FE_time": x[:, None] / 2})
+    np.save(tmp_path / "same.npy", x.astype(np.float32))
+    for src in ("cwru.mat", "same.npy"):
+        res = vibsentry(
+            "features",
+            str(tmp_path / src),
+            "--sample-rate",
+            "12000",
+            "--out",
+            str(tmp_path / f"{src}.npz"),
+            "-q",
+        )
+        assert res.returncode == 0, res.stderr
+    a, b = (np.load(tmp_path / f"{s}.npz")["features"] for s in ("cwru.mat", "same.npy"))
+    assert a.shape == (23, 40) and np.array_equal(a, b)
+    one_line_error(
+        vibsentry("features", str(tmp_path / "cwru.mat"), "--out", str(tmp_path / "m.npz")),
+        2,
+        "pass --sample-rate",
+    )
+
+
+def test_dashboard_refuses_a_newer_schema_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from tests.dashboard.test_dashboard_app import run_view
+    from tests.support.dashboard import fill_store
+
+    db = tmp_path / "s.sqlite"
+    fill_store(db, t0_ns=0, n_nodes=1, seconds=2)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    res = vibsentry("dashboard", "--store", str(db), "--port", "1")
+    one_line_error(res, 1, "schema_version 99 is newer than this dashboard reads")
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_STORE", f"sqlite:{db}")
+    at = run_view("fleet")
+    assert at.error and "schema_version 99 is newer" in at.error[0].value and not at.metric
+
+
+def test_a_bundle_on_a_full_disk_is_one_error_and_leaves_nothing(tmp_path: Path) -> None:
+    """What 'vibsentry train' does last (save_bundle), on a real filesystem too small for the bundle."""
+    from vibsentry.errors import BundleError
+    from vibsentry.runtime.bundle import FORMAT, save_bundle
+
+    with tiny_fs(tmp_path / "full", "64k") as full:
+        with pytest.raises(
+            BundleError, match=r"full/b: cannot write the bundle \(No space left on device\); nothing"
+        ):
+            save_bundle(full / "b", meta={"format": FORMAT}, files={"model.tflite": bytes(200_000)})
+        assert list(full.iterdir()) == []
