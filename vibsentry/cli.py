@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from vibsentry import __version__
@@ -70,6 +72,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 1 failure, 2 usage error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
+        # A non-interactive shell starts background commands with SIGINT ignored, and Python then installs
+        # no KeyboardInterrupt handler: Ctrl-C or `kill -INT` must still stop a dashboard, demo or gateway.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return 2

@@ -79,7 +79,7 @@ def test_fuzz_node_commands_bounded(tmp_path: Path) -> None:
     _seeds(corpus)
     env = dict(os.environ, ASAN_OPTIONS="quarantine_size_mb=16:detect_leaks=0")
     proc = subprocess.run(
-        [str(exe), "-seed=1", "-runs=1500", "-max_len=6000", "-timeout=20", "-rss_limit_mb=1024",
+        [str(exe), "-seed=1", "-runs=1500", "-max_len=6000", "-timeout=20", "-rss_limit_mb=4096", "-malloc_limit_mb=256",
          f"-artifact_prefix={tmp_path}/", str(corpus)],
         capture_output=True, text=True, timeout=600, check=False, env=env,
     )  # fmt: skip

@@ -39,7 +39,7 @@ def test_fuzz_decoder_fixed_runs_without_crash(tmp_path: Path) -> None:
     env = {**os.environ, "ASAN_OPTIONS": "quarantine_size_mb=16:" + os.environ.get("ASAN_OPTIONS", "")}
     # New inputs go to the temporary first corpus dir; the committed corpus is only read.
     proc = subprocess.run(
-        [str(exe), f"-seed={SEED}", f"-runs={RUNS}", "-max_len=4096", "-timeout=10", "-rss_limit_mb=512",
+        [str(exe), f"-seed={SEED}", f"-runs={RUNS}", "-max_len=4096", "-timeout=10", "-rss_limit_mb=4096", "-malloc_limit_mb=256",
          f"-artifact_prefix={tmp_path}/", str(tmp_path), str(CORPUS)],
         capture_output=True, text=True, timeout=600, check=False, env=env,
     )  # fmt: skip
