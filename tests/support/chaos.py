@@ -284,13 +284,23 @@ class Chaos:
             return [(n, s) for n, s in got if n in good_ids]
 
         try:
-            wait_for(lambda: len(set(stored())) >= len(want), timeout=120, what="every good frame stored")
+            # A bound, not a timing: after the last influxd outage or SIGKILL the gateway's store backoff and
+            # replay take a while on a loaded 2-core machine.
+            try:
+                wait_for(lambda: len(set(stored())) >= len(want), timeout=300, what="every good frame stored")
+            except AssertionError as exc:
+                got = set(stored())
+                tail = self._log.read_text()[-3000:] if self._log.exists() else ""
+                raise AssertionError(
+                    f"{exc}: stored {len(got)} of {len(want)}, e.g. missing {sorted(want - got)[:5]}; gateway "
+                    f"{'running' if self.gw and self.gw.poll() is None else 'dead'}; log tail:\n{tail}"
+                ) from None
             if self.influx is not None:
                 from tests.support.influxd import score_count
 
                 wait_for(
                     lambda: score_count(self.influx.url, "chaos") >= len(want),
-                    timeout=120,
+                    timeout=300,
                     what="every good frame in influxd",
                 )
         finally:
