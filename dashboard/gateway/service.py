@@ -427,7 +427,20 @@ class Gateway:
                     log.info("store %s: writes succeed again", sink.store.description)
                 sink.last_error = None
                 attempt = 0
-                self.journal.mark_delivered(sink.name, batch[-1][0])
+                try:
+                    self.journal.mark_delivered(sink.name, batch[-1][0])
+                except StoreError as exc:
+                    # The store has the batch but the journal's disk refused the cursor (disk full): nothing
+                    # is lost, the batch is delivered again later and the store's keys make that idempotent.
+                    sink.last_error = str(exc)
+                    log.warning("%s; will deliver the batch again", exc)
+                    if self._stop.is_set() and self._drain_deadline < time.monotonic():
+                        return
+                    if self._stop.is_set():
+                        time.sleep(0.2)
+                    else:
+                        self._stop.wait(backoff_delay(attempt, cfg.retry_min_s, cfg.retry_max_s))
+                    continue
                 sink.delivered += len(batch)
                 last_write = time.monotonic()
             if stopping:

@@ -194,3 +194,38 @@ def test_property_arbitrary_valid_frames_never_lose_a_good_nodes_frames(tmp_path
     st = _status(data)
     assert st["fatal"] is None and st["journal"]["error"] is None
     assert len(evil) > 200
+
+
+def test_a_journal_that_cannot_record_a_delivery_is_retried_not_fatal(tmp_path):
+    """Found by the chaos run: on a full journal disk, advancing a store's delivery cursor failed and (with
+    thread guards) stopped the gateway. The store already has the batch: deliver it again later instead."""
+    from vibsentry.errors import StoreError
+
+    data = tmp_path / "data"
+    db = data / "vibsentry.sqlite"
+    with PtyLink(tmp_path / "port") as link:
+        cfg = GatewayConfig(ports=(str(link.link),), data_dir=data, status_interval_s=0.2)
+        gw = Gateway(cfg, {"sqlite": SQLiteStore(db)})
+        real = gw.journal.mark_delivered
+        failures = {"left": 3}
+
+        def mark_delivered(sink, upto):
+            if failures["left"]:
+                failures["left"] -= 1
+                raise StoreError(
+                    f"{gw.journal.path}: cannot mark delivery for {sink!r}: database or disk is full"
+                )
+            real(sink, upto)
+
+        gw.journal.mark_delivered = mark_delivered  # type: ignore[method-assign]
+        gw.start()
+        try:
+            link.write(hello(4, 0, 1000))
+            for f in score_stream(4, 50):
+                link.write(f)
+            wait_for(lambda: len(score_keys(db)) >= 50, what="50 scores")
+            wait_for(lambda: gw.journal.backlog("sqlite") == 0, what="the cursor to catch up")
+            assert gw.fatal is None and failures["left"] == 0
+        finally:
+            gw.stop()
+    assert score_keys(db) == [(4, i) for i in range(1, 51)]
