@@ -113,7 +113,9 @@ class DashboardConfig:
     iso_groups: Mapping[str, Sequence[float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.offline_after_s, (int, float)) and self.offline_after_s > 0):
+        if isinstance(self.offline_after_s, bool) or not (
+            isinstance(self.offline_after_s, (int, float)) and self.offline_after_s > 0
+        ):
             raise UsageError(f"dashboard offline_after_s={self.offline_after_s!r}: must be a positive number")
         groups = self.groups()
         for key, grp in {**self.machine_groups, "default_group": self.default_group}.items():

@@ -437,6 +437,19 @@ def _load_mat(row: ManifestRow) -> tuple[np.ndarray, float | None]:
 
 _LOADERS = {".wav": _load_wav, ".npy": _load_npy, ".csv": _load_csv, ".mat": _load_mat}
 
+#: File extensions :func:`load_signal` reads (lower case, with the dot).
+SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(sorted(_LOADERS))
+
+
+def file_sample_rate(row: ManifestRow) -> float | None:
+    """The sample rate in Hz the file itself declares (WAV header, ...), or None when it carries none."""
+    loader = _LOADERS.get(row.file.suffix.lower())
+    if loader is None:
+        raise DatasetError(
+            f"{row.where}: unsupported file type {row.file.suffix!r}; use {list(SUPPORTED_EXTENSIONS)}"
+        )
+    return loader(row)[1]
+
 
 def resample(x: np.ndarray, *, orig_sr: float, target_sr: float) -> np.ndarray:
     """Resample with a polyphase anti-aliasing FIR.

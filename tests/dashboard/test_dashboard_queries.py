@@ -51,6 +51,9 @@ def test_per_machine_iso_group_changes_zone_and_status(store: tuple[q.SqliteSour
     assert by.loc[1, "status"] == "warning"  # zone D without a model alarm is a warning
     with pytest.raises(UsageError, match="'nope'"):
         q.DashboardConfig(default_group="nope")
+    # TOML `true` is a bool, which Python counts as the int 1: it must not pass as "1 second".
+    with pytest.raises(UsageError, match="offline_after_s=True"):
+        q.DashboardConfig(offline_after_s=True)
 
 
 def test_trend_is_downsampled_in_the_database(store: tuple[q.SqliteSource, int]) -> None:

@@ -86,8 +86,10 @@ def _load(args: argparse.Namespace) -> tuple[Any, float, str, float | None]:
     if not src.is_file():
         raise FileFormatError(src, "file not found")
     ext = src.suffix.lower()
-    if ext not in manifest._LOADERS:
-        raise UsageError(f"{src}: unsupported file type {ext!r}; use one of {sorted(manifest._LOADERS)}")
+    if ext not in manifest.SUPPORTED_EXTENSIONS:
+        raise UsageError(
+            f"{src}: unsupported file type {ext!r}; use one of {list(manifest.SUPPORTED_EXTENSIONS)}"
+        )
     if args.fs is not None and not (math.isfinite(args.fs) and args.fs > 0):
         raise UsageError(f"--fs {args.fs!r}: must be a positive number of Hz")
 
@@ -101,7 +103,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, float, str, float | None]:
     if fs is None and ext == ".mat" and _CWRU_RATE.match(src.name):
         fs = float(_CWRU_RATE.match(src.name).group(1)) * 1000.0  # type: ignore[union-attr]
     if fs is None:
-        fs = manifest._LOADERS[ext](row(None))[1]
+        fs = manifest.file_sample_rate(row(None))
         if fs is None:
             raise UsageError(f"{src}: the file carries no sample rate; pass --fs HZ")
     x = manifest.load_signal(row(fs), target_sr=fs, allow_resample=False)
