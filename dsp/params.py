@@ -3,6 +3,9 @@
 Normative description: ``docs/features.md``. The canonical JSON of a FeatureParams (sorted keys, no spaces,
 every field explicit) hashes to ``feature_hash`` (SHA-256, lower-case hex). A node reports that hash and the
 gateway refuses scores whose hash differs from the deployed bundle's.
+
+``arithmetic = "q31"`` selects the fixed-point path for cores without an FPU (``vibsentry.dsp.fixed``); the
+default ``"f32"`` is left out of the canonical JSON, so every hash made before the field existed is unchanged.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ ACCEL_UNITS: dict[str, float] = {"g": 9.80665, "m/s2": 1.0}
 
 #: Frame lengths ``arm_rfft_fast_f32`` supports.
 FRAME_LENGTHS: tuple[int, ...] = (32, 64, 128, 256, 512, 1024, 2048, 4096)
+
+#: Feature arithmetic: CMSIS-DSP float32, or the fixed-point path (docs/features.md, "Fixed point").
+ARITHMETICS: tuple[str, ...] = ("f32", "q31")
 
 #: Added to mel energies before the natural log, as ``arm_mfcc_f32`` does.
 LOG_OFFSET = 1.0e-6
@@ -75,6 +81,10 @@ class FeatureParams:
     normalisation : str
         ``"zscore"``: the model input is ``(x - mean) / std`` with per-feature statistics stored in the
         bundle; ``"none"``: raw features go to the model.
+    arithmetic : str
+        ``"f32"`` (CMSIS-DSP float32, the reference) or ``"q31"`` (integer pipeline for cores without an FPU:
+        q31 FFT, fixed-point magnitude, mel and log2; ``vibsentry.dsp.fixed``). Part of the feature_hash
+        when ``"q31"``; ``"f32"`` is omitted from the canonical JSON (older bundles hash the same).
     """
 
     sample_rate: float = 12000.0
@@ -91,6 +101,7 @@ class FeatureParams:
     n_bands: int = 8
     velocity_band: tuple[float, float] = (10.0, 1000.0)
     normalisation: str = "zscore"
+    arithmetic: str = "f32"
     contract: str = field(default=CONTRACT)
 
     def __post_init__(self) -> None:
@@ -137,6 +148,8 @@ class FeatureParams:
             raise _fail("window", self.window, f"choose from {list(WINDOWS)}")
         if self.accel_unit not in ACCEL_UNITS:
             raise _fail("accel_unit", self.accel_unit, f"choose from {list(ACCEL_UNITS)}")
+        if self.arithmetic not in ARITHMETICS:
+            raise _fail("arithmetic", self.arithmetic, f"choose from {list(ARITHMETICS)}")
         if self.normalisation not in ("zscore", "none"):
             raise _fail("normalisation", self.normalisation, "choose from ['zscore', 'none']")
         nyq = fs / 2.0
@@ -207,8 +220,10 @@ class FeatureParams:
 
     # -- serialisation -----------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Every field, JSON-ready (tuples as lists)."""
+        """Every field, JSON-ready (tuples as lists); ``arithmetic`` only when it is not the default ``"f32"``."""
         d = dataclasses.asdict(self)
+        if d["arithmetic"] == "f32":
+            del d["arithmetic"]
         d["features"] = list(self.features)
         d["velocity_band"] = list(self.velocity_band)
         return d
