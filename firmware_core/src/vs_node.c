@@ -28,9 +28,6 @@
 #if (VS_NODE_RING_SAMPLES & (VS_NODE_RING_SAMPLES - 1U)) != 0U || VS_NODE_RING_SAMPLES < VS_PROTO_MAX_SAMPLES_I16
 #error "VS_NODE_RING_SAMPLES must be a power of two >= VS_PROTO_MAX_SAMPLES_I16"
 #endif
-#if VS_FEAT_HOP_LENGTH > VS_FEATURES_SCRATCH_LEN
-#error "a hop is staged in the feature scratch buffer: hop_length must be <= 2 * frame_length"
-#endif
 #if (VS_NODE_ARENA_BYTES % 4U) != 0U
 #error "VS_NODE_ARENA_BYTES must be a multiple of 4"
 #endif
@@ -113,7 +110,7 @@ static void restart_framing(vs_node_t *node)
 
 /* --- transmit ----------------------------------------------------------------------------------------- */
 
-/* Encode node->msg (its header.type and payload set by the caller) and send it. */
+/* Encode node->work.io.msg (its header.type and payload set by the caller) and send it. */
 static int emit(vs_node_t *node)
 {
     size_t len = 0;
@@ -123,15 +120,15 @@ static int emit(vs_node_t *node)
         now = node->last_ts_us;
     }
     node->last_ts_us = now;
-    node->msg.header.version = (uint8_t)VS_PROTO_VERSION;
-    node->msg.header.node_id = node->cfg.node_id;
-    node->msg.header.seq = node->seq;
-    node->msg.header.timestamp_us = now;
-    const int rc = vs_proto_encode(&node->msg, node->wire, sizeof node->wire, &len);
+    node->work.io.msg.header.version = (uint8_t)VS_PROTO_VERSION;
+    node->work.io.msg.header.node_id = node->cfg.node_id;
+    node->work.io.msg.header.seq = node->seq;
+    node->work.io.msg.header.timestamp_us = now;
+    const int rc = vs_proto_encode(&node->work.io.msg, node->work.io.wire, sizeof node->work.io.wire, &len);
     if (rc != VS_OK) {
         return rc; /* a bug in the caller's fields; nothing half-sent */
     }
-    vs_platform_uart_write(node->wire, len);
+    vs_platform_uart_write(node->work.io.wire, len);
     node->seq++;
     node->counters.tx_frames++;
     return VS_OK;
@@ -139,11 +136,11 @@ static int emit(vs_node_t *node)
 
 static void send_reply(vs_node_t *node, uint8_t acked_type, uint32_t acked_seq, uint8_t nack_reason)
 {
-    memset(&node->msg.u.ack, 0, sizeof node->msg.u.ack);
-    node->msg.header.type = nack_reason == 0u ? (uint8_t)VS_MSG_ACK : (uint8_t)VS_MSG_NACK;
-    node->msg.u.ack.acked_type = acked_type;
-    node->msg.u.ack.acked_seq = acked_seq;
-    node->msg.u.ack.reason = nack_reason;
+    memset(&node->work.io.msg.u.ack, 0, sizeof node->work.io.msg.u.ack);
+    node->work.io.msg.header.type = nack_reason == 0u ? (uint8_t)VS_MSG_ACK : (uint8_t)VS_MSG_NACK;
+    node->work.io.msg.u.ack.acked_type = acked_type;
+    node->work.io.msg.u.ack.acked_seq = acked_seq;
+    node->work.io.msg.u.ack.reason = nack_reason;
     if (nack_reason == 0u) {
         node->counters.acks++;
     } else {
@@ -154,9 +151,9 @@ static void send_reply(vs_node_t *node, uint8_t acked_type, uint32_t acked_seq, 
 
 static void send_hello(vs_node_t *node)
 {
-    vs_proto_hello_t *h = &node->msg.u.hello;
+    vs_proto_hello_t *h = &node->work.io.msg.u.hello;
     memset(h, 0, sizeof *h);
-    node->msg.header.type = (uint8_t)VS_MSG_HELLO;
+    node->work.io.msg.header.type = (uint8_t)VS_MSG_HELLO;
     h->protocol_version = (uint8_t)VS_PROTO_VERSION;
     h->boot_counter = node->counters.boot_counter;
     h->sample_rate_hz = VS_FEAT_SAMPLE_RATE;
@@ -181,9 +178,9 @@ static void send_hello(vs_node_t *node)
 /* MODEL_STATUS (docs/protocol.md): after HELLO, BEGIN, COMMIT, a refused update step, a TRIAL outcome. */
 static void send_model_status(vs_node_t *node)
 {
-    vs_proto_model_status_t *ms = &node->msg.u.model_status;
+    vs_proto_model_status_t *ms = &node->work.io.msg.u.model_status;
     memset(ms, 0, sizeof *ms);
-    node->msg.header.type = (uint8_t)VS_MSG_MODEL_STATUS;
+    node->work.io.msg.header.type = (uint8_t)VS_MSG_MODEL_STATUS;
     vs_model_update_status(&node->update, &ms->model_slot, &ms->model_state, &ms->counter, ms->model_hash,
                            &ms->trial_frames, &ms->trial_target, &ms->staged_bytes, &ms->staged_total,
                            &ms->last_error);
@@ -220,10 +217,10 @@ static void model_switched(vs_node_t *node)
 /* HEALTH: the counters STATUS has no room for (docs/protocol.md), right after every STATUS. */
 static void send_health(vs_node_t *node)
 {
-    vs_proto_health_t *h = &node->msg.u.health;
+    vs_proto_health_t *h = &node->work.io.msg.u.health;
     const vs_node_counters_t *c = &node->counters;
     memset(h, 0, sizeof *h);
-    node->msg.header.type = (uint8_t)VS_MSG_HEALTH;
+    node->work.io.msg.header.type = (uint8_t)VS_MSG_HEALTH;
     h->boot_counter = c->boot_counter;
     h->watchdog_resets = c->watchdog_resets;
     h->blocks = c->blocks;
@@ -247,12 +244,12 @@ static void send_health(vs_node_t *node)
 
 static void send_status(vs_node_t *node, uint64_t now_us)
 {
-    vs_proto_status_t *s = &node->msg.u.status;
+    vs_proto_status_t *s = &node->work.io.msg.u.status;
     const vs_node_counters_t *c = &node->counters;
     node->counters.stack_high_water = vs_platform_stack_high_water();
     node->counters.ring_high_water = node->ring.high_water;
     memset(s, 0, sizeof *s);
-    node->msg.header.type = (uint8_t)VS_MSG_STATUS;
+    node->work.io.msg.header.type = (uint8_t)VS_MSG_STATUS;
     s->uptime_s = (uint32_t)(now_us / 1000000u);
     s->frames_analysed = c->analysed;
     s->frames_skipped = c->skipped;
@@ -309,11 +306,11 @@ static uint32_t capture_start(vs_node_t *node, uint32_t id, uint32_t count)
 
 static void capture_send_one(vs_node_t *node)
 {
-    vs_proto_raw_chunk_t *r = &node->msg.u.raw_chunk;
+    vs_proto_raw_chunk_t *r = &node->work.io.msg.u.raw_chunk;
     const uint32_t first = (uint32_t)node->cap_chunk * VS_NODE_RAW_CHUNK_SAMPLES;
     const uint32_t left = node->cap_count - first;
     const uint32_t n = left < VS_NODE_RAW_CHUNK_SAMPLES ? left : VS_NODE_RAW_CHUNK_SAMPLES;
-    node->msg.header.type = (uint8_t)VS_MSG_RAW_CHUNK;
+    node->work.io.msg.header.type = (uint8_t)VS_MSG_RAW_CHUNK;
     r->capture_id = node->cap_id;
     r->chunk_index = node->cap_chunk;
     r->chunk_count = node->cap_chunks;
@@ -401,8 +398,8 @@ static float score_features(vs_node_t *node)
 
 static void send_features(vs_node_t *node, uint32_t frame_index)
 {
-    vs_proto_features_t *f = &node->msg.u.features;
-    node->msg.header.type = (uint8_t)VS_MSG_FEATURES;
+    vs_proto_features_t *f = &node->work.io.msg.u.features;
+    node->work.io.msg.header.type = (uint8_t)VS_MSG_FEATURES;
     f->frame_index = frame_index;
 #if VS_FEAT_HAS_LOGMEL
     f->kind = (uint8_t)VS_PROTO_FEAT_LOGMEL;
@@ -419,8 +416,8 @@ static void send_features(vs_node_t *node, uint32_t frame_index)
 static void analyse(vs_node_t *node, uint32_t frame_index)
 {
     const vs_node_config_t *c = &node->cfg;
-    vs_trigger_copy_frame(&node->trigger, node->scratch);
-    (void)vs_features_compute_f32(&node->features, node->scratch, node->scratch, node->feats);
+    vs_trigger_copy_frame(&node->trigger, node->work.scratch);
+    (void)vs_features_compute_f32(&node->features, node->work.scratch, node->work.scratch, node->feats);
     const float score = score_features(node);
     node->last_score = score;
     if (node->update_enabled && vs_model_update_frame(&node->update, score >= 0.0f && score < INFINITY) != 0) {
@@ -430,9 +427,9 @@ static void analyse(vs_node_t *node, uint32_t frame_index)
     const int event = vs_alarm_step_f32(&node->alarm, score);
     node->counters.analysed++;
 
-    vs_proto_score_t *s = &node->msg.u.score;
+    vs_proto_score_t *s = &node->work.io.msg.u.score;
     memset(s, 0, sizeof *s);
-    node->msg.header.type = (uint8_t)VS_MSG_SCORE;
+    node->work.io.msg.header.type = (uint8_t)VS_MSG_SCORE;
     s->score = score;
     s->threshold = node->alarm.rule.threshold;
     s->alarm_state = (uint8_t)vs_alarm_state(&node->alarm);
@@ -448,9 +445,9 @@ static void analyse(vs_node_t *node, uint32_t frame_index)
     (void)emit(node);
 
     if (event != VS_ALARM_EVENT_NONE) {
-        vs_proto_alarm_t *a = &node->msg.u.alarm;
+        vs_proto_alarm_t *a = &node->work.io.msg.u.alarm;
         memset(a, 0, sizeof *a);
-        node->msg.header.type = (uint8_t)VS_MSG_ALARM;
+        node->work.io.msg.header.type = (uint8_t)VS_MSG_ALARM;
         a->event = event == VS_ALARM_EVENT_RAISE ? (uint8_t)VS_PROTO_EVENT_RAISE : (uint8_t)VS_PROTO_EVENT_CLEAR;
         a->score = score;
         a->threshold = node->alarm.rule.threshold;
@@ -475,10 +472,10 @@ static void analyse(vs_node_t *node, uint32_t frame_index)
     }
 }
 
-/* One block (scratch[0..len)) is complete: trigger, and analyse when the trigger says so. */
+/* One block (work.io.hop[0..len)) is complete: trigger, and analyse when the trigger says so. */
 static int process_block(vs_node_t *node, uint32_t len)
 {
-    const int reasons = vs_trigger_push_f32(&node->trigger, node->scratch, len);
+    const int reasons = vs_trigger_push_f32(&node->trigger, node->work.io.hop, len);
     node->counters.hops++;
     node->stream_samples = node->stream_samples > 0xFFFFFFFFu - len ? 0xFFFFFFFFu : node->stream_samples + len;
     if (node->stream_samples < FRAME) {
@@ -525,11 +522,11 @@ static int drain_samples(vs_node_t *node)
             handle_gap(node);
         }
         const uint32_t want = block_len(node) - node->hop_fill;
-        const uint32_t got = vs_ring_read_f32(&node->ring, node->ring_buf, node->scratch + node->hop_fill, want);
+        const uint32_t got = vs_ring_read_f32(&node->ring, node->ring_buf, node->work.io.hop + node->hop_fill, want);
         if (got == 0u) {
             return analysed;
         }
-        raw_append(node, node->scratch + node->hop_fill, got);
+        raw_append(node, node->work.io.hop + node->hop_fill, got);
         node->hop_fill += got;
         if (node->hop_fill == block_len(node)) {
             const uint32_t len = node->hop_fill;
@@ -636,7 +633,7 @@ static uint8_t cmd_replay(vs_node_t *node, const vs_proto_replay_t *rp)
 /* MODEL_*: vs_model_update does the work; the reply stays handle_command's (exactly one per command). */
 static uint8_t cmd_model(vs_node_t *node, uint8_t type)
 {
-    const vs_proto_msg_t *m = &node->msg;
+    const vs_proto_msg_t *m = &node->work.io.msg;
     switch (type) {
     case VS_MSG_MODEL_BEGIN:
         return vs_model_update_begin(&node->update, m->u.model_begin.total_size, m->u.model_begin.sha256,
@@ -654,10 +651,10 @@ static uint8_t cmd_model(vs_node_t *node, uint8_t type)
 
 static void handle_command(vs_node_t *node)
 {
-    const uint8_t type = node->msg.header.type;
-    const uint32_t seq = node->msg.header.seq;
+    const uint8_t type = node->work.io.msg.header.type;
+    const uint32_t seq = node->work.io.msg.header.seq;
     uint8_t reason;
-    if (node->msg.header.node_id != node->cfg.node_id && node->msg.header.node_id != VS_PROTO_BROADCAST_NODE) {
+    if (node->work.io.msg.header.node_id != node->cfg.node_id && node->work.io.msg.header.node_id != VS_PROTO_BROADCAST_NODE) {
         node->counters.rx_foreign++;
         return;
     }
@@ -668,13 +665,13 @@ static void handle_command(vs_node_t *node)
     }
     switch (type) {
     case VS_MSG_SET_THRESHOLD:
-        reason = cmd_set_threshold(node, &node->msg.u.set_threshold);
+        reason = cmd_set_threshold(node, &node->work.io.msg.u.set_threshold);
         break;
     case VS_MSG_REQUEST_RAW:
-        reason = cmd_request_raw(node, &node->msg.u.request_raw);
+        reason = cmd_request_raw(node, &node->work.io.msg.u.request_raw);
         break;
     case VS_MSG_REPLAY_SAMPLES:
-        reason = cmd_replay(node, &node->msg.u.replay);
+        reason = cmd_replay(node, &node->work.io.msg.u.replay);
         break;
     case VS_MSG_MODEL_BEGIN:
     case VS_MSG_MODEL_MANIFEST:
@@ -704,7 +701,7 @@ static void handle_command(vs_node_t *node)
         send_model_status(node);
     }
     if (type == VS_MSG_REPLAY_SAMPLES) {
-        /* Analyse now: node->msg is free again, and the next block finds an empty ring. */
+        /* Analyse now: node->work.io.msg is free again, and the next block finds an empty ring. */
         (void)drain_samples(node);
     }
 }
@@ -882,7 +879,7 @@ int vs_node_rx_bytes(vs_node_t *node, const uint8_t *bytes, size_t n)
         return VS_ERR_STATE;
     }
     for (size_t i = 0; i < n; i++) {
-        const int r = vs_proto_decoder_push(&node->decoder, bytes[i], &node->msg);
+        const int r = vs_proto_decoder_push(&node->decoder, bytes[i], &node->work.io.msg);
         if (r == 1) {
             node->counters.rx_frames++;
             handle_command(node);

@@ -40,13 +40,15 @@
  * Memory: vs_node_t is caller-owned (static in firmware), every buffer inside, sizes fixed at compile time:
  *   sample ring      VS_NODE_RING_SAMPLES floats          (default 1024: 4 KiB, 85 ms at 12 kHz)
  *   trigger frame    VS_FEAT_FRAME_LENGTH floats          (4 KiB at 1024)
- *   feature scratch  VS_FEATURES_SCRATCH_LEN floats       (8 KiB at 1024; also stages one hop)
+ *   work             VS_FEATURES_SCRATCH_LEN floats       (8 KiB at 1024): the feature scratch, sharing its
+ *                    memory with the staged hop, the protocol message (vs_proto_msg_t, 1048 B, rx and tx) and
+ *                    the wire frame buffer (VS_PROTO_MAX_WIRE = 1050 B) - vs_node_work_t says why that is safe
  *   raw ring         VS_NODE_RAW_CAPACITY int16           (default 2048: 4 KiB, 0.17 s at 12 kHz)
  *   model arena      VS_NODE_ARENA_BYTES                  (default 256; init fails if the model needs more)
- *   protocol         one vs_proto_msg_t (1048 B) shared by rx and tx, one decoder (1092 B), one wire frame
- *                    buffer (VS_PROTO_MAX_WIRE = 1050 B)
- * Total with the defaults and a 1024-sample frame: sizeof(vs_node_t) = 25376 B on Cortex-M4F and RV32IMC;
- * vs_node.o is 5.4 KB of Cortex-M4 text at -Os (benchmarks/bench_node_size.py).
+ *   protocol decoder 1092 B (a partly received frame survives between polls, so it has its own memory)
+ * Total with the defaults and a 1024-sample frame: sizeof(vs_node_t) = 23304 B on Cortex-M4F and RV32IMC
+ * (25408 B before the message and wire buffer moved into the scratch), under the 24 KiB budget of the feature
+ * core; vs_node.o is 5.4 KB of Cortex-M4 text at -Os (benchmarks/bench_node_size.py).
  * vs_node_instance_size() returns sizeof(vs_node_t) for bindings (ctypes). No malloc; stack use of
  * vs_node_poll is dominated by vs_features/vs_model (measured by the ports' stack painting).
  *
@@ -143,6 +145,21 @@ typedef struct {
     uint32_t alarm_raises, alarm_clears;
 } vs_node_counters_t;
 
+/* The feature scratch shares its memory with the protocol message and the wire buffer: their lifetimes never
+ * overlap. Between polls only io.hop[0..hop_fill) is live (a partly received hop); features run only when a
+ * block is complete (hop_fill = 0), overwrite all of scratch, and are done before the SCORE is built in
+ * io.msg; a received command is decoded into io.msg and used up (REPLAY samples copied into the ring, MODEL
+ * chunks written to flash) before its reply is built there and before the drain that may analyse a frame.
+ * The union is as large as its larger member, so any frame/hop configuration stays correct. */
+typedef union {
+    float scratch[VS_FEATURES_SCRATCH_LEN]; /* vs_features_compute_f32 input (the frame) and work area */
+    struct {
+        float hop[VS_FEAT_HOP_LENGTH];   /* the hop being received (scratch's first hop, same memory) */
+        vs_proto_msg_t msg;              /* the command received / the message being sent (one at a time) */
+        uint8_t wire[VS_PROTO_MAX_WIRE]; /* encoded frame being sent (emit only) */
+    } io;
+} vs_node_work_t;
+
 /* --- instance (caller-owned; fields are private to vs_node.c, listed so the size is known) ------------ */
 typedef struct {
     uint32_t magic;
@@ -158,10 +175,10 @@ typedef struct {
     float ring_buf[VS_NODE_RING_SAMPLES];
     vs_trigger_t trigger;
     float trigger_frame[VS_FEAT_FRAME_LENGTH];
-    uint32_t hop_fill;          /* samples of the current hop staged in scratch */
+    uint32_t hop_fill;          /* samples of the current hop staged in work.io.hop */
     uint32_t stream_samples;    /* samples since the last discontinuity (saturating) */
     vs_features_t features;
-    float scratch[VS_FEATURES_SCRATCH_LEN];
+    vs_node_work_t work;        /* feature scratch / staged hop + protocol message + wire buffer (above) */
     float feats[VS_FEAT_N_FEATURES];
     float zin[VS_FEAT_N_FEATURES];
     int8_t model_in[VS_FEAT_N_FEATURES];
@@ -187,8 +204,6 @@ typedef struct {
     uint32_t seq;
     uint64_t last_ts_us;
     vs_proto_decoder_t decoder;
-    vs_proto_msg_t msg;
-    uint8_t wire[VS_PROTO_MAX_WIRE];
     vs_node_counters_t counters;
     uint8_t update_enabled;     /* vs_node_enable_model_update was called */
     vs_model_update_t update;   /* A/B model slots (vs_model_update.h) */
