@@ -3,8 +3,9 @@
 Roles, each including the ones before it:
 
 - ``viewer``: every view, the audit log, CSV downloads of what is on screen;
-- ``operator``: also acknowledges alarms, exports data for retraining, requests raw captures;
-- ``admin``: also deploys models.
+- ``operator``: also acknowledges alarms, exports data for retraining, requests raw captures, starts a
+  background retrain;
+- ``admin``: also approves (signs) a retrained model and deploys models.
 
 Ways in (``docs/dashboard-access.md``):
 
@@ -45,6 +46,8 @@ ACTIONS: dict[str, str] = {
     "acknowledge": "operator",
     "export": "operator",
     "request_raw": "operator",
+    "retrain": "operator",
+    "approve": "admin",
     "deploy": "admin",
 }
 

@@ -495,13 +495,19 @@ def alarm_view() -> None:
 
 
 def retrain_view() -> None:
-    from vibsentry.dashboard import retrain_export
-
     st.title("Data for retraining")
     st.caption(
         "Pick a machine and a time window, label it, and export its raw captures as WAV recordings with "
-        "manifest lines in the training format (docs/datasets.md), plus its scores as CSV."
+        "manifest lines in the training format (docs/datasets.md), plus its scores as CSV. Then retrain from "
+        "a bundle in the background, compare old and new, and (admins) approve the new model for deployment."
     )
+    export_section()
+    retrain_section()
+
+
+def export_section() -> None:
+    from vibsentry.dashboard import retrain_export
+
     nodes = ui.fleet(SPEC, ui.now_bucket()).sort_values("node")
     if nodes.empty:
         st.info("No node has reported yet.")
@@ -551,11 +557,243 @@ def retrain_view() -> None:
                 f"Wrote {len(result.recordings)} recording(s) and {md_literal(result.scores_csv)} "
                 f"to {md_literal(result.out_dir)}"
             )
+            if result.manifest is not None:
+                st.session_state["rt-manifest"] = str(result.manifest)  # offered first for the retrain
             st.code(
                 "\n".join(result.manifest_lines) or "(no raw captures: no manifest lines)", language="text"
             )
             for reason in result.refused:
                 st.warning(f"Left out: {md_literal(reason)}")
+
+
+# --------------------------------------------------------------------------------------------- retrain job
+
+
+def retrain_section() -> None:
+    """Start a background retrain, follow it, compare OLD and NEW, approve (dashboard/retrain_job.py)."""
+    from vibsentry.dashboard import retrain_job as rj
+
+    st.header("Retrain")
+    jobs_dir = SETTINGS["retrain_dir"]
+    job = rj.latest(jobs_dir)  # one job at a time for the whole server: every session follows the same one
+    s = rj.status(job) if job else None
+    if s is not None and s.running:
+        retrain_progress(str(job))
+        return
+    if not USER.allows("retrain"):
+        st.info(f"Starting a retrain needs the operator role; you have **{USER.role}** access.")
+    else:
+        retrain_start_form(jobs_dir)
+    if s is None:
+        return
+    spec = rj.job_spec(s.job_dir)
+    st.caption(
+        f"Last job {md_literal(s.job_id)}, started by {md_literal(spec.get('user', '?'))}: "
+        f"{md_literal(spec.get('manifest', '?'))} on top of {md_literal(spec.get('old_bundle', '?'))}"
+    )
+    if s.state in ("failed", "cancelled"):
+        st.error(f"Retrain {s.state}: {md_literal(s.message)}")
+        return
+    comp = rj.comparison(s.job_dir)
+    if comp is None:
+        st.error(f"Retrain job {md_literal(s.job_id)} has no comparison: {md_literal(s.message)}")
+        return
+    retrain_comparison(comp)
+    retrain_approve(s.job_dir, comp)
+
+
+def retrain_start_form(jobs_dir: str) -> None:
+    from vibsentry.dashboard import retrain_job as rj
+
+    manifests = [str(p) for p in rj.find_manifests(SETTINGS["export_dir"])]
+    just = st.session_state.get("rt-manifest")
+    if just in manifests:  # the export just made comes first
+        manifests.remove(just)
+        manifests.insert(0, just)
+    bundles = [str(p) for p in rj.find_bundles(SETTINGS["bundles_dir"])]
+    if not manifests:
+        st.info(
+            f"No exported manifest.csv in {md_literal(SETTINGS['export_dir'])} yet: export data above first."
+        )
+        return
+    if not bundles:
+        st.info(
+            f"No bundle in {md_literal(SETTINGS['bundles_dir'])} to retrain from (the deployed model's bundle "
+            "goes there)."
+        )
+        return
+    with st.form("retrain"):
+        manifest = st.selectbox("New recordings (manifest)", manifests, key="rt-manifest-pick")
+        old = st.selectbox(
+            "Retrain from (OLD model)", bundles, format_func=lambda p: p.rsplit("/", 1)[-1], key="rt-old"
+        )
+        st.caption(
+            "Training settings: "
+            + (md_literal(SETTINGS["retrain_config"]) if SETTINGS["retrain_config"] else "training defaults")
+            + " (retrain_config in the dashboard's TOML)."
+        )
+        go = st.form_submit_button("Start retraining", key="rt-start")
+    if go:
+        try:
+            job = rj.start(
+                jobs_dir, manifest=manifest, old_bundle=old, config=SETTINGS["retrain_config"], user=USER.user
+            )
+        except VibsentryError as exc:
+            audit("retrain", f"{manifest} from {old}", "refused", str(exc))
+            st.error(md_literal(exc))
+            return
+        audit("retrain", f"{manifest} from {old}", "ok", f"job {job.name}")
+        st.rerun()
+
+
+@st.fragment(run_every=1.0)
+def retrain_progress(job: str) -> None:
+    """The running job's progress bar: only this fragment reruns each second, the page stays usable."""
+    from vibsentry.dashboard import retrain_job as rj
+
+    s = rj.status(job)
+    if not s.running:
+        st.rerun()  # the whole page: comparison and approval replace the progress bar
+    st.progress(s.fraction, text=md_literal(rj.describe_status(s)))
+    st.caption(
+        f"Job {md_literal(s.job_id)} runs in its own process (log: {md_literal(s.job_dir / rj.LOG_FILE)})."
+    )
+    if USER.allows("retrain") and st.button("Cancel retraining", key="rt-cancel"):
+        rj.cancel(job)
+        audit("retrain", s.job_id, "ok", "cancelled")
+        st.rerun()
+
+
+def _fmt_metric(v: Any) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4g}"
+
+
+def retrain_comparison(comp: dict[str, Any]) -> None:
+    """OLD and NEW side by side on the same held-out windows, and the no-regression gate's verdict."""
+    old, new, gate = comp["old"], comp["new"], comp["gate"]
+    st.subheader("Old versus new")
+    st.caption(
+        f"Both models scored on the same {comp['n_test_windows']} held-out windows (the retrain's test split; "
+        "INT8 models, as the nodes run them)."
+    )
+    if gate["passed"]:
+        st.success(
+            f"No-regression gate: PASSED. NEW is not worse than OLD by more than {gate['margin']:g} on "
+            f"{', '.join(gate['old'])}."
+        )
+    else:
+        st.error(
+            f"No-regression gate: REFUSED. NEW is worse than OLD by more than {gate['margin']:g} on "
+            f"{', '.join(gate['worse'])}; it cannot be approved."
+        )
+    names = list(dict.fromkeys([*old["metrics"], *new["metrics"]]))
+    table = pd.DataFrame(
+        {
+            "metric": names,
+            "OLD": [_fmt_metric(old["metrics"].get(k)) for k in names],
+            "NEW": [_fmt_metric(new["metrics"].get(k)) for k in names],
+            "change": [
+                _fmt_metric(new["metrics"][k] - old["metrics"][k])
+                if isinstance(old["metrics"].get(k), float) and isinstance(new["metrics"].get(k), float)
+                else "—"
+                for k in names
+            ],
+        }
+    )
+    st.dataframe(table, hide_index=True, key="rt-metrics")
+    cols = st.columns(2)
+    for col, side, which in zip(cols, (old, new), ("OLD", "NEW"), strict=True):
+        with col:
+            st.markdown(f"**{which}**: {md_literal(side['name'])}")
+            st.caption(
+                f"{md_literal(side.get('architecture') or side['kind'])} · created "
+                f"{md_literal(side.get('created_at') or '?')} · threshold {_fmt_metric(side.get('threshold'))}"
+            )
+            hist = side.get("histogram")
+            if hist:
+                st.altair_chart(score_histogram(hist), width="stretch", key=f"rt-hist-{which}")
+            cm = side["confusion"]
+            st.caption("Confusion matrix (rows: true; columns: predicted)")
+            st.dataframe(
+                pd.DataFrame(cm["matrix"], index=cm["rows"], columns=cm["columns"]), key=f"rt-cm-{which}"
+            )
+
+
+def score_histogram(hist: dict[str, Any]) -> alt.LayerChart:
+    """Normal and fault windows' scores (log10 bins), with the model's threshold as a dashed rule."""
+    edges = hist["log10_edges"]
+    rows = [
+        {"lo": 10 ** edges[i], "hi": 10 ** edges[i + 1], "windows": n, "label": label}
+        for label in ("normal", "fault")
+        for i, n in enumerate(hist[label])
+    ]
+    bars = (
+        alt.Chart(pd.DataFrame(rows))
+        .mark_rect(opacity=0.6)
+        .encode(
+            x=alt.X("lo:Q", scale=alt.Scale(type="log"), title="score"),
+            x2="hi:Q",
+            y=alt.Y("windows:Q", stack=None),
+            color=alt.Color(
+                "label:N", scale=alt.Scale(domain=["normal", "fault"], range=["#1f77b4", "#d62728"])
+            ),
+        )
+    )
+    layers: list[Any] = [bars]
+    if hist.get("threshold"):
+        layers.append(
+            alt.Chart(pd.DataFrame({"t": [hist["threshold"]]}))
+            .mark_rule(color="black", strokeDash=[6, 3])
+            .encode(x="t:Q")
+        )
+    return alt.LayerChart(layer=layers).properties(height=200)
+
+
+def retrain_approve(job: Any, comp: dict[str, Any]) -> None:
+    """Approve (admin): sign NEW with the server's key; it becomes a candidate in the Models view."""
+    from vibsentry.dashboard import retrain_job as rj
+
+    st.subheader("Approve")
+    done = rj.approval(job)
+    if done is not None:
+        st.success(
+            f"Approved by {md_literal(done['user'])} at {md_literal(done['time'])}: signed as "
+            f"{md_literal(done['bundle'])} (counter {done['counter']}, key {md_literal(done['key_id'])}); "
+            "deploy it from the Models view."
+        )
+        return
+    if not comp["gate"]["passed"]:
+        st.info("The gate refused this model: there is nothing to approve.")
+        return
+    if not USER.allows("approve"):
+        st.info(f"Approving a model needs the admin role; you have **{USER.role}** access.")
+        return
+    spec = rj.job_spec(job)
+    default = f"{str(spec.get('old_bundle', 'model')).rsplit('/', 1)[-1]}-{job.name.split('-', 1)[0]}"
+    with st.form("approve"):
+        name = st.text_input("Bundle name", value=default[:64], key="rt-name")
+        st.caption(
+            "Signs with the private key configured on the server (signing_key in the dashboard's TOML) and "
+            f"puts the signed bundle in {md_literal(SETTINGS['bundles_dir'])}."
+        )
+        go = st.form_submit_button("Approve and sign", key="rt-approve")
+    if go:
+        try:
+            rec = rj.approve(
+                job,
+                bundles_dir=SETTINGS["bundles_dir"],
+                name=name,
+                key_path=SETTINGS["signing_key"],
+                public_key=SETTINGS["deploy_pub"],
+                user=USER.user,
+                role=USER.role,
+            )
+        except VibsentryError as exc:
+            audit("approve", f"job {job.name} as {name}", "refused", str(exc))
+            st.error(md_literal(exc))
+            return
+        audit("approve", f"job {job.name} as {name}", "ok", f"counter {rec['counter']}, key {rec['key_id']}")
+        st.rerun()
 
 
 # --------------------------------------------------------------------------------------------- models

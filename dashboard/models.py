@@ -93,17 +93,33 @@ def candidates(bundles_dir: str | Path, public_key: str | Path) -> list[Candidat
 
     root = Path(bundles_dir)
     out = []
-    for b in sorted(p for p in root.iterdir() if (p / MANIFEST_FILE).is_file()) if root.is_dir() else []:
+    # Hidden folders are skipped: an approval signs its copy in one (dashboard/retrain_job.py) before the
+    # rename that publishes it.
+    listed = (p for p in root.iterdir() if not p.name.startswith(".") and (p / MANIFEST_FILE).is_file())
+    for b in sorted(listed) if root.is_dir() else []:
         try:
             m = verify_bundle(b, public_key)
         except (SignatureError, OSError) as exc:
             out.append(Candidate(b, False, str(exc)))
         else:
             doc = m.doc
-            out.append(
-                Candidate(b, True, f"{doc['model_id']} counter {m.counter}, key {doc['key_id']}", m.counter)
-            )
+            detail = f"{doc['model_id']} counter {m.counter}, key {doc['key_id']}"
+            approved = _approval(b)
+            if approved:
+                detail += f", approved by {approved.get('user', '?')} {approved.get('time', '')}".rstrip()
+            out.append(Candidate(b, True, detail, m.counter))
     return out
+
+
+def _approval(bundle: Path) -> dict[str, object] | None:
+    """The dashboard approval record of a bundle (``approval.json``, not signed: who approved it), if any."""
+    from vibsentry.dashboard.retrain_job import APPROVAL_FILE
+
+    try:
+        doc = json.loads((bundle / APPROVAL_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def deploy(

@@ -16,7 +16,10 @@ Settings (set by ``vibsentry dashboard``; usable directly with ``streamlit run``
 - ``EXPORT_DIR``: the only directory retraining exports may write into (default ``.vibsentry/exports``);
 - access control (``dashboard/access.py``): ``USERS_FILE``, ``OIDC``, ``ANONYMOUS_ROLE``, ``READ_ONLY`` (``1``),
   ``ADDRESS`` (the listen address, for the default anonymous role), over the TOML ``[dashboard.auth]`` table;
-  ``AUDIT``: the audit log file (default ``audit.sqlite`` beside the SQLite store).
+  ``AUDIT``: the audit log file (default ``audit.sqlite`` beside the SQLite store);
+- retraining (TOML ``[dashboard]`` keys, or ``VIBSENTRY_DASHBOARD_<KEY>``): ``retrain_dir`` (jobs, default
+  ``.vibsentry/retrain``), ``retrain_config`` (the ``[features]``/``[train]`` TOML for ``vibsentry train``),
+  ``signing_key`` (the PEM private key that approving signs with; mode 0600).
 """
 
 from __future__ import annotations
@@ -63,6 +66,11 @@ def settings() -> dict[str, Any]:
         "gateway_dir": env.get("VIBSENTRY_DASHBOARD_GATEWAY_DIR") or ".vibsentry/data",
         "deploy_pub": env.get("VIBSENTRY_DASHBOARD_DEPLOY_PUB") or None,
         "bundles_dir": env.get("VIBSENTRY_DASHBOARD_BUNDLES_DIR") or "bundles",
+        # Retraining (dashboard/retrain_job.py): where jobs run, the [features]/[train] TOML they use, and the
+        # private key an admin's approval signs with. Paths on the server only, never from the page.
+        "retrain_dir": str(section.get("retrain_dir") or ".vibsentry/retrain"),
+        "retrain_config": section.get("retrain_config") or None,
+        "signing_key": section.get("signing_key") or None,
         "config": {
             k: v
             for k, v in section.items()
