@@ -14,6 +14,7 @@ import numpy.typing as npt
 import scipy.fft
 
 from vibsentry.dsp import spectral
+from vibsentry.dsp.fixed import features_q31
 from vibsentry.dsp.mel import MelTable, dct_matrix, mel_filter_table
 from vibsentry.dsp.params import ACCEL_UNITS, LOG_OFFSET, FeatureParams
 from vibsentry.errors import SignalError
@@ -182,6 +183,8 @@ _POWER_GROUPS = ("band_rms", "spectral_shape", "velocity_rms")
 def _features_batch(
     x: npt.NDArray[np.float32], params: FeatureParams, t: FeatureTables
 ) -> npt.NDArray[np.float32]:
+    if params.arithmetic == "q31":
+        return features_q31(x, params=params)
     n = x.shape[0]
     feats = params.features
     out = np.empty((n, params.n_features), dtype=np.float32)

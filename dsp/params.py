@@ -41,6 +41,8 @@ FRAME_LENGTHS: tuple[int, ...] = (32, 64, 128, 256, 512, 1024, 2048, 4096)
 
 #: Feature arithmetic: CMSIS-DSP float32, or the fixed-point path (docs/features.md, "Fixed point").
 ARITHMETICS: tuple[str, ...] = ("f32", "q31")
+#: Feature groups the q31 path computes (band_rms, mfcc and spectral_shape have no fixed-point version yet).
+Q31_GROUPS: tuple[str, ...] = ("logmel", "stats", "velocity_rms")
 
 #: Added to mel energies before the natural log, as ``arm_mfcc_f32`` does.
 LOG_OFFSET = 1.0e-6
@@ -150,6 +152,13 @@ class FeatureParams:
             raise _fail("accel_unit", self.accel_unit, f"choose from {list(ACCEL_UNITS)}")
         if self.arithmetic not in ARITHMETICS:
             raise _fail("arithmetic", self.arithmetic, f"choose from {list(ARITHMETICS)}")
+        no_q31 = [g for g in self.features if g not in Q31_GROUPS]
+        if self.arithmetic == "q31" and no_q31:
+            raise _fail(
+                "features",
+                no_q31[0],
+                f"has no fixed-point version; arithmetic='q31' computes {list(Q31_GROUPS)}",
+            )
         if self.normalisation not in ("zscore", "none"):
             raise _fail("normalisation", self.normalisation, "choose from ['zscore', 'none']")
         nyq = fs / 2.0
