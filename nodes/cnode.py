@@ -131,6 +131,7 @@ class NodeLibrary:
             "vs_host_uart_tx_take": (sz, [vp, sz]),
             "vs_host_set_reset_reason": (None, [ctypes.c_uint8]),
             "vs_platform_store_write": (ctypes.c_int, [ctypes.c_uint8, vp, sz]),
+            "vs_host_store_corrupt": (None, [ctypes.c_uint8, sz]),
         }  # fmt: skip
         for name, (res, args) in sigs.items():
             fn = getattr(lib, name)
@@ -383,6 +384,12 @@ class CNode:
             self._select(t_us)
             self.lib.lib.vs_node_poll(self._ptr)
             return self._take()
+
+    def corrupt_store(self, record_id: int, byte_index: int) -> None:
+        """Flip bits of one byte of this chip's persistent-store record (a torn write or a bit flip)."""
+        with self.lib.lock:
+            self.lib.lib.vs_host_select(self.bank)
+            self.lib.lib.vs_host_store_corrupt(record_id, byte_index)
 
     def counter(self, name: str) -> int:
         """A ``vs_node_counters_t`` field by name (``nacks.<reason>`` for one NACK reason)."""

@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "sign",
     "verify",
     "deploy",
+    "baseline",
     "simulate",
     "ingest",
     "collect",

@@ -1,11 +1,12 @@
-"""The gateway's command socket: host -> node commands (model deploys) through the gateway that owns the ports.
+"""The gateway's command socket: host -> node commands (model deploys, baseline learning) through the gateway
+that owns the ports.
 
 A gateway reads every node's port, so a second process cannot open them; commands go through it instead. The
 gateway listens on a Unix socket, ``DATA_DIR/gateway.sock`` (mode 0600: local users with access to the data
 directory only), and speaks JSON lines (docs/deploy.md):
 
-- client -> gateway ``{"subscribe": [node ids]}``: forward those nodes' ACK, NACK, MODEL_STATUS and HELLO
-  frames to this client, each as ``{"frame": "<hex of the wire frame>"}``;
+- client -> gateway ``{"subscribe": [node ids]}``: forward those nodes' ACK, NACK, MODEL_STATUS, HELLO and
+  BASELINE_PROGRESS frames to this client, each as ``{"frame": "<hex of the wire frame>"}``;
 - client -> gateway ``{"node": id, "send": "<hex of a complete wire frame>"}``: write the frame to the port
   where that node was last heard; ``{"error": "...", "retry": true}`` back when the node has not been heard on
   any port since the gateway started or its port is not open (try again later), ``{"error": "..."}`` when the
@@ -32,8 +33,10 @@ from vibsentry import protocol as vp
 log = logging.getLogger("vibsentry.gateway.commands")
 
 SOCKET_NAME = "gateway.sock"
-#: Frames a deploy client needs back.
-FORWARDED = frozenset({vp.MsgType.ACK, vp.MsgType.NACK, vp.MsgType.MODEL_STATUS, vp.MsgType.HELLO})
+#: Frames a deploy or baseline client needs back.
+FORWARDED = frozenset(
+    {vp.MsgType.ACK, vp.MsgType.NACK, vp.MsgType.MODEL_STATUS, vp.MsgType.HELLO, vp.MsgType.BASELINE_PROGRESS}
+)
 #: Host -> node commands a client may send.
 COMMANDS = frozenset(
     {
@@ -43,6 +46,7 @@ COMMANDS = frozenset(
         vp.MsgType.MODEL_MANIFEST,
         vp.MsgType.MODEL_CHUNK,
         vp.MsgType.MODEL_COMMIT,
+        vp.MsgType.BASELINE_LEARN,
     }
 )
 

@@ -193,25 +193,44 @@ static void send_model_status(vs_node_t *node)
     (void)emit(node);
 }
 
-/* The model that scores changed (boot, COMMIT, revert): take its hash and alarm rule. */
-static void model_switched(vs_node_t *node)
+/* The scoring changed (boot, COMMIT, revert, baseline learned or cleared): the alarm rule of what scores now -
+ * the configured rule (or SET_THRESHOLD's), an image's own rule, with a baseline's thresholds - from OK. */
+static void apply_rule(vs_node_t *node)
 {
-    const vs_model_image_t *img = vs_model_update_active(&node->update);
+    const vs_model_image_t *img = node->update_enabled ? vs_model_update_active(&node->update) : NULL;
     vs_alarm_rule_t rule = node->cfg.alarm;
-    if (img != NULL) {
-        memcpy(node->model_hash, node->update.model_hash, VS_PROTO_HASH_SIZE);
-        if (img->has_alarm) {
-            rule.threshold = img->threshold;
-            rule.clear_threshold = img->clear_threshold;
-            rule.k = (uint8_t)img->alarm_k;
-            rule.n = (uint8_t)img->alarm_n;
-        }
-    } else if (node->cfg.model_hash != NULL) {
-        memcpy(node->model_hash, node->cfg.model_hash, VS_PROTO_HASH_SIZE);
+    if (img != NULL && img->has_alarm) {
+        rule.threshold = img->threshold;
+        rule.clear_threshold = img->clear_threshold;
+        rule.k = (uint8_t)img->alarm_k;
+        rule.n = (uint8_t)img->alarm_n;
+    }
+    if (node->baseline.have) {
+        rule.threshold = node->baseline.rec.threshold;
+        rule.clear_threshold = node->baseline.rec.clear_threshold;
     }
     if (vs_alarm_init(&node->alarm, &rule) != VS_OK) {
         (void)vs_alarm_init(&node->alarm, &node->cfg.alarm); /* an image's rule vs_alarm refuses: keep ours */
     }
+}
+
+/* The model that scores changed (boot, COMMIT, revert): take its hash and alarm rule. */
+static void model_switched(vs_node_t *node)
+{
+    const vs_model_image_t *img = vs_model_update_active(&node->update);
+    if (img != NULL) {
+        memcpy(node->model_hash, node->update.model_hash, VS_PROTO_HASH_SIZE);
+    } else if (node->cfg.model_hash != NULL) {
+        memcpy(node->model_hash, node->cfg.model_hash, VS_PROTO_HASH_SIZE);
+    }
+    apply_rule(node);
+}
+
+static void send_baseline_progress(vs_node_t *node)
+{
+    node->work.io.msg.header.type = (uint8_t)VS_MSG_BASELINE_PROGRESS;
+    vs_baseline_progress(&node->baseline, &node->work.io.msg.u.baseline_progress);
+    (void)emit(node);
 }
 
 /* HEALTH: the counters STATUS has no room for (docs/protocol.md), right after every STATUS. */
@@ -418,12 +437,14 @@ static void analyse(vs_node_t *node, uint32_t frame_index)
     const vs_node_config_t *c = &node->cfg;
     vs_trigger_copy_frame(&node->trigger, node->work.scratch);
     (void)vs_features_compute_f32(&node->features, node->work.scratch, node->work.scratch, node->feats);
-    const float score = score_features(node);
-    node->last_score = score;
-    if (node->update_enabled && vs_model_update_frame(&node->update, score >= 0.0f && score < INFINITY) != 0) {
+    const float model_score = score_features(node);
+    if (node->update_enabled &&
+        vs_model_update_frame(&node->update, model_score >= 0.0f && model_score < INFINITY) != 0) {
         model_switched(node);
         send_model_status(node);
     }
+    const float score = node->baseline.have ? vs_baseline_score(&node->baseline, node->feats) : model_score;
+    node->last_score = score;
     const int event = vs_alarm_step_f32(&node->alarm, score);
     node->counters.analysed++;
 
@@ -469,6 +490,14 @@ static void analyse(vs_node_t *node, uint32_t frame_index)
     }
     if (event == VS_ALARM_EVENT_RAISE && c->raw_capture_samples > 0u) {
         (void)capture_start(node, ++node->next_capture_id, c->raw_capture_samples);
+    }
+    /* Learning takes this frame's features; a learned baseline scores from the next frame on. */
+    const int learned = vs_baseline_frame(&node->baseline, node->feats);
+    if (learned != VS_BASELINE_EV_NONE) {
+        if (learned == VS_BASELINE_EV_DONE) {
+            apply_rule(node);
+        }
+        send_baseline_progress(node);
     }
 }
 
@@ -630,6 +659,26 @@ static uint8_t cmd_replay(vs_node_t *node, const vs_proto_replay_t *rp)
     return 0u;
 }
 
+static uint8_t cmd_baseline(vs_node_t *node, const vs_proto_baseline_learn_t *bl)
+{
+    uint8_t reason;
+    switch (bl->action) {
+    case VS_PROTO_BASELINE_START:
+        if (node->update_enabled && node->update.staging) {
+            return (uint8_t)VS_PROTO_NACK_BUSY; /* one long job at a time: the transfer finishes first */
+        }
+        return vs_baseline_start(&node->baseline, bl->n_frames, bl->threshold_k);
+    case VS_PROTO_BASELINE_ABORT:
+        return vs_baseline_abort(&node->baseline);
+    default: /* CLEAR (the decoder refuses other actions) */
+        reason = vs_baseline_clear(&node->baseline);
+        if (reason == 0u) {
+            apply_rule(node);
+        }
+        return reason;
+    }
+}
+
 /* MODEL_*: vs_model_update does the work; the reply stays handle_command's (exactly one per command). */
 static uint8_t cmd_model(vs_node_t *node, uint8_t type)
 {
@@ -681,7 +730,14 @@ static void handle_command(vs_node_t *node)
             reason = (uint8_t)VS_PROTO_NACK_UNSUPPORTED;
             break;
         }
+        if (type == VS_MSG_MODEL_BEGIN && node->baseline.learning) {
+            reason = (uint8_t)VS_PROTO_NACK_BUSY;
+            break;
+        }
         reason = cmd_model(node, type);
+        break;
+    case VS_MSG_BASELINE_LEARN:
+        reason = cmd_baseline(node, &node->work.io.msg.u.baseline_learn);
         break;
     default:
         /* MODEL_* (issue H adds the slots) and node->host messages sent to a node. */
@@ -699,6 +755,9 @@ static void handle_command(vs_node_t *node)
             model_switched(node);
         }
         send_model_status(node);
+    }
+    if (type == VS_MSG_BASELINE_LEARN && reason == 0u) {
+        send_baseline_progress(node);
     }
     if (type == VS_MSG_REPLAY_SAMPLES) {
         /* Analyse now: node->work.io.msg is free again, and the next block finds an empty ring. */
@@ -759,6 +818,7 @@ int vs_node_init(vs_node_t *node, const vs_node_config_t *cfg)
     }
     (void)vs_ring_init(&node->ring, VS_NODE_RING_SAMPLES);
     vs_proto_decoder_init(&node->decoder);
+    vs_baseline_init(&node->baseline, vs_features_hash());
     node->magic = VS_NODE_MAGIC;
     return VS_OK;
 }
@@ -803,14 +863,20 @@ int vs_node_start(vs_node_t *node)
     }
     node->counters.reset_reason = vs_platform_reset_reason();
     update_boot_record(node);
+    const int baseline = vs_baseline_load(&node->baseline);
     if (node->update_enabled) {
         /* VS_RESET_* and VS_PROTO_RESET_* share their values (vs_platform_watchdog.h) */
         (void)vs_model_update_boot(&node->update, node->counters.reset_reason);
         model_switched(node);
+    } else if (baseline == VS_BASELINE_LOAD_VALID) {
+        apply_rule(node);
     }
     send_hello(node);
     if (node->update_enabled) {
         send_model_status(node);
+    }
+    if (baseline != VS_BASELINE_LOAD_NONE) {
+        send_baseline_progress(node); /* DONE: in use; FAILED: a stored baseline failed its checks, ignored */
     }
     node->next_status_us = node->last_ts_us + (uint64_t)node->cfg.status_period_ms * 1000u;
     node->started = 1u;
@@ -911,8 +977,14 @@ int vs_node_poll(vs_node_t *node)
                 if (node->update_enabled) {
                     send_model_status(node); /* a host that missed a state change learns it here */
                 }
+                if (node->baseline.have && !node->baseline.learning) {
+                    send_baseline_progress(node);
+                }
             }
             send_status(node, now);
+            if (node->baseline.learning) {
+                send_baseline_progress(node);
+            }
             const uint64_t period = (uint64_t)node->cfg.status_period_ms * 1000u;
             node->next_status_us += period;
             if (node->next_status_us <= now) { /* the loop was stalled: no burst of catch-up STATUS */

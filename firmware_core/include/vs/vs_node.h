@@ -17,6 +17,12 @@
  *       refused update step, BEGIN, COMMIT, and every TRIAL -> CONFIRMED/REVERTED change. A retry (same type and seq as the last command)
  *       gets the same answer again and is not executed twice (docs/protocol.md, "Host -> node").
  *       SET_THRESHOLD keeps the alarm state and the newest min(count, n) scores of its history.
+ *       BASELINE_LEARN (vs_baseline.h): START learns from the next n analysed frames (NACK BAD_VALUE for
+ *       n < VS_PROTO_MIN_BASELINE_FRAMES, BUSY while a model update is staged; a START while learning starts
+ *       over), ABORT (BAD_STATE when not learning), CLEAR; MODEL_BEGIN is NACKed BUSY while learning.
+ *       BASELINE_PROGRESS follows the reply of every accepted BASELINE_LEARN, every STATUS while learning,
+ *       the end of learning (DONE / FAILED), and HELLO at boot when a baseline is stored (DONE) or a stored
+ *       one failed its checks (FAILED: ignored).
  *     HELLO at start (boot counter and reset reason from the platform) and before every hello_every_status-th
  *     STATUS; STATUS and right after it HEALTH (vs_node_counters_t) every status_period_ms of platform clock;
  *     watchdog fed once per healthy poll.
@@ -36,6 +42,11 @@
  * float32, quantized with the model's input scale, run, dequantized; score = sum_j (y_j - zq_j)^2 / n summed
  * in feature order with zq the dequantized input - vibsentry.runtime.score.autoencoder_score, bit for bit.
  * Without a model (cfg.model NULL) the score is the mean squared z-score (the same sum without the model).
+ * With a learned baseline (BASELINE_PROGRESS DONE) the score is the baseline's: the mean squared z-score of the
+ * features against the learned mean/std (vs_baseline_score); the model still runs (a TRIAL model's health
+ * counts its output) but does not score. The alarm thresholds become the learned ones (k and n stay the rule's;
+ * a SET_THRESHOLD overrides them until the next boot, model switch or learning); the alarm restarts (OK)
+ * whenever the scoring changes (learning ends DONE, CLEAR, model switch).
  *
  * Memory: vs_node_t is caller-owned (static in firmware), every buffer inside, sizes fixed at compile time:
  *   sample ring      VS_NODE_RING_SAMPLES floats          (default 1024: 4 KiB, 85 ms at 12 kHz)
@@ -62,6 +73,7 @@
 #include <stdint.h>
 
 #include "vs/vs_alarm.h"
+#include "vs/vs_baseline.h"
 #include "vs/vs_features.h"
 #include "vs/vs_model.h"
 #include "vs/vs_model_update.h"
@@ -207,6 +219,7 @@ typedef struct {
     vs_node_counters_t counters;
     uint8_t update_enabled;     /* vs_node_enable_model_update was called */
     vs_model_update_t update;   /* A/B model slots (vs_model_update.h) */
+    vs_baseline_t baseline;     /* on-node baseline learning (vs_baseline.h) */
 } vs_node_t;
 
 /* Validate cfg and prepare every module; touches no platform service and sends nothing. VS_ERR_ARG (NULL,

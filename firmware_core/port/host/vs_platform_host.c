@@ -10,7 +10,7 @@
 #include "vs/vs_status.h"
 #include "vs_host_fakes.h"
 
-#define N_RECORDS 4U
+#define N_RECORDS 16U /* boot, model update (2), baseline (vs_baseline.h: 6 with 40 features) */
 
 typedef struct {
     uint8_t data[N_RECORDS][VS_PLATFORM_STORE_RECORD_MAX];
