@@ -7,6 +7,8 @@ velocity weights) as the *same float32 arrays* :func:`vibsentry.dsp.features.fea
     python -m vibsentry.codegen.feature_config --out build/gen/vs/vs_feature_config.h [--config node.toml]
 
 Only ``vs_features.c`` defines ``VS_FEATURE_CONFIG_TABLES`` before including it; other files get the macros.
+With ``arithmetic = "q31"`` the header also carries the integer tables of :mod:`vibsentry.dsp.fixed` (under
+``VS_FEATURE_CONFIG_Q31_TABLES``, defined only by ``vs_features_q31.c``) and ``VS_FEAT_ARITH_Q31 1``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from vibsentry.dsp import spectral
 from vibsentry.dsp.features import feature_tables
+from vibsentry.dsp.fixed import HEADROOM_BITS, LN2_Q24, LOG2_FRAC_BITS, MIN_EXP, STAT_BITS, q31_tables
 from vibsentry.dsp.params import FEATURE_GROUPS, FeatureParams
 from vibsentry.errors import VibsentryError
 from vibsentry.fileio import write_atomic
@@ -42,6 +45,43 @@ def _array(ctype: str, name: str, values: Iterable[str], *, per_line: int = _PER
     lines = [", ".join(vals[i : i + per_line]) for i in range(0, len(vals), per_line)]
     body = ",\n    ".join(lines)
     return f"static const {ctype} {name}[{len(vals)}] = {{\n    {body}\n}};\n"
+
+
+def _i32(v: int) -> str:
+    # -2^31 has no literal in C (2147483648 is a long constant before the minus applies).
+    return "(-2147483647 - 1)" if int(v) == -(2**31) else str(int(v))
+
+
+def _q31_section(params: FeatureParams) -> list[str]:
+    """Macros and integer tables of the fixed-point path (``vs_features_q31.c``)."""
+    q = q31_tables(params)
+    half = params.frame_length // 2
+    out = [
+        f"#define VS_FEAT_CFFT_Q31_INIT arm_cfft_init_{half}_q31\n",
+        f"#define VS_FEAT_Q31_HEADROOM_BITS {HEADROOM_BITS}\n#define VS_FEAT_Q31_MIN_EXP ({MIN_EXP})\n",
+        f"#define VS_FEAT_Q31_STAT_BITS {STAT_BITS}\n#define VS_FEAT_Q31_LOG2_FRAC_BITS {LOG2_FRAC_BITS}\n",
+        f"#define VS_FEAT_Q31_WINDOW_Q15_SUM {q.window_q15_sum}LL\n",
+        f"#define VS_FEAT_Q31_LOG_FLOOR_Q24 ({q.log_floor_q24})\n",
+        f"#define VS_FEAT_Q31_VEL_MAX {_f32(q.vel_max)}\n",
+        f"#define VS_FEAT_Q31_LN2 {_f32(LN2_Q24)}\n",
+        f"#define VS_FEAT_LOG2_N {params.frame_length.bit_length() - 1}\n\n",
+        "#ifdef VS_FEATURE_CONFIG_Q31_TABLES\n\n",
+        _array("int32_t", "vs_q31_window", (_i32(v) for v in q.window_q31), per_line=8),
+        _array("int32_t", "vs_q31_cos", (_i32(v) for v in q.cos_q31), per_line=8),
+        _array("int32_t", "vs_q31_sin", (_i32(v) for v in q.sin_q31), per_line=8),
+        _array("uint32_t", "vs_q31_log2", (f"{int(v)}u" for v in q.log2_q30), per_line=8),
+        _array("uint32_t", "vs_q31_sqrt_seed", (f"{int(v)}u" for v in q.sqrt_seed), per_line=8),
+    ]
+    if "logmel" in params.features:
+        mel = feature_tables(params).mel
+        assert mel is not None
+        out.append(_array("uint16_t", "vs_q31_mel_pos", (str(int(v)) for v in mel.pos), per_line=12))
+        out.append(_array("uint16_t", "vs_q31_mel_len", (str(int(v)) for v in mel.lengths), per_line=12))
+        out.append(_array("uint16_t", "vs_q31_mel_coefs", (str(int(v)) for v in q.mel_coefs_q15), per_line=12))
+    if "velocity_rms" in params.features and q.vel_k1 > q.vel_k0:
+        out.append(_array("uint32_t", "vs_q31_vel_weights", (f"{int(v)}u" for v in q.vel_q16), per_line=10))
+    out.append("\n#endif /* VS_FEATURE_CONFIG_Q31_TABLES */\n\n")
+    return out
 
 
 def band_bin_ranges(params: FeatureParams) -> list[tuple[int, int]]:
@@ -96,6 +136,7 @@ def render_feature_config(params: FeatureParams, *, source: str = "FeatureParams
         f"#define VS_FEAT_N_BINS {params.n_bins}\n",
         f"#define VS_FEAT_N_FEATURES {params.n_features}\n",
         f"#define VS_FEAT_REMOVE_DC {int(params.remove_dc)}\n",
+        f"#define VS_FEAT_ARITH_Q31 {int(params.arithmetic == 'q31')}\n",
         f"#define VS_FEAT_RFFT_INIT arm_rfft_fast_init_{n}_f32\n",
         f"#define VS_FEAT_BIN_HZ {_f32(params.sample_rate / n)}\n",
         f"#define VS_FEAT_WINDOW_SUM {_f32(t.window_sum)}\n",
@@ -112,6 +153,8 @@ def render_feature_config(params: FeatureParams, *, source: str = "FeatureParams
     out.append(f"#define VS_FEAT_VEL_K0 {k0}\n#define VS_FEAT_VEL_K1 {k1}\n")
     mel_count = int(t.mel.coefs.size) if t.mel is not None else 0
     out.append(f"#define VS_FEAT_MEL_COEF_COUNT {mel_count}\n\n")
+    if params.arithmetic == "q31":
+        out += _q31_section(params)
 
     out.append("#ifdef VS_FEATURE_CONFIG_TABLES\n\n")
     out.append(_array("float", "vs_feat_window", (_f32(v) for v in t.window)))

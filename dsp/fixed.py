@@ -49,6 +49,8 @@ STAT_BITS = 14
 LOG2_TABLE_BITS = 8
 LOG2_FRAC_BITS = 24  # log2 results are Q24 int32 (range +-128)
 SQRT_SEED_BITS = 4
+#: ln(2) / 2^24 in float32: turns a Q24 log2 into the natural log (one float multiply per value).
+LN2_Q24 = np.float32(np.log(2.0) / 2**LOG2_FRAC_BITS)
 
 
 @dataclass(frozen=True)
@@ -316,7 +318,7 @@ def features_q31(frames: npt.ArrayLike, *, params: FeatureParams) -> npt.NDArray
         acc = mag @ t.mel_q15
         l2 = log2_q24(acc, t) + ((log2m - 15 - s) << LOG2_FRAC_BITS)[:, None]
         l2 = np.maximum(l2, t.log_floor_q24)
-        out[:, : params.n_mels] = l2.astype(np.float32) * np.float32(np.log(2.0) / 2**LOG2_FRAC_BITS)
+        out[:, : params.n_mels] = l2.astype(np.float32) * LN2_Q24
         col += params.n_mels
     if "stats" in params.features:
         out[:, col : col + 7] = _stats_q31(sums, params)

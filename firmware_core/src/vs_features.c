@@ -12,7 +12,7 @@
 
 #define N VS_FEAT_FRAME_LENGTH
 #define HALF (VS_FEAT_FRAME_LENGTH / 2)
-#define VS_FEATURES_MAGIC 0x76734665u /* "vsFe" */
+
 
 #if VS_FEAT_N_BINS != HALF + 1
 #error "vs_feature_config.h: VS_FEAT_N_BINS must be frame_length / 2 + 1"
@@ -28,13 +28,20 @@ int vs_features_init(vs_features_t *inst)
     inst->magic = 0;
     /* The length-specific init references only this length's twiddle and bit-reversal tables, so
      * --gc-sections drops the tables of every other length from flash. */
+#if VS_FEAT_ARITH_Q31
+    if (VS_FEAT_CFFT_Q31_INIT(&inst->cfft) != ARM_MATH_SUCCESS) {
+        return VS_ERR_CONFIG;
+    }
+#else
     if (VS_FEAT_RFFT_INIT(&inst->rfft) != ARM_MATH_SUCCESS) {
         return VS_ERR_CONFIG;
     }
+#endif
     inst->magic = VS_FEATURES_MAGIC;
     return VS_OK;
 }
 
+#if !VS_FEAT_ARITH_Q31
 /* Sums of one pass over the frame, taken about a provisional mean m0 (shifted data): the deviations c are
  * small, so their float32 sums keep the precision that sums of raw samples lose on a large offset. */
 typedef struct {
@@ -392,6 +399,13 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
     (void)o;
     return VS_OK;
 }
+#else
+/* q31 builds: the node calls this entry point unchanged and gets the integer pipeline (vs_features_q31.c). */
+int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scratch, float *out)
+{
+    return vs_features_compute_q31(inst, frame, scratch, out);
+}
+#endif
 
 const uint8_t *vs_features_hash(void)
 {

@@ -17,8 +17,14 @@
  * Flash: the generated tables (window N floats, mel coefficients, DCT, velocity weights) plus the CMSIS FFT
  * tables of the one configured length.
  *
- * Not ISR-safe and not reentrant on the same scratch buffer; run it from the analysis loop. float32 only
- * (no fixed point). Results equal vibsentry.dsp within the tolerances stated in tests/firmware/test_c_features.py.
+ * Not ISR-safe and not reentrant on the same scratch buffer; run it from the analysis loop. Results equal
+ * vibsentry.dsp within the tolerances stated in tests/firmware/test_c_features.py.
+ *
+ * Arithmetic: with FeatureParams.arithmetic = "q31" (VS_FEAT_ARITH_Q31 1 in the generated config, for cores
+ * without an FPU) vs_features_compute_f32 runs the integer pipeline of vs_features_q31.c instead: same
+ * arguments, same float32 outputs, bit-identical to vibsentry.dsp.fixed (tests/firmware/test_c_features_q31.py).
+ * The scratch then holds the frame as int32 (block-scaled, |q| < 2^28), its q31 spectrum in CMSIS packed order
+ * and N/2 + 1 uint32 magnitudes; the same 2 * N words.
  */
 #ifndef VS_FEATURES_H
 #define VS_FEATURES_H
@@ -26,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dsp/transform_functions.h" /* CMSIS-DSP: arm_rfft_fast_instance_f32 */
+#include "dsp/transform_functions.h" /* CMSIS-DSP: arm_rfft_fast_instance_f32, arm_cfft_instance_q31 */
 #include "vs/vs_feature_config.h"
 #include "vs/vs_status.h"
 
@@ -44,10 +50,16 @@ extern "C" {
 #define VS_FEAT_VELOCITY_INDEX (VS_FEAT_N_FEATURES - 1)
 #define VS_FEATURE_HASH_LEN 32
 
-/* Caller-owned instance; fields are private to vs_features.c. */
+#define VS_FEATURES_MAGIC 0x76734665u /* "vsFe": private to vs_features*.c, set by vs_features_init */
+
+/* Caller-owned instance; fields are private to vs_features.c and vs_features_q31.c. */
 typedef struct {
     uint32_t magic;                  /* VS_FEATURES_MAGIC once initialised */
+#if VS_FEAT_ARITH_Q31
+    arm_cfft_instance_q31 cfft; /* N/2-point complex q31 FFT; points into CMSIS's const tables */
+#else
     arm_rfft_fast_instance_f32 rfft; /* points into CMSIS's const FFT tables */
+#endif
 } vs_features_t;
 
 /* Prepare the FFT for the configured frame length. VS_ERR_ARG on NULL, VS_ERR_CONFIG when CMSIS refuses it. */
@@ -59,6 +71,12 @@ int vs_features_init(vs_features_t *inst);
  * scratch other than exactly at its start, VS_ERR_STATE before vs_features_init. NaN/inf in the frame
  * propagate to the outputs. */
 int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scratch, float *out);
+
+/* The q31 pipeline (vs_features_q31.c; only in VS_FEAT_ARITH_Q31 builds, where vs_features_compute_f32 calls
+ * it): same contract as vs_features_compute_f32. Input float32 samples; every per-sample and per-bin step is
+ * integer (block floating point: one shift s per frame, |q| = |x| 2^s < 2^28); the outputs are converted to
+ * float32 at the end. NaN/inf anywhere in the frame give NaN in every output. */
+int vs_features_compute_q31(vs_features_t *inst, const float *frame, float *scratch, float *out);
 
 /* The compiled-in feature_hash: 32 raw bytes and 64 lower-case hex characters (NUL-terminated). */
 const uint8_t *vs_features_hash(void);

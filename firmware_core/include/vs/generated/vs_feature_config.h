@@ -1,7 +1,7 @@
 /*
  * GENERATED — do not edit. Regenerate with: python -m vibsentry.codegen.feature_config
  * source: FeatureParams(), canonical JSON sha256 (feature_hash) 275c8cb501636838ef94d2c28853ac2fcc230955c323b9881b4772301c2d7ab4
- * generator: codegen/feature_config.py sha256 296bf684a0e41323d404c75f35647f69bea7c802204152b5b595b5c4f9ff59b8
+ * generator: codegen/feature_config.py sha256 024c59565d332e93ad1abcf23900b6b777272ef3b7112c59ceab32ac54e7beb9
  * canonical JSON: {"accel_unit":"g","contract":"vibsentry.features/1","features":["logmel","stats","velocity_rms"],"fmax":6000.0,"fmin":0.0,"frame_length":1024,"hop_length":1024,"n_bands":8,"n_mels":32,"n_mfcc":13,"normalisation":"zscore","remove_dc":true,"sample_rate":12000.0,"velocity_band":[10.0,1000.0],"window":"hann"}
  *
  * Macros for everyone; the constant tables only where VS_FEATURE_CONFIG_TABLES is defined (vs_features.c)
@@ -20,6 +20,7 @@
 #define VS_FEAT_N_BINS 513
 #define VS_FEAT_N_FEATURES 40
 #define VS_FEAT_REMOVE_DC 1
+#define VS_FEAT_ARITH_Q31 0
 #define VS_FEAT_RFFT_INIT arm_rfft_fast_init_1024_f32
 #define VS_FEAT_BIN_HZ 11.71875f
 #define VS_FEAT_WINDOW_SUM 512.0f
