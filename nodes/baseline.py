@@ -105,6 +105,7 @@ class BaselineLearner:
 
     def clear(self) -> int:
         self.learning = self.have = False
+        self.done = self.target = 0
         self.state = int(vp.BaselineState.NONE)
         self.crc = 0
         return 0

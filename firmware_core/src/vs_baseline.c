@@ -134,6 +134,8 @@ uint8_t vs_baseline_clear(vs_baseline_t *b)
     }
     b->learning = 0u;
     b->have = 0u;
+    b->done = 0u;
+    b->target = 0u;
     b->state = (uint8_t)VS_PROTO_BASELINE_STATE_NONE;
     memset(&b->rec, 0, sizeof b->rec);
     return 0u;

@@ -67,7 +67,7 @@ static const struct {
     FIELD(boot_counter), FIELD(watchdog_resets), FIELD(blocks),          FIELD(ring_overruns),
     FIELD(overrun_samples), FIELD(hops),         FIELD(frames),          FIELD(analysed),
     FIELD(skipped),      FIELD(tx_frames),       FIELD(rx_frames),       FIELD(rx_errors),
-    FIELD(rx_foreign),   FIELD(acks),            FIELD(replay_blocks),   FIELD(replay_gaps),
+    FIELD(rx_foreign),   FIELD(rx_duplicates),   FIELD(acks),            FIELD(replay_blocks),   FIELD(replay_gaps),
     FIELD(discontinuities), FIELD(raw_captures), FIELD(ring_high_water), FIELD(stack_high_water),
     FIELD(alarm_raises), FIELD(alarm_clears),
 };
