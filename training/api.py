@@ -12,7 +12,7 @@ import dataclasses
 import os
 import platform
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import numpy as np
 from vibsentry.dsp.params import FEATURE_GROUPS, FeatureParams
 from vibsentry.errors import ConfigError, DatasetError, VibsentryError
 from vibsentry.runtime import bundle as B
+from vibsentry.training.augment import AugmentConfig, augment_windows
 from vibsentry.training.dataset import Windows, build_windows, check_labels
 from vibsentry.training.manifest import (
     NORMAL,
@@ -34,6 +35,8 @@ from vibsentry.training.manifest import (
 
 #: Anomaly models ``[train] model`` can name (``"auto"`` compares them all).
 ANOMALY_MODELS = ("autoencoder", "mahalanobis", "pca")
+#: ``[train] class_balance`` choices (classifiers only).
+CLASS_BALANCE = ("weights", "oversample", "none")
 
 
 class RetrainRefused(VibsentryError):
@@ -76,6 +79,12 @@ class TrainConfig:
     retrain_margin : float
         How much worse (absolute) a retrained model may be on any headline metric before it is refused; a
         negative margin demands an improvement of at least that much.
+    class_balance : str
+        Classifiers: ``"weights"`` (default; each class weighs the same in the loss), ``"oversample"``
+        (training windows of smaller classes repeated, seeded, up to the largest class) or ``"none"``.
+    augment : AugmentConfig
+        ``[train.augment]`` table: augmented copies of the training recordings (off by default; see
+        :mod:`vibsentry.training.augment` and ``docs/generalisation.md``).
     """
 
     seed: int = 0
@@ -95,8 +104,15 @@ class TrainConfig:
     ignore_features: tuple[str, ...] = ("mean",)
     classifier: str = "mlp"
     model: str = "auto"
+    class_balance: str = "weights"
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "augment", AugmentConfig.from_value(self.augment))
+        if self.class_balance not in CLASS_BALANCE:
+            raise ConfigError(
+                f"[train] class_balance={self.class_balance!r}: choose one of {', '.join(map(repr, CLASS_BALANCE))}"
+            )
         if self.classifier not in ("mlp", "cnn1d"):
             raise ConfigError(f"[train] classifier={self.classifier!r}: choose 'mlp' or 'cnn1d'")
         if self.model not in ("auto", *ANOMALY_MODELS):
@@ -195,6 +211,7 @@ class _Trained:
     baselines: dict[str, float | None]
     selection: dict[str, Any] | None = None
     model_type: str | None = None
+    augment: dict[str, Any] | None = None
 
 
 def _fit(
@@ -221,6 +238,11 @@ def _fit(
     )
     from vibsentry.training.quantize import INPUT_RANGE_Z, convert_float, convert_int8, representative_rows
 
+    augmented = None
+    if cfg.augment.enabled and rows is not None:
+        w, augmented = augment_windows(
+            w, rows, params, cfg.augment, seed=cfg.seed, allow_resample=cfg.resample
+        )
     tr, va, te = w.in_split("train"), w.in_split("val"), w.in_split("test")
     ignore = tuple(i for i, n in enumerate(params.feature_names) if n in cfg.ignore_features)
     common: dict[str, Any] = dict(
@@ -309,7 +331,9 @@ def _fit(
         fit_rows = trn.X
     else:
         cls = CNN1DClassifier if cfg.classifier == "cnn1d" else MLPClassifier
-        est = cls(hidden=cfg.classifier_hidden, **common).fit(
+        if cfg.class_balance == "oversample":
+            tr = _oversample(tr, cfg.seed)
+        est = cls(hidden=cfg.classifier_hidden, balanced=cfg.class_balance == "weights", **common).fit(
             tr.X, tr.label, X_val=va.X, y_val=va.label, classes=classes, quiet=quiet
         )
         arch = ("1-D CNN classifier " if cfg.classifier == "cnn1d" else "dense MLP classifier ") + "-".join(
@@ -358,7 +382,21 @@ def _fit(
         baselines,
         selection,
         model_type,
+        augmented,
     )
+
+
+def _oversample(tr: Windows, seed: int) -> Windows:
+    """Training windows with every class repeated (seeded draw, without replacement first) up to the largest."""
+    labels, counts = np.unique(tr.label, return_counts=True)
+    rng = np.random.default_rng([seed, 1])
+    idx = [np.arange(len(tr))]
+    for lb, c in zip(labels, counts, strict=True):
+        have = np.flatnonzero(tr.label == lb)
+        need = int(counts.max() - c)
+        if need:
+            idx.append(np.concatenate([rng.permutation(have) for _ in range(need // c + 1)])[:need])
+    return tr.select(np.concatenate(idx)) if len(idx) > 1 else tr
 
 
 def _quant(m: Any) -> dict[str, Any]:
@@ -431,6 +469,7 @@ def _assemble(
         },
         "training": {
             "seed": cfg.seed,
+            "augment": t.augment,
             "config": {
                 k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(cfg).items()
             },

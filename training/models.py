@@ -224,6 +224,8 @@ class MLPClassifier:
     hidden : tuple of int
         Hidden widths, default ``(64, 32)``.
     epochs, batch_size, learning_rate, patience, seed : training settings.
+    balanced : bool
+        Weigh each class's windows so every class counts the same in the loss (default True).
 
     Attributes
     ----------
@@ -240,6 +242,7 @@ class MLPClassifier:
     patience: int = 15
     seed: int = 0
     ignore_features: tuple[int, ...] = ()
+    balanced: bool = True
     classes_: list[str] = field(default_factory=list, init=False)
     mean_: F32 = field(default_factory=lambda: np.zeros(0, np.float32), init=False)
     std_: F32 = field(default_factory=lambda: np.ones(0, np.float32), init=False)
@@ -274,7 +277,15 @@ class MLPClassifier:
         counts = np.bincount(yi, minlength=len(self.classes_)).astype(np.float64)
         weights = {i: float(len(yi) / (len(counts) * c)) for i, c in enumerate(counts) if c > 0}
         self.history_ = _keras_fit(
-            tf, model, Z, yi, val, self, quiet, loss="sparse_categorical_crossentropy", class_weight=weights
+            tf,
+            model,
+            Z,
+            yi,
+            val,
+            self,
+            quiet,
+            loss="sparse_categorical_crossentropy",
+            class_weight=weights if self.balanced else None,
         )
         self.model_ = model
         return self
