@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vibsentry.errors import UsageError, VibsentryError
+from vibsentry.fileio import write_atomic
 from vibsentry.process import check_port_free, spawn
 
 #: Node seconds one simulate process covers before the demo starts the next segment.
@@ -37,6 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DATA = ROOT / "sample_data"
 HEALTHY = {"pump": "synthetic/m1_normal_c.wav", "fan": "synthetic/m2_normal_c.wav"}
 FAULT = "synthetic/m1_outer_race_sev050.wav"
+#: Shaft speeds of those recordings (sample_data/manifest.csv); synth draws them with its default bearing, the
+#: 6205-2RS. The gateway and the dashboard need them to diagnose a 1 s alarm capture (docs/diagnostics.md).
+MACHINE_RPM = {"pump": 1797, "fan": 1480}
 
 
 class DemoError(VibsentryError):
@@ -304,7 +308,15 @@ class Demo:
         for m in machines:
             self._start_firmware(m) if opts.firmware else self._start_sim(m)
         self._wait_for(lambda: all(self._link(m).exists() for m in machines), 120, "simulated nodes' ptys")
+        setup = self.run_dir / "machines.toml"
+        write_atomic(
+            setup,
+            "".join(
+                f'[dashboard.machines.{m}]\nrpm = {MACHINE_RPM[m]}\nbearing = "6205-2rs"\n' for m in machines
+            ),
+        )
         argv = ["ingest", "--store", f"sqlite:{self.store}", "--data-dir", str(self.run_dir)]
+        argv += ["--config", str(setup)]
         for m in machines:
             argv += ["--port", str(self._link(m))]
         if self.bundle is not None:
@@ -314,7 +326,7 @@ class Demo:
         if opts.dashboard:
             from vibsentry.dashboard import server as dash
 
-            env = dash.dashboard_env(store=f"sqlite:{self.store}", refresh_s=1.0)
+            env = dash.dashboard_env(store=f"sqlite:{self.store}", config=str(setup), refresh_s=1.0)
             env["VIBSENTRY_DASHBOARD_OFFLINE_AFTER_S"] = "15"
             # The listen address decides the default role: on the LAN, visitors may look, not write.
             env["VIBSENTRY_DASHBOARD_ADDRESS"] = opts.address
