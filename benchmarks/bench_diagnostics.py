@@ -8,11 +8,14 @@ Run: ``.venv/bin/python benchmarks/bench_diagnostics.py``. Prints
 2. the hit rate of the top finding on the CWRU records in ``../shared/datasets/cwru`` (skipped when absent),
    per class (outer race, inner race, ball, normal), with the speed each record states and with the speed
    searched in 1500-2000 rpm, and every miss with what was found instead. Ball faults are the hard class;
-   the number is printed as measured, whatever it is.
+   the number is printed as measured, whatever it is;
+3. with ``--ball-bands``: for every CWRU ball record, in how many envelope bands the 2xBSF comb is the
+   strongest bearing comb, and which comb wins where any comb is strongest (docs/diagnostics.md, "Ball faults").
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import sys
@@ -106,10 +109,60 @@ def hit_rates() -> None:
     print("\n".join(misses) or "  none")
 
 
+def ball_band_scan() -> None:
+    """Is the ball miss a band-choice problem? Per CWRU ball record: the comb evidence in every band.
+
+    For each ball record, every band of kurtogram levels 1-3 wide enough for the defect lines is demodulated
+    (``diagnose(band=...)``) and the bearing combs' evidence scores compared: in how many bands the 2xBSF comb
+    is the strongest of BPFO/BPFI/2xBSF/FTF, and which comb wins in the band with the strongest comb overall.
+    """
+    from scipy.io import loadmat
+
+    files = sorted((DATASETS / "cwru").glob("12k_Drive_End_B0*.mat"))
+    if not files:
+        print(f"\nball band scan: skipped, no ball records in {DATASETS / 'cwru'}")
+        return
+    print("\nCWRU ball records: bearing comb evidence in every band of kurtogram levels 1-3 (stated rpm)")
+    print(f"{'record':<30}{'kurtogram band':>16}{'2xBSF strongest in':>22}   strongest comb anywhere")
+    for path in files:
+        mat = loadmat(path)
+        de = [k for k in mat if k.endswith("_DE_time")]
+        rpm_key = [k for k in mat if k.endswith("RPM")]
+        if len(de) != 1 or len(rpm_key) != 1:
+            continue
+        x = np.ravel(mat[de[0]]).astype(np.float64)
+        rpm = float(np.ravel(mat[rpm_key[0]])[0])
+        d0 = diagnose(x, sample_rate=12000.0, rpm=rpm)
+        kg, min_bw = d0.kurtogram, 3.0 * max(d0.defect_hz["bpfi"], 2.0 * d0.defect_hz["bsf"])
+        n_bands = n_ball = 0
+        best: tuple[float, str, tuple[float, float]] = (-1.0, "", (0.0, 0.0))
+        for i, level in enumerate(kg.levels):
+            edges = kg.band_edges(i)
+            if not 1.0 <= level <= 3.0 or edges[1] - edges[0] < min_bw:
+                continue
+            for lo, hi in itertools.pairwise(edges):
+                d = diagnose(x, sample_rate=12000.0, rpm=rpm, band=(float(lo), float(hi)))
+                ev = {
+                    c.fault: float(c.evidence["evidence_score"]) for c in d.candidates if "line" in c.evidence
+                }
+                top = max(ev, key=lambda k: ev[k])
+                n_bands += 1
+                n_ball += top == "ball"
+                if ev[top] > best[0]:
+                    best = (ev[top], top, (float(lo), float(hi)))
+        band = f"{d0.band[0]:.0f}-{d0.band[1]:.0f} Hz"
+        print(
+            f"{path.name:<30}{band:>16}{f'{n_ball}/{n_bands} bands':>22}   "
+            f"{best[1]} (e={best[0]:.1f}, {best[2][0]:.0f}-{best[2][1]:.0f} Hz)"
+        )
+
+
 def main() -> None:
     timing()
     if "--no-cwru" not in sys.argv:
         hit_rates()
+        if "--ball-bands" in sys.argv:
+            ball_band_scan()
 
 
 if __name__ == "__main__":

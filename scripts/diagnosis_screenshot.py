@@ -1,72 +1,104 @@
-"""Screenshot of the dashboard's machine-detail Diagnosis section (docs/screenshots/diagnosis.png).
+"""Screenshot of the machine-detail Diagnosis section from a real demo run (docs/images/diagnosis_demo.png).
 
-A real served dashboard (``vibsentry.dashboard.server``) in headless chromium over a SQLite store written by
-the gateway's store class: the test fleet of ``tests/support/dashboard.py`` (pump-2 in alarm) plus a 1 s
-RAW_CHUNK capture of a simulated outer-race defect at 1797 rpm, with ``[dashboard.machines."pump-2"]`` in the
-dashboard TOML. Run from the repository root: ``.venv/bin/python scripts/diagnosis_screenshot.py [OUT.png]``.
+Runs ``vibsentry demo`` (2 simulated nodes over real ptys, the real gateway and the served dashboard; the
+nodes' baseline scorer with ``--no-train`` so no model is trained), waits until pump-1's outer-race fault has
+raised an alarm, its RAW_CHUNK capture is in the store and the gateway has written a diagnosis for it, then
+opens the pump's machine detail in headless chromium and crops the Diagnosis section and the alarm history
+below it. Nothing is synthesised here: every number on the picture comes from that run.
+
+Run from the repository root: ``.venv/bin/python scripts/diagnosis_screenshot.py [OUT.png]`` (about 2 min).
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.browser import chrome, served_dashboard, wait_idle
-from tests.support.dashboard import SECOND, fill_store
-from vibsentry import synth
-from vibsentry.dashboard.store.records import Record
-from vibsentry.dashboard.store.sqlite import SQLiteStore
+from tests.support.browser import chrome, free_port, wait_idle
 
-SCALE = 16.0 / 32768  # g per LSB of a +-16 g int16 capture
 CHART = '[data-testid="stVegaLiteChart"]'
+# Top of the Diagnosis heading and bottom of the alarm-history table, in page pixels.
+_BOUNDS_JS = """
+const hs = [...document.querySelectorAll('h1,h2,h3')];
+const a = hs.find(e => e.innerText.startsWith('Diagnosis'));
+const b = hs.find(e => e.innerText.startsWith('Alarm history'));
+if (!a || !b) return null;
+const tables = [...document.querySelectorAll('[data-testid="stDataFrame"]')]
+    .filter(t => t.getBoundingClientRect().top > b.getBoundingClientRect().top);
+const end = tables.length ? tables[0].getBoundingClientRect().bottom : b.getBoundingClientRect().bottom + 200;
+return [a.getBoundingClientRect().top + window.scrollY, end + window.scrollY];
+"""
+
+
+def _diagnosed(store: Path) -> tuple[int, str] | None:
+    """(node, fault) of the first capture the gateway diagnosed with a finding, or None yet."""
+    if not store.is_file():
+        return None
+    try:
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as c:
+            row = c.execute(
+                "SELECT node, fault FROM diagnoses WHERE fault IS NOT NULL ORDER BY ts_ns LIMIT 1"
+            ).fetchone()
+    except sqlite3.Error:  # the gateway may not have created the table yet
+        return None
+    return (int(row[0]), str(row[1])) if row else None
 
 
 def main() -> None:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/screenshots/diagnosis.png")
-    tmp = Path(tempfile.mkdtemp(prefix="vs-diag-shot-"))
-    path = tmp / "s.sqlite"
-    t0 = time.time_ns() - 125 * SECOND
-    fill_store(path, t0_ns=t0)
-    store = SQLiteStore(path)
-    x = synth.machine_signal(duration_s=1.0, rpm=1797.0, fault="outer", seed=5)
-    q16 = np.clip(np.round(x / SCALE), -32768, 32767).astype("<i2")
-    store.write([
-        Record("raw", 2, t0 + 64 * SECOND + i, 90_000 + i,
-               {"capture_id": 1, "chunk_index": i, "n_chunks": 4, "sample_rate": 12000.0, "sample_format": "i16",
-                "scale": SCALE, "data": part.tobytes()}, machine="pump-2")
-        for i, part in enumerate(np.array_split(q16, 4))
-    ])  # fmt: skip
-    store.close()
-    cfg = tmp / "dash.toml"
-    cfg.write_text('[dashboard.machines."pump-2"]\nrpm = 1797\nbearing = "6205-2rs"\n')
-    env = {
-        **os.environ,
-        "VIBSENTRY_DASHBOARD_STORE": f"sqlite:{path}",
-        "VIBSENTRY_DASHBOARD_CONFIG": str(cfg),
-    }
-    with served_dashboard(env, tmp / "log.txt") as url, chrome(width=1400, height=2600) as d:
-        d.get(f"{url}/?view=machine&node=2")
-        wait_idle(d, need_css=CHART, timeout_s=120)
-        deadline = time.monotonic() + 60
-        while True:
-            body = d.execute_script("return document.body.innerText;")
-            n = d.execute_script(f"return document.querySelectorAll('{CHART}').length;")
-            if ("outer race defect" in body and n >= 6) or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-        assert "outer race defect" in body and n >= 6, (n, body[-500:])
-        time.sleep(2)  # let the charts finish drawing
-        d.save_screenshot(str(tmp / "full.png"))
-    Image.open(tmp / "full.png").crop((360, 1420, 1330, 2100)).save(out, optimize=True)
-    print(f"wrote {out}")
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/images/diagnosis_demo.png")
+    work = Path(tempfile.mkdtemp(prefix="vs-diag-demo-"))
+    port = free_port()
+    argv = [sys.executable, "-m", "vibsentry", "demo", "--no-train", "--nodes", "2", "--fault-after", "15",
+            "--duration", "600", "--port", str(port), "--address", "127.0.0.1", "--workdir", str(work)]  # fmt: skip
+    log = open(work / "demo.out", "wb")  # kept open for the child's lifetime
+    demo = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        store = work / "run" / "vibsentry.sqlite"
+        deadline = time.monotonic() + 400
+        while (hit := _diagnosed(store)) is None:
+            if demo.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"no diagnosis from the demo run; see {work / 'demo.out'}")
+            time.sleep(2)
+        node, fault = hit
+        print(f"gateway diagnosed node {node}'s capture: {fault}")
+        with chrome(width=1400, height=3000) as d:
+            d.get(f"http://127.0.0.1:{port}/?view=machine&node={node}")
+            wait_idle(d, need_css=CHART, timeout_s=120)
+            deadline = time.monotonic() + 90
+            while True:
+                body = d.execute_script("return document.body.innerText;")
+                n = d.execute_script(f"return document.querySelectorAll('{CHART}').length;")
+                box = d.execute_script(_BOUNDS_JS)
+                if ("defect" in body and n >= 4 and box) or time.monotonic() > deadline:
+                    break
+                time.sleep(1)
+            assert "defect" in body and box, body[-800:]
+            time.sleep(3)  # the charts draw after the script run ends
+            box = d.execute_script(_BOUNDS_JS)
+            d.save_screenshot(str(work / "full.png"))
+        full = Image.open(work / "full.png")
+        top, bottom = max(0, int(box[0]) - 10), min(full.height, int(box[1]) + 10)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        full.crop((0, top, full.width, bottom)).save(out, optimize=True)
+        print(f"wrote {out} (demo run in {work})")
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGINT)  # the demo stops its children on SIGINT
+            try:
+                demo.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(demo.pid, signal.SIGKILL)
+        log.close()
 
 
 if __name__ == "__main__":
