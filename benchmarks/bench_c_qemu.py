@@ -1,6 +1,7 @@
 """Instructions per 1024-sample frame on Cortex-M4F and RV32IMC (QEMU), side by side with arm_mfcc_f32.
 
     .venv/bin/python benchmarks/bench_c_qemu.py [--bundle BUNDLE_DIR] [--no-rv32] [--no-mahalanobis]
+                                                [--arithmetic f32|q31|both]
 
 Builds firmware_core's benchmark images (``make qemu-m4 rv32imc-probe MODEL_DIR=...``) with the INT8 40-32-16-32-40
 autoencoder: exported from ``--bundle`` when given, otherwise trained here for a few epochs on sample_data
@@ -8,6 +9,10 @@ normal recordings (TensorFlow; the weights do not change the instruction count, 
 (qemu-system-arm -M mps2-an386, qemu-system-riscv32 -M virt) under ``-singlestep -d exec,nochain`` and counts
 the instructions between markers (tests/support/cqemu.py). Reports instructions, not cycles: QEMU does not
 model pipeline timing. RV32IMC has no FPU (ESP32-C3 class): its float work is libgcc soft float.
+
+Each target runs with ``FeatureParams.arithmetic = "f32"`` (CMSIS-DSP float32) and ``"q31"`` (the fixed-point
+path of vs_features_q31.c, built into its own BUILD dir from a features TOML); the goals table puts them side
+by side. The model is the same for both (its weights do not change the instruction count).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from tests.support import cqemu  # noqa: E402
 MODEL_DIR = ROOT / "firmware_core" / "build" / "bench-model"
 MAHA_DIR = ROOT / "firmware_core" / "build" / "bench-model-mahalanobis"
 MAHA_BUILD = ROOT / "firmware_core" / "build" / "bench-mahalanobis"
+Q31_BUILD = ROOT / "firmware_core" / "build" / "bench-q31"
+RV32_GOAL = 800_000
 BUDGET_INSTRUCTIONS = 150_000
 AE_MACS = 40 * 32 + 32 * 16 + 16 * 32 + 32 * 40
 MAHA_MACS = 40 * 40
@@ -100,12 +107,24 @@ def build_model(bundle: Path | None) -> Path:
     return _render(tfl, MODEL_DIR, "ae_40_32_16_32_40.tflite", ae.mean_, ae.std_)
 
 
-def build_image(target: cqemu.Target, model_dir: Path | None, build: Path | None = None) -> Path:
+def q31_toml() -> Path:
+    """A features TOML with the default FeatureParams but ``arithmetic = "q31"`` (in Q31_BUILD)."""
+    Q31_BUILD.mkdir(parents=True, exist_ok=True)
+    path = Q31_BUILD / "features_q31.toml"
+    path.write_text('[features]\narithmetic = "q31"\n', encoding="utf-8")
+    return path
+
+
+def build_image(
+    target: cqemu.Target, model_dir: Path | None, build: Path | None = None, features_toml: Path | None = None
+) -> Path:
     import subprocess
 
     extra = [f"MODEL_DIR={model_dir}"] if model_dir else []
     if build is not None:
         extra.append(f"BUILD={build}")
+    if features_toml is not None:
+        extra.append(f"FEATURES_TOML={features_toml}")
     make_target = "qemu-m4" if target is cqemu.M4 else "rv32imc-probe"
     subprocess.run(
         [
@@ -125,13 +144,19 @@ def build_image(target: cqemu.Target, model_dir: Path | None, build: Path | None
     return base / (target.image + ("-model" if model_dir else "")) / "vs_bench.elf"
 
 
-def table(target: cqemu.Target, model_dir: Path | None) -> dict[str, int]:
-    elf = build_image(target, model_dir)
+def table(target: cqemu.Target, model_dir: Path | None, arithmetic: str = "f32") -> dict[str, int]:
+    if arithmetic == "q31":
+        elf = build_image(target, model_dir, Q31_BUILD, q31_toml())
+    else:
+        elf = build_image(target, model_dir)
     out = cqemu.parse_output(cqemu.run_image(elf, target=target))
     counts = cqemu.count_regions(elf, target=target)
     by = dict(zip(cqemu.REGIONS, counts, strict=True))
     mfcc = by[cqemu.REGIONS[5]]
-    print(f"\n### {target.name}: {' '.join(target.qemu[:3])}, -Os, instructions per 1024-sample frame")
+    print(
+        f"\n### {target.name}, arithmetic={arithmetic}: {' '.join(target.qemu[:3])}, -Os, "
+        "instructions per 1024-sample frame"
+    )
     print(f"(executed-instruction trace; marker overhead {counts[0]} subtracted)\n")
     print(f"| {'region':54s} | {'instructions':>12s} | {'vs arm_mfcc_f32':>15s} |")
     print(f"|{'-' * 56}|{'-' * 14}|{'-' * 17}|")
@@ -146,6 +171,11 @@ def table(target: cqemu.Target, model_dir: Path | None) -> dict[str, int]:
         print(
             f"\nbudget {BUDGET_INSTRUCTIONS:,d} per frame: {verdict} ({node / BUDGET_INSTRUCTIONS:.0%} of it); "
             f"stack high-water {out.get('STACK', 0)} bytes"
+        )
+    elif arithmetic == "q31":
+        verdict = "met" if node <= RV32_GOAL else "MISSED"
+        print(
+            f"\nno FPU; integer features; goal {RV32_GOAL:,d} per node frame: {verdict} ({node / RV32_GOAL:.0%})"
         )
     else:
         print("\nno FPU: every float operation above is a libgcc soft-float call")
@@ -162,7 +192,12 @@ def model_alone(model_dir: Path, build: Path) -> int:
     return cqemu.count_regions(elf)[cqemu.REGIONS.index("INT8 model alone (vs_model_run_s8)")]
 
 
-def goals(m4: dict[str, int] | None, rv: dict[str, int] | None, maha: int | None) -> None:
+def goals(
+    m4: dict[str, int] | None,
+    rv: dict[str, int] | None,
+    maha: int | None,
+    q31: dict[str, dict[str, int]] | None = None,
+) -> None:
     """Issue P's goals: before (BEFORE) and now, side by side."""
     R = cqemu.REGIONS
     rows: list[tuple[str, str, str, str]] = []
@@ -198,11 +233,23 @@ def goals(m4: dict[str, int] | None, rv: dict[str, int] | None, maha: int | None
         row("M4 INT8 40x40 mahalanobis model alone", "-", f"{maha:,} ({maha / MAHA_MACS:.2f}/MAC)", None)
     if rv:
         row(
-            "RV32IMC node frame <= 800,000 (needs the q31 feature path)",
+            "RV32IMC node frame, arithmetic=f32 (soft float)",
             f"{BEFORE['rv32 node frame']:,}",
             f"{rv['node']:,}",
-            rv["node"] <= 800_000,
+            None,
         )
+    q31 = q31 or {}
+    if cqemu.RV32.name in q31:
+        rq = q31[cqemu.RV32.name]
+        row(
+            f"RV32IMC node frame, arithmetic=q31 <= {RV32_GOAL:,}",
+            f"{BEFORE['rv32 node frame']:,}",
+            f"{rq['node']:,} (features {rq[R[2]]:,})",
+            rq["node"] <= RV32_GOAL,
+        )
+    if cqemu.M4.name in q31:
+        mq = q31[cqemu.M4.name]
+        row("M4 node frame, arithmetic=q31", "-", f"{mq['node']:,} (features {mq[R[2]]:,})", None)
     print("\n### Goals of issue P (instructions; before = commit a659165)\n")
     print(f"| {'goal':58s} | {'before':>22s} | {'now':>32s} | {'':6s} |")
     print(f"|{'-' * 60}|{'-' * 24}|{'-' * 34}|{'-' * 8}|")
@@ -216,22 +263,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-model", action="store_true", help="features only (no TensorFlow needed)")
     ap.add_argument("--no-rv32", action="store_true", help="skip the RV32IMC run (soft float: ~10 M lines)")
     ap.add_argument("--no-mahalanobis", action="store_true", help="skip the 40x40 mahalanobis model image")
+    ap.add_argument(
+        "--arithmetic",
+        choices=("f32", "q31", "both"),
+        default="both",
+        help="feature arithmetic(s) to measure",
+    )
     args = ap.parse_args(argv)
     model_dir = None if args.no_model else build_model(args.bundle)
     if model_dir:
         print(f"model: INT8 40-32-16-32-40 autoencoder from {model_dir}")
     results: dict[str, dict[str, int]] = {}
+    q31: dict[str, dict[str, int]] = {}
     for target in (cqemu.M4,) if args.no_rv32 else (cqemu.M4, cqemu.RV32):
         reason = cqemu.require_qemu(target)
         if reason:
             print(f"\n{target.name} skipped: {reason}")
             continue
-        results[target.name] = table(target, model_dir)
+        if args.arithmetic in ("f32", "both"):
+            results[target.name] = table(target, model_dir)
+        if args.arithmetic in ("q31", "both"):
+            q31[target.name] = table(target, model_dir, "q31")
     maha = None
     if model_dir and not args.no_mahalanobis and cqemu.M4.name in results:
         maha = model_alone(build_mahalanobis(), MAHA_BUILD)
     if model_dir:
-        goals(results.get(cqemu.M4.name), results.get(cqemu.RV32.name), maha)
+        goals(results.get(cqemu.M4.name), results.get(cqemu.RV32.name), maha, q31)
     return 0
 
 
