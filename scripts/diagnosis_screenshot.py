@@ -2,9 +2,10 @@
 
 Runs ``vibsentry demo`` (2 simulated nodes over real ptys, the real gateway and the served dashboard; the
 nodes' baseline scorer with ``--no-train`` so no model is trained), waits until pump-1's outer-race fault has
-raised an alarm, its RAW_CHUNK capture is in the store and the gateway has written a diagnosis for it, then
-opens the pump's machine detail in headless chromium and crops the Diagnosis section and the alarm history
-below it. Nothing is synthesised here: every number on the picture comes from that run.
+raised an alarm and the gateway has stored a diagnosis of a RAW_CHUNK capture taken after it (the nodes' routine
+30 s capture; the alarm's own capture ends at the raise), then opens the pump's machine detail in headless
+chromium and crops the Diagnosis section (latest capture) and the alarm history below it (the alarm capture's
+stored diagnosis). Nothing is synthesised here: every number on the picture comes from that run.
 
 Run from the repository root: ``.venv/bin/python scripts/diagnosis_screenshot.py [OUT.png]`` (about 2 min).
 """
@@ -41,15 +42,20 @@ return [a.getBoundingClientRect().top + window.scrollY, end + window.scrollY];
 
 
 def _diagnosed(store: Path) -> tuple[int, str] | None:
-    """(node, fault) of the first capture the gateway diagnosed with a finding, or None yet."""
+    """(node, fault) once the gateway has diagnosed a capture taken after the first alarm, else None.
+
+    The alarm's own capture ends at the raise; the first routine capture after it (the demo's nodes send one
+    every 30 s) shows the machine in its alarm state. Whatever the gateway concluded is taken as it is.
+    """
     if not store.is_file():
         return None
     try:
         with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as c:
             row = c.execute(
-                "SELECT node, fault FROM diagnoses WHERE fault IS NOT NULL ORDER BY ts_ns LIMIT 1"
+                "SELECT d.node, d.fault FROM diagnoses d JOIN alarms a ON a.node = d.node "
+                "WHERE d.fault IS NOT NULL AND d.ts_ns > a.ts_ns + 5000000000 ORDER BY d.ts_ns LIMIT 1"
             ).fetchone()
-    except sqlite3.Error:  # the gateway may not have created the table yet
+    except sqlite3.Error:  # the gateway may not have created the tables yet
         return None
     return (int(row[0]), str(row[1])) if row else None
 

@@ -216,6 +216,10 @@ class Demo:
             repr(self.opts.speed),
             "--status-every",
             "5",
+            # A routine 1 s capture every 30 s besides the alarm's (which ends at the raise, so it holds
+            # mostly the signal from before a sudden fault): the gateway diagnoses each (docs/diagnostics.md).
+            "--raw-every",
+            "30",
             "--seed",
             str(seg),
             "--quiet",
