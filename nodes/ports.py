@@ -54,6 +54,16 @@ class PtyPort:
                 continue
             view = view[n:]
 
+    def read(self, timeout: float) -> bytes:
+        """What the other side (the gateway) wrote, up to 4096 bytes; b"" after ``timeout`` seconds or when
+        the pty is closed."""
+        try:
+            r, _, _ = select.select([self.master], [], [], timeout)
+            return os.read(self.master, 4096) if r else b""
+        except (OSError, ValueError):  # closed
+            time.sleep(timeout)
+            return b""
+
     def pending(self) -> int:
         """Bytes written but not yet read by the other side (the slave's input queue)."""
         buf = fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0")

@@ -41,6 +41,7 @@ import numpy as np
 
 from vibsentry import protocol as vp
 from vibsentry.errors import UsageError, VibsentryError
+from vibsentry.nodes.ports import PtyPort
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -187,17 +188,49 @@ class NodeIdent:
         )
 
 
-def provision(elf: Path, dest: Path, ident: NodeIdent, *, target: Target) -> Path:
-    """Copy ``elf`` to ``dest`` with its ``.vs_ident`` section replaced by ``ident``."""
+#: struct layout of vs_app_keys_t (firmware_core/port/baremetal/vs_app.h): magic, n_keys, trial_frames, 2 keys.
+_KEYS = struct.Struct("<IHH64s")
+_KEYS_MAGIC = 0x3159454B
+MAX_UPDATE_KEYS = 2
+
+
+def pack_update_keys(keys: Sequence[bytes], trial_frames: int = 0) -> bytes:
+    """The 72-byte ``.vs_keys`` section: Ed25519 public keys (raw 32 bytes each, ``public.key`` of
+    ``vibsentry keys new``) a signed model must verify under, and the healthy frames that confirm a TRIAL model
+    (0: the firmware's default, 8)."""
+    if len(keys) > MAX_UPDATE_KEYS or any(len(k) != 32 for k in keys):
+        raise UsageError(f"update keys: at most {MAX_UPDATE_KEYS} raw 32-byte Ed25519 public keys")
+    if not 0 <= trial_frames <= 0xFFFF:
+        raise UsageError(f"trial frames {trial_frames!r}: must be 0..65535")
+    return _KEYS.pack(_KEYS_MAGIC, len(keys), trial_frames, b"".join(keys))
+
+
+def provision(
+    elf: Path,
+    dest: Path,
+    ident: NodeIdent,
+    *,
+    target: Target,
+    update_keys: Sequence[bytes] = (),
+    trial_frames: int = 0,
+) -> Path:
+    """Copy ``elf`` to ``dest`` with its ``.vs_ident`` section replaced by ``ident`` and, when ``update_keys``
+    are given, its ``.vs_keys`` section by those keys (:func:`pack_update_keys`): the node then accepts models
+    signed with one of them (without keys it NACKs MODEL_BEGIN as unsupported)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    blob = dest.with_suffix(".ident.bin")
-    blob.write_bytes(ident.pack())
+    blobs = {".vs_ident": ident.pack()}
+    if update_keys:
+        blobs[".vs_keys"] = pack_update_keys(update_keys, trial_frames)
+    args = []
+    for section, data in blobs.items():
+        blob = dest.with_suffix(f"{section}.bin")
+        blob.write_bytes(data)
+        args.append(f"--update-section={section}={blob}")
     proc = subprocess.run(
-        [f"{target.toolchain}objcopy", f"--update-section=.vs_ident={blob}", str(elf), str(dest)],
-        capture_output=True,
-        text=True,
+        [f"{target.toolchain}objcopy", *args, str(elf), str(dest)], capture_output=True, text=True
     )
-    blob.unlink(missing_ok=True)
+    for section in blobs:
+        dest.with_suffix(f"{section}.bin").unlink(missing_ok=True)
     if proc.returncode != 0:
         raise FirmwareError(f"provisioning {elf}: {proc.stderr.strip()}")
     return dest
@@ -255,6 +288,7 @@ class QemuNode:
         self._sock: socket.socket | None = None
         self._reader: threading.Thread | None = None
         self._cond = threading.Condition()
+        self._write_lock = threading.Lock()
         self._closed = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -354,10 +388,12 @@ class QemuNode:
         self.monitor("system_reset")
 
     def write(self, data: bytes) -> None:
-        """Send bytes to the node's UART."""
+        """Send bytes to the node's UART. Whole frames only: writers in several threads (a :class:`Replayer`
+        and :func:`forward_commands`) are serialised, so one frame's bytes are never cut by another's."""
         if self._sock is None:
             raise FirmwareError("node not started")
-        self._sock.sendall(data)
+        with self._write_lock:
+            self._sock.sendall(data)
 
     def wait_for(self, pred: Callable[[list[vp.Frame]], bool], timeout: float) -> bool:
         """Block until ``pred(frames)`` is true (True) or ``timeout`` seconds passed / the node died (False)."""
@@ -391,6 +427,33 @@ class QemuNode:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def forward_commands(port: PtyPort, node: QemuNode, stop: threading.Event) -> threading.Thread:
+    """Start a thread that passes what the gateway writes to ``port`` (MODEL_*, SET_THRESHOLD, REQUEST_RAW...)
+    on to ``node``'s UART, one whole frame at a time (frames end at a 0x00 delimiter, docs/protocol.md
+    section 1), so that they interleave with a :class:`Replayer`'s REPLAY_SAMPLES without cutting into them.
+    Runs until ``stop`` is set or the node's socket closes."""
+
+    def run() -> None:
+        buf = b""
+        while not stop.is_set():
+            data = port.read(0.2)
+            if not data:
+                continue
+            buf += data
+            cut = buf.rfind(b"\x00")
+            if cut < 0:
+                continue
+            frames, buf = buf[: cut + 1], buf[cut + 1 :]
+            try:
+                node.write(frames)
+            except (OSError, FirmwareError):
+                return
+
+    t = threading.Thread(target=run, name=f"forward-{node.elf.stem}", daemon=True)
+    t.start()
+    return t
 
 
 def hellos(frames: Sequence[vp.Frame]) -> list[vp.Hello]:
@@ -684,8 +747,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
     import sys
 
-    from vibsentry.nodes.ports import PtyPort
-
     ap = argparse.ArgumentParser(prog="python -m vibsentry.nodes.qemu", description=main.__doc__)
     ap.add_argument("--target", choices=sorted(TARGETS), required=True)
     ap.add_argument("--image", required=True, help="ELF built by build_image (make -C firmware_*)")
@@ -702,6 +763,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--hop-length", type=int, default=1024)
     ap.add_argument("--status-every", type=float, default=5.0)
     ap.add_argument("--workdir", required=True)
+    ap.add_argument(
+        "--update-key", action="append", default=[], help="public.key a deployed model must verify under"
+    )
+    ap.add_argument("--trial-frames", type=int, default=0, help="healthy frames that confirm a new model")
     a = ap.parse_args(argv)
     try:
         target = TARGETS[a.target]
@@ -711,6 +776,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             work / f"node{a.node_id}.elf",
             NodeIdent(a.node_id, a.machine, status_period_ms=int(a.status_every * 1000)),
             target=target,
+            update_keys=[Path(k).read_bytes() for k in a.update_key],
+            trial_frames=a.trial_frames,
         )
         x = demo_signal(
             a.recording,
@@ -724,6 +791,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             with QemuNode(elf, target=target, workdir=work / f"qemu{a.node_id}", on_bytes=port.write) as node:
                 if not node.wait_for(lambda fr: len(fr) > 0, 30):
                     raise FirmwareError(f"node {a.node_id}: no HELLO within 30 s ({node.stderr_path})")
+                stop = threading.Event()
+                forward_commands(port, node, stop)  # the gateway's commands (deploy, thresholds) reach the node
                 Replayer(
                     node,
                     x,
@@ -733,6 +802,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     speed=a.speed,
                 ).run()
                 port.drain(10)
+                stop.set()
         finally:
             port.close()
     except VibsentryError as exc:

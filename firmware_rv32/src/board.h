@@ -39,6 +39,15 @@
  * process starts from zeros). On an ESP32-C3, firmware_esp32 keeps these records in NVS instead. */
 #define BOARD_PERSIST_ADDR 0x80180000u
 
+/* Model slots and record store (vs_flash_store.h): `virt` has no flash the guest can program, so DRAM from
+ * 0x8020 0000 (past the persist block, outside every ELF segment) stands in for it with NOR rules
+ * (vs_flash_ram.c): 2 x 64 KB slots + 2 x 4 KB store pages. An ESP32-C3 would put them in two OTA-style data
+ * partitions through esp_partition_erase_range / esp_partition_write and the store in NVS (firmware_esp32). */
+#define BOARD_FLASH_NATIVE 0
+#define BOARD_FLASH_RAM_BASE 0x80200000u
+#define BOARD_FLASH_RAM_SLOT_BYTES (64u * 1024u)
+#define BOARD_FLASH_RAM_PAGE_BYTES (4u * 1024u)
+
 #define CSR_READ(name) ({ uint32_t v_; __asm__ volatile("csrr %0, " #name : "=r"(v_)); v_; })
 #define CSR_SET(name, bits) __asm__ volatile("csrs " #name ", %0" ::"r"(bits) : "memory")
 #define CSR_CLEAR(name, bits) __asm__ volatile("csrc " #name ", %0" ::"r"(bits) : "memory")

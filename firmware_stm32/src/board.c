@@ -119,6 +119,10 @@ void board_reset(void)
     }
 }
 
+#if HW
+static int watchdog_running;
+#endif
+
 /* ---- IWDG (HW=1): LSI ~32 kHz / 64 = 500 Hz, reload 1000 -> ~2 s (RM0090 21.3.3, Table 107). -------- */
 void board_watchdog_start(void)
 {
@@ -130,6 +134,24 @@ void board_watchdog_start(void)
     while (IWDG_SR != 0u) { /* PVU/RVU: the new values reached the LSI domain */
     }
     IWDG_KR = IWDG_KEY_FEED;
+    watchdog_running = 1;
+#endif
+}
+
+void board_watchdog_slow(int slow)
+{
+#if HW
+    if (!watchdog_running) {
+        return;
+    }
+    while (IWDG_SR != 0u) { /* a previous PR update still on its way to the LSI domain (RM0090 21.4.4) */
+    }
+    IWDG_KR = IWDG_KEY_FEED;
+    IWDG_KR = IWDG_KEY_UNLOCK;
+    IWDG_PR = slow ? 6u : 4u; /* /256: reload 1000 -> ~8 s; /64: ~2 s */
+    IWDG_KR = IWDG_KEY_FEED;
+#else
+    (void)slow;
 #endif
 }
 

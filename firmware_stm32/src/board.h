@@ -34,6 +34,16 @@
 void board_clock_init(void);   /* HW=1: HSE 8 MHz -> PLL 168 MHz; HW=0: nothing */
 void board_systick_init(void); /* 1 kHz tick; board_time_us reads SysTick */
 void board_watchdog_start(void); /* HW=1: IWDG ~2 s; HW=0: nothing */
+void board_watchdog_slow(int slow); /* HW=1: IWDG ~8 s while a flash erase stalls the core; HW=0: nothing */
+
+/* Model slots and record store (vs_flash_store.h). HW=1: flash sectors 4-7 through the FLASH_CR driver
+ * (flash.c has the sector map). HW=0: QEMU maps the flash as ROM, so RAM between the 32 KB image and
+ * board_persist() stands in for it (vs_flash_ram.c): 2 x 32 KB slots + 2 x 4 KB store pages from 0x2000 8000,
+ * outside the image's RAM budget as the sectors are outside its flash budget on a board. */
+#define BOARD_FLASH_NATIVE HW
+#define BOARD_FLASH_RAM_BASE 0x20008000u
+#define BOARD_FLASH_RAM_SLOT_BYTES (32u * 1024u)
+#define BOARD_FLASH_RAM_PAGE_BYTES (4u * 1024u)
 
 /* Interrupt masking around the sleep check (PRIMASK). */
 static inline void board_irq_disable(void)

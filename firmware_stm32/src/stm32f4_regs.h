@@ -61,6 +61,28 @@
 #define FLASH_ACR_PRFTEN (1u << 8)
 #define FLASH_ACR_ICEN (1u << 9)
 #define FLASH_ACR_DCEN (1u << 10)
+#define FLASH_ACR_DCRST (1u << 12)
+/* Program/erase interface (RM0090 3.5 "Erase and program operations", registers 3.9.2-3.9.5). */
+#define FLASH_KEYR REG32(0x40023C04u)
+#define FLASH_SR REG32(0x40023C0Cu)
+#define FLASH_CR REG32(0x40023C10u)
+#define FLASH_KEY1 0x45670123u /* FLASH_KEYR unlock sequence (RM0090 3.5.1) */
+#define FLASH_KEY2 0xCDEF89ABu
+#define FLASH_SR_EOP (1u << 0)
+#define FLASH_SR_OPERR (1u << 1)
+#define FLASH_SR_WRPERR (1u << 4)
+#define FLASH_SR_PGAERR (1u << 5)
+#define FLASH_SR_PGPERR (1u << 6)
+#define FLASH_SR_PGSERR (1u << 7)
+#define FLASH_SR_BSY (1u << 16)
+#define FLASH_SR_ERRORS (FLASH_SR_OPERR | FLASH_SR_WRPERR | FLASH_SR_PGAERR | FLASH_SR_PGPERR | FLASH_SR_PGSERR)
+#define FLASH_CR_PG (1u << 0)
+#define FLASH_CR_SER (1u << 1)
+#define FLASH_CR_SNB(n) ((uint32_t)(n) << 3) /* sector number, bits 6:3 */
+#define FLASH_CR_PSIZE_X8 (0u << 8)
+#define FLASH_CR_PSIZE_X32 (2u << 8)
+#define FLASH_CR_STRT (1u << 16)
+#define FLASH_CR_LOCK (1u << 31)
 
 /* --- GPIOA, 0x4002 0000 (RM0090 8.4) ------------------------------------------------------------------ */
 #define GPIOA_BASE 0x40020000u

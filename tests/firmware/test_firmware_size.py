@@ -28,7 +28,7 @@ def sections(elf: Path, size_tool: str) -> dict[str, int]:
 def stm32_usage(elf: Path) -> tuple[int, int]:
     """(flash, RAM) bytes of a firmware_stm32 image (the sections of stm32f405_budget.ld)."""
     s = sections(elf, "arm-none-eabi-size")
-    flash = sum(s.get(k, 0) for k in (".isr_vector", ".text", ".ARM.exidx", ".vs_ident", ".data"))
+    flash = sum(s.get(k, 0) for k in (".isr_vector", ".text", ".ARM.exidx", ".vs_ident", ".vs_keys", ".data"))
     ram = sum(s.get(k, 0) for k in (".data", ".bss", ".stack"))
     return flash, ram
 

@@ -6,6 +6,8 @@
 # It provides: the model export (BUNDLE=dir: `vibsentry export` -> vs_model_data.[ch] + vs_feature_config.h),
 # vs_app_config.h (alarm rule, model hash, version), firmware_core's libvscore.a built for this image's
 # FeatureParams, the port's objects, vs_app.o + vs_platform_bare.o, and vs_node.elf/.bin/.hex + size.txt in OUT.
+# MODEL_UPDATE=1 (default): signed model updates into flash slots (vs_flash_store.c; vs_flash_ram.c stands in
+# for the flash under QEMU); MODEL_UPDATE=0 builds the image without them (OUT gets a -noupdate suffix).
 
 REPO   := $(abspath $(ROOT)/..)
 CORE   ?= $(REPO)/firmware_core
@@ -15,12 +17,13 @@ HW     ?= 0
 BUNDLE ?=
 BUNDLE_ABS := $(if $(BUNDLE),$(abspath $(BUNDLE)))
 RAW_CAPTURE ?= 2048
+MODEL_UPDATE ?= 1
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' $(REPO)/vibsentry/__init__.py)
 FW_VERSION ?= $(FW_NAME)-$(VERSION)$(if $(filter 1,$(HW)),,-qemu)
 
 # One output directory per (HW, bundle) so builds never mix configurations.
 BUNDLE_ID := $(if $(BUNDLE),-$(shell printf '%s' "$(BUNDLE_ABS)" | sha256sum | cut -c1-12))
-OUT   ?= $(ROOT)/build/$(if $(filter 1,$(HW)),board,qemu)$(BUNDLE_ID)
+OUT   ?= $(ROOT)/build/$(if $(filter 1,$(HW)),board,qemu)$(BUNDLE_ID)$(if $(filter 0,$(MODEL_UPDATE)),-noupdate)
 # The library does not depend on HW: the QEMU and board images of one bundle share it.
 CORE_BUILD := $(ROOT)/build/core$(BUNDLE_ID)
 GEN   := $(OUT)/gen
@@ -31,12 +34,13 @@ OBJCOPY := $(TOOL)objcopy
 SIZE    := $(TOOL)size
 CMSIS_DIR := $(CORE_BUILD)/cmsis/$(shell $(MAKE) -s --no-print-directory -C $(CORE) print-CMSIS_DIR | xargs basename)
 CFLAGS  := -std=c99 -Os -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-  -ffunction-sections -fdata-sections -MMD -MP $(ARCH) -DHW=$(HW) -D__GNUC_PYTHON__ $(EXTRA_CFLAGS) \
+  -ffunction-sections -fdata-sections -MMD -MP $(ARCH) -DHW=$(HW) -DVS_APP_MODEL_UPDATE=$(MODEL_UPDATE) -D__GNUC_PYTHON__ $(EXTRA_CFLAGS) \
   -I$(ROOT)/src -I$(APPDIR) -I$(CORE)/include -I$(CORE_BUILD)/gen -I$(GEN) $(if $(BUNDLE),-I$(MODEL)) \
   -isystem $(CMSIS_DIR)/Include -isystem $(CMSIS_DIR)/PrivateInclude
 
 PORT_SRCS := $(wildcard $(ROOT)/src/*.c) $(wildcard $(ROOT)/src/*.S)
 OBJS := $(patsubst $(ROOT)/src/%,$(OUT)/obj/%.o,$(PORT_SRCS)) $(OUT)/obj/vs_app.o $(OUT)/obj/vs_platform_bare.o $(OUT)/obj/vs_uart_rx.o \
+  $(if $(filter 1,$(MODEL_UPDATE)),$(OUT)/obj/vs_flash_store.o $(OUT)/obj/vs_flash_ram.o) \
   $(if $(BUNDLE),$(OUT)/obj/vs_model_data.o)
 LIB  := $(CORE_BUILD)/$(LIB_ARCH)/libvscore.a
 FEATURE_SRC := $(if $(BUNDLE),$(MODEL)/vs_feature_config.h)
@@ -52,8 +56,11 @@ $(GEN)/vs_app_config.h: $(APPDIR)/gen_app_config.py $(if $(BUNDLE),$(BUNDLE_ABS)
 	$(PYTHON) $(APPDIR)/gen_app_config.py $(if $(BUNDLE),--bundle $(BUNDLE_ABS)) --fw-version $(FW_VERSION) \
 	  --raw-capture $(RAW_CAPTURE) --out $@
 
-# firmware_core (features, model runtime, protocol, vs_node) built for this image's FeatureParams.
-lib $(LIB): $(FEATURE_SRC)
+# firmware_core (features, model runtime, protocol, vs_node) built for this image's FeatureParams. Always asked:
+# firmware_core's own Makefile knows when its sources changed (a stale library once linked old vs_node code).
+.PHONY: FORCE
+FORCE:
+lib $(LIB): $(FEATURE_SRC) FORCE
 	@$(MAKE) -s --no-print-directory -C $(CORE) BUILD=$(CORE_BUILD) \
 	  $(if $(BUNDLE),FEATURE_CONFIG_SRC=$(FEATURE_SRC)) $(LIB)
 

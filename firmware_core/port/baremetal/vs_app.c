@@ -21,6 +21,23 @@ __attribute__((section(".vs_ident"), used)) const vs_app_ident_t vs_app_ident = 
 static const uint8_t model_hash[32] = VS_APP_MODEL_HASH;
 #endif
 
+#if VS_APP_MODEL_UPDATE
+#include "vs_flash_store.h"
+
+__attribute__((section(".vs_keys"), used)) const vs_app_keys_t vs_app_keys = {VS_APP_KEYS_MAGIC, 0u, 0u, {{0}}};
+
+/* Signed model updates into the flash slots (vs_flash_store.h) when the keys block holds a key. */
+static void enable_model_update(void)
+{
+    const volatile vs_app_keys_t *k = &vs_app_keys; /* patched after linking: read it, do not fold it */
+    if (k->magic != VS_APP_KEYS_MAGIC || k->n_keys == 0u || k->n_keys > VS_APP_MAX_KEYS) {
+        return;
+    }
+    (void)vs_node_enable_model_update(&vs_app_node, vs_flash_model_io(), (const uint8_t(*)[32])vs_app_keys.keys,
+                                      (uint8_t)k->n_keys, k->trial_frames != 0u ? k->trial_frames : 8u);
+}
+#endif
+
 int vs_app_run(void (*start_watchdog)(void))
 {
     /* Read through a volatile pointer: the section is patched after linking, the compiler must not fold the
@@ -60,6 +77,9 @@ int vs_app_run(void (*start_watchdog)(void))
     if (rc != VS_OK) {
         return rc;
     }
+#if VS_APP_MODEL_UPDATE
+    enable_model_update();
+#endif
     if (start_watchdog != NULL) {
         start_watchdog();
     }

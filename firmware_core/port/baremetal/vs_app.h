@@ -31,6 +31,22 @@ typedef struct {
 /* 64 bytes: the Python side packs it with struct format "<IHHffII40s". */
 typedef char vs_app_ident_size_check[(sizeof(vs_app_ident_t) == 64u) ? 1 : -1];
 
+/* The model-update keys block (section .vs_keys, 72 bytes, little-endian; Python struct "<IHH64s"): the Ed25519
+ * public keys a signed model must verify under (vibsentry keys new: public.key, raw 32 bytes), and the number
+ * of healthy analysed frames that confirm a model in TRIAL. Like .vs_ident it is written after linking
+ * (objcopy --update-section .vs_keys=keys.bin; vibsentry.nodes.qemu.provision), so one image serves plants
+ * with different keys. The build writes the magic and no key: such a node NACKs MODEL_BEGIN (unsupported)
+ * until a key is provisioned. Built with MODEL_UPDATE=0 the image has no update code at all. */
+#define VS_APP_KEYS_MAGIC 0x3159454Bu /* "KEY1" */
+#define VS_APP_MAX_KEYS 2u
+typedef struct {
+    uint32_t magic;        /* VS_APP_KEYS_MAGIC, else no key */
+    uint16_t n_keys;       /* keys[0..n_keys) are used, <= VS_APP_MAX_KEYS */
+    uint16_t trial_frames; /* healthy analysed frames that confirm a TRIAL model (0: the default 8) */
+    uint8_t keys[VS_APP_MAX_KEYS][32];
+} vs_app_keys_t;
+typedef char vs_app_keys_size_check[(sizeof(vs_app_keys_t) == 72u) ? 1 : -1];
+
 /* The node instance (static storage: the ports' sampling ISRs push into it). */
 extern vs_node_t vs_app_node;
 

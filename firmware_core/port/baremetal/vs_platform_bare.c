@@ -11,6 +11,9 @@
 #include "vs/vs_platform_uart.h"
 #include "vs/vs_platform_watchdog.h"
 #include "vs/vs_status.h"
+#if VS_APP_MODEL_UPDATE
+#include "vs_flash_store.h"
+#endif
 
 uint64_t vs_platform_clock_us(void)
 {
@@ -77,7 +80,19 @@ uint8_t vs_platform_reset_reason(void)
     return board_reset_cause();
 }
 
-/* ---- persistent records in board_persist() (the port's board.h says where that memory is) ------------ */
+/* ---- persistent records: with model updates the flash log store that also holds the update state
+ * (vs_flash_store.h), else board_persist() (the port's board.h says where that memory is) ----------------- */
+#if VS_APP_MODEL_UPDATE
+int vs_platform_store_read(uint8_t id, void *buf, size_t len)
+{
+    return vs_flash_store_read(id, buf, len);
+}
+
+int vs_platform_store_write(uint8_t id, const void *data, size_t len)
+{
+    return vs_flash_store_write(id, data, len);
+}
+#else
 int vs_platform_store_read(uint8_t id, void *buf, size_t len)
 {
     if (id >= BOARD_STORE_RECORDS || (buf == NULL && len != 0u)) {
@@ -107,6 +122,7 @@ int vs_platform_store_write(uint8_t id, const void *data, size_t len)
     p->len[id] = (uint8_t)len;
     return VS_OK;
 }
+#endif
 
 /* ---- console: the UART carries protocol frames only, so text has nowhere to go -------------------------- */
 void vs_platform_console_write(const char *s)

@@ -1,0 +1,190 @@
+"""``vibsentry deploy`` into the emulated firmware (issue H item 8 with the QEMU nodes of issue F): the STM32
+image on QEMU ``netduinoplus2`` (and the RV32 image on ``virt``), its UART on a real pty read by the real
+``vibsentry ingest``, keys from ``vibsentry keys new``, bundles signed by ``vibsentry sign``. While the replayer
+keeps the node analysing frames (the trial needs them), one node is taken through:
+
+1. v1 (counter 7) -> sent, verified, trial, confirmed: slot A, counter 7, the image's SHA-256 in MODEL_STATUS;
+2. an older counter (5) -> MODEL_MANIFEST NACKed COUNTER, the node stays on v1;
+3. a bundle signed with a key the node does not hold -> MODEL_MANIFEST NACKed SIGNATURE, stays on v1;
+4. v2 (counter 9) with the replayer paused (no healthy frame can confirm it) -> trial in slot B; three reboots
+   without a confirmation (QEMU ``system_reset``; VS_MODEL_UPDATE_MAX_TRIAL_BOOTS) -> reverted to v1, slot A.
+
+The QEMU images keep the slots and store in RAM standing in for flash (firmware_core/port/baremetal/
+vs_flash_ram.c): they survive a ``system_reset``, not a kill -9 of QEMU, so the revert is driven by reboots;
+power cuts inside a transfer are covered on the host flash simulator (tests/firmware/test_model_update.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.support.ingest import start_gateway, stop_gateway, wait_for
+from tests.support.update_node import tiny_bundle
+from vibsentry import protocol as vp
+
+CLI = [sys.executable, "-m", "vibsentry"]
+NODE = 7
+TRIAL_FRAMES = 4
+
+
+def _cli(*args: object, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIBSENTRY_")}
+    return subprocess.run(
+        [*CLI, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Key pairs 'plant' and 'other' (vibsentry keys new) and four signed bundles (vibsentry sign)."""
+    root = tmp_path_factory.mktemp("deploy_qemu")
+    for name in ("plant", "other"):
+        proc = _cli("keys", "new", "--out", root / name)
+        assert proc.returncode == 0, proc.stderr
+    out = {"plant": root / "plant", "other": root / "other"}
+    for name, tflite, key, counter in (
+        ("v1", "v1.tflite", "plant", 7),
+        ("old", "v2.tflite", "plant", 5),
+        ("foreign", "v2.tflite", "other", 8),
+        ("v2", "v2.tflite", "plant", 9),
+    ):
+        bundle = Path(tiny_bundle(root / name, tflite=tflite))
+        proc = _cli("sign", bundle, "--key", root / key / "private.pem", "--counter", counter)
+        assert proc.returncode == 0, proc.stderr
+        out[name] = bundle
+    return out
+
+
+class Replay(threading.Thread):
+    """Low-noise samples into the node, one second of signal per Replayer run, while not paused."""
+
+    def __init__(self, node, sample_rate: float) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(daemon=True)
+        from vibsentry.nodes.qemu import quantize_int16
+
+        rng = np.random.default_rng(7)
+        self.x, _ = quantize_int16(0.01 * rng.standard_normal(int(sample_rate)).astype(np.float32))
+        self.node, self.sample_rate = node, sample_rate
+        self.stop = threading.Event()
+        self.paused = threading.Event()
+        self.idle = threading.Event()  # set while paused and no block is in flight
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        from vibsentry.nodes.qemu import Replayer
+
+        try:
+            while not self.stop.is_set():
+                if self.paused.is_set():
+                    self.idle.set()
+                    self.stop.wait(0.05)
+                    continue
+                self.idle.clear()
+                # 0.3 x real time: the emulated USART takes ~25-35 KB/s, the deploy's chunks share it
+                Replayer(
+                    self.node, self.x, sample_rate=self.sample_rate, frame_length=1024, hop_length=1024,
+                    speed=0.3, ack_timeout=60,
+                ).run()  # fmt: skip
+        except BaseException as exc:  # reported by the test unless the node was stopped on purpose
+            if not self.stop.is_set():
+                self.error = exc
+
+
+def _statuses(node) -> list[vp.ModelStatus]:  # type: ignore[no-untyped-def]
+    return [f.message for f in node.frames if isinstance(f.message, vp.ModelStatus)]
+
+
+def _deploy(bundle: Path, pub: Path, data: Path, *extra: object) -> dict:  # type: ignore[type-arg]
+    proc = _cli(
+        "deploy", bundle, "--node", NODE, "--pub", pub, "--via", data, "--chunk", 400, "--timeout-s", 5,
+        "--retries", 5, "--json", *extra, timeout=80,
+    )  # fmt: skip
+    lines = proc.stdout.strip().splitlines()
+    assert lines, (proc.returncode, proc.stderr)
+    return dict(json.loads(lines[-1]))
+
+
+@pytest.mark.parametrize("target_name", ["stm32", "rv32"])
+def test_deploy_confirm_refuse_and_revert_on_emulated_node(target_name: str, signed, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from vibsentry.nodes import qemu
+    from vibsentry.nodes.ports import PtyPort
+
+    target = qemu.TARGETS[target_name]
+    if (reason := qemu.missing_tools(target)) is not None:
+        pytest.skip(reason)
+    elf = qemu.provision(
+        qemu.build_image(target),  # no bundle: the built-in scorer; the models arrive by deploy
+        tmp_path / "node.elf",
+        qemu.NodeIdent(NODE, "pump", status_period_ms=1000),
+        target=target,
+        update_keys=[(signed["plant"] / "public.key").read_bytes()],
+        trial_frames=TRIAL_FRAMES,
+    )
+    data = tmp_path / "gw"
+    port = PtyPort(tmp_path / "node.pty")
+    node = qemu.QemuNode(elf, target=target, workdir=tmp_path / "q", on_bytes=port.write)
+    stop = threading.Event()
+    replay = Replay(node, 12000.0)
+    gw = None
+    try:
+        node.start()
+        assert node.wait_for(lambda fr: any(isinstance(f.message, vp.ModelStatus) for f in fr), 30), "no MODEL_STATUS"
+        first = _statuses(node)[0]
+        assert (first.model_slot, first.counter) == (vp.ModelSlot.BUILTIN, 0), first
+        qemu.forward_commands(port, node, stop)
+        gw = start_gateway([port.name], data)
+        wait_for(lambda: (data / "gateway.sock").exists(), 60, "gateway command socket")
+        replay.start()
+        plant = signed["plant"] / "public.key"
+
+        # 1. v1: sent -> verified -> trial -> confirmed after TRIAL_FRAMES healthy frames
+        rep = _deploy(signed["v1"], plant, data, "--confirm-s", 60)
+        v1_hash = hashlib.sha256((signed["v1"] / "model.vsm").read_bytes()).hexdigest()
+        assert (rep["stage"], rep["counter"], rep["model_hash"]) == ("confirmed", 7, v1_hash), rep
+        st = _statuses(node)[-1]
+        assert (st.model_slot, st.model_state, st.counter) == (vp.ModelSlot.A, vp.ModelState.CONFIRMED, 7)
+        assert any(
+            isinstance(f.message, vp.Score) for f in node.frames[-50:]
+        ), "the node stopped scoring during the update"
+
+        # 2. an older counter, 3. a key the node does not hold: refused, v1 stays
+        rep = _deploy(signed["old"], plant, data, "--confirm-s", 0)
+        assert (rep["stage"], rep["step"], rep["reason"]) == ("refused", "MODEL_MANIFEST", "COUNTER"), rep
+        rep = _deploy(signed["foreign"], signed["other"] / "public.key", data, "--confirm-s", 0)
+        assert (rep["stage"], rep["step"], rep["reason"]) == ("refused", "MODEL_MANIFEST", "SIGNATURE"), rep
+        st = _statuses(node)[-1]
+        assert (st.model_slot, st.model_state, st.counter) == (vp.ModelSlot.A, vp.ModelState.CONFIRMED, 7)
+
+        # 4. v2 on trial with no healthy frame to confirm it, then three reboots: reverted to v1
+        replay.paused.set()
+        assert replay.idle.wait(60), "replayer did not pause"
+        rep = _deploy(signed["v2"], plant, data, "--confirm-s", 0)
+        assert (rep["stage"], rep["counter"]) == ("trial", 9), rep
+        for _ in range(3):
+            boots = len(qemu.boot_segments(node.frames))
+            node.reset()
+            assert node.wait_for(lambda fr: len(qemu.boot_segments(fr)) > boots, 30), "no reboot"
+        assert node.wait_for(
+            lambda fr: bool(_statuses(node)) and _statuses(node)[-1].model_state == vp.ModelState.REVERTED, 30
+        ), _statuses(node)[-3:]
+        st = _statuses(node)[-1]
+        assert (st.model_slot, st.counter, st.model_hash.hex()) == (vp.ModelSlot.A, 7, v1_hash), st
+        assert replay.error is None, replay.error
+    finally:
+        stop.set()
+        replay.stop.set()
+        if gw is not None:
+            stop_gateway(gw)
+        node.stop()
+        port.close()
+        shutil.rmtree(tmp_path / "q", ignore_errors=True)
