@@ -82,7 +82,11 @@ class BaselineLearner:
         self.record = b""
         self.mean = self.std = np.zeros(n_features, F32)
         self.threshold = self.clear_threshold = F32(0)
+        self.score_mean = self.score_std = F32(0)
         self.crc = 0
+        self._m = self._m2 = np.zeros(n_features, F32)  # fit: Welford mean / M2, then candidate mean / std
+        self._sm: np.float32 = F32(0)  # held-out scores: Welford mean / M2
+        self._sm2: np.float32 = F32(0)
 
     def start(self, n_frames: int, k: float) -> int:
         """START: 0 or the NACK reason (BAD_VALUE)."""
@@ -94,7 +98,7 @@ class BaselineLearner:
         self.k = k32 if k32 > 0 else F32(DEFAULT_K)
         self._m = np.zeros(self.n_features, F32)
         self._m2 = np.zeros(self.n_features, F32)
-        self._sm = self._sm2 = F32(0)
+        self._sm, self._sm2 = F32(0), F32(0)
         return 0
 
     def abort(self) -> int:
@@ -135,9 +139,9 @@ class BaselineLearner:
                 return None
             s = baseline_score(self._m, self._m2, x)
             c = F32(self.done - n_fit + 1)
-            d = F32(s - self._sm)
-            self._sm = F32(self._sm + d / c)
-            self._sm2 = F32(self._sm2 + d * F32(s - self._sm))
+            ds = F32(s - self._sm)
+            self._sm = F32(self._sm + ds / c)
+            self._sm2 = F32(self._sm2 + ds * F32(s - self._sm))
             self.done += 1
             if self.done < self.target:
                 return None

@@ -431,13 +431,16 @@ def stream_messages(
     raw_every_s: float = 0.0,
     t0_us: int = 1000,
     use_model: bool = True,
+    learn_baseline: tuple[float, int, float] | None = None,
 ) -> Iterator[tuple[int, bytes]]:
     """``(node_time_us, wire_frame)`` of a C node playing ``signal`` (g) from its boot at ``t0_us``.
 
     The signal is pushed one hop at a time with the node clock at the time of the hop's last sample; a raw
     capture's remaining chunks go out 1 us apart (one per main-loop step, as on a board). Routine captures
     every ``raw_every_s`` are requested with REQUEST_RAW, as a gateway would; the node's ACKs to these
-    requests are not yielded (they answer the simulator, not the gateway).
+    requests are not yielded (they answer the simulator, not the gateway). ``learn_baseline`` =
+    ``(at_s, n_frames, k)`` sends BASELINE_LEARN START before the first block that ends at or after ``at_s``
+    (its ACK is not yielded either).
     """
     x = np.ascontiguousarray(signal, dtype=np.float32)
     fs = lib.sample_rate
@@ -451,8 +454,15 @@ def stream_messages(
     first = lib.frame_length % lib.hop_length or lib.hop_length
     bounds = [first, *range(first + lib.hop_length, x.size + 1, lib.hop_length)]
     start, next_raw, capture_id, seq = 0, raw_every_s, 0x10000, 0
+    learn_at = learn_baseline[0] * 1e6 if learn_baseline is not None else float("inf")
     for end in bounds:
         t = t0_us + round(end / fs * 1e6)
+        if t >= learn_at and learn_baseline is not None:
+            learn_at, seq = float("inf"), seq + 1
+            cmd = vp.BaselineLearn(int(vp.BaselineAction.START), learn_baseline[1], learn_baseline[2])
+            for f in split_frames(node.rx(vp.encode(cmd, node_id=node_id, seq=seq, timestamp_us=t), t)):
+                if not isinstance(vp.decode_frame(f).message, vp.Ack | vp.Nack):
+                    yield t, f
         for f in split_frames(node.push(x[start:end], t)):
             yield t, f
         start = end

@@ -189,6 +189,12 @@ class VirtualNode:
         when an alarm is raised and every ``raw_every_s``; 0 disables captures.
     raw_every_s : float
         Period of routine captures in node seconds (0: only on alarm raise).
+    learn_baseline : (at_s, n_frames, k) or None
+        Send the node BASELINE_LEARN START at node time ``at_s`` (docs/node.md, "Baseline learning"): it learns
+        from the next ``n_frames`` analysed frames (threshold ``mean + k std``, 0: the node's default) and
+        then scores with the learned baseline. Both engines do it (the C node through the command, the Python
+        engine with :class:`vibsentry.nodes.baseline.BaselineLearner`, the same float32 arithmetic) and send
+        the same BASELINE_PROGRESS frames.
     engine : {"auto", "c", "python"}
         Who computes the node's behaviour. ``"c"``: the firmware's own node core (``vs_node``, through
         :mod:`vibsentry.nodes.cnode`: trigger, framing, C features, INT8 model, alarm, captures), so SCORE and
@@ -214,6 +220,7 @@ class VirtualNode:
         baseline_s: float = 10.0,
         raw_capture_s: float = 1.0,
         raw_every_s: float = 0.0,
+        learn_baseline: tuple[float, int, float] | None = None,
         engine: str = "auto",
     ) -> None:
         from vibsentry.dsp import FeatureParams, extract_features
@@ -265,6 +272,7 @@ class VirtualNode:
         self.status_every_s = status_every_s
         self.features_every = features_every
         self.trigger_rms_g = trigger_rms_g
+        self.learn_baseline = learn_baseline
         self._levels = hop_levels(sig, params=p, n_frames=len(feats)) if trigger_rms_g > 0 else None
         self.model_hash = (
             bytes.fromhex(bundle.meta["files"]["model.tflite"]) if bundle is not None else bytes(32)
@@ -319,6 +327,7 @@ class VirtualNode:
             features_every=self.features_every,
             raw_capture_samples=int(self.raw_capture_s * fs),
             raw_every_s=self.raw_every_s,
+            learn_baseline=self.learn_baseline,
         )
 
     def _raw_capture(self, end_sample: int, t_us: int) -> Iterator[tuple[int, bytes]]:
@@ -357,12 +366,21 @@ class VirtualNode:
         next_raw = self.raw_every_s if self.raw_every_s > 0 else float("inf")
         n_status = 0
         analysed = 0
+        rule, alarm = self.rule, self._alarm
+        learner, learn_at = None, float("inf")
+        if self.learn_baseline is not None:
+            from vibsentry.nodes.baseline import BaselineLearner
+
+            learner = BaselineLearner(p.n_features, bytes.fromhex(p.feature_hash))
+            learn_at = self.learn_baseline[0] * 1e6
         for i in range(len(self.scores)):
             t_us = round((i * p.hop_length + p.frame_length) / fs * 1e6) + 1000
             while t_us >= next_status * 1e6:
                 n_status += 1
                 if n_status % 10 == 0:
                     yield self._hello(int(next_status * 1e6))
+                    if learner is not None and learner.have and not learner.learning:
+                        yield self._frame(learner.progress(), int(next_status * 1e6))
                 c = self.counters
                 yield self._frame(
                     vp.Status(
@@ -372,25 +390,33 @@ class VirtualNode:
                         tx_frames=c["tx"],
                         rx_frames=0,
                         rx_errors=0,
-                        alarm_state=self._alarm.state,
+                        alarm_state=alarm.state,
                     ),
                     int(next_status * 1e6),
                 )
+                if learner is not None and learner.learning:
+                    yield self._frame(learner.progress(), int(next_status * 1e6))
                 next_status += self.status_every_s
+            if learner is not None and t_us >= learn_at:
+                # the command arrives before the frame ending at t_us (as stream_messages sends it)
+                learn_at = float("inf")
+                assert self.learn_baseline is not None
+                if learner.start(self.learn_baseline[1], self.learn_baseline[2]) == 0:
+                    yield self._frame(learner.progress(), t_us)
             f = self.features[i]
             rms = float(f[self._idx["rms"]]) if self._idx["rms"] is not None else 0.0
             if self._levels is not None and not self._levels[i] > np.float32(self.trigger_rms_g):
                 self.counters["skipped"] += 1
                 continue
             self.counters["analysed"] += 1
-            s = float(self.scores[i])
-            event = self._alarm.step(s)
+            s = float(learner.score(f)) if learner is not None and learner.have else float(self.scores[i])
+            event = alarm.step(s)
             ix = self._idx
             yield self._frame(
                 vp.Score(
                     score=s,
-                    threshold=self.rule.threshold,
-                    alarm_state=self._alarm.state,
+                    threshold=rule.threshold,
+                    alarm_state=alarm.state,
                     class_index=-1,
                     rms_g=rms,
                     peak_g=float(f[ix["peak"]]) if ix["peak"] is not None else 0.0,
@@ -406,10 +432,10 @@ class VirtualNode:
                     vp.Alarm(
                         event=event,
                         score=s,
-                        threshold=self.rule.threshold,
-                        clear_threshold=self.rule.clear_threshold,
-                        k=self.rule.k,
-                        n=self.rule.n,
+                        threshold=rule.threshold,
+                        clear_threshold=rule.clear_threshold,
+                        k=rule.k,
+                        n=rule.n,
                         frame_index=i,
                     ),
                     t_us,
@@ -424,3 +450,11 @@ class VirtualNode:
                 yield from self._raw_capture(i * p.hop_length + p.frame_length, t_us)
                 while t_us >= next_raw * 1e6:
                     next_raw += self.raw_every_s
+            if learner is not None and (learned := learner.step(f)) is not None:
+                if learned == "done":  # the learned thresholds, the rule's k of n, the alarm from OK
+                    from vibsentry.runtime.alarm import AlarmRule, AlarmState
+
+                    thr, clear = float(learner.threshold), float(learner.clear_threshold)
+                    rule = AlarmRule(thr, clear, rule.k, rule.n)
+                    alarm = AlarmState(rule)
+                yield self._frame(learner.progress(), t_us)

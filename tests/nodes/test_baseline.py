@@ -274,3 +274,42 @@ def test_clear_forgets_the_stored_baseline(lib: Any) -> None:
     assert [s.threshold for s in scores if isinstance(s, vp.Score)] == [THR32]
     again = Chip(lib, bank=chip.node.bank)
     assert not any(isinstance(f.message, vp.BaselineProgress) for f in again.boot)
+
+
+def test_virtual_node_learns_in_both_engines(lib: Any, tmp_path: Path) -> None:
+    """``VirtualNode(learn_baseline=...)``: the Python engine (dsp features, BaselineLearner) and the C engine
+    (the node itself) send the same BASELINE_PROGRESS sequence at the same frames, learn thresholds that agree
+    within the dsp-versus-C feature tolerance, and alarm only on the fault after learning."""
+    from tests.support.update_node import tiny_bundle
+    from vibsentry.nodes.virtual import NodeSpec, VirtualNode
+    from vibsentry.runtime.bundle import load_bundle
+
+    bundle = load_bundle(tiny_bundle(tmp_path / "b"))
+    bundle.meta["normalisation"].setdefault(
+        "method", "zscore"
+    )  # the toy bundle omits it (zero mean, unit std)
+    spec = NodeSpec(1, "m1", recording=str(HEALTHY), fault_recording=str(FAULTY), fault_at_s=9.0)
+    runs = {}
+    for engine in ("python", "c"):
+        vn = VirtualNode(spec, duration_s=11.0, bundle=bundle, learn_baseline=(1.0, 64, 0.0), engine=engine,
+                         raw_capture_s=0.0, features_every=0)  # fmt: skip
+        msgs = [vp.decode_frame(f[:-1]).message for _, f in vn.messages()]
+        runs[engine] = msgs
+    prog = {e: [m for m in ms if isinstance(m, vp.BaselineProgress)] for e, ms in runs.items()}
+    assert (
+        [(p.state, p.frames_done, p.frames_target) for p in prog["python"]]
+        == [(p.state, p.frames_done, p.frames_target) for p in prog["c"]]
+        == [(1, 0, 64), (2, 64, 64)]
+    )
+    thr = {e: p[-1].threshold for e, p in prog.items()}
+    print(f"learned threshold: python engine {thr['python']:.6g}, C engine {thr['c']:.6g}")
+    assert abs(thr["python"] - thr["c"]) <= 1e-3 * thr["c"]  # measured 4e-6
+    for engine, ms in runs.items():
+        k = ms.index(prog[engine][-1])
+        before = [m for m in ms[:k] if isinstance(m, vp.Score)]
+        after = [m for m in ms[k:] if isinstance(m, vp.Score)]
+        assert before and after and all(s.threshold == thr[engine] for s in after)
+        assert all(s.threshold == float(np.float32(50.0)) for s in before)  # the bundle's rule until learned
+        alarms = [m for m in ms if isinstance(m, vp.Alarm)]
+        assert alarms and alarms[0].event == vp.AlarmEvent.RAISE, engine
+        assert alarms[0].frame_index >= int(9.0 * 12000 / 1024) - 1, (engine, alarms[0])  # only on the fault
