@@ -25,7 +25,7 @@ TARGETS = {
     "cortex-m4": ("arm-none-eabi-", "cortex-m4"),
     "rv32imc": ("riscv64-unknown-elf-", "rv32imc"),
 }
-MEMBERS = ("ring_buf", "trigger_frame", "work", "raw", "arena", "decoder", "counters", "update")
+MEMBERS = ("ring_buf", "trigger_frame", "work", "raw", "arena", "decoder", "counters", "update", "baseline")
 
 PROBE = """
 #include <stddef.h>

@@ -60,6 +60,10 @@ def _seeds(d: Path) -> None:
         vp.ModelBegin(100, bytes(32), 10),
         vp.ModelChunk(0, bytes(10)),
         vp.ModelCommit(bytes(32)),
+        vp.BaselineLearn(1, 64, 0.0),
+        vp.BaselineLearn(1, 63, 2.5),
+        vp.BaselineLearn(2, 0, 0.0),
+        vp.BaselineLearn(3, 0, 0.0),
     ]
     frames = [vp.encode(c, node_id=7, seq=i, timestamp_us=0) for i, c in enumerate(cmds)]
     for i, f in enumerate(frames):

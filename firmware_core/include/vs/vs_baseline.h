@@ -20,7 +20,7 @@
  * version, feature count, feature hash prefix or CRC does not match is ignored (and reported as FAILED at
  * boot). CLEAR invalidates the first record. Writes happen when learning ends or on CLEAR, not per frame.
  *
- * Memory: vs_baseline_t is 688 B with 40 features (the record in use, 364 B, and the learning accumulators,
+ * Memory: vs_baseline_t is 716 B with 40 features (the record in use, 364 B, and the learning accumulators,
  * 2 x 4 B per feature). Main loop only; not ISR-safe. No malloc.
  */
 #ifndef VS_BASELINE_H
