@@ -196,6 +196,7 @@ def main() -> int:
     )
     ap.add_argument("--frames", type=int, default=12)
     ap.add_argument("--targets", default="stm32,rv32")
+    ap.add_argument("--sizes-only", action="store_true", help="print the sizes and stop (no QEMU runs)")
     ap.add_argument(
         "--run-ma", type=float, default=None, help="DS8626 Run-mode supply current at 168 MHz (mA)"
     )
@@ -213,15 +214,26 @@ def main() -> int:
     images = {}
     for name, t, hw in (("stm32 (QEMU)", qemu.STM32, False), ("stm32 (board, HW=1)", qemu.STM32, True),
                         ("rv32 (QEMU virt)", qemu.RV32, False)):  # fmt: skip
-        elf = qemu.build_image(t, bundle=a.bundle, hw=hw)
+        try:  # without the flash store and keys (MODEL_UPDATE=0); vs_node still links the update code
+            plain = usage(qemu.build_image(t, bundle=a.bundle, hw=hw, model_update=False), t.name)
+            print(f"{name + ', no updates':36s} flash {plain[0]:6d}  RAM {plain[1]:6d}")
+        except qemu.FirmwareError as exc:
+            print(f"{name + ', no updates':36s} does not link: {str(exc).splitlines()[-3:]}")
+        try:
+            elf = qemu.build_image(t, bundle=a.bundle, hw=hw)
+        except qemu.FirmwareError as exc:  # over budget: the linker says by how much
+            print(f"{name + ', model updates':36s} does not link: {str(exc).splitlines()[-3:]}")
+            continue
         if not hw:
             images[t.name] = elf
         flash, ram = usage(elf, t.name)
-        print(f"{name:22s} flash {flash:6d}  RAM {ram:6d}  ({elf.parent.name})")
+        print(f"{name + ', model updates':36s} flash {flash:6d}  RAM {ram:6d}  ({elf.parent.name})")
         mods = cqemu.map_sizes(elf.with_suffix(".map"))
         top = sorted(mods.items(), key=lambda kv: -(kv[1].text + kv[1].data + kv[1].bss))[:6]
         print("    largest: " + ", ".join(f"{k} {v.text}+{v.data + v.bss}" for k, v in top))
 
+    if a.sizes_only:
+        return 0
     from vibsentry.dsp.io import read_recording
 
     x, _ = qemu.quantize_int16(

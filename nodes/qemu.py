@@ -105,14 +105,20 @@ def missing_tools(target: Target) -> str | None:
 
 
 def build_image(
-    target: Target, *, bundle: str | os.PathLike[str] | None = None, hw: bool = False, quiet: bool = True
+    target: Target,
+    *,
+    bundle: str | os.PathLike[str] | None = None,
+    hw: bool = False,
+    quiet: bool = True,
+    model_update: bool = True,
 ) -> Path:
-    """Build the firmware (``make -C <directory> [BUNDLE=..] [HW=1]``) and return its ELF.
+    """Build the firmware (``make -C <directory> [BUNDLE=..] [HW=1] [MODEL_UPDATE=0]``) and return its ELF.
 
     ``bundle``: the model bundle whose INT8 model, FeatureParams and alarm rule the image carries (it runs
     ``vibsentry export``); None builds the model-less image (plumbing and size checks only).
+    ``model_update``: signed model updates into the flash slots (the default; they need keys provisioned).
     """
-    args = [f"HW={1 if hw else 0}"]
+    args = [f"HW={1 if hw else 0}", f"MODEL_UPDATE={1 if model_update else 0}"]
     if bundle is not None:
         args.append(f"BUNDLE={Path(bundle).resolve()}")
     cwd = ROOT / target.directory
