@@ -261,6 +261,11 @@ def _bearing_finding(
         summary += f", {best_db:.0f} dB above floor"
     if sb_key is not None and n_sb:
         summary += f", {n_sb} {sb_label} sideband{'s' if n_sb != 1 else ''}"
+    if fault == "cage" and n_found:
+        # A cage-rate series is also what a rolling-element defect shows when the cage carries it in and out
+        # of the load zone (Randall & Antoni 2011); on the CWRU ball records it often comes without the 2xBSF
+        # carrier (docs/diagnostics.md, "Ball faults"), so the analyst is told to consider both.
+        summary += " (cage damage, or a rolling-element defect modulated at cage rate)"
     evidence = {
         "line": key,
         "expected_hz": _r(f_th, 3),
