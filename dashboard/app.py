@@ -654,7 +654,7 @@ def retrain_progress(job: str) -> None:
     s = rj.status(job)
     if not s.running:
         st.rerun()  # the whole page: comparison and approval replace the progress bar
-    st.progress(s.fraction, text=md_literal(rj.describe_status(s)))
+    st.progress(s.fraction, text=rj.describe_status(s))  # our own stage text, no user input
     st.caption(
         f"Job {md_literal(s.job_id)} runs in its own process (log: {md_literal(s.job_dir / rj.LOG_FILE)})."
     )
