@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
+
+from vibsentry.commands.deploy import add_link_arguments, open_link
 
 HELP = "make a node learn its own machine's normal (through the running gateway, or a port)"
 DESCRIPTION = """\
@@ -33,19 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--k", type=float, default=0.0, help="threshold = mean + K x std of the scores (0: node default, 4)"
     )
-    route = p.add_mutually_exclusive_group()
-    route.add_argument(
-        "--via",
-        default=None,
-        metavar="DATA_DIR",
-        help="data directory of the running gateway (./.vibsentry/data)",
-    )
-    route.add_argument("--port", default=None, help="open this serial port directly (no gateway on it)")
-    p.add_argument("--baud", type=int, default=115200, help="with --port: baud rate (default 115200)")
-    p.add_argument(
-        "--timeout-s", type=float, default=2.0, help="wait for the ACK before resending (default 2)"
-    )
-    p.add_argument("--retries", type=int, default=5, help="resends of the command (default 5)")
+    add_link_arguments(p)
     p.add_argument(
         "--wait-s",
         type=float,
@@ -69,13 +58,9 @@ def run(args: argparse.Namespace) -> int:
     """Send the command, follow BASELINE_PROGRESS, print one line."""
     from vibsentry import progress
     from vibsentry import protocol as vp
-    from vibsentry.dashboard.gateway.commands import SOCKET_NAME
     from vibsentry.dashboard.gateway.deploy import (
-        GatewayLink,
         Link,
-        LinkLost,
         NodeReport,
-        SerialLink,
         _Session,
     )
     from vibsentry.errors import DeployError, UsageError
@@ -86,16 +71,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--frames {args.frames}: must be {vp.MIN_BASELINE_FRAMES}..{1 << 24}")
     if not 0.0 <= args.k <= 1000.0:
         raise UsageError(f"--k {args.k}: must be 0..1000")
-    link: Link
-    try:
-        if args.port is not None:
-            link = SerialLink(args.port, args.baud)
-        else:
-            link = GatewayLink(Path(args.via or Path(".vibsentry") / "data") / SOCKET_NAME, [args.node])
-    except LinkLost as exc:
-        raise DeployError(
-            f"{exc}; is `vibsentry ingest` running with this data directory? (or use --port)"
-        ) from None
+    link: Link = open_link(args, [args.node])
     action = vp.BaselineAction.START if args.frames else (
         vp.BaselineAction.ABORT if args.abort else vp.BaselineAction.CLEAR
     )  # fmt: skip

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 HELP = "send a signed model to nodes through the running gateway (or a port)"
 DESCRIPTION = """\
@@ -29,22 +30,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("bundle", metavar="BUNDLE", help="signed bundle directory (vibsentry sign)")
     p.add_argument("--node", type=int, action="append", required=True, help="node id (repeat for several)")
     p.add_argument("--pub", required=True, metavar="public.key", help="raw 32-byte Ed25519 public key")
-    route = p.add_mutually_exclusive_group()
-    route.add_argument(
-        "--via",
-        default=None,
-        metavar="DATA_DIR",
-        help="data directory of the running gateway (./.vibsentry/data)",
-    )
-    route.add_argument("--port", default=None, help="open this serial port directly (no gateway on it)")
-    p.add_argument("--baud", type=int, default=115200, help="with --port: baud rate (default 115200)")
+    add_link_arguments(p)
     p.add_argument(
         "--chunk", type=int, default=1000, help="image bytes per MODEL_CHUNK, 1..1000 (default 1000)"
     )
-    p.add_argument(
-        "--timeout-s", type=float, default=2.0, help="wait for each ACK before resending (default 2)"
-    )
-    p.add_argument("--retries", type=int, default=5, help="resends per command (default 5)")
     p.add_argument(
         "--reconnect-s",
         type=float,
@@ -61,18 +50,44 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def add_link_arguments(p: argparse.ArgumentParser) -> None:
+    """The route to the nodes (--via gateway / --port) and the command retries, shared by deploy and baseline."""
+    route = p.add_mutually_exclusive_group()
+    route.add_argument(
+        "--via",
+        default=None,
+        metavar="DATA_DIR",
+        help="data directory of the running gateway (./.vibsentry/data)",
+    )
+    route.add_argument("--port", default=None, help="open this serial port directly (no gateway on it)")
+    p.add_argument("--baud", type=int, default=115200, help="with --port: baud rate (default 115200)")
+    p.add_argument(
+        "--timeout-s", type=float, default=2.0, help="wait for each ACK before resending (default 2)"
+    )
+    p.add_argument("--retries", type=int, default=5, help="resends per command (default 5)")
+
+
+def open_link(args: argparse.Namespace, nodes: list[int]) -> Any:
+    """The Link (vibsentry.dashboard.gateway.deploy) that --port or --via asks for; DeployError (one line)
+    when the gateway's command socket or the port cannot be opened."""
+    from vibsentry.dashboard.gateway.commands import SOCKET_NAME
+    from vibsentry.dashboard.gateway.deploy import GatewayLink, LinkLost, SerialLink
+    from vibsentry.errors import DeployError
+
+    try:
+        if args.port is not None:
+            return SerialLink(args.port, args.baud)
+        return GatewayLink(Path(args.via or Path(".vibsentry") / "data") / SOCKET_NAME, nodes)
+    except LinkLost as exc:
+        raise DeployError(
+            f"{exc}; is `vibsentry ingest` running with this data directory? (or use --port)"
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Verify, then deploy node by node."""
     from vibsentry import progress
-    from vibsentry.dashboard.gateway.commands import SOCKET_NAME
-    from vibsentry.dashboard.gateway.deploy import (
-        GatewayLink,
-        Link,
-        LinkLost,
-        SerialLink,
-        Update,
-        deploy_node,
-    )
+    from vibsentry.dashboard.gateway.deploy import Link, Update, deploy_node
     from vibsentry.errors import DeployError, UsageError
     from vibsentry.signing import verify_bundle
 
@@ -82,17 +97,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--node: ids are 0..65534 (got {args.node})")
     manifest = verify_bundle(args.bundle, args.pub)  # SignatureError (exit 1) before anything is sent
     update = Update.from_bundle(args.bundle)
-    link: Link
-    try:
-        if args.port is not None:
-            link = SerialLink(args.port, args.baud)
-        else:
-            sock = Path(args.via or Path(".vibsentry") / "data") / SOCKET_NAME
-            link = GatewayLink(sock, list(args.node))
-    except LinkLost as exc:
-        raise DeployError(
-            f"{exc}; is `vibsentry ingest` running with this data directory? (or use --port)"
-        ) from None
+    link: Link = open_link(args, list(args.node))
     reports = []
     try:
         for node in args.node:
