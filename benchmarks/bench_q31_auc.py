@@ -42,8 +42,11 @@ def datasets(params: FeatureParams) -> dict[str, tuple[np.ndarray, np.ndarray, n
     from vibsentry.training.manifest import read_manifest
 
     rows = read_manifest(ROOT / "sample_data" / "manifest.csv")
-    tr, tn, tf = [], [], []
-    cw_norm, cw_fault = [], []
+    tr: list[np.ndarray] = []
+    tn: list[np.ndarray] = []
+    tf: list[np.ndarray] = []
+    cw_norm: list[np.ndarray] = []
+    cw_fault: list[np.ndarray] = []
     for r in rows:
         path = r.file
         f = _features(path, params, r.start_s, r.end_s)
@@ -101,10 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     names = f32.feature_names
     for name in data["f32"]:
-        a = np.concatenate(data["f32"][name][1:])
-        b = np.concatenate(data["q31"][name][1:])
-        lm = np.abs(a[:, :32] - b[:, :32]).max()
-        rel = np.abs(a[:, 32:] - b[:, 32:]) / np.maximum(np.abs(a[:, 32:]), 1e-3)
+        fa = np.concatenate(data["f32"][name][1:])
+        fb = np.concatenate(data["q31"][name][1:])
+        lm = np.abs(fa[:, :32] - fb[:, :32]).max()
+        rel = np.abs(fa[:, 32:] - fb[:, 32:]) / np.maximum(np.abs(fa[:, 32:]), 1e-3)
         j = int(rel.max(axis=0).argmax())
         print(
             f"{name}: max |logmel q31 - f32| = {lm:.2e} (natural log); largest relative difference of the others "
