@@ -611,11 +611,14 @@ class _Reporter:
         self.job_dir = job_dir
         self.phase = "checking"
         self.last = 0.0
+        self.high = 0.0
 
     def stage(self, phase: str, text: str, within: float = 0.0) -> None:
         self.phase = phase
         lo, hi = _STAGES[phase]
-        _set_status(self.job_dir, "running", text, lo + (hi - lo) * within)
+        # Never backwards: a retrain computes the features of the old and of the new rows in two passes.
+        self.high = max(self.high, lo + (hi - lo) * within)
+        _set_status(self.job_dir, "running", text, self.high)
         self.last = time.monotonic()
 
     def __call__(self, desc: str, done: int, total: int | None) -> None:
@@ -630,6 +633,8 @@ class _Reporter:
                 )
         elif desc == "features" and self.phase != "comparing":
             phase, text = "features", f"computing features: {done} of {total} recordings"
+            if total and done >= total:  # TensorFlow loads next (seconds to a minute): say so
+                phase, text, frac = "training", "starting the training (loading TensorFlow)", 0.0
         else:
             phase, text = self.phase, f"{_STAGE_TEXT[self.phase]} ({desc} {done} of {total})"
         if phase != self.phase or time.monotonic() - self.last > 0.2 or (total and done >= total):
@@ -674,8 +679,6 @@ def run_job(job_dir: str | os.PathLike[str]) -> int:
         _set_status(jd, "running", _STAGE_TEXT["checking"], 0.0, pid=os.getpid())
         rep.stage("checking", _STAGE_TEXT["checking"])
         _, cfg = load_config(spec.get("config"))
-        rep.stage("checking", "loading TensorFlow", 0.5)
-        import tensorflow  # noqa: F401  (seconds on a busy machine: say so rather than sit at 'epoch 0')
 
         with progress.observe(rep):
             retrain_bundle(

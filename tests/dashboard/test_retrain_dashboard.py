@@ -295,6 +295,32 @@ def test_unsafe_or_missing_key_is_one_clear_line_and_nothing_is_published(
     assert list(rows[rows["action"] == "approve"]["outcome"]) == ["refused", "refused"]
 
 
+def test_failed_training_is_one_line_and_leaves_no_bundle(
+    env: dict[str, Path], world: dict[str, Path]
+) -> None:
+    """The child fails (a recording of the old bundle relabelled): failed, one line, nothing half-written."""
+    conflict = env["exports"] / "relabelled"
+    conflict.mkdir(parents=True)
+    normal = (world["old"].parent / "data" / "normal_0.wav").resolve()
+    (conflict / "manifest.csv").write_text(f"path,label,group\n{normal},outer_race,n0\n")
+    jd = rj.start(
+        env["jobs"],
+        manifest=conflict / "manifest.csv",
+        old_bundle=world["old"],
+        config=world["config"],
+        user="t",
+    )
+    wait_for(lambda: not rj.status(jd).running, "the failing job ending")
+    s = rj.status(jd)
+    assert s.state == "failed" and "was labelled 'normal'" in s.message and "\n" not in s.message, s
+    assert not (jd / rj.NEW_BUNDLE).exists() and not list(jd.glob(".new*")) and rj.comparison(jd) is None
+    at = run_view("retrain")
+    errors = texts(at, "error")
+    assert len(errors) == 1 and errors[0].startswith("Retrain failed:") and "was labelled" in errors[0], (
+        errors
+    )
+
+
 def test_bad_manifest_refused_and_a_killed_job_leaves_no_bundle(
     env: dict[str, Path], world: dict[str, Path]
 ) -> None:
