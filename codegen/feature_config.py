@@ -77,7 +77,9 @@ def _q31_section(params: FeatureParams) -> list[str]:
         assert mel is not None
         out.append(_array("uint16_t", "vs_q31_mel_pos", (str(int(v)) for v in mel.pos), per_line=12))
         out.append(_array("uint16_t", "vs_q31_mel_len", (str(int(v)) for v in mel.lengths), per_line=12))
-        out.append(_array("uint16_t", "vs_q31_mel_coefs", (str(int(v)) for v in q.mel_coefs_q15), per_line=12))
+        out.append(
+            _array("uint16_t", "vs_q31_mel_coefs", (str(int(v)) for v in q.mel_coefs_q15), per_line=12)
+        )
     if "velocity_rms" in params.features and q.vel_k1 > q.vel_k0:
         out.append(_array("uint32_t", "vs_q31_vel_weights", (f"{int(v)}u" for v in q.vel_q16), per_line=10))
     out.append("\n#endif /* VS_FEATURE_CONFIG_Q31_TABLES */\n\n")

@@ -1,7 +1,7 @@
 /*
  * GENERATED — do not edit. Regenerate with: python -m vibsentry.codegen.feature_config
  * source: FeatureParams(), canonical JSON sha256 (feature_hash) 275c8cb501636838ef94d2c28853ac2fcc230955c323b9881b4772301c2d7ab4
- * generator: codegen/feature_config.py sha256 024c59565d332e93ad1abcf23900b6b777272ef3b7112c59ceab32ac54e7beb9
+ * generator: codegen/feature_config.py sha256 54169a865254318e36448a9cbbbd054287f27dbc36fa3551afb0613c9c78ea9d
  * canonical JSON: {"accel_unit":"g","contract":"vibsentry.features/1","features":["logmel","stats","velocity_rms"],"fmax":6000.0,"fmin":0.0,"frame_length":1024,"hop_length":1024,"n_bands":8,"n_mels":32,"n_mfcc":13,"normalisation":"zscore","remove_dc":true,"sample_rate":12000.0,"velocity_band":[10.0,1000.0],"window":"hann"}
  *
  * Macros for everyone; the constant tables only where VS_FEATURE_CONFIG_TABLES is defined (vs_features.c)
