@@ -9,7 +9,7 @@ writes its progress to ``status.json``, which the page polls. A job folder holds
 - ``job.json``: what to do (manifest, old bundle, training config, who started it);
 - ``status.json``: ``state`` (``running``, ``done``, ``failed``, ``cancelled``), ``stage``, ``fraction``
   (0..1), ``message`` (one line), replaced atomically at every step;
-- ``log.txt``: the child's output (a traceback, if it crashed);
+- ``log.txt``: the child's output (a traceback, if it crashed); ``pid``: its process id;
 - ``new/``: the retrained bundle, written atomically by ``save_bundle``, only when the job succeeds;
 - ``comparison.json``: OLD and NEW evaluated on the same held-out windows (the retrain's test split: the old
   bundle's rows keep their split, so the old model is never scored on data it trained on): headline
@@ -58,6 +58,7 @@ COMPARISON_FILE = "comparison.json"
 APPROVED_FILE = "approved.json"
 APPROVAL_FILE = "approval.json"  # written into the approved bundle itself (who approved it)
 LOG_FILE = "log.txt"
+PID_FILE = "pid"
 NEW_BUNDLE = "new"
 HIST_BINS = 30
 PARENT_ENV = "VIBSENTRY_RETRAIN_PARENT"  # the server's pid: the job stops when the server is gone
@@ -159,6 +160,18 @@ def _alive(pid: int) -> bool:
     return st != "Z"
 
 
+def _alive_job(job_dir: Path, doc: dict[str, Any]) -> bool:
+    """True while the job's process runs, seen from any process (another server, a CLI, a test)."""
+    pid = int(doc.get("pid") or 0)
+    if pid <= 0:
+        try:
+            pid = int((job_dir / PID_FILE).read_text())
+        except (OSError, ValueError):
+            # Between start()'s status and its pid file: a job is given a minute to get that far.
+            return _now() - float(doc.get("started", 0.0)) < 60.0
+    return _alive(pid)
+
+
 def _set_status(
     job_dir: Path, state: str, stage: str, fraction: float, message: str = "", *, pid: int | None = None
 ) -> None:
@@ -193,7 +206,7 @@ def status(job_dir: str | os.PathLike[str]) -> JobStatus:
     if state == "running":
         child = _CHILDREN.get(str(jd))
         code = child.poll() if child is not None else None
-        gone = code is not None or (child is None and not _alive(int(doc.get("pid", 0))))
+        gone = code is not None or (child is None and not _alive_job(jd, doc))
         if gone:
             doc = _read_json(jd / STATUS_FILE) or {}  # the child may have finished between the two reads
             if doc.get("state") == "running":
@@ -299,6 +312,7 @@ def start(
             env={**os.environ, PARENT_ENV: str(os.getpid())},
         )
     _CHILDREN[str(jd)] = child
+    write_atomic(jd / PID_FILE, str(child.pid))  # for other processes; status.json is the child's to write
     return jd
 
 
@@ -309,7 +323,9 @@ def cancel(job_dir: str | os.PathLike[str]) -> None:
     if doc.get("state") != "running":
         return
     child = _CHILDREN.pop(str(jd), None)
-    pid = child.pid if child is not None else int(doc.get("pid", 0))
+    pid = child.pid if child is not None else int(doc.get("pid") or 0)
+    if pid <= 0 and (jd / PID_FILE).is_file():
+        pid = int((jd / PID_FILE).read_text() or 0)
     if pid > 0 and _alive(pid):
         try:
             os.killpg(pid, signal.SIGTERM)
