@@ -121,12 +121,15 @@ static uint64_t power(const int32_t *x, int k)
 }
 
 #if VS_FEAT_HAS_VELOCITY_RMS
+#if VS_FEAT_VEL_K0 < 1
+#error "velocity band must start above 0 Hz (FeatureParams guarantees 0 < low), so bin k - 1 exists"
+#endif
 /* Velocity RMS (features.md item 9) in integers: powers shifted by u to 31 bits over the band +- 1 bin, the
  * local frequency g = k + (p[k+1] - p[k-1]) / (p[k-1] + p[k] + p[k+1]) in Q16 bins, p[k] 2^32 / g^2 times the
  * Q16 weight (weight / bin_hz^2 / VEL_MAX) summed in 64 bits; one sqrtf at the end. s: the frame's shift. */
 static float velocity_q31(const int32_t *x, int s)
 {
-    const int k_lo = VS_FEAT_VEL_K0 > 0 ? VS_FEAT_VEL_K0 - 1 : 0;
+    const int k_lo = VS_FEAT_VEL_K0 - 1;
     const int k_hi = VS_FEAT_VEL_K1 + 1 < VS_FEAT_N_BINS ? VS_FEAT_VEL_K1 + 1 : VS_FEAT_N_BINS;
     uint64_t pmax = 0u;
     for (int k = k_lo; k < k_hi; k++) {
@@ -140,7 +143,7 @@ static float velocity_q31(const int32_t *x, int s)
         if (pk == 0) {
             continue;
         }
-        const int64_t pm = k - 1 >= k_lo ? (int64_t)(power(x, k - 1) >> u) : 0;
+        const int64_t pm = (int64_t)(power(x, k - 1) >> u);
         const int64_t pp = k + 1 < k_hi ? (int64_t)(power(x, k + 1) >> u) : 0;
         const int64_t d16 = (pp - pm) * 65536 / (pm + pk + pp);
         const int64_t g = (int64_t)k * 65536 + d16;
