@@ -313,3 +313,10 @@ def test_virtual_node_learns_in_both_engines(lib: Any, tmp_path: Path) -> None:
         alarms = [m for m in ms if isinstance(m, vp.Alarm)]
         assert alarms and alarms[0].event == vp.AlarmEvent.RAISE, engine
         assert alarms[0].frame_index >= int(9.0 * 12000 / 1024) - 1, (engine, alarms[0])  # only on the fault
+
+
+def test_c_unit_tests_under_sanitizers() -> None:
+    """firmware_core/tests/test_baseline.c: the module and the node's whole learning path under ASan/UBSan."""
+    from tests.support.cbuild import run_c_test
+
+    assert "0 failures" in run_c_test("test_baseline").stdout
