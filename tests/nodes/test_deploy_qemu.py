@@ -180,6 +180,13 @@ def test_deploy_confirm_refuse_and_revert_on_emulated_node(target_name: str, sig
         st = _statuses(node)[-1]
         assert (st.model_slot, st.counter, st.model_hash.hex()) == (vp.ModelSlot.A, 7, v1_hash), st
         assert replay.error is None, replay.error
+        # the Ed25519 verification at each COMMIT and boot ran within the painted stack (HEALTH every STATUS)
+        health = [f.message for f in node.frames if isinstance(f.message, vp.Health)]
+        assert health, "no HEALTH frame"
+        worst = max(h.stack_high_water for h in health)
+        stack = {"stm32": 4096, "rv32": 8192}[target_name]  # the ports' .stack sections (HEALTH says 0: unknown)
+        print(f"[{target_name}] stack high-water over the run: {worst} of {stack} bytes")
+        assert 0 < worst < stack
     finally:
         stop.set()
         replay.stop.set()
