@@ -41,6 +41,20 @@ int vs_features_init(vs_features_t *inst)
     return VS_OK;
 }
 
+int vs_features_check_call(const vs_features_t *inst, const float *frame, const float *scratch, const float *out)
+{
+    if (inst == NULL || frame == NULL || scratch == NULL || out == NULL) {
+        return VS_ERR_ARG;
+    }
+    /* frame may be scratch itself, but must not start inside it elsewhere (it would be overwritten early).
+     * Compared as integers: relational operators on pointers into different arrays are undefined. */
+    const uintptr_t f = (uintptr_t)frame, s0 = (uintptr_t)scratch;
+    if (f != s0 && f + N * sizeof(float) > s0 && f < s0 + VS_FEATURES_SCRATCH_LEN * sizeof(float)) {
+        return VS_ERR_ARG;
+    }
+    return inst->magic == VS_FEATURES_MAGIC ? VS_OK : VS_ERR_STATE;
+}
+
 #if !VS_FEAT_ARITH_Q31
 /* Sums of one pass over the frame, taken about a provisional mean m0 (shifted data): the deviations c are
  * small, so their float32 sums keep the precision that sums of raw samples lose on a large offset. */
@@ -236,19 +250,9 @@ static float bin_scale(int k)
 
 int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scratch, float *out)
 {
-    if (inst == NULL || frame == NULL || scratch == NULL || out == NULL) {
-        return VS_ERR_ARG;
-    }
-    /* frame may be scratch itself, but must not start inside it elsewhere (it would be overwritten early). */
-    {
-        /* Compared as integers: relational operators on pointers into different arrays are undefined. */
-        const uintptr_t f = (uintptr_t)frame, s0 = (uintptr_t)scratch;
-        if (f != s0 && f + N * sizeof(float) > s0 && f < s0 + VS_FEATURES_SCRATCH_LEN * sizeof(float)) {
-            return VS_ERR_ARG;
-        }
-    }
-    if (inst->magic != VS_FEATURES_MAGIC) {
-        return VS_ERR_STATE;
+    const int rc = vs_features_check_call(inst, frame, scratch, out);
+    if (rc != VS_OK) {
+        return rc;
     }
     float *a = scratch;        /* N: windowed frame (destroyed by the FFT), then |X[k]| for k = 0..N/2 */
     float *spec = scratch + N; /* N: packed spectrum, then P[k] = |X[k]|^2 for k = 0..N/2 in place */

@@ -160,17 +160,9 @@ static float velocity_q31(const int32_t *x, int s)
 
 int vs_features_compute_q31(vs_features_t *inst, const float *frame, float *scratch, float *out)
 {
-    if (inst == NULL || frame == NULL || scratch == NULL || out == NULL) {
-        return VS_ERR_ARG;
-    }
-    {
-        const uintptr_t f = (uintptr_t)frame, s0 = (uintptr_t)scratch;
-        if (f != s0 && f + N * sizeof(float) > s0 && f < s0 + VS_FEATURES_SCRATCH_LEN * sizeof(float)) {
-            return VS_ERR_ARG;
-        }
-    }
-    if (inst->magic != VS_FEATURES_MAGIC) {
-        return VS_ERR_STATE;
+    const int rc = vs_features_check_call(inst, frame, scratch, out);
+    if (rc != VS_OK) {
+        return rc;
     }
     /* scratch as int32: q[0..N) the frame, then its packed spectrum; mag[0..N/2] the magnitudes. The floats of
      * frame are read through memcpy (bit patterns) before the int32 of the same index is stored. */

@@ -78,6 +78,9 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
  * float32 at the end. NaN/inf anywhere in the frame give NaN in every output. */
 int vs_features_compute_q31(vs_features_t *inst, const float *frame, float *scratch, float *out);
 
+/* Argument and state checks shared by both compute functions (internal): VS_OK, VS_ERR_ARG or VS_ERR_STATE. */
+int vs_features_check_call(const vs_features_t *inst, const float *frame, const float *scratch, const float *out);
+
 /* The compiled-in feature_hash: 32 raw bytes and 64 lower-case hex characters (NUL-terminated). */
 const uint8_t *vs_features_hash(void);
 const char *vs_features_hash_hex(void);
