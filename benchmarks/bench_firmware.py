@@ -85,11 +85,15 @@ def usage(elf: Path, target: str) -> tuple[int, int]:
     """(flash, RAM) bytes of an image."""
     if target == "stm32":
         s = sections(elf, "arm-none-eabi-size")
-        flash = sum(s.get(k, 0) for k in (".isr_vector", ".text", ".ARM.exidx", ".vs_ident", ".vs_keys", ".data"))
+        flash = sum(
+            s.get(k, 0) for k in (".isr_vector", ".text", ".ARM.exidx", ".vs_ident", ".vs_keys", ".data")
+        )
         return flash, sum(s.get(k, 0) for k in (".data", ".bss", ".stack"))
     s = sections(elf, "riscv64-unknown-elf-size")
     flash = sum(
-        v for k, v in s.items() if k in (".init", ".text", ".rodata", ".srodata", ".vs_ident", ".vs_keys", ".data")
+        v
+        for k, v in s.items()
+        if k in (".init", ".text", ".rodata", ".srodata", ".vs_ident", ".vs_keys", ".data")
     )
     flash += s.get(".sdata", 0)
     ram = sum(s.get(k, 0) for k in (".data", ".sdata", ".bss", ".sbss", ".tbss_space", ".stack"))

@@ -798,7 +798,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if not node.wait_for(lambda fr: len(fr) > 0, 30):
                     raise FirmwareError(f"node {a.node_id}: no HELLO within 30 s ({node.stderr_path})")
                 stop = threading.Event()
-                forward_commands(port, node, stop)  # the gateway's commands (deploy, thresholds) reach the node
+                # the gateway's commands (deploy, thresholds, raw requests) reach the node
+                forward_commands(port, node, stop)
                 Replayer(
                     node,
                     x,

@@ -138,7 +138,9 @@ def test_deploy_confirm_refuse_and_revert_on_emulated_node(target_name: str, sig
     gw = None
     try:
         node.start()
-        assert node.wait_for(lambda fr: any(isinstance(f.message, vp.ModelStatus) for f in fr), 30), "no MODEL_STATUS"
+        assert node.wait_for(lambda fr: any(isinstance(f.message, vp.ModelStatus) for f in fr), 30), (
+            "no MODEL_STATUS"
+        )
         first = _statuses(node)[0]
         assert (first.model_slot, first.counter) == (vp.ModelSlot.BUILTIN, 0), first
         qemu.forward_commands(port, node, stop)
@@ -153,9 +155,9 @@ def test_deploy_confirm_refuse_and_revert_on_emulated_node(target_name: str, sig
         assert (rep["stage"], rep["counter"], rep["model_hash"]) == ("confirmed", 7, v1_hash), rep
         st = _statuses(node)[-1]
         assert (st.model_slot, st.model_state, st.counter) == (vp.ModelSlot.A, vp.ModelState.CONFIRMED, 7)
-        assert any(
-            isinstance(f.message, vp.Score) for f in node.frames[-50:]
-        ), "the node stopped scoring during the update"
+        assert any(isinstance(f.message, vp.Score) for f in node.frames[-50:]), (
+            "the node stopped scoring during the update"
+        )
 
         # 2. an older counter, 3. a key the node does not hold: refused, v1 stays
         rep = _deploy(signed["old"], plant, data, "--confirm-s", 0)
@@ -173,7 +175,7 @@ def test_deploy_confirm_refuse_and_revert_on_emulated_node(target_name: str, sig
         for _ in range(3):
             boots = len(qemu.boot_segments(node.frames))
             node.reset()
-            assert node.wait_for(lambda fr: len(qemu.boot_segments(fr)) > boots, 30), "no reboot"
+            assert node.wait_for(lambda fr, b=boots: len(qemu.boot_segments(fr)) > b, 30), "no reboot"
         assert node.wait_for(
             lambda fr: bool(_statuses(node)) and _statuses(node)[-1].model_state == vp.ModelState.REVERTED, 30
         ), _statuses(node)[-3:]
@@ -184,7 +186,8 @@ def test_deploy_confirm_refuse_and_revert_on_emulated_node(target_name: str, sig
         health = [f.message for f in node.frames if isinstance(f.message, vp.Health)]
         assert health, "no HEALTH frame"
         worst = max(h.stack_high_water for h in health)
-        stack = {"stm32": 4096, "rv32": 8192}[target_name]  # the ports' .stack sections (HEALTH says 0: unknown)
+        # the ports' .stack sections (HEALTH reports stack_size 0: unknown)
+        stack = {"stm32": 4096, "rv32": 8192}[target_name]
         print(f"[{target_name}] stack high-water over the run: {worst} of {stack} bytes")
         assert 0 < worst < stack
     finally:
