@@ -1,4 +1,4 @@
-"""GENERATED — do not edit. Source: specs/protocol.toml (sha256 d1b8fbb517bf3f2f7f7b312a095cf5b3ae1b18f3e662098b9be01ade6ee4bdbd); regenerate: python3 scripts/gen_specs.py
+"""GENERATED — do not edit. Source: specs/protocol.toml (sha256 b6421c649e82f85b01a3ea12dd150ba80841cd5686f6317b40cdf15934956221); regenerate: python3 scripts/gen_specs.py
 
 Tables of the wire protocol for vibsentry.protocol (which adds the message classes and the codec):
 constants, enumerations, decode error kinds and the byte layout of every message.

@@ -1,5 +1,5 @@
 /*
- * GENERATED — do not edit. Source: specs/protocol.toml (sha256 d1b8fbb517bf3f2f7f7b312a095cf5b3ae1b18f3e662098b9be01ade6ee4bdbd); regenerate: python3 scripts/gen_specs.py
+ * GENERATED — do not edit. Source: specs/protocol.toml (sha256 b6421c649e82f85b01a3ea12dd150ba80841cd5686f6317b40cdf15934956221); regenerate: python3 scripts/gen_specs.py
  *
  * Wire protocol constants, enumerations and message structs (docs/protocol.md). Included by
  * vs/vs_protocol.h, which declares the codec functions; include that one.
