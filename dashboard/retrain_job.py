@@ -702,6 +702,7 @@ def run_job(job_dir: str | os.PathLike[str]) -> int:
             )
             rep.stage("comparing", _STAGE_TEXT["comparing"])
             comp = evaluate_pair(Path(spec["old_bundle"]), jd / NEW_BUNDLE, resample=cfg.resample)
+        comp["new"]["name"] = f"retrained in job {jd.name}"
         meta = json.loads((jd / NEW_BUNDLE / "bundle.json").read_text(encoding="utf-8"))
         gate = dict(meta["retrained_from"]["comparison"])
         gate["passed"] = not gate["worse"]
