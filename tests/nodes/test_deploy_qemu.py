@@ -18,30 +18,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.nodes.test_deploy import _cli  # the CLI as its own process, without VIBSENTRY_* settings
 from tests.support.ingest import start_gateway, stop_gateway, wait_for
 from tests.support.update_node import tiny_bundle
 from vibsentry import protocol as vp
 
-CLI = [sys.executable, "-m", "vibsentry"]
 NODE = 7
 TRIAL_FRAMES = 4
-
-
-def _cli(*args: object, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIBSENTRY_")}
-    return subprocess.run(
-        [*CLI, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env, check=False
-    )
 
 
 @pytest.fixture(scope="module")
