@@ -1,6 +1,6 @@
 """Anomaly AUC of models trained on q31 features against the same models on f32 features (issue P).
 
-    .venv/bin/python benchmarks/bench_q31_auc.py [--autoencoder]
+    .venv/bin/python benchmarks/bench_q31_auc.py [--autoencoder] [--cwru ../shared/datasets/cwru]
 
 Features: default FeatureParams with ``arithmetic = "f32"`` and ``"q31"`` (vibsentry.dsp.fixed, bit-identical
 to the node's vs_features_q31.c). Two datasets from sample_data/:
@@ -11,6 +11,9 @@ to the node's vs_features_q31.c). Two datasets from sample_data/:
 Detectors: the Gaussian (Mahalanobis) and IsolationForest baselines of vibsentry.training.models, seeded, and
 with ``--autoencoder`` the 32-16-32 autoencoder (TensorFlow, float). Prints AUC f32, AUC q31 and the difference
 (issue P's goal: within 0.01). Also prints the largest feature differences q31 - f32 on the test frames.
+
+``--cwru DIR`` also runs benchmarks/bench_train_cwru.py's anomaly protocol on the full CWRU 12 kHz drive-end
+records (autoencoder through ``train_bundle``, INT8, per-class AUC) once with f32 and once with q31 features.
 """
 
 from __future__ import annotations
@@ -64,13 +67,43 @@ def datasets(params: FeatureParams) -> dict[str, tuple[np.ndarray, np.ndarray, n
     }
 
 
+def cwru_full(cwru: Path) -> None:
+    """bench_train_cwru.anomaly with arithmetic f32 and q31: AUC float / INT8 and the worst per-class AUC."""
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_train_cwru import NORMAL_FILE, cwru_rows, write_manifest  # type: ignore[import-not-found]
+
+    from vibsentry.runtime.bundle import load_bundle
+    from vibsentry.training.api import train_bundle
+
+    rows = [r for r in cwru_rows(cwru) if r["label"] != "normal"]
+    rows.append(
+        {"path": str(cwru / NORMAL_FILE), "label": "normal", "fs": "48000", "load": "0", "group": "n97"}
+    )
+    print("\n| CWRU 12 kHz DE, autoencoder (train_bundle) | AUC float | AUC INT8 | worst class AUC INT8 |")
+    print("|---|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        m = write_manifest(rows, tmp / "anomaly.csv")
+        for a in ("f32", "q31"):
+            cfg = tmp / f"{a}.toml"
+            cfg.write_text(f'[features]\nhop_length = 256\narithmetic = "{a}"\n')
+            mt = load_bundle(train_bundle(m, tmp / a, config=cfg)).meta["metrics"]
+            worst = min(mt["int8"]["per_class_auc"].values())
+            print(f"| arithmetic={a} | {mt['float']['auc']:.4f} | {mt['int8']['auc']:.4f} | {worst:.4f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     from vibsentry.training.models import IsolationForestDetector, MahalanobisDetector
     from vibsentry.training.select import auc
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--autoencoder", action="store_true", help="also the 32-16-32 autoencoder (TensorFlow)")
+    ap.add_argument("--cwru", type=Path, help="folder of the CWRU .mat records (bench_train_cwru's layout)")
     args = ap.parse_args(argv)
+    if args.cwru:
+        cwru_full(args.cwru.resolve())
     f32 = FeatureParams()
     data = {a: datasets(f32.replace(arithmetic=a)) for a in ("f32", "q31")}
     makers = {
