@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import altair as alt
 import pandas as pd
@@ -25,6 +26,7 @@ from vibsentry.diagnostics.iso10816 import ZONE_MEANING
 from vibsentry.errors import VibsentryError
 
 SECOND = 1_000_000_000
+T = TypeVar("T")
 RANGES: dict[str, int] = {
     "Last 5 minutes": 300,
     "Last 15 minutes": 900,
@@ -634,16 +636,28 @@ def retrain_start_form(jobs_dir: str) -> None:
         )
         go = st.form_submit_button("Start retraining", key="rt-start")
     if go:
-        try:
-            job = rj.start(
+        job = audited(
+            "retrain",
+            f"{manifest} from {old}",
+            lambda: rj.start(
                 jobs_dir, manifest=manifest, old_bundle=old, config=SETTINGS["retrain_config"], user=USER.user
-            )
-        except VibsentryError as exc:
-            audit("retrain", f"{manifest} from {old}", "refused", str(exc))
-            st.error(md_literal(exc))
-            return
-        audit("retrain", f"{manifest} from {old}", "ok", f"job {job.name}")
-        st.rerun()
+            ),
+            lambda j: f"job {j.name}",
+        )
+        if job is not None:
+            st.rerun()
+
+
+def audited(action: str, target: str, do: Callable[[], T], ok: Callable[[T], str]) -> T | None:
+    """Run a write action and audit its outcome; a refusal is one error line on the page (and None)."""
+    try:
+        result = do()
+    except VibsentryError as exc:
+        audit(action, target, "refused", str(exc))
+        st.error(md_literal(exc))
+        return None
+    audit(action, target, "ok", ok(result))
+    return result
 
 
 @st.fragment(run_every=1.0)
@@ -778,8 +792,10 @@ def retrain_approve(job: Any, comp: dict[str, Any]) -> None:
         )
         go = st.form_submit_button("Approve and sign", key="rt-approve")
     if go:
-        try:
-            rec = rj.approve(
+        rec = audited(
+            "approve",
+            f"job {job.name} as {name}",
+            lambda: rj.approve(
                 job,
                 bundles_dir=SETTINGS["bundles_dir"],
                 name=name,
@@ -787,13 +803,11 @@ def retrain_approve(job: Any, comp: dict[str, Any]) -> None:
                 public_key=SETTINGS["deploy_pub"],
                 user=USER.user,
                 role=USER.role,
-            )
-        except VibsentryError as exc:
-            audit("approve", f"job {job.name} as {name}", "refused", str(exc))
-            st.error(md_literal(exc))
-            return
-        audit("approve", f"job {job.name} as {name}", "ok", f"counter {rec['counter']}, key {rec['key_id']}")
-        st.rerun()
+            ),
+            lambda r: f"counter {r['counter']}, key {r['key_id']}",
+        )
+        if rec is not None:
+            st.rerun()
 
 
 # --------------------------------------------------------------------------------------------- models

@@ -10,12 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard.test_retrain_dashboard import export_manifest, old_bundle
+from tests.dashboard.test_retrain_dashboard import export_manifest, fault_store, old_bundle
 from tests.support.browser import chrome, require_browser, served_dashboard, wait_for_js, wait_idle
-from tests.support.dashboard import SECOND, make_records
-from tests.support.training import FS, toy_signal
 from vibsentry.dashboard import retrain_job as rj
-from vibsentry.dashboard.store.sqlite import SQLiteStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_tf]
 
@@ -25,28 +22,12 @@ PROGRESS = "return Array.from(document.querySelectorAll('[role=progressbar]')).m
 
 
 def test_page_stays_responsive_while_training(tmp_path: Path) -> None:
-    from tests.dashboard.test_dashboard_hardening import raw_capture
-
     require_browser()
     pytest.importorskip("tensorflow", reason="training needs the 'train' extra")
     from selenium.webdriver.common.by import By
 
     work = old_bundle()
-    store = tmp_path / "s.sqlite"
-    now = time.time_ns()
-    s = SQLiteStore(store)
-    try:
-        recs = make_records(t0_ns=now - 125 * SECOND, n_nodes=3, seconds=120)
-        for i in range(3):
-            recs += raw_capture(
-                2,
-                40 + i,
-                now - (60 - 5 * i) * SECOND,
-                toy_signal(2.0, fault="inner_race", seed=300 + i, fs=FS),
-            )
-        s.write(recs)
-    finally:
-        s.close()
+    store = fault_store(tmp_path / "s.sqlite")
     paths = {"store": store, "exports": tmp_path / "exports"}
     export_manifest(paths)
     shutil.copytree(work / "pump-v1", tmp_path / "bundles" / "pump-v1")

@@ -86,20 +86,26 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
+def fault_store(path: Path) -> Path:
+    """A SQLite store (the gateway's writer) of three nodes where node 2 sent three raw captures of an
+    inner-race fault in the last minute."""
+    now = time.time_ns()
+    recs = make_records(t0_ns=now - 125 * SECOND, n_nodes=3, seconds=120)
+    for i in range(3):
+        x = toy_signal(2.0, fault="inner_race", seed=300 + i, fs=FS)
+        recs += raw_capture(2, 40 + i, now - (60 - 5 * i) * SECOND, x)
+    store = SQLiteStore(path)
+    try:
+        store.write(recs)
+    finally:
+        store.close()
+    return path
+
+
 @pytest.fixture()
 def env(world: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     """A store where node 2 sent three raw captures of an inner-race fault, and every dashboard setting."""
-    store = tmp_path / "s.sqlite"
-    now = time.time_ns()
-    s = SQLiteStore(store)
-    try:
-        recs = make_records(t0_ns=now - 125 * SECOND, n_nodes=3, seconds=120)
-        for i in range(3):
-            x = toy_signal(2.0, fault="inner_race", seed=300 + i, fs=FS)
-            recs += raw_capture(2, 40 + i, now - (60 - 5 * i) * SECOND, x)
-        s.write(recs)
-    finally:
-        s.close()
+    store = fault_store(tmp_path / "s.sqlite")
     bundles = tmp_path / "bundles"
     shutil.copytree(world["old"], bundles / "pump-v1")
     paths = {
@@ -196,8 +202,8 @@ def test_export_retrain_compare_approve_and_deploy_candidate(
     next(b for b in at.button if b.label == "Export").click().run()
     assert not at.error, texts(at, "error")
     assert not at.info, texts(at, "info") + texts(at, "warning") + texts(at, "success")
-    assert at.selectbox(key="rt-manifest-pick").value.endswith("faults/manifest.csv")
-    assert at.selectbox(key="rt-old").value.endswith("pump-v1")
+    assert str(at.selectbox(key="rt-manifest-pick").value).endswith("faults/manifest.csv")
+    assert str(at.selectbox(key="rt-old").value).endswith("pump-v1")
     t0 = time.monotonic()
     at.button(key="rt-start").click().run()
     assert not at.exception, [e.value for e in at.exception]
