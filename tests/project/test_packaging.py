@@ -130,3 +130,12 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(wheel: Path, tmp_path: Path) 
                           cwd=run, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert '"n_frames": 19' in proc.stdout
+
+
+def test_python_cmsisdsp_is_the_firmwares_cmsis_dsp_version() -> None:
+    """q31 training features call the `cmsisdsp` wheel; the node compiles CMSIS-DSP sources: one version."""
+    make = (ROOT / "firmware_core" / "Makefile").read_text()
+    firmware = re.search(r"^CMSIS_VERSION\s*:=\s*(\S+)", make, re.M)
+    assert firmware, "firmware_core/Makefile: CMSIS_VERSION not found"
+    pins = [d for d in _pyproject()["project"]["optional-dependencies"]["train"] if d.startswith("cmsisdsp")]
+    assert pins == [f"cmsisdsp=={firmware.group(1)}"], pins
