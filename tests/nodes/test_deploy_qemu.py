@@ -5,7 +5,9 @@ keeps the node analysing frames (the trial needs them), one node is taken throug
 
 1. v1 (counter 7) -> sent, verified, trial, confirmed: slot A, counter 7, the image's SHA-256 in MODEL_STATUS;
 2. an older counter (5) -> MODEL_MANIFEST NACKed COUNTER, the node stays on v1;
-3. a bundle signed with a key the node does not hold -> MODEL_MANIFEST NACKed SIGNATURE, stays on v1;
+3. a bundle signed with a key the node does not hold -> MODEL_MANIFEST NACKed SIGNATURE, one trained for other
+   FeatureParams -> NACKed FEATURE_HASH, and a chunk with a flipped bit sent as a valid frame (straight to the
+   node's UART) -> COMMIT NACKed HASH_MISMATCH; the node stays on v1;
 4. v2 (counter 9) with the replayer paused (no healthy frame can confirm it) -> trial in slot B; three reboots
    without a confirmation (QEMU ``system_reset``; VS_MODEL_UPDATE_MAX_TRIAL_BOOTS) -> reverted to v1, slot A.
 
@@ -46,9 +48,21 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ("v1", "v1.tflite", "plant", 7),
         ("old", "v2.tflite", "plant", 5),
         ("foreign", "v2.tflite", "other", 8),
+        ("other_params", "v2.tflite", "plant", 8),
+        ("flipped", "v2.tflite", "plant", 8),
         ("v2", "v2.tflite", "plant", 9),
     ):
         bundle = Path(tiny_bundle(root / name, tflite=tflite))
+        if name == "other_params":  # trained for another hop length: another feature_hash than the node's
+            from vibsentry.dsp.params import FeatureParams
+            from vibsentry.runtime.bundle import MODEL_FILE, save_bundle
+
+            meta = json.loads((bundle / "bundle.json").read_text())
+            params = FeatureParams.from_dict({**meta["feature_params"], "hop_length": 512})
+            meta = {k: v for k, v in meta.items() if k not in ("files", "bundle_sha256")}
+            meta["feature_params"], meta["feature_hash"] = params.to_dict(), params.feature_hash
+            model = (bundle / MODEL_FILE).read_bytes()
+            bundle = Path(save_bundle(bundle, meta=meta, files={MODEL_FILE: model}, overwrite=True))
         proc = _cli("sign", bundle, "--key", root / key / "private.pem", "--counter", counter)
         assert proc.returncode == 0, proc.stderr
         out[name] = bundle
@@ -92,6 +106,29 @@ class Replay(threading.Thread):
 
 def _statuses(node) -> list[vp.ModelStatus]:  # type: ignore[no-untyped-def]
     return [f.message for f in node.frames if isinstance(f.message, vp.ModelStatus)]
+
+
+def _command(node, msg: vp.Message, seq: int) -> vp.Message:  # type: ignore[no-untyped-def]
+    """Send one command straight to the node's UART (not through the gateway) and return its ACK or NACK."""
+    mark = len(node.frames)
+
+    def answered(fr: list[vp.Frame]) -> bool:
+        return any(
+            isinstance(f.message, (vp.Ack, vp.Nack))
+            and f.message.acked_seq == seq
+            and f.message.acked_type == msg.TYPE
+            for f in fr[mark:]
+        )
+
+    node.write(vp.encode(msg, node_id=NODE, seq=seq, timestamp_us=0))
+    assert node.wait_for(answered, 30), f"no answer to {type(msg).__name__}"
+    return next(
+        f.message
+        for f in node.frames[mark:]
+        if isinstance(f.message, (vp.Ack, vp.Nack))
+        and f.message.acked_seq == seq
+        and f.message.acked_type == msg.TYPE
+    )
 
 
 def _deploy(bundle: Path, pub: Path, data: Path, *extra: object) -> dict:  # type: ignore[type-arg]
@@ -154,6 +191,28 @@ def test_deploy_confirm_refuse_and_revert_on_emulated_node(target_name: str, sig
         assert (rep["stage"], rep["step"], rep["reason"]) == ("refused", "MODEL_MANIFEST", "COUNTER"), rep
         rep = _deploy(signed["foreign"], signed["other"] / "public.key", data, "--confirm-s", 0)
         assert (rep["stage"], rep["step"], rep["reason"]) == ("refused", "MODEL_MANIFEST", "SIGNATURE"), rep
+        rep = _deploy(signed["other_params"], plant, data, "--confirm-s", 0)
+        assert (rep["stage"], rep["step"], rep["reason"]) == ("refused", "MODEL_MANIFEST", "FEATURE_HASH"), (
+            rep
+        )
+
+        # a bit flipped in a chunk that still arrives as a valid frame (CRC computed over the flipped data, as
+        # flash or a buggy sender would do it): COMMIT hashes what the slot holds and refuses it
+        b = signed["flipped"]
+        image = (b / "model.vsm").read_bytes()
+        sha = hashlib.sha256(image).digest()
+        seq = 0x40000000
+        answers = [_command(node, vp.ModelBegin(total_size=len(image), sha256=sha, chunk_size=400), seq)]
+        sig, manifest = (b / "signed_manifest.sig").read_bytes(), (b / "signed_manifest.json").read_bytes()
+        answers.append(_command(node, vp.ModelManifest(signature=sig, manifest=manifest), seq + 1))
+        for i, off in enumerate(range(0, len(image), 400)):
+            chunk = bytearray(image[off : off + 400])
+            if i == 3:
+                chunk[17] ^= 0x10
+            answers.append(_command(node, vp.ModelChunk(offset=off, data=bytes(chunk)), seq + 2 + i))
+        assert all(isinstance(a, vp.Ack) for a in answers), answers
+        commit = _command(node, vp.ModelCommit(sha256=sha), seq + 100)
+        assert isinstance(commit, vp.Nack) and commit.reason == vp.NackReason.HASH_MISMATCH, commit
         st = _statuses(node)[-1]
         assert (st.model_slot, st.model_state, st.counter) == (vp.ModelSlot.A, vp.ModelState.CONFIRMED, 7)
 
