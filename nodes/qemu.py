@@ -812,7 +812,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stop.set()
         finally:
             port.close()
-    except VibsentryError as exc:
+    except (VibsentryError, OSError) as exc:  # OSError: an --update-key file that cannot be read
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
