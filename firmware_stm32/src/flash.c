@@ -19,9 +19,10 @@
  * The F405 has one flash bank: while an erase or a program runs, every flash read (instruction fetch,
  * vector fetch, constant) stalls the bus until it ends (RM0090 3.5). A sector erase therefore freezes the
  * node, interrupts included: samples arriving meanwhile are lost (vs_node counts the overrun and restarts
- * framing) and the IWDG (~2 s) is slowed to ~8 s around an erase (board_watchdog_slow) because a 128 KB
- * erase can take longer than 2 s (DS8626, flash programming characteristics). Erases happen at MODEL_BEGIN
- * and when a store page fills up, never while sampling is healthy otherwise.
+ * framing) and the IWDG (~2 s) is slowed to ~8 s around an erase (board_watchdog_slow): a 128 KB sector
+ * erase takes on the order of a second or more (DS8626 "Flash memory programming" table; its values were not
+ * retrievable here, so the 8 s margin is a guess to check on a board). Erases happen at MODEL_BEGIN and when
+ * a store page fills up.
  *
  * QEMU 7.2 does not emulate the flash interface (netduinoplus2 maps 0x4002 3C00 as an unimplemented device and
  * the flash as ROM): this file is compiled for the board image only and has NOT run; the QEMU image keeps the
@@ -99,8 +100,8 @@ int board_flash_program(uintptr_t addr, const void *data, uint32_t len)
     const uint8_t *d = data;
     int rc = VS_OK;
     unlock();
-    /* Byte by byte at x8 (any alignment, as the slot header and the chunks need): ~16 us a byte, so a
-     * 200-byte MODEL_CHUNK costs ~3 ms (DS8626 flash programming characteristics). */
+    /* Byte by byte at x8: any alignment, as the slot header, the manifest and the chunks need (x32 would be
+     * faster for the aligned middle but costs flash the board image does not have). */
     FLASH_CR = (FLASH_CR & ~(3u << 8)) | FLASH_CR_PSIZE_X8 | FLASH_CR_PG;
     for (uint32_t i = 0; i < len && rc == VS_OK; i++) {
         ((volatile uint8_t *)addr)[i] = d[i];
