@@ -269,17 +269,12 @@ def start(
     VibsentryError
         A bad manifest, an unreadable bundle or config (one line, nothing started).
     """
+    import fcntl
+
     from vibsentry.runtime.bundle import load_bundle
     from vibsentry.training.api import load_config
     from vibsentry.training.manifest import read_manifest
 
-    for jd in jobs(jobs_dir):
-        s = status(jd)
-        if s.running:
-            who = job_spec(jd).get("user", "?")
-            raise RetrainError(
-                f"a retrain is already running (job {jd.name}, started by {who}); wait or cancel it"
-            )
     rows = read_manifest(manifest)  # checks the format and that every recording exists
     if not rows:
         raise RetrainError(f"{manifest}: the manifest lists no recordings")
@@ -288,31 +283,46 @@ def start(
     root = Path(jobs_dir)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        jd = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%dT%H%M%SZ-", time.gmtime()), dir=root))
+        lock = open(root / ".start.lock", "w")  # held until the new job is listed
     except OSError as exc:
         raise RetrainError(f"cannot create a job folder in {str(root)!r} ({exc.strerror or exc})") from None
-    spec = {
-        "manifest": str(Path(manifest).resolve()),
-        "old_bundle": str(Path(old_bundle).resolve()),
-        "config": None if config is None else str(Path(config).resolve()),
-        "user": user,
-        "created": _now(),
-    }
-    _write_json(jd / JOB_FILE, spec)
-    _set_status(jd, "running", "starting", 0.0)
-    # Not vibsentry.process.spawn: its parent-death signal follows the *thread* that forked, and Streamlit
-    # runs each script run in a thread that ends with the run. The child watches its parent instead.
-    with open(jd / LOG_FILE, "wb") as log:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "vibsentry.dashboard.retrain_job", str(jd)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # cancel() stops its whole process group
-            env={**os.environ, PARENT_ENV: str(os.getpid())},
-        )
-    _CHILDREN[str(jd)] = child
-    write_atomic(jd / PID_FILE, str(child.pid))  # for other processes; status.json is the child's to write
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two sessions clicking at once: one starts, the other is told
+        for other in jobs(root):
+            if status(other).running:
+                who = job_spec(other).get("user", "?")
+                raise RetrainError(
+                    f"a retrain is already running (job {other.name}, started by {who}); wait or cancel it"
+                )
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f".{time.time_ns() // 1000 % 1_000_000:06d}Z-"
+        try:
+            jd = Path(tempfile.mkdtemp(prefix=stamp, dir=root))
+        except OSError as exc:
+            raise RetrainError(
+                f"cannot create a job folder in {str(root)!r} ({exc.strerror or exc})"
+            ) from None
+        spec = {
+            "manifest": str(Path(manifest).resolve()),
+            "old_bundle": str(Path(old_bundle).resolve()),
+            "config": None if config is None else str(Path(config).resolve()),
+            "user": user,
+            "created": _now(),
+        }
+        _set_status(jd, "running", "starting", 0.0)
+        _write_json(jd / JOB_FILE, spec)  # last: jobs() lists a folder from here on, with its status
+        # Not vibsentry.process.spawn: its parent-death signal follows the *thread* that forked, and Streamlit
+        # runs each script run in a thread that ends with the run. The child watches its parent instead.
+        with open(jd / LOG_FILE, "wb") as log:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "vibsentry.dashboard.retrain_job", str(jd)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # cancel() stops its whole process group
+                env={**os.environ, PARENT_ENV: str(os.getpid())},
+            )
+        _CHILDREN[str(jd)] = child
+        write_atomic(jd / PID_FILE, str(child.pid))  # for other processes; status.json is the child's
     return jd
 
 

@@ -273,8 +273,6 @@ def test_only_admins_approve(
     assert any("needs the admin role" in i for i in texts(at, "info"))
     may_start = not any("Starting a retrain needs the operator role" in i for i in texts(at, "info"))
     assert may_start == (role == "operator")
-    # and not by calling around the page: approve() itself needs nothing from the page, so the check that
-    # matters is that no approval happened
     assert rj.approval(env["jobs"] / done_job.name) is None
 
 
@@ -346,6 +344,8 @@ def test_bad_manifest_refused_and_a_killed_job_leaves_no_bundle(
     jd = rj.start(
         env["jobs"], manifest=export_manifest(env), old_bundle=world["old"], config=world["config"], user="t"
     )
+    with pytest.raises(rj.RetrainError, match="already running"):  # one job at a time per server
+        rj.start(env["jobs"], manifest=export_manifest(env), old_bundle=world["old"], config=None, user="u")
     # Once the child has written its own status (it is importing TensorFlow or computing features by then).
     wait_for(lambda: rj.status(jd).stage != "starting", "the job process starting")
     pid = int(rj._read_json(jd / rj.STATUS_FILE)["pid"])  # type: ignore[index]
