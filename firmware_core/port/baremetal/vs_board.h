@@ -21,12 +21,14 @@ void board_watchdog_feed(void);
 void board_reset(void); /* does not return */
 
 /* Reset-surviving records (vs_platform_store.h): where they live is the port's choice (board.h says). */
-#define BOARD_STORE_RECORDS 2u
+/* Used by images built with MODEL_UPDATE=0 (the default keeps every record in vs_flash_store.c instead):
+ * ids 0 (boot record), 1-2 (model-update state) and 3-8 (on-node baseline, vs_baseline). */
+#define BOARD_STORE_RECORDS 9u
 #define BOARD_STORE_RECORD_MAX 64u
 typedef struct {
     uint32_t warm_magic; /* tells a warm reset from a cold start where no reset-cause register exists */
     uint8_t len[BOARD_STORE_RECORDS];
-    uint8_t pad[2];
+    uint8_t pad[3];
     uint8_t data[BOARD_STORE_RECORDS][BOARD_STORE_RECORD_MAX];
 } board_persist_t;
 volatile board_persist_t *board_persist(void);
