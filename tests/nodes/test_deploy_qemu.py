@@ -230,6 +230,7 @@ def test_deploy_confirm_refuse_and_revert_on_emulated_node(target_name: str, sig
         ), _statuses(node)[-3:]
         st = _statuses(node)[-1]
         assert (st.model_slot, st.counter, st.model_hash.hex()) == (vp.ModelSlot.A, 7, v1_hash), st
+        assert qemu.hellos(node.frames)[-1].model_hash.hex() == v1_hash  # HELLO names the model that runs
         assert replay.error is None, replay.error
         # the Ed25519 verification at each COMMIT and boot ran within the painted stack (HEALTH every STATUS)
         health = [f.message for f in node.frames if isinstance(f.message, vp.Health)]
