@@ -406,7 +406,7 @@ def machine_panel(node: int) -> None:
             )  # fmt: skip
         else:
             st.bar_chart(bands, x="feature", y="value", height=220)
-    st.subheader("Diagnosis (latest raw capture)")
+    st.subheader("Diagnosis (raw captures)")
     machine = None if me.empty or pd.isna(me.iloc[0]["machine"]) else str(me.iloc[0]["machine"])
     dg.render(
         st,
