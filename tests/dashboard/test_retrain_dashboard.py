@@ -26,6 +26,8 @@ from vibsentry.dashboard import retrain_job as rj
 from vibsentry.dashboard.audit import AuditLog
 from vibsentry.dashboard.store.sqlite import SQLiteStore
 
+pytestmark = pytest.mark.needs_tf  # the OLD bundle is trained (once, then cached) and jobs train
+
 JOB_BOUND_S = 85.0  # a job takes 15-45 s here; the bound is generous, the wait ends when the job does
 
 
@@ -189,6 +191,7 @@ def texts(at: AppTest, kind: str) -> list[str]:
     return [e.value for e in getattr(at, kind)]
 
 
+@pytest.mark.slow
 def test_export_retrain_compare_approve_and_deploy_candidate(
     env: dict[str, Path], world: dict[str, Path]
 ) -> None:
