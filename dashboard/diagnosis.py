@@ -1,10 +1,13 @@
-"""Diagnosis of stored raw captures for the dashboard's machine detail (docs/diagnostics.md).
+"""Diagnoses of stored raw captures for the dashboard's machine detail (docs/diagnostics.md).
 
 A node sends a RAW_CHUNK capture with every alarm (and when the dashboard asks with REQUEST_RAW); the gateway
-stores it (``raw_chunks``). This module picks a machine's latest complete capture, runs
-:func:`vibsentry.diagnostics.diagnose` on it with the machine's speed and bearing from the dashboard TOML,
-and turns the result into the tables and Altair charts the machine detail shows: the spectrum in Hz with
-1x/2x/3x cursors, the envelope spectrum with BPFO/BPFI/2xBSF/FTF markers, and the findings table.
+stores it (``raw_chunks``) and its diagnosis sink diagnoses it in the background (``diagnoses`` /
+``vib_diagnosis``, ``gateway/diagnoser.py``). The Diagnosis section lists the machine's complete captures with
+the gateway's top finding, and shows the chosen one's stored diagnosis: the findings with their evidence, the
+speed and bearing the gateway used, the spectrum in Hz with 1x/2x/3x cursors and the envelope spectrum (in the
+band the gateway chose) with markers at the stored BPFO/BPFI/2xBSF/FTF. Only a capture with no stored
+diagnosis is diagnosed here (:func:`vibsentry.diagnostics.diagnose`, the machine's setup from the dashboard
+TOML), and the page says so; one answer per capture, never two that disagree.
 
 Per-machine setup, keyed like ``machine_groups`` (machine name, or ``"node:<id>"``)::
 
@@ -15,6 +18,7 @@ Per-machine setup, keyed like ``machine_groups`` (machine name, or ``"node:<id>"
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,21 +28,40 @@ import numpy as np
 import pandas as pd
 
 from vibsentry.dashboard import queries as q
-from vibsentry.diagnostics import BearingGeometry, Diagnosis, diagnose, get_bearing, parse_geometry
+from vibsentry.dashboard.safe_text import md_literal
+from vibsentry.diagnostics import (
+    FAULTS,
+    BearingGeometry,
+    Diagnosis,
+    diagnose,
+    envelope_spectrum,
+    get_bearing,
+    parse_geometry,
+)
 from vibsentry.diagnostics.iso10816 import ZoneLimits
-from vibsentry.errors import ConfigError, StoreError
+from vibsentry.diagnostics.spectral import amplitude_spectrum
+from vibsentry.errors import ConfigError, SignalError, StoreError, VibsentryError
 
 __all__ = [
+    "COMPUTED_HERE",
+    "CaptureView",
     "MachineSetup",
+    "capture_label",
+    "capture_list",
+    "checked_document",
+    "computed_view",
     "configured_setups",
     "diagnose_capture",
     "envelope_chart",
     "findings_frame",
     "latest_complete_capture",
+    "lines_frame",
     "machine_setups",
+    "render",
     "setup_for",
     "spectrum_chart",
     "stored_diagnoses",
+    "stored_view",
     "with_diagnoses",
 ]
 
@@ -142,21 +165,14 @@ def diagnose_capture(
     ConfigError, SignalError
         From :func:`~vibsentry.diagnostics.diagnose` (for example a capture too short for the resolution).
     """
-    samples, rate, missing = source.raw_capture(node, capture_id)
-    if missing:
-        raise StoreError(
-            f"raw capture {capture_id} of node {node}: {missing} chunk(s) missing, not diagnosed"
-        )
-    if not rate:
-        raise StoreError(f"raw capture {capture_id} of node {node} carries no sample rate")
+    x, rate = _samples(source, node, capture_id)
     return diagnose(
-        samples[:, 0], sample_rate=float(rate), rpm=setup.rpm, rpm_range=setup.rpm_range,
-        geometry=setup.geometry, limits=limits,
-    )  # fmt: skip
+        x, sample_rate=rate, rpm=setup.rpm, rpm_range=setup.rpm_range, geometry=setup.geometry, limits=limits
+    )
 
 
 #: Columns of :func:`stored_diagnoses`.
-DIAGNOSIS_COLUMNS = ("node", "ts_ns", "capture_id", "fault", "confidence", "summary", "error")
+DIAGNOSIS_COLUMNS = q.DIAGNOSIS_COLUMNS
 
 
 def stored_diagnoses(source: q.Source, start_ns: int, end_ns: int, node: int | None = None) -> pd.DataFrame:
@@ -164,27 +180,7 @@ def stored_diagnoses(source: q.Source, start_ns: int, end_ns: int, node: int | N
 
     Returns an empty frame for a store written before diagnoses existed (or with the sink turned off).
     """
-    rows: list[tuple[Any, ...]] = []
-    if isinstance(source, q.SqliteSource):
-        if not source._query("SELECT name FROM sqlite_master WHERE type='table' AND name='diagnoses'"):
-            return pd.DataFrame(columns=list(DIAGNOSIS_COLUMNS))
-        where = "ts_ns >= ? AND ts_ns < ?" + ("" if node is None else " AND node = ?")
-        params: list[Any] = [int(start_ns), int(end_ns)] + ([] if node is None else [int(node)])
-        rows = source._query(
-            f"SELECT {', '.join(DIAGNOSIS_COLUMNS)} FROM diagnoses WHERE {where} ORDER BY ts_ns", params
-        )
-    else:
-        from vibsentry.dashboard.store.influx_schema import M_DIAGNOSIS
-
-        cond = f"time >= {int(start_ns)} AND time < {int(end_ns)}" + (
-            "" if node is None else f" AND node = '{int(node)}'"
-        )
-        qry = f"SELECT confidence, summary, error, fault, capture, node FROM {M_DIAGNOSIS} WHERE {cond}"
-        for r in source._q(qry):  # type: ignore[attr-defined]
-            fault = None if r.get("fault") in (None, "error") else r["fault"]
-            rows.append((int(r["node"]), int(r["time"]), int(r["capture"]), fault, r.get("confidence"),
-                         r.get("summary"), r.get("error")))  # fmt: skip
-    return pd.DataFrame(rows, columns=list(DIAGNOSIS_COLUMNS))
+    return source.diagnoses(start_ns, end_ns, node)
 
 
 def with_diagnoses(
@@ -212,17 +208,203 @@ def with_diagnoses(
     return out
 
 
-def findings_frame(d: Diagnosis) -> pd.DataFrame:
-    """Every evaluated fault, best first: rank, fault, confidence, reported, finding (the analyst's words)."""
+#: Captures offered in the section's picker at most (newest first).
+MAX_CAPTURES = 50
+
+#: Columns of :func:`capture_list`.
+CAPTURE_COLUMNS = ("capture_id", "start_ns", "stored", "fault", "confidence", "error")
+
+
+def capture_list(
+    source: q.Source, node: int, start_ns: int, end_ns: int, *, limit: int = MAX_CAPTURES
+) -> pd.DataFrame:
+    """The node's complete captures starting in the window, newest first, with what the gateway stored.
+
+    Returns
+    -------
+    DataFrame
+        :data:`CAPTURE_COLUMNS`: ``stored`` False when the gateway has no diagnosis of the capture, ``fault``
+        None (and ``error`` set) when it stored one it could not make. Two store queries, no signal read.
+    """
+    caps = source.raw_captures(node, start_ns, end_ns)
+    if caps.empty:
+        return pd.DataFrame(columns=list(CAPTURE_COLUMNS))
+    caps = caps[caps["chunks"] >= caps["n_chunks"].fillna(0)]
+    caps = caps.sort_values("start_ns", ascending=False).head(limit)
+    diags = source.diagnoses(start_ns, end_ns, node)
+    rows: list[tuple[Any, ...]] = []
+    for cap, start in zip(caps["capture_id"], caps["start_ns"], strict=True):
+        mine = diags[diags["capture_id"] == cap]
+        if mine.empty:
+            rows.append((int(cap), int(start), False, None, None, None))
+            continue
+        d = mine.iloc[int(np.argmin(np.abs(mine["ts_ns"].to_numpy(dtype=np.int64) - int(start))))]
+        fault = None if pd.isna(d["fault"]) else str(d["fault"])
+        conf = None if fault is None or pd.isna(d["confidence"]) else float(d["confidence"])
+        rows.append(
+            (int(cap), int(start), True, fault, conf, None if pd.isna(d["error"]) else str(d["error"]))
+        )
+    return pd.DataFrame(rows, columns=list(CAPTURE_COLUMNS))
+
+
+def capture_label(row: Mapping[str, Any]) -> str:
+    """Picker text of one :func:`capture_list` row: id, start (UTC) and the gateway's top finding.
+
+    Only names from the fixed fault vocabulary are shown, so nothing a store row carries becomes page text.
+    """
+    when = pd.Timestamp(int(row["start_ns"]), unit="ns", tz="UTC").strftime("%Y-%m-%d %H:%M:%S")
+    fault, conf = row["fault"], row["confidence"]  # a frame row: None may read back as NaN
+    if not row["stored"]:
+        state = "not diagnosed by the gateway"
+    elif fault is None or pd.isna(fault):
+        state = "the gateway could not diagnose it"
+    else:
+        name = str(fault).replace("_", " ") if fault in FAULTS else "?"
+        state = name if conf is None or pd.isna(conf) else f"{name} {float(conf):.2f}"
+    return f"capture {int(row['capture_id'])} · {when} UTC · {state}"
+
+
+@dataclass(frozen=True)
+class CaptureView:
+    """One capture as the Diagnosis section shows it.
+
+    Attributes
+    ----------
+    node, capture_id, ts_ns : int
+        The capture and the UTC time of its first chunk (ns).
+    origin : str
+        ``"gateway"`` (the diagnosis the gateway stored) or ``"dashboard"`` (none stored: computed here).
+    doc : dict
+        The ``vibsentry diagnose --json`` document (``docs/diagnostics.md``), checked by :func:`checked_document`.
+    spectrum : (ndarray, ndarray)
+        Frequencies (Hz) and Hann-window amplitude (g) of the capture, shape ``(n_samples // 2 + 1,)`` each.
+    envelope : (ndarray, ndarray)
+        Frequencies (Hz) and squared-envelope amplitude (g²) in the diagnosis' envelope band.
+    """
+
+    node: int
+    capture_id: int
+    ts_ns: int
+    origin: str
+    doc: dict[str, Any]
+    spectrum: tuple[np.ndarray, np.ndarray]
+    envelope: tuple[np.ndarray, np.ndarray]
+
+
+def _finding(f: Any) -> dict[str, Any]:
+    ev = f.get("evidence") or {}
+    if not isinstance(ev, Mapping):
+        raise TypeError(f"evidence is {type(ev).__name__}, not an object")
+    return {"fault": str(f["fault"]), "confidence": float(f["confidence"]), "summary": str(f["summary"]),
+            "reported": bool(f.get("reported", False)), "evidence": dict(ev)}  # fmt: skip
+
+
+def checked_document(text: str | Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The diagnosis document (JSON text or dict) with every value the page reads checked and typed.
+
+    Raises
+    ------
+    StoreError
+        One line naming ``where`` and what is missing or malformed (a store written by another version, or
+        edited by hand).
+    """
+    try:
+        doc = json.loads(text) if isinstance(text, str) else dict(text)
+        sp, b = doc["speed"], doc["bearing"]
+        out: dict[str, Any] = {
+            "findings": [_finding(f) for f in doc["findings"]],
+            "candidates": [_finding(f) for f in doc.get("candidates") or []],
+            "speed": {"rpm": float(sp["rpm"]), "shaft_hz": float(sp["shaft_hz"]),
+                      "confidence": float(sp.get("confidence") or 0.0), "source": str(sp["source"])},
+            "bearing": {"name": str(b["name"]),
+                        "frequencies_hz": {k: float(b["frequencies_hz"][k]) for k in ("bpfo", "bpfi", "bsf", "ftf")}},
+            "envelope_band_hz": (float(doc["envelope_band_hz"][0]), float(doc["envelope_band_hz"][1])),
+            "sample_rate": float(doc["sample_rate"]),
+            "duration_s": float(doc["duration_s"]),
+        }  # fmt: skip
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise StoreError(
+            f"{where}: not a readable diagnosis document ({type(exc).__name__}: {exc})"
+        ) from None
+    if not out["findings"] or not (out["speed"]["shaft_hz"] > 0 and math.isfinite(out["speed"]["shaft_hz"])):
+        raise StoreError(f"{where}: not a readable diagnosis document (no finding or no shaft speed)")
+    return out
+
+
+def _samples(source: q.Source, node: int, capture_id: int) -> tuple[np.ndarray, float]:
+    samples, rate, missing = source.raw_capture(node, capture_id)
+    if missing:
+        raise StoreError(
+            f"raw capture {capture_id} of node {node}: {missing} chunk(s) missing, not diagnosed"
+        )
+    if not rate:
+        raise StoreError(f"raw capture {capture_id} of node {node} carries no sample rate")
+    return samples[:, 0].astype(np.float64), float(rate)
+
+
+def stored_view(source: q.Source, node: int, capture_id: int, row: Mapping[str, Any]) -> CaptureView:
+    """The gateway's stored diagnosis of a capture (a :meth:`~queries.SqliteSource.diagnosis` row), with the
+    capture's spectrum and its envelope spectrum in the band the gateway chose (no kurtogram, no findings
+    are recomputed: one FFT each).
+
+    Raises
+    ------
+    StoreError
+        The row holds no document (the gateway could not diagnose the capture: ``row["error"]``), the
+        document is unreadable, or the capture's samples are missing.
+    """
+    where = f"stored diagnosis of raw capture {capture_id} (node {node})"
+    if row.get("diagnosis") is None:
+        raise StoreError(f"the gateway could not diagnose raw capture {capture_id}: {row.get('error')}")
+    doc = checked_document(str(row["diagnosis"]), where)
+    x, rate = _samples(source, node, capture_id)
+    try:
+        spectrum = amplitude_spectrum(x, sample_rate=rate)
+        envelope = envelope_spectrum(x, sample_rate=rate, band=doc["envelope_band_hz"])
+    except SignalError as exc:
+        raise StoreError(f"{where}: {exc}") from None
+    return CaptureView(node, capture_id, int(row["ts_ns"]), "gateway", doc, spectrum, envelope)
+
+
+def computed_view(
+    source: q.Source, node: int, capture_id: int, ts_ns: int, setup: MachineSetup, limits: ZoneLimits | None
+) -> CaptureView:
+    """A capture the gateway did not diagnose, diagnosed here with the dashboard's setup for the machine."""
+    d = diagnose_capture(source, node, capture_id, setup, limits)
+    doc = checked_document(d.to_dict(), f"raw capture {capture_id} (node {node})")
+    return CaptureView(node, capture_id, ts_ns, "dashboard", doc, d.spectrum, d.envelope)
+
+
+def _flat(evidence: Mapping[str, Any]) -> str:
+    # The scalar numbers behind a finding; the per-line lists go to lines_frame.
+    return ", ".join(
+        f"{k}={v}" for k, v in evidence.items() if isinstance(v, (int, float, str, bool)) and k != "spectrum"
+    )
+
+
+def findings_frame(doc: Mapping[str, Any]) -> pd.DataFrame:
+    """Every evaluated fault of a checked document, best first: rank, fault, confidence, reported, finding
+    (the analyst's words) and evidence (its scalar numbers, ``key=value``)."""
     rows = [
-        {"rank": i, "fault": f.fault, "confidence": round(f.confidence, 2), "reported": f.reported,
-         "finding": f.summary}
-        for i, f in enumerate(d.candidates, 1)
+        {"rank": i, "fault": f["fault"], "confidence": round(f["confidence"], 2), "reported": f["reported"],
+         "finding": f["summary"], "evidence": _flat(f["evidence"])}
+        for i, f in enumerate(doc["candidates"], 1)
     ]  # fmt: skip
-    if d.top.fault == "none":
-        rows.insert(0, {"rank": 0, "fault": "none", "confidence": round(d.top.confidence, 2), "reported": True,
-                        "finding": d.top.summary})  # fmt: skip
-    return pd.DataFrame(rows, columns=["rank", "fault", "confidence", "reported", "finding"])
+    top = doc["findings"][0]
+    if top["fault"] == "none" or not rows:
+        rows.insert(0, {"rank": 0, "fault": top["fault"], "confidence": round(top["confidence"], 2),
+                        "reported": True, "finding": top["summary"], "evidence": _flat(top["evidence"])})  # fmt: skip
+    return pd.DataFrame(rows, columns=["rank", "fault", "confidence", "reported", "finding", "evidence"])
+
+
+def lines_frame(doc: Mapping[str, Any]) -> tuple[str, pd.DataFrame]:
+    """The lines behind the top finding (the strongest candidate when nothing is reported): its fault and one
+    row per harmonic (bearing faults: expected/measured Hz, error, dB above floor, found) or shaft order."""
+    top = doc["findings"][0]
+    f = doc["candidates"][0] if top["fault"] == "none" and doc["candidates"] else top
+    rows = f["evidence"].get("harmonics") or f["evidence"].get("lines") or []
+    rows = [r for r in rows if isinstance(r, Mapping)]
+    return f["fault"], pd.DataFrame(rows)
 
 
 def _pooled(f: np.ndarray, a: np.ndarray, f_max: float) -> pd.DataFrame:
@@ -237,12 +419,13 @@ def _pooled(f: np.ndarray, a: np.ndarray, f_max: float) -> pd.DataFrame:
     return pd.DataFrame({"frequency_hz": f, "amplitude": a})
 
 
-def spectrum_chart(d: Diagnosis, *, max_order: float = 12.0) -> Any:
-    """Altair chart: amplitude spectrum (g) up to ``max_order`` x shaft, with 1x/2x/3x cursors."""
+def spectrum_chart(
+    spectrum: tuple[np.ndarray, np.ndarray], shaft_hz: float, *, max_order: float = 12.0
+) -> Any:
+    """Altair chart: amplitude spectrum (Hz, g) up to ``max_order`` x ``shaft_hz``, with 1x/2x/3x cursors."""
     import altair as alt
 
-    shaft = d.speed.shaft_hz
-    data = _pooled(d.spectrum[0], d.spectrum[1], max_order * shaft)
+    data = _pooled(spectrum[0], spectrum[1], max_order * shaft_hz)
     line = (
         alt.Chart(data)
         .mark_line(strokeWidth=1, color="#333")
@@ -251,7 +434,7 @@ def spectrum_chart(d: Diagnosis, *, max_order: float = 12.0) -> Any:
             y=alt.Y("amplitude:Q", title="amplitude (g)", scale=alt.Scale(type="log")),
         )
     )
-    cursors = pd.DataFrame({"frequency_hz": [k * shaft for k in (1, 2, 3)], "line": ["1x", "2x", "3x"]})
+    cursors = pd.DataFrame({"frequency_hz": [k * shaft_hz for k in (1, 2, 3)], "line": ["1x", "2x", "3x"]})
     rules = (
         alt.Chart(cursors)
         .mark_rule(color="orange", strokeDash=[4, 3])
@@ -268,13 +451,16 @@ def spectrum_chart(d: Diagnosis, *, max_order: float = 12.0) -> Any:
 _MARKERS = (("bpfo", "BPFO", 1.0), ("bpfi", "BPFI", 1.0), ("bsf", "2xBSF", 2.0), ("ftf", "FTF", 1.0))
 
 
-def envelope_chart(d: Diagnosis, *, n_harmonics: int = 5) -> Any:
-    """Altair chart: squared-envelope spectrum with BPFO/BPFI/2xBSF/FTF markers (``n_harmonics`` each)."""
+def envelope_chart(
+    envelope: tuple[np.ndarray, np.ndarray], defect_hz: Mapping[str, float], *, n_harmonics: int = 5
+) -> Any:
+    """Altair chart: squared-envelope spectrum (Hz, g²) with BPFO/BPFI/2xBSF/FTF markers, ``n_harmonics``
+    each, at the defect frequencies ``defect_hz`` (keys ``bpfo``, ``bpfi``, ``bsf``, ``ftf``; Hz)."""
     import altair as alt
 
-    lines = {label: mult * d.defect_hz[key] for key, label, mult in _MARKERS}
+    lines = {label: mult * float(defect_hz[key]) for key, label, mult in _MARKERS}
     top = 5.5 * max(lines["BPFI"], lines["2xBSF"])
-    data = _pooled(d.envelope[0], d.envelope[1], top)
+    data = _pooled(envelope[0], envelope[1], top)
     line = (
         alt.Chart(data)
         .mark_line(strokeWidth=1, color="#333")
@@ -299,45 +485,116 @@ def envelope_chart(d: Diagnosis, *, n_harmonics: int = 5) -> Any:
     return alt.layer(line, rules).properties(height=220)
 
 
+#: Shown when a capture has no stored diagnosis and the page diagnoses it itself.
+COMPUTED_HERE = "not diagnosed by the gateway: computed here"
+
+
 def render(st: Any, source: q.Source, node: int, machine: str | None, window: tuple[int, int],
            setup: MachineSetup, limits: ZoneLimits | None = None) -> None:  # fmt: skip
-    """The machine-detail "Diagnosis" section (Streamlit module passed in, so this file imports no UI)."""
-    cap = latest_complete_capture(source, node, *window)
-    if cap is None:
+    """The machine-detail "Diagnosis" section (Streamlit module passed in, so this file imports no UI).
+
+    Shows the diagnosis the gateway stored for the chosen capture (newest by default); only a capture the
+    gateway has not diagnosed is diagnosed here, with the dashboard's setup, and the section says so.
+    """
+    caps = capture_list(source, node, *window)
+    if caps.empty:
         st.info("No complete raw capture in this time range (nodes send one with each alarm).")
         return
-    try:
-        d = _cached(source, node, cap, setup, limits)
-    except (ConfigError, StoreError, ValueError) as exc:
-        st.warning(f"raw capture {cap} not diagnosed: {exc}")
+    rows = {int(r["capture_id"]): r for r in caps.to_dict("records")}
+    cap = st.selectbox(
+        "Raw capture", list(rows), format_func=lambda c: capture_label(rows[c]), key=f"diag-capture-{node}"
+    )
+    if cap is None or int(cap) not in rows:
         return
-    s = d.speed
-    speed = f"{s.rpm:.0f} rpm ({s.source}" + (
-        f", confidence {s.confidence:.2f})" if s.source != "given" else ")"
+    row = rows[int(cap)]
+    try:
+        stored = source.diagnosis(node, int(cap), int(row["start_ns"]))
+        if stored is not None and stored.get("diagnosis") is None:
+            st.warning(
+                f"The gateway could not diagnose raw capture {int(cap)}: {md_literal(stored.get('error'))}"
+            )
+            return
+        view = _cached(source, node, int(cap), int(row["start_ns"]), stored, setup, limits)
+    except (VibsentryError, ValueError) as exc:
+        st.warning(f"Raw capture {int(cap)} not diagnosed: {md_literal(exc)}")
+        return
+    _show(st, view, setup)
+
+
+def _show(st: Any, view: CaptureView, setup: MachineSetup) -> None:
+    doc = view.doc
+    sp, b = doc["speed"], doc["bearing"]
+    # The speed's origin is one of two words (diagnostics/speed.py); anything else a store holds is not shown.
+    how = sp["source"] if sp["source"] in ("given", "spectrum") else "?"
+    speed = f"{sp['rpm']:.0f} rpm ({how}" + (
+        f", confidence {sp['confidence']:.2f})" if sp["source"] != "given" else ")"
     )
+    when = pd.Timestamp(view.ts_ns, unit="ns", tz="UTC").strftime("%Y-%m-%d %H:%M:%S")
+    who = "diagnosed by the gateway" if view.origin == "gateway" else COMPUTED_HERE
+    lo, hi = doc["envelope_band_hz"]
+    if view.origin != "gateway":
+        st.info(
+            f"Raw capture {view.capture_id}: {COMPUTED_HERE} with this dashboard's setup for the machine."
+        )
     st.caption(
-        f"raw capture {cap}: {d.n_samples / d.sample_rate:.2f} s at {d.sample_rate:g} Hz, shaft {speed}, "
-        f"bearing {d.geometry.name}, envelope band {d.band[0]:.0f}-{d.band[1]:.0f} Hz"
+        f"raw capture {view.capture_id}, {when} UTC: {doc['duration_s']:.2f} s at {doc['sample_rate']:g} Hz, "
+        f"{who}; shaft {speed}, bearing {md_literal(b['name'])}, envelope band {lo:.0f}-{hi:.0f} Hz"
     )
-    st.markdown("**" + "; ".join(f.summary for f in d.findings) + "**")
+    if view.origin == "gateway":
+        differs = _setup_differences(setup, sp, b["name"])
+        if differs:
+            st.caption(
+                f"This dashboard's setup for the machine ({', '.join(differs)}) differs from the one the gateway "
+                "used; the gateway's diagnosis is shown."
+            )
+    st.markdown("**Findings:** " + "; ".join(md_literal(f["summary"]) for f in doc["findings"]))
     left, right = st.columns(2)
     with left:
-        st.altair_chart(spectrum_chart(d), width="stretch", key=f"diag-spectrum-{node}")
+        st.altair_chart(spectrum_chart(view.spectrum, sp["shaft_hz"]), width="stretch",
+                        key=f"diag-spectrum-{view.node}")  # fmt: skip
     with right:
-        st.altair_chart(envelope_chart(d), width="stretch", key=f"diag-envelope-{node}")
-    st.dataframe(findings_frame(d), hide_index=True, width="stretch")
+        st.altair_chart(envelope_chart(view.envelope, b["frequencies_hz"]), width="stretch",
+                        key=f"diag-envelope-{view.node}")  # fmt: skip
+    st.dataframe(findings_frame(doc), hide_index=True, width="stretch")
+    fault, lines = lines_frame(doc)
+    if not lines.empty:
+        st.caption(f"Lines behind {md_literal(fault)} (dB above the local floor):")
+        st.dataframe(lines, hide_index=True, width="stretch")
 
 
-_CACHE: dict[tuple[int, int, int, MachineSetup, ZoneLimits | None], Diagnosis] = {}
+def _setup_differences(setup: MachineSetup, speed: Mapping[str, Any], bearing: str) -> list[str]:
+    out = []
+    given = speed["source"] == "given"
+    if setup.rpm is not None and not (given and abs(speed["rpm"] - setup.rpm) < 0.5):
+        out.append(f"{setup.rpm:g} rpm")
+    elif setup.rpm is None and given:
+        out.append(
+            "speed searched"
+            if setup.rpm_range is None
+            else f"{setup.rpm_range[0]:g}-{setup.rpm_range[1]:g} rpm"
+        )
+    if setup.geometry.name != bearing:
+        out.append(f"bearing {md_literal(setup.geometry.name)}")
+    return out
 
 
-def _cached(
-    source: q.Source, node: int, cap: int, setup: MachineSetup, limits: ZoneLimits | None
-) -> Diagnosis:
-    # A capture never changes once complete: diagnose it once per server (bounded: the newest 64 kept).
-    key = (id(source), node, cap, setup, limits)
+_CACHE: dict[tuple[Any, ...], CaptureView] = {}
+
+
+def _cached(source: q.Source, node: int, cap: int, ts_ns: int, stored: Mapping[str, Any] | None,
+            setup: MachineSetup, limits: ZoneLimits | None) -> CaptureView:  # fmt: skip
+    # A complete capture and its stored diagnosis never change: one view per server (the newest 64 kept).
+    # A diagnosis the gateway stores after the page computed one has another key, so it replaces it.
+    if stored is None:
+        key: tuple[Any, ...] = (source.describe(), node, cap, ts_ns, "dashboard", setup, limits)
+    else:
+        key = (source.describe(), node, cap, ts_ns, "gateway", stored.get("ts_ns"), stored.get("diagnosis"))
     if key not in _CACHE:
         if len(_CACHE) >= 64:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = diagnose_capture(source, node, cap, setup, limits)
+        _CACHE[key] = (
+            computed_view(source, node, cap, ts_ns, setup, limits)
+            if stored is None
+            else stored_view(source, node, cap, stored)
+        )
     return _CACHE[key]

@@ -22,6 +22,8 @@ import pandas as pd
 
 from vibsentry.dashboard.queries import (
     ALARM_COLUMNS,
+    DIAGNOSIS_COLUMNS,
+    DIAGNOSIS_ROW,
     MAX_POINTS,
     NODE_COLUMNS,
     TREND_COLUMNS,
@@ -281,3 +283,30 @@ class InfluxSource:
         missing = max(0, int(rows[0]["n_chunks"] or 0) - len(rows))
         rate = rows[0]["sample_rate"]
         return x, (float(rate) if rate else None), missing
+
+    def _diagnosis_rows(self, where: str, fields: str) -> list[dict[str, Any]]:
+        rows = self._q(f"SELECT {fields}, fault, capture, node, machine FROM {IS.M_DIAGNOSIS} WHERE {where}")
+        for r in rows:  # the sink tags a capture it could not diagnose fault=error
+            r["fault"] = None if r.get("fault") in (None, "error") else r["fault"]
+            r["ts_ns"], r["capture_id"], r["node"] = int(r["time"]), int(r["capture"]), int(r["node"])
+        return rows
+
+    def diagnoses(self, start_ns: int, end_ns: int, node: int | None = None) -> pd.DataFrame:
+        """Same columns as :meth:`SqliteSource.diagnoses`, from ``vib_diagnosis``, oldest first."""
+        where = f"time >= {int(start_ns)} AND time < {int(end_ns)}"
+        where += "" if node is None else f" AND node = {_lit(str(int(node)))}"
+        rows = self._diagnosis_rows(where, "confidence, summary, error")
+        return pd.DataFrame(
+            [[r.get(c) for c in DIAGNOSIS_COLUMNS] for r in rows], columns=list(DIAGNOSIS_COLUMNS)
+        )
+
+    def diagnosis(self, node: int, capture_id: int, near_ns: int) -> dict[str, Any] | None:
+        """Same as :meth:`SqliteSource.diagnosis`, from ``vib_diagnosis``."""
+        rows = self._diagnosis_rows(
+            f"node = {_lit(str(int(node)))} AND capture = {_lit(str(int(capture_id)))}",
+            "confidence, summary, rpm, diagnosis, error",
+        )
+        if not rows:
+            return None
+        best = min(rows, key=lambda r: abs(r["ts_ns"] - int(near_ns)))
+        return {k: best.get(k) for k in DIAGNOSIS_ROW}

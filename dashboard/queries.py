@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from vibsentry.dashboard.store.records import finite_or_none
+from vibsentry.dashboard.store.schema import T_DIAGNOSES
 from vibsentry.diagnostics.iso10816 import DEFAULT_GROUP, ZoneLimits, load_groups, zone_of
 from vibsentry.errors import StoreError, UsageError
 
@@ -41,6 +42,21 @@ RAW_WINDOW_NS = 6 * 3600 * 1_000_000_000
 
 #: Default maximum number of points a trend query returns.
 MAX_POINTS = 600
+
+#: Columns of :meth:`SqliteSource.diagnoses` (``fault`` is None for a capture the gateway could not diagnose).
+DIAGNOSIS_COLUMNS: tuple[str, ...] = (
+    "node",
+    "ts_ns",
+    "capture_id",
+    "fault",
+    "confidence",
+    "summary",
+    "error",
+)
+#: Keys of :meth:`SqliteSource.diagnosis`: one stored row, ``diagnosis`` the ``vibsentry diagnose --json`` text.
+DIAGNOSIS_ROW: tuple[str, ...] = (
+    "node", "ts_ns", "capture_id", "machine", "fault", "confidence", "summary", "rpm", "diagnosis", "error",
+)  # fmt: skip
 
 FLEET_COLUMNS: tuple[str, ...] = (
     "node",
@@ -194,6 +210,10 @@ class Source(Protocol):
     def raw_capture(self, node: int, capture_id: int) -> tuple[np.ndarray, float | None, int]: ...
 
     def scores(self, node: int, start_ns: int, end_ns: int) -> pd.DataFrame: ...
+
+    def diagnoses(self, start_ns: int, end_ns: int, node: int | None = None) -> pd.DataFrame: ...
+
+    def diagnosis(self, node: int, capture_id: int, near_ns: int) -> dict[str, Any] | None: ...
 
     def close(self) -> None: ...
 
@@ -416,6 +436,37 @@ class SqliteSource:
         )
         df.insert(0, "time", ns_to_time(df["ts_ns"]))
         return df
+
+    def _has_diagnoses(self) -> bool:
+        # The gateway's diagnosis sink adds the table (additive); a store written without it has none.
+        return bool(
+            self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (T_DIAGNOSES,))
+        )
+
+    def diagnoses(self, start_ns: int, end_ns: int, node: int | None = None) -> pd.DataFrame:
+        """Diagnoses the gateway stored for captures starting in the window (:data:`DIAGNOSIS_COLUMNS`),
+        oldest first; empty for a store without the ``diagnoses`` table."""
+        if not self._has_diagnoses():
+            return pd.DataFrame(columns=list(DIAGNOSIS_COLUMNS))
+        where = "ts_ns >= ? AND ts_ns < ?" + ("" if node is None else " AND node = ?")
+        params: list[Any] = [int(start_ns), int(end_ns)] + ([] if node is None else [int(node)])
+        rows = self._query(
+            f"SELECT {', '.join(DIAGNOSIS_COLUMNS)} FROM {T_DIAGNOSES} WHERE {where} ORDER BY ts_ns", params
+        )
+        return pd.DataFrame(rows, columns=list(DIAGNOSIS_COLUMNS))
+
+    def diagnosis(self, node: int, capture_id: int, near_ns: int) -> dict[str, Any] | None:
+        """The stored diagnosis of one capture (:data:`DIAGNOSIS_ROW` keys, ``diagnosis`` the JSON text), or
+        None. A node that restarts its capture counter reuses ids: the row nearest ``near_ns`` (the capture's
+        first chunk) is the one."""
+        if not self._has_diagnoses():
+            return None
+        rows = self._query(
+            f"SELECT {', '.join(DIAGNOSIS_ROW)} FROM {T_DIAGNOSES} WHERE node = ? AND capture_id = ? "
+            "ORDER BY abs(ts_ns - ?) LIMIT 1",
+            (int(node), int(capture_id), int(near_ns)),
+        )
+        return dict(zip(DIAGNOSIS_ROW, rows[0], strict=True)) if rows else None
 
 
 def check_raw_chunks(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from vibsentry.errors import ConfigError, StoreError
 
 T0 = 1_700_000_000 * 10**9
 SCALE = 16.0 / 32768  # g per LSB of a +-16 g int16 capture
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
 def _capture(
@@ -55,9 +57,12 @@ def test_latest_complete_capture_is_diagnosed_with_the_machine_setup(source: q.S
     setups = dg.machine_setups({"machines": {"pump-2": {"rpm": 1797, "bearing": "cwru-de"}}})
     d = dg.diagnose_capture(source, 2, cap, dg.setup_for(setups, "pump-2", 2))
     assert d.top.fault == "outer_race" and d.speed.source == "given"
-    table = dg.findings_frame(d)
-    assert list(table.columns) == ["rank", "fault", "confidence", "reported", "finding"]
+    table = dg.findings_frame(dg.checked_document(d.to_dict(), "test"))
+    assert list(table.columns) == ["rank", "fault", "confidence", "reported", "finding", "evidence"]
     assert table.iloc[0]["finding"].startswith("outer race defect: BPFO 10")
+    assert "line=bpfo" in table.iloc[0]["evidence"] and "harmonics_found=" in table.iloc[0]["evidence"]
+    fault, lines = dg.lines_frame(dg.checked_document(d.to_dict(), "test"))
+    assert fault == "outer_race" and {"n", "expected_hz", "freq_hz", "error_hz", "db", "found"} <= set(lines)
     healthy = dg.diagnose_capture(source, 2, 1, dg.MachineSetup(rpm_range=(1500.0, 2000.0)))
     assert healthy.top.fault == "none" and abs(healthy.speed.rpm - 1797.0) < 9
     with pytest.raises(StoreError, match="3 chunk\\(s\\) missing"):
@@ -66,11 +71,11 @@ def test_latest_complete_capture_is_diagnosed_with_the_machine_setup(source: q.S
 
 def test_charts_carry_cursors_and_defect_markers(source: q.Source) -> None:
     d = dg.diagnose_capture(source, 2, 2, dg.MachineSetup(rpm=1797.0))
-    spec = dg.spectrum_chart(d).to_dict()
+    spec = dg.spectrum_chart(d.spectrum, d.speed.shaft_hz).to_dict()
     cursor_rows = [row for rows in spec.get("datasets", {}).values() for row in rows if "line" in row]
     assert sorted(r["line"] for r in cursor_rows) == ["1x", "2x", "3x"]
     assert cursor_rows[0]["frequency_hz"] == pytest.approx(1797.0 / 60.0)
-    env = dg.envelope_chart(d).to_dict()
+    env = dg.envelope_chart(d.envelope, d.defect_hz).to_dict()
     rows = [row for rows in env.get("datasets", {}).values() for row in rows]
     labels = {r.get("line") for r in rows}
     assert {"BPFO", "BPFI", "2xBSF", "FTF"} <= labels
@@ -128,9 +133,65 @@ def test_features_chart_axis_is_band_centres_in_hz() -> None:
     assert lin[0] == pytest.approx(375.0) and lin[1] == pytest.approx(5625.0) and np.isnan(lin[2])
 
 
-def test_machine_view_shows_the_diagnosis_of_the_alarm_capture(
+def _raw(node: int, cap: int, x: np.ndarray, ts_ns: int, *, chunks: int = 4) -> list[Record]:
+    q16 = np.clip(np.round(x / SCALE), -32768, 32767).astype("<i2")
+    return [
+        Record("raw", node, ts_ns + i, 90_000 + 100 * cap + i,
+               {"capture_id": cap, "chunk_index": i, "n_chunks": chunks, "sample_rate": 12000.0,
+                "sample_format": "i16", "scale": SCALE, "data": part.tobytes()}, machine="pump-2")
+        for i, part in enumerate(np.array_split(q16, chunks))
+    ]  # fmt: skip
+
+
+def _machine_page(node: int = 2) -> Any:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["view"] = "machine"
+    at.query_params["node"] = str(node)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _text(at: Any) -> str:
+    return "\n".join(
+        [m.value for m in at.markdown]
+        + [c.value for c in at.caption]
+        + [i.value for i in at.info]
+        + [w.value for w in at.warning]
+    )
+
+
+def _envelope_markers(at: Any) -> dict[str, float]:
+    """First harmonic of each defect marker on the page's envelope chart (Hz), from the data Streamlit sent."""
+    import pyarrow as pa
+
+    env = [c.proto for c in at.get("vega_lite_chart") if "squared envelope" in c.proto.spec]
+    assert len(env) == 1
+    frames = [pa.ipc.open_stream(d.data.data).read_pandas() for d in env[0].datasets]
+    marks = [f for f in frames if "harmonic" in f.columns]
+    assert len(marks) == 1
+    first = marks[0][marks[0]["harmonic"] == 1]
+    return dict(zip(first["line"], first["frequency_hz"], strict=True))
+
+
+def _findings(at: Any) -> Any:
+    tables = [d.value for d in at.dataframe if "evidence" in d.value.columns]
+    assert len(tables) == 1
+    return tables[0]
+
+
+# The gateway was told 1500 rpm, the dashboard's TOML says 1797 (the speed of the recording): the two give
+# different answers for the same outer-race capture, so the page must show the stored one.
+GATEWAY_SETUP = {"pump-2": dg.MachineSetup(rpm=1500.0)}
+DASHBOARD_TOML = '[dashboard.machines."pump-2"]\nrpm = 1797\nbearing = "6205-2rs"\n'
+
+
+def test_machine_view_shows_the_stored_diagnosis_and_computes_only_what_is_not_stored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import json
     import time
 
     from streamlit.testing.v1 import AppTest
@@ -139,43 +200,67 @@ def test_machine_view_shows_the_diagnosis_of_the_alarm_capture(
 
     path = tmp_path / "s.sqlite"
     t0 = time.time_ns() - 125 * SECOND
-    fill_store(path, t0_ns=t0)
+    fill_store(path, t0_ns=t0)  # node 2 raises its alarm at t0 + 63 s
+    outer = synth.machine_signal(duration_s=1.0, rpm=1797.0, fault="outer", seed=5)
+    alarm = _raw(2, 1, outer, t0 + 64 * SECOND)
+    short = _raw(2, 2, synth.machine_signal(duration_s=0.1, seed=1), t0 + 80 * SECOND, chunks=2)
+    later = _raw(2, 3, outer, t0 + 100 * SECOND)  # arrived while the gateway's diagnosis sink was off
     store = SQLiteStore(path)
-    x = synth.machine_signal(duration_s=1.0, rpm=1797.0, fault="outer", seed=5)
-    q16 = np.clip(np.round(x / SCALE), -32768, 32767).astype("<i2")
-    raw = [
-        Record("raw", 2, t0 + 64 * SECOND + i, 90_000 + i,
-               {"capture_id": 1, "chunk_index": i, "n_chunks": 4, "sample_rate": 12000.0, "sample_format": "i16",
-                "scale": SCALE, "data": part.tobytes()}, machine="pump-2")
-        for i, part in enumerate(np.array_split(q16, 4))
-    ]  # fmt: skip
-    store.write(raw)
+    store.write([*alarm, *short, *later])
     store.close()
-    cfg = tmp_path / "dash.toml"
-    cfg.write_text('[dashboard.machines."pump-2"]\nrpm = 1797\nbearing = "6205-2rs"\n')
-    # The gateway's diagnosis sink stores the capture's diagnosis, which the alarm log then shows.
-    sink = DiagnosisSink(path, dg.configured_setups({"VIBSENTRY_DASHBOARD_CONFIG": str(cfg)}))
-    sink.write(raw)
+    sink = DiagnosisSink(path, GATEWAY_SETUP)
+    sink.write([*alarm, *short])
     sink.close()
+    cfg = tmp_path / "dash.toml"
+    cfg.write_text(DASHBOARD_TOML)
     monkeypatch.setenv("VIBSENTRY_DASHBOARD_STORE", f"sqlite:{path}")
     monkeypatch.setenv("VIBSENTRY_DASHBOARD_CONFIG", str(cfg))
-    app = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-    at = AppTest.from_file(app, default_timeout=60)
-    at.query_params["view"] = "machine"
-    at.query_params["node"] = "2"
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    text = "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
-    assert "raw capture 1: 1.00 s at 12000 Hz, shaft 1797 rpm (given)" in text
-    assert "**outer race defect: BPFO 10" in text
+    src = q.open_source(f"sqlite:{path}")
+    stored = src.diagnosis(2, 1, t0 + 64 * SECOND)
+    assert stored is not None
+    doc = json.loads(stored["diagnosis"])
+    recomputed = dg.diagnose_capture(src, 2, 1, dg.configured_setups()["pump-2"])
+    assert doc["findings"][0]["fault"] == "none" and recomputed.top.fault == "outer_race"  # they disagree
+
+    at = _machine_page()
+    picker = at.selectbox(key="diag-capture-2")
+    assert [o.split(" · ")[0] for o in picker.options] == ["capture 3", "capture 2", "capture 1"]
+    assert picker.options[0].endswith("· not diagnosed by the gateway")
+    assert picker.options[1].endswith("· the gateway could not diagnose it")
+    assert picker.options[2].endswith(f"· none {doc['findings'][0]['confidence']:.2f}")
+    # The newest capture has no stored diagnosis: computed here, with the dashboard's setup, and said so.
+    text = _text(at)
+    assert f"Raw capture 3: {dg.COMPUTED_HERE}" in text
+    assert f"{dg.COMPUTED_HERE}; shaft 1797 rpm (given)" in text and "outer race defect: BPFO 10" in text
     assert len(at.get("vega_lite_chart")) == 6  # score, velocity, RMS, FEATURES, spectrum, envelope
+
+    at = picker.select(1).run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = _text(at)
+    assert dg.COMPUTED_HERE not in text and "outer race defect" not in text, text
+    assert "diagnosed by the gateway; shaft 1500 rpm (given), bearing `SKF 6205-2RS JEM`" in text
+    assert "`" + doc["findings"][0]["summary"] + "`" in text
+    assert "setup for the machine (1797 rpm) differs from the one the gateway used" in text
+    table = _findings(at)
+    assert table["fault"].iloc[0] == "none" and table["finding"].iloc[0] == doc["findings"][0]["summary"]
+    assert list(table["fault"].iloc[1:]) == [c["fault"] for c in doc["candidates"]]
+    assert list(table["confidence"].iloc[1:]) == [round(c["confidence"], 2) for c in doc["candidates"]]
+    # Markers at the stored defect frequencies (1500 rpm), not at the dashboard's 1797 rpm.
+    marks = _envelope_markers(at)
+    f = doc["bearing"]["frequencies_hz"]
+    assert marks["BPFO"] == pytest.approx(f["bpfo"]) and marks["2xBSF"] == pytest.approx(2 * f["bsf"])
+    assert f["bpfo"] == pytest.approx(3.5848 * 25.0, rel=1e-3)
+
+    at = picker.select(2).run()
+    warning = "\n".join(w.value for w in at.warning)
+    assert "The gateway could not diagnose raw capture 2: `recording too short" in warning
+    assert dg.COMPUTED_HERE not in _text(at)
+    # The alarm history shows the alarm capture's stored diagnosis too.
     history = at.dataframe[-1].value
-    assert history["diagnosis"].iloc[0].startswith("outer race defect: BPFO 10")
-    log = AppTest.from_file(app, default_timeout=60)
+    assert history["diagnosis"].iloc[0].startswith("no fault pattern found")
+    log = AppTest.from_file(APP, default_timeout=60)
     log.query_params["view"] = "alarms"
     log.run()
     assert not log.exception, [e.value for e in log.exception]
     table = log.dataframe[0].value
-    assert list(table["node"]) == [2] and table["diagnosis"].iloc[0].startswith("outer race defect")
-    diags = dg.stored_diagnoses(q.open_source(f"sqlite:{path}"), t0, t0 + 200 * SECOND, node=2)
-    assert list(diags["capture_id"]) == [1] and diags["fault"].iloc[0] == "outer_race"
+    assert list(table["node"]) == [2] and table["diagnosis"].iloc[0].startswith("no fault pattern found")
