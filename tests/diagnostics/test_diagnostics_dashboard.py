@@ -264,3 +264,98 @@ def test_machine_view_shows_the_stored_diagnosis_and_computes_only_what_is_not_s
     assert not log.exception, [e.value for e in log.exception]
     table = log.dataframe[0].value
     assert list(table["node"]) == [2] and table["diagnosis"].iloc[0].startswith("no fault pattern found")
+
+
+def test_stored_text_stays_plain_and_a_damaged_document_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import sqlite3
+    import time
+
+    from tests.support.dashboard import SECOND, fill_store
+
+    path = tmp_path / "s.sqlite"
+    t0 = time.time_ns() - 125 * SECOND
+    fill_store(path, t0_ns=t0)
+    outer = synth.machine_signal(duration_s=1.0, rpm=1797.0, fault="outer", seed=5)
+    caps = [*_raw(2, 1, outer, t0 + 64 * SECOND), *_raw(2, 2, outer, t0 + 90 * SECOND)]
+    store = SQLiteStore(path)
+    store.write(caps)
+    store.close()
+    sink = DiagnosisSink(path, GATEWAY_SETUP)
+    sink.write(caps)
+    sink.close()
+    # A store edited by someone else: markup in the texts of capture 1, a truncated document for capture 2.
+    hostile = "![t](http://evil.example/t.png) [Re-login](http://evil.example) :red[x]"
+    with sqlite3.connect(path) as db:
+        doc = json.loads(db.execute("SELECT diagnosis FROM diagnoses WHERE capture_id = 1").fetchone()[0])
+        doc["findings"][0]["summary"] = hostile
+        doc["bearing"]["name"] = hostile
+        db.execute("UPDATE diagnoses SET diagnosis = ? WHERE capture_id = 1", (json.dumps(doc),))
+        db.execute("UPDATE diagnoses SET diagnosis = '{\"findings\": [' WHERE capture_id = 2")
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_STORE", f"sqlite:{path}")
+    monkeypatch.setenv("VIBSENTRY_DASHBOARD_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("[dashboard]\n")
+
+    at = _machine_page()
+    warning = "\n".join(w.value for w in at.warning)
+    assert (
+        "stored diagnosis of raw capture 2 (node 2): not a readable diagnosis document (JSONDecodeError"
+        in warning
+    )
+    assert len(at.get("vega_lite_chart")) == 4  # nothing drawn for it, nothing computed instead
+    at = at.selectbox(key="diag-capture-2").select(1).run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = _text(at)
+    assert f"**Findings:** `{hostile}`" in text and f"bearing `{hostile}`" in text
+    assert "](http" not in text.replace(f"`{hostile}`", "")
+
+
+def test_machine_view_reads_the_stored_diagnosis_from_influxdb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import time
+
+    from tests.support.dashboard import SECOND, make_records
+    from tests.support.influxd import start_influxd
+    from vibsentry.dashboard.store.influx import InfluxV1Store, open_influx
+
+    srv = start_influxd(tmp_path / "influxd")
+    try:
+        t0 = time.time_ns() - 125 * SECOND
+        outer = synth.machine_signal(duration_s=1.0, rpm=1797.0, fault="outer", seed=5)
+        alarm, later = _raw(2, 1, outer, t0 + 64 * SECOND), _raw(2, 3, outer, t0 + 100 * SECOND)
+        ix = InfluxV1Store(srv.url, db="plant")
+        ix.write([*make_records(t0_ns=t0), *alarm, *later])
+        ix.close()
+        sink = DiagnosisSink(None, GATEWAY_SETUP, influx=open_influx(srv.url, db="plant"))
+        sink.write(alarm)  # capture 3 came while the sink was off
+        sink.close()
+        cfg = tmp_path / "dash.toml"
+        cfg.write_text(DASHBOARD_TOML)
+        monkeypatch.setenv("VIBSENTRY_DASHBOARD_STORE", "influx")
+        monkeypatch.setenv("VIBSENTRY_DASHBOARD_INFLUX_URL", srv.url)
+        monkeypatch.setenv("VIBSENTRY_DASHBOARD_INFLUX_DB", "plant")
+        monkeypatch.setenv("VIBSENTRY_DASHBOARD_CONFIG", str(cfg))
+        stored = q.open_source("influx", url=srv.url, database="plant").diagnosis(2, 1, t0 + 64 * SECOND)
+        assert stored is not None and stored["rpm"] == 1500.0 and stored["machine"] == "pump-2"
+        doc = json.loads(stored["diagnosis"])
+
+        at = _machine_page()
+        picker = at.selectbox(key="diag-capture-2")
+        assert picker.options[0].startswith("capture 3") and picker.options[0].endswith(
+            "not diagnosed by the gateway"
+        )
+        assert f"Raw capture 3: {dg.COMPUTED_HERE}" in _text(at) and "outer race defect: BPFO 10" in _text(at)
+        at = picker.select(1).run()
+        assert not at.exception, [e.value for e in at.exception]
+        text = _text(at)
+        assert "diagnosed by the gateway; shaft 1500 rpm (given)" in text and dg.COMPUTED_HERE not in text
+        assert "`" + doc["findings"][0]["summary"] + "`" in text and "outer race defect" not in text
+        table = _findings(at)
+        assert list(table["fault"].iloc[1:]) == [c["fault"] for c in doc["candidates"]]
+        assert _envelope_markers(at)["BPFO"] == pytest.approx(doc["bearing"]["frequencies_hz"]["bpfo"])
+    finally:
+        srv.stop()
