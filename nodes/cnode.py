@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ _BOOT_MAGIC, _BOOT_VERSION, _STORE_BOOT = 0x56424F54, 1, 0
 #: Host fake banks (``VS_HOST_BANKS``): one persistent store per simulated chip.
 N_BANKS = 64
 _TX_CHUNK = 65536
+#: First sequence number of stream_messages' own commands (routine REQUEST_RAW, BASELINE_LEARN): far above what
+#: a host's command client counts from, since vs_node answers a repeated (type, seq) as a retry.
+OWN_SEQ = 0xC0000000
 
 
 def _repo_root() -> Path:
@@ -432,6 +436,7 @@ def stream_messages(
     t0_us: int = 1000,
     use_model: bool = True,
     learn_baseline: tuple[float, int, float] | None = None,
+    commands: deque[bytes] | None = None,
 ) -> Iterator[tuple[int, bytes]]:
     """``(node_time_us, wire_frame)`` of a C node playing ``signal`` (g) from its boot at ``t0_us``.
 
@@ -440,7 +445,12 @@ def stream_messages(
     every ``raw_every_s`` are requested with REQUEST_RAW, as a gateway would; the node's ACKs to these
     requests are not yielded (they answer the simulator, not the gateway). ``learn_baseline`` =
     ``(at_s, n_frames, k)`` sends BASELINE_LEARN START before the first block that ends at or after ``at_s``
-    (its ACK is not yielded either).
+    (its ACK is not yielded either). These own commands use sequence numbers from :data:`OWN_SEQ` up, apart
+    from a host's, so vs_node never takes a host command for a retry of one of them.
+
+    ``commands``: host -> node wire frames (with their 0x00) a simulator received for this node; before each
+    hop the queue is emptied into the node's UART at that hop's time and everything the node answers (its
+    one ACK/NACK per command, RAW_CHUNKs, later SCOREs with a new threshold) is yielded.
     """
     x = np.ascontiguousarray(signal, dtype=np.float32)
     fs = lib.sample_rate
@@ -453,10 +463,13 @@ def stream_messages(
         yield t0_us, f
     first = lib.frame_length % lib.hop_length or lib.hop_length
     bounds = [first, *range(first + lib.hop_length, x.size + 1, lib.hop_length)]
-    start, next_raw, capture_id, seq = 0, raw_every_s, 0x10000, 0
+    start, next_raw, capture_id, seq = 0, raw_every_s, 0x10000, OWN_SEQ
     learn_at = learn_baseline[0] * 1e6 if learn_baseline is not None else float("inf")
     for end in bounds:
         t = t0_us + round(end / fs * 1e6)
+        while commands:
+            for f in split_frames(node.rx(commands.popleft(), t)):
+                yield t, f
         if t >= learn_at and learn_baseline is not None:
             learn_at, seq = float("inf"), seq + 1
             cmd = vp.BaselineLearn(int(vp.BaselineAction.START), learn_baseline[1], learn_baseline[2])

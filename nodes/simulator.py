@@ -1,12 +1,15 @@
-"""Play many virtual nodes onto ports, interleaved by node time, in real time or faster."""
+"""Play many virtual nodes onto ports, interleaved by node time, in real time or faster, and hand the host
+commands that arrive on the ports to the nodes they are addressed to."""
 
 from __future__ import annotations
 
 import heapq
+import select
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from vibsentry import protocol as vp
 from vibsentry.errors import UsageError
 from vibsentry.nodes.virtual import VirtualNode
 
@@ -17,8 +20,22 @@ class Simulator:
     Parameters
     ----------
     nodes : sequence of VirtualNode
-    ports : sequence of port objects (``write(bytes)``)
-        Node ``i`` writes to ``ports[i % len(ports)]``.
+    ports : sequence of port objects (``write(bytes)``; optionally ``read(timeout) -> bytes``)
+        Node ``i`` writes to ``ports[i % len(ports)]``. What a port's ``read`` returns (the gateway's host
+        commands) is split into frames, checked (COBS, CRC, layout: :func:`vibsentry.protocol.decode_frame`)
+        and delivered by node id (or to every node on the port for the broadcast id) to
+        :meth:`VirtualNode.deliver <vibsentry.nodes.virtual.VirtualNode.deliver>`.
+
+    Attributes
+    ----------
+    sent : int
+        Frames written.
+    received : int
+        Command frames delivered to a node.
+    rx_errors : int
+        Frames received that do not decode (garbage, a broken CRC): counted and dropped.
+    rx_foreign : int
+        Frames for a node id no node on that port has: dropped.
     speed : float
         Node seconds per wall second (1 = real time; ``inf`` = as fast as the port takes them).
     """
@@ -32,6 +49,69 @@ class Simulator:
         self.ports = list(ports)
         self.speed = speed
         self.sent = 0
+        self.received = 0
+        self.rx_errors = 0
+        self.rx_foreign = 0
+        self._rx_buf = [bytearray() for _ in self.ports]
+        self._readers = [k for k, p in enumerate(self.ports) if callable(getattr(p, "read", None))]
+        self._fds = [getattr(p, "master", None) for p in self.ports]
+
+    # A frame longer than this without a 0x00 is garbage: drop it rather than buffer without bound.
+    _MAX_RX = 4 * 1024
+
+    def poll_commands(self, timeout: float = 0.0) -> int:
+        """Read what arrived on the ports (waiting up to ``timeout`` s for the first byte) and deliver the
+        complete frames; returns how many were delivered."""
+        if not self._readers:
+            if timeout > 0:
+                time.sleep(timeout)
+            return 0
+        fds = [self._fds[k] for k in self._readers]
+        if timeout > 0 and all(isinstance(fd, int) for fd in fds):
+            try:
+                ready = select.select(fds, [], [], timeout)[0]
+            except (OSError, ValueError):  # a port closed under us
+                return 0
+            if not ready:
+                return 0
+        elif timeout > 0:
+            time.sleep(timeout)
+        delivered = 0
+        for k in self._readers:
+            data = self.ports[k].read(0)
+            if data:
+                delivered += self._take(k, data)
+        return delivered
+
+    def _take(self, k: int, data: bytes) -> int:
+        buf = self._rx_buf[k]
+        buf += data
+        *frames, rest = bytes(buf).split(b"\0")
+        if len(rest) > self._MAX_RX:
+            self.rx_errors += 1
+            rest = b""
+        self._rx_buf[k] = bytearray(rest)
+        delivered = 0
+        for raw in frames:
+            if not raw:
+                continue  # 0x00 runs (line noise, a resync) are not frames
+            try:
+                node_id = vp.decode_frame(raw).header.node_id
+            except vp.ProtocolError:
+                self.rx_errors += 1
+                continue
+            targets = [
+                n
+                for i, n in enumerate(self.nodes)
+                if i % len(self.ports) == k and node_id in (n.spec.node_id, vp.BROADCAST_NODE)
+            ]
+            if not targets:
+                self.rx_foreign += 1
+            for n in targets:
+                n.deliver(raw + b"\0")
+                delivered += 1
+        self.received += delivered
+        return delivered
 
     def run(
         self,
@@ -58,9 +138,13 @@ class Simulator:
                 break
             due_us, i, t_us, frame = heapq.heappop(heap)
             if self.speed != float("inf"):
-                delay = t0 + due_us / 1e6 / self.speed - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
+                # wait for the frame's time while listening for commands (arriving ones reach the node
+                # before the next frame it computes; this one is computed already)
+                while (delay := t0 + due_us / 1e6 / self.speed - time.monotonic()) > 0:
+                    self.poll_commands(min(delay, 0.05))
+                self.poll_commands()
+            elif self.sent % 64 == 0:
+                self.poll_commands()
             self.ports[i % len(self.ports)].write(frame)
             self.sent += 1
             if on_sent is not None:

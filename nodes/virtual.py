@@ -16,7 +16,9 @@ run without TensorFlow; with ``--bundle`` the bundle's feature parameters, INT8 
 from __future__ import annotations
 
 import functools
+import math
 import os
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +30,10 @@ from vibsentry.errors import UsageError
 
 #: Raw captures are int16 with this many g per LSB (full scale +-16 g, the usual MEMS accelerometer range).
 RAW_SCALE_G = 16.0 / 32767.0
+
+#: Longest REQUEST_RAW capture the Python engine serves (seconds of signal); longer requests get NACK TOO_LARGE.
+#: The C engine's limit is the firmware's pre-trigger ring (``VS_NODE_RAW_CAPACITY`` samples).
+PY_RAW_LIMIT_S = 10.0
 
 #: Synthetic sources accepted wherever a recording path is: ``synth:KIND`` (KIND below).
 SYNTH_KINDS: tuple[str, ...] = ("normal", "outer", "inner", "ball")
@@ -151,6 +157,19 @@ def hop_levels(signal: np.ndarray, *, params: Any, n_frames: int) -> np.ndarray:
     return out
 
 
+@dataclass
+class _PyState:
+    """What host commands change in the Python engine: the alarm rule (``cfg`` is SET_THRESHOLD's, ``rule``
+    the one in force, with a learned baseline's thresholds), its state, the baseline learner, the last command
+    (a retry with the same type and seq gets the same answer again, as vs_node does)."""
+
+    cfg: Any
+    rule: Any
+    alarm: Any
+    learner: Any = None
+    last_cmd: tuple[int, int, int] | None = None
+
+
 def _pick_engine(engine: str, bundle: Any) -> str:
     if engine not in ("auto", "c", "python"):
         raise UsageError(f"engine {engine!r}: must be auto, c or python")
@@ -249,6 +268,8 @@ class VirtualNode:
         self.raw_every_s = raw_every_s
         self.signal = sig if raw_capture_s > 0 else None
         self._c_signal = sig if self.engine == "c" else None
+        self._samples = sig  # what REQUEST_RAW captures from
+        self._inbox: deque[bytes] = deque()
         self._capture_id = 0
         self._last_t_us = 0
         names = list(p.feature_names)
@@ -278,7 +299,13 @@ class VirtualNode:
             bytes.fromhex(bundle.meta["files"]["model.tflite"]) if bundle is not None else bytes(32)
         )
         self.seq = 0
-        self.counters = {"analysed": 0, "skipped": 0, "tx": 0}
+        self.counters = {"analysed": 0, "skipped": 0, "tx": 0, "rx": 0, "rx_errors": 0}
+
+    def deliver(self, frame: bytes) -> None:
+        """Queue a host -> node wire frame (with its 0x00) received for this node; :meth:`messages` acts on it
+        before the next frame it computes, at that frame's node time, and its answer (exactly one ACK or NACK,
+        then e.g. RAW_CHUNKs) comes out in the stream. Thread-safe (a deque append)."""
+        self._inbox.append(bytes(frame))
 
     @staticmethod
     def _looped(x: np.ndarray, n: int) -> np.ndarray:
@@ -328,22 +355,29 @@ class VirtualNode:
             raw_capture_samples=int(self.raw_capture_s * fs),
             raw_every_s=self.raw_every_s,
             learn_baseline=self.learn_baseline,
+            commands=self._inbox,
         )
 
-    def _raw_capture(self, end_sample: int, t_us: int) -> Iterator[tuple[int, bytes]]:
-        """RAW_CHUNK frames of the ``raw_capture_s`` seconds ending at ``end_sample``, 1 us apart in node time
-        (distinct timestamps keep every chunk a distinct point in InfluxDB)."""
-        assert self.signal is not None
-        n = int(self.raw_capture_s * float(self.params.sample_rate))
-        x = self.signal[max(0, end_sample - n) : end_sample]
+    def _raw_capture(
+        self, end_sample: int, t_us: int, *, n: int | None = None, capture_id: int | None = None
+    ) -> Iterator[tuple[int, bytes]]:
+        """RAW_CHUNK frames of the ``n`` samples (default ``raw_capture_s`` seconds) ending at ``end_sample``,
+        1 us apart in node time (distinct timestamps keep every chunk a distinct point in InfluxDB). Without
+        ``capture_id`` the node numbers the capture itself."""
+        sig = self.signal if self.signal is not None else self._samples
+        if n is None:
+            n = int(self.raw_capture_s * float(self.params.sample_rate))
+        x = sig[max(0, end_sample - n) : end_sample]
         q = np.clip(np.round(x / RAW_SCALE_G), -32767, 32767).astype(np.int16)
         per = vp.MAX_SAMPLES_I16
         count = -(-q.size // per)
-        self._capture_id += 1
+        if capture_id is None:
+            self._capture_id += 1
+            capture_id = self._capture_id
         for k in range(count):
             yield self._frame(
                 vp.RawChunk(
-                    capture_id=self._capture_id,
+                    capture_id=capture_id,
                     chunk_index=k,
                     chunk_count=count,
                     sample_rate_hz=float(self.params.sample_rate),
@@ -353,6 +387,80 @@ class VirtualNode:
                 ),
                 t_us + 1 + k,
             )
+
+    def _commands(self, st: _PyState, played: int, t_us: int) -> Iterator[tuple[int, bytes]]:
+        """Serve the queued host commands at node time ``t_us`` with ``played`` samples heard so far (the
+        Python engine's vs_node handle_command): exactly one ACK/NACK each, then what the command sends."""
+        while self._inbox:
+            try:
+                f = vp.decode_frame(self._inbox.popleft()[:-1])
+            except vp.ProtocolError:
+                self.counters["rx_errors"] += 1
+                continue
+            h = f.header
+            if h.node_id not in (self.spec.node_id, vp.BROADCAST_NODE):
+                continue  # vs_node counts these as rx_foreign and does not answer
+            self.counters["rx"] += 1
+            typ = int(h.msg_type)
+            after: list[tuple[int, bytes]] = []
+            if st.last_cmd is not None and st.last_cmd[:2] == (typ, h.seq):
+                reason = st.last_cmd[2]  # a retry: the answer was lost, the command was not
+            else:
+                reason, after = self._command(st, f.message, h.seq, played, t_us)
+                st.last_cmd = (typ, h.seq, reason)
+            reply = vp.Ack(typ, h.seq) if reason == 0 else vp.Nack(typ, h.seq, reason)
+            yield self._frame(reply, t_us)
+            yield from after
+
+    def _command(
+        self, st: _PyState, msg: vp.Message, seq: int, played: int, t_us: int
+    ) -> tuple[int, list[tuple[int, bytes]]]:
+        """One new command: (0 or the NACK reason, the frames that follow the ACK)."""
+        from vibsentry.runtime.alarm import AlarmRule, AlarmState
+
+        if isinstance(msg, vp.SetThreshold):
+            thr, clr = float(np.float32(msg.threshold)), float(np.float32(msg.clear_threshold))
+            if not (1 <= msg.k <= msg.n <= 32 and math.isfinite(thr) and math.isfinite(clr) and clr <= thr):
+                return int(vp.NackReason.BAD_VALUE), []
+            # docs/protocol.md: from the next frame; the alarm state and the newest min(count, n) scores stay
+            old = st.alarm
+            st.cfg = AlarmRule(thr, clr, msg.k, msg.n)
+            st.rule = st.cfg
+            if st.learner is not None and st.learner.have:  # vs_node keeps a learned baseline's thresholds
+                st.rule = AlarmRule(float(st.learner.threshold), float(st.learner.clear_threshold), msg.k, msg.n)
+            st.alarm = AlarmState(st.rule)
+            st.alarm._ring.extend(list(old._ring)[-msg.n :])
+            st.alarm.state = old.state
+            return 0, []
+        if isinstance(msg, vp.RequestRaw):
+            fs = float(self.params.sample_rate)
+            if msg.sample_format != int(vp.SampleFormat.INT16):
+                return int(vp.NackReason.UNSUPPORTED), []
+            if msg.n_samples == 0:
+                return int(vp.NackReason.BAD_VALUE), []
+            if msg.n_samples > int(PY_RAW_LIMIT_S * fs):
+                return int(vp.NackReason.TOO_LARGE), []
+            n = min(msg.n_samples, played)
+            if n == 0:
+                return int(vp.NackReason.NOT_READY), []
+            return 0, list(self._raw_capture(played, t_us, n=n, capture_id=msg.capture_id))
+        if isinstance(msg, vp.BaselineLearn):
+            from vibsentry.nodes.baseline import BaselineLearner
+
+            if st.learner is None:
+                st.learner = BaselineLearner(self.params.n_features, bytes.fromhex(self.params.feature_hash))
+            lr = st.learner
+            if msg.action == int(vp.BaselineAction.START):
+                reason = lr.start(msg.n_frames, msg.threshold_k)
+            elif msg.action == int(vp.BaselineAction.ABORT):
+                reason = lr.abort()
+            else:
+                reason = lr.clear()
+                if reason == 0:
+                    st.rule, st.alarm = st.cfg, AlarmState(st.cfg)
+            return reason, [self._frame(lr.progress(), t_us)] if reason == 0 else []
+        # MODEL_* (no model slots in the Python engine), REPLAY_SAMPLES (it plays its own signal), node -> host types
+        return int(vp.NackReason.UNSUPPORTED), []
 
     def messages(self) -> Iterator[tuple[int, bytes]]:
         """``(node_time_us, wire_frame)`` in time order: HELLO first, then frames as the signal plays."""
@@ -366,15 +474,18 @@ class VirtualNode:
         next_raw = self.raw_every_s if self.raw_every_s > 0 else float("inf")
         n_status = 0
         analysed = 0
-        rule, alarm = self.rule, self._alarm
-        learner, learn_at = None, float("inf")
+        st = _PyState(cfg=self.rule, rule=self.rule, alarm=self._alarm)
+        learn_at = float("inf")
         if self.learn_baseline is not None:
             from vibsentry.nodes.baseline import BaselineLearner
 
-            learner = BaselineLearner(p.n_features, bytes.fromhex(p.feature_hash))
+            st.learner = BaselineLearner(p.n_features, bytes.fromhex(p.feature_hash))
             learn_at = self.learn_baseline[0] * 1e6
         for i in range(len(self.scores)):
             t_us = round((i * p.hop_length + p.frame_length) / fs * 1e6) + 1000
+            if self._inbox:  # host commands arrive between frames (an empty inbox changes nothing)
+                yield from self._commands(st, (i - 1) * p.hop_length + p.frame_length, t_us)
+            learner, rule, alarm = st.learner, st.rule, st.alarm
             while t_us >= next_status * 1e6:
                 n_status += 1
                 if n_status % 10 == 0:
@@ -388,8 +499,8 @@ class VirtualNode:
                         frames_analysed=c["analysed"],
                         frames_skipped=c["skipped"],
                         tx_frames=c["tx"],
-                        rx_frames=0,
-                        rx_errors=0,
+                        rx_frames=c["rx"],
+                        rx_errors=c["rx_errors"],
                         alarm_state=alarm.state,
                     ),
                     int(next_status * 1e6),
@@ -455,6 +566,6 @@ class VirtualNode:
                     from vibsentry.runtime.alarm import AlarmRule, AlarmState
 
                     thr, clear = float(learner.threshold), float(learner.clear_threshold)
-                    rule = AlarmRule(thr, clear, rule.k, rule.n)
-                    alarm = AlarmState(rule)
+                    st.rule = AlarmRule(thr, clear, rule.k, rule.n)
+                    st.alarm = AlarmState(st.rule)
                 yield self._frame(learner.progress(), t_us)

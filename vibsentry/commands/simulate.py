@@ -17,7 +17,9 @@ run through ctypes; --engine python: the Python reference pipeline of vibsentry.
 and alarm rule) and sends what a real node sends (HELLO,
 STATUS every --status-every s, SCORE per analysed frame, ALARM raise/clear, FEATURES every --features-every
 frames, a RAW_CHUNK capture of the last --raw-seconds when an alarm is raised) as wire-protocol frames
-(docs/protocol.md), at real time or --speed times faster.
+(docs/protocol.md), at real time or --speed times faster. Host commands the gateway writes back to a port
+(REQUEST_RAW, SET_THRESHOLD, BASELINE_LEARN, MODEL_*) are answered by the node they name, with one ACK or
+NACK each (docs/node.md, "Commands to simulated nodes").
 
 Without --bundle the nodes score with a baseline fitted on their own first 10 s of signal (no TensorFlow
 needed). --inject-fault-at SECONDS switches the signal of the --fault-nodes to --fault-recording (default
@@ -164,6 +166,12 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"sent {n} frames from {len(nodes)} node(s) in {time.monotonic() - t0:.1f} s", file=sys.stderr
             )
+            if sim.received or sim.rx_errors or sim.rx_foreign:
+                print(
+                    f"received {sim.received} command(s); ignored {sim.rx_errors} undecodable and "
+                    f"{sim.rx_foreign} foreign frame(s)",
+                    file=sys.stderr,
+                )
         # A pty vanishes with the process: let the reader take what is still queued first.
         for port in ports:
             if isinstance(port, PtyPort) and not port.drain(timeout=10.0):
