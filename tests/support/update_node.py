@@ -152,7 +152,11 @@ def tiny_bundle(out_dir: Any, *, tflite: str = "v1.tflite") -> Any:
         "classes": [],
         "feature_params": params.to_dict(),
         "feature_hash": params.feature_hash,
-        "normalisation": {"mean": [0.0] * params.n_features, "std": [1.0] * params.n_features},
+        "normalisation": {
+            "method": "zscore",
+            "mean": [0.0] * params.n_features,
+            "std": [1.0] * params.n_features,
+        },
         "alarm": {"threshold": 50.0, "clear_threshold": 40.0, "k": 3, "n": 5},
         "score": {"definition": SCORE_AUTOENCODER},
     }
