@@ -427,7 +427,9 @@ class VirtualNode:
             st.cfg = AlarmRule(thr, clr, msg.k, msg.n)
             st.rule = st.cfg
             if st.learner is not None and st.learner.have:  # vs_node keeps a learned baseline's thresholds
-                st.rule = AlarmRule(float(st.learner.threshold), float(st.learner.clear_threshold), msg.k, msg.n)
+                st.rule = AlarmRule(
+                    float(st.learner.threshold), float(st.learner.clear_threshold), msg.k, msg.n
+                )
             st.alarm = AlarmState(st.rule)
             st.alarm._ring.extend(list(old._ring)[-msg.n :])
             st.alarm.state = old.state
