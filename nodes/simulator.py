@@ -66,8 +66,8 @@ class Simulator:
             if timeout > 0:
                 time.sleep(timeout)
             return 0
-        fds = [self._fds[k] for k in self._readers]
-        if timeout > 0 and all(isinstance(fd, int) for fd in fds):
+        fds = [fd for k in self._readers if isinstance(fd := self._fds[k], int)]
+        if timeout > 0 and len(fds) == len(self._readers):
             try:
                 ready = select.select(fds, [], [], timeout)[0]
             except (OSError, ValueError):  # a port closed under us

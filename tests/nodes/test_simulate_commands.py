@@ -112,9 +112,7 @@ def test_commands_through_the_gateway_reach_a_simulated_node(
         wait_for(link.exists, 60, "the simulator's pty")
         gw = start_gateway([str(link)], data)
         db = data / "vibsentry.sqlite"
-        wait_for(
-            lambda: _one(db, "SELECT count(*) FROM scores WHERE node = ?", NODE) > (0,), 60, "scores"
-        )
+        wait_for(lambda: _one(db, "SELECT count(*) FROM scores WHERE node = ?", NODE) > (0,), 60, "scores")
         client = Client(data / "gateway.sock")
         # garbage on the line first (written to the pty like the gateway's own writes): counted, never fatal
         fd = os.open(link, os.O_WRONLY | os.O_NOCTTY)
@@ -171,3 +169,44 @@ def build_node_library_capacity(bundle: Path) -> int:
     from vibsentry.runtime.bundle import load_bundle
 
     return int(build_node_library(load_bundle(bundle)).raw_capacity)
+
+
+def test_python_engine_follows_vs_node_rules_in_process() -> None:
+    """Queued commands on a Python-engine node: retries answered again but carried out once, foreign ids
+    ignored, SET_THRESHOLD keeps the alarm state, BASELINE_LEARN learns, REQUEST_RAW takes the heard samples."""
+    from vibsentry.nodes.virtual import NodeSpec, VirtualNode
+
+    node = VirtualNode(NodeSpec(NODE, "m"), duration_s=12.0, engine="python", features_every=0)
+
+    def wire(msg: vp.Message, seq: int, node_id: int = NODE) -> bytes:
+        return vp.encode(msg, node_id=node_id, seq=seq, timestamp_us=0)
+
+    stream = node.messages()
+    head = [vp.decode_frame(next(stream)[1][:-1]) for _ in range(50)]
+    assert not any(isinstance(f.message, vp.Ack | vp.Nack) for f in head)
+    for frame in (
+        wire(vp.SetThreshold(9.0, 8.0, 1, 2), 1),
+        wire(vp.SetThreshold(9.0, 8.0, 1, 2), 1),  # a retry
+        wire(vp.SetThreshold(9.0, 8.0, 1, 2), 2, node_id=NODE + 1),  # not ours: no answer
+        wire(vp.RequestRaw(7, 700, int(vp.SampleFormat.INT16)), 3),
+        wire(vp.RequestRaw(8, 700, int(vp.SampleFormat.FLOAT32)), 4),
+        wire(vp.BaselineLearn(int(vp.BaselineAction.START), 64, 0.0), 5),
+        b"\x03\x01\x02\x00",  # undecodable: counted
+        wire(vp.ModelCommit(bytes(32)), 6),
+    ):
+        node.deliver(frame)
+    rest = [(t, vp.decode_frame(f[:-1])) for t, f in stream]
+    replies = [(type(f.message).__name__, f.message.acked_seq, getattr(f.message, "reason", 0))
+               for _, f in rest if isinstance(f.message, vp.Ack | vp.Nack)]  # fmt: skip
+    assert replies == [("Ack", 1, 0), ("Ack", 1, 0), ("Ack", 3, 0), ("Nack", 4, vp.NackReason.UNSUPPORTED),
+                       ("Ack", 5, 0), ("Nack", 6, vp.NackReason.UNSUPPORTED)]  # fmt: skip
+    chunks = [f.message for _, f in rest if isinstance(f.message, vp.RawChunk)]
+    assert [c.capture_id for c in chunks] == [7, 7] and sum(len(c.samples) for c in chunks) == 700
+    scores = [f.message for _, f in rest if isinstance(f.message, vp.Score)]
+    assert scores[0].threshold == 9.0
+    progress = [f.message for _, f in rest if isinstance(f.message, vp.BaselineProgress)]
+    assert progress[0].state == vp.BaselineState.LEARNING and progress[-1].state == vp.BaselineState.DONE
+    learned = [s.threshold for s in scores if s.threshold != 9.0]
+    assert learned and len(set(learned)) == 1  # the learned threshold replaced SET_THRESHOLD's
+    status = [f.message for _, f in rest if isinstance(f.message, vp.Status)]
+    assert status[-1].rx_frames == 6 and status[-1].rx_errors == 1  # the retry is a frame too
