@@ -1,6 +1,7 @@
 """Where simulated nodes write their frames: a pty the simulator creates, or a pyserial port/URL.
 
-A port is anything with ``write(bytes)`` and ``close()``; :class:`PtyPort` also reports what is still
+A port is anything with ``write(bytes)`` and ``close()``, and ``read(timeout)`` when it can carry host commands
+back to the simulator; :class:`PtyPort` also reports what is still
 queued (:meth:`PtyPort.pending`, :meth:`PtyPort.drain`) so a run can end only after the reader took
 everything.
 """
@@ -116,6 +117,21 @@ class SerialPort:
     def write(self, data: bytes) -> None:
         """Write ``data`` and return when pyserial has accepted it."""
         self._ser.write(data)
+
+    def read(self, timeout: float) -> bytes:
+        """What the other side (the gateway) wrote, up to 4096 bytes; b"" after ``timeout`` seconds or when the
+        port failed (the simulator reads host commands with ``timeout=0``: no wait)."""
+        import serial
+
+        try:
+            if self._ser.timeout != timeout:  # a change reconfigures a real tty: only when it differs
+                self._ser.timeout = timeout
+            if timeout == 0:  # pyserial's non-blocking read returns what is there, up to the size
+                return bytes(self._ser.read(4096))
+            first = bytes(self._ser.read(1))  # waits up to the timeout for the first byte only
+            return first + bytes(self._ser.read(min(4095, self._ser.in_waiting))) if first else b""
+        except (serial.SerialException, OSError):
+            return b""
 
     def close(self) -> None:
         """Close the port."""
