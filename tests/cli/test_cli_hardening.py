@@ -181,3 +181,78 @@ def test_a_bundle_on_a_full_disk_is_one_error_and_leaves_nothing(tmp_path: Path)
         ):
             save_bundle(full / "b", meta={"format": FORMAT}, files={"model.tflite": bytes(200_000)})
         assert list(full.iterdir()) == []
+
+
+# --------------------------------------------- finding 4: train --overwrite leaves the old bundle on failure
+
+
+def only_the_old_bundle(tmp_path: Path, before: dict[str, str]) -> None:
+    """The folder is exactly as before: the old bundle byte for byte, no temp or ``.old`` sibling."""
+    after = snapshot(tmp_path)
+    assert after == before, {
+        "appeared": sorted(set(after) - set(before)),
+        "vanished": sorted(set(before) - set(after)),
+        "changed": sorted(k for k in set(after) & set(before) if after[k] != before[k]),
+    }
+
+
+def test_train_overwrite_that_fails_keeps_the_old_bundle(tmp_path: Path) -> None:
+    """Training fails after the features are computed (an anomaly model needs normal recordings)."""
+    import csv
+
+    work = tmp_path / "work"
+    work.mkdir()
+    fake_bundle(work / "b")
+    src = ROOT / "sample_data" / "manifest.csv"
+    lines = [ln for ln in src.read_text().splitlines() if not ln.startswith("#")]
+    faults = [r for r in csv.DictReader(lines) if r["label"] != "normal"]
+    assert faults
+    manifest = tmp_path / "faults.csv"
+    with open(manifest, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(faults[0]))
+        w.writeheader()
+        for r in faults:
+            w.writerow({**r, "path": str(src.parent / r["path"])})
+    before = snapshot(work)
+    res = vibsentry("train", "-m", str(manifest), "-o", str(work / "b"), "--overwrite", "-q", timeout=300)
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+    only_the_old_bundle(work, before)
+
+
+@pytest.mark.parametrize("fault", [KeyboardInterrupt, OSError])
+def test_save_bundle_interrupted_after_the_old_one_was_moved_aside_puts_it_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: type[BaseException]
+) -> None:
+    """The one moment the old bundle is not at its name: moved aside, the new one not yet renamed in.
+
+    A Ctrl-C or a failing rename exactly there (injected into that rename) must put the old one back.
+    """
+    import os
+
+    from vibsentry.errors import BundleError
+    from vibsentry.runtime import bundle as B
+
+    fake_bundle(tmp_path / "b")
+    before = snapshot(tmp_path)
+    real = os.replace
+    calls: list[tuple[str, str]] = []
+
+    def replace(src: object, dst: object) -> None:
+        calls.append((Path(str(src)).name, Path(str(dst)).name))
+        if Path(str(src)).name.startswith(".b.tmp-") and Path(str(dst)).name == "b":
+            assert not (tmp_path / "b").exists()  # the old bundle really is aside at this point
+            raise fault()
+        real(src, dst)
+
+    monkeypatch.setattr(B.os, "replace", replace)
+    with pytest.raises(BundleError if fault is OSError else KeyboardInterrupt):
+        B.save_bundle(
+            tmp_path / "b",
+            meta={"format": B.FORMAT, "format_version": 1},
+            files={"report.md": b"new\n"},
+            overwrite=True,
+        )
+    assert [c[1] for c in calls] == [f".b.old-{os.getpid()}", "b", "b"], calls  # aside, (failed) in, back
+    monkeypatch.undo()
+    only_the_old_bundle(tmp_path, before)
+    assert B.check_replaceable(tmp_path / "b") == tmp_path / "b"

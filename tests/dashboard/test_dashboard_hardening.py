@@ -73,11 +73,11 @@ def test_views_survive_a_node_without_scores(
 # ------------------------------------------------------------------------------------ finding 6: node text
 
 
-def hostile_store(path: Path, trap_url: str) -> dict[int, str]:
+def hostile_store(path: Path, trap_url: str, name2: str = "[Re-login]({trap}/login)") -> dict[int, str]:
     """A store whose node 2 (in alarm) and node 5 carry Markdown/HTML in their machine name and firmware."""
     import dataclasses
 
-    names = {2: f"[Re-login]({trap_url}/login)", 5: f"![]({trap_url}/t.png) <img src='{trap_url}/h.png'>"}
+    names = {2: name2.format(trap=trap_url), 5: f"![]({trap_url}/t.png) <img src='{trap_url}/h.png'>"}
     recs = [
         dataclasses.replace(r, machine=names[2], fields={**r.fields, "machine": names[2]})
         if r.node == 2 and r.kind == "hello"
@@ -108,39 +108,58 @@ def test_node_text_is_never_markdown_in_appTest(tmp_path: Path, monkeypatch: pyt
     assert f"**`{names[2]}`**" in md, md
 
 
+class TrapServer:
+    """A loopback HTTP server that records every request: the URL a hostile node name points at."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        hits: list[str] = []
+
+        class Trap(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                hits.append(self.path)
+                self.send_response(404)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.hits = hits
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trap)  # the kernel picks the port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> TrapServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.mark.slow
 def test_node_text_renders_literally_in_chromium(tmp_path: Path) -> None:
     """Real browser: no link, no image, no request to the URL a node put in its name; the text is shown."""
-    import http.server
-    import threading
-
-    from tests.support.browser import chrome, free_port, require_browser, served_dashboard, wait_idle
+    from tests.support.browser import chrome, require_browser, served_dashboard, wait_for_js, wait_idle
     from vibsentry.dashboard.server import dashboard_env
 
     require_browser()
-    hits: list[str] = []
-
-    class Trap(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            self.send_response(404)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    trap = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Trap)
-    threading.Thread(target=trap.serve_forever, daemon=True).start()
-    trap_url = f"http://127.0.0.1:{trap.server_address[1]}"
-    try:
+    with TrapServer() as trap:
+        hits, trap_url = trap.hits, trap.url
         names = hostile_store(tmp_path / "s.sqlite", trap_url)
         env = dashboard_env(store=f"sqlite:{tmp_path / 's.sqlite'}", refresh_s=5.0)
         with served_dashboard(env, tmp_path / "dash.log") as url, chrome() as driver:
             driver.get(f"{url}/?view=fleet")
             wait_idle(driver, need_css='[class*="st-key-tile-5"]')
-            tiles = driver.execute_script(
-                "return Array.from(document.querySelectorAll('[class*=\"st-key-tile-\"]')).map(e => ["
+            # A live fragment may be redrawing a tile at any moment: read (atomically) until all three are there.
+            tiles = wait_for_js(
+                driver,
+                "const t = Array.from(document.querySelectorAll('[class*=\"st-key-tile-\"]')).map(e => ["
                 "e.innerText, e.querySelectorAll('a').length, e.querySelectorAll('img').length]);"
+                "return t.length === 3 && t.every(x => x[0].includes('last seen')) ? t : null;",
+                what="three complete fleet tiles",
             )
             text = "\n".join(t[0] for t in tiles)
             assert names[2] in text and names[5] in text and f"**1** {trap_url}/fw" in text, text
@@ -152,9 +171,51 @@ def test_node_text_renders_literally_in_chromium(tmp_path: Path) -> None:
                 driver.execute_script(f"return document.querySelectorAll('a[href^=\"{trap_url}\"]').length;")
                 == 0
             )
-    finally:
-        trap.shutdown()
     assert hits == [], hits
+
+
+@pytest.mark.slow
+def test_acknowledged_banner_renders_literally_in_chromium(tmp_path: Path) -> None:
+    """Real browser, real click: the 'Acknowledged' banner names the alarm's machine (a link and an image in
+    Markdown) as plain text: no <a>, no <img>, no request to either URL."""
+    from selenium.webdriver.common.by import By
+
+    from tests.support.browser import chrome, require_browser, served_dashboard, wait_for_js, wait_idle
+    from vibsentry.dashboard.server import dashboard_env
+
+    require_browser()
+    with TrapServer() as trap:
+        names = hostile_store(tmp_path / "s.sqlite", trap.url, "[x]({trap}/login) ![]({trap}/t.png)")
+        env = dashboard_env(store=f"sqlite:{tmp_path / 's.sqlite'}", refresh_s=5.0)
+        env = {k: v for k, v in env.items() if k not in ("VIBSENTRY_DASHBOARD_USERS_FILE",)}
+        env["VIBSENTRY_DASHBOARD_ADDRESS"] = "127.0.0.1"  # loopback without a users file: the local admin
+        with served_dashboard(env, tmp_path / "dash.log") as url, chrome() as driver:
+            driver.get(f"{url}/?view=alarms")
+            wait_idle(driver, need_css=".st-key-ack-note input")
+            driver.find_element(By.CSS_SELECTOR, ".st-key-ack-note input").send_keys("bearing checked")
+            driver.find_element(By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button').click()
+            banner = wait_for_js(
+                driver,
+                "const a = Array.from(document.querySelectorAll('[data-testid=\"stAlert\"]'))"
+                ".find(e => e.innerText.includes('Acknowledged:'));"
+                "return a ? [a.innerText, a.querySelectorAll('a').length, a.querySelectorAll('img').length] : null;",
+                what="the 'Acknowledged:' banner after clicking Acknowledge",
+            )
+            assert f"{names[2]} (node 2) raised" in banner[0], banner  # node 2's alarm, its name as it is
+            assert banner[1] == 0 and banner[2] == 0, banner
+            assert (
+                driver.execute_script(f"return document.querySelectorAll('a[href^=\"{trap.url}\"]').length;")
+                == 0
+            )
+            assert (
+                driver.execute_script(f"return document.querySelectorAll('img[src^=\"{trap.url}\"]').length;")
+                == 0
+            )
+        assert trap.hits == [], trap.hits
+    import sqlite3
+
+    audit = sqlite3.connect(tmp_path / "audit.sqlite").execute("SELECT action, outcome FROM audit").fetchall()
+    assert ("acknowledge", "ok") in audit, audit
 
 
 # ------------------------------------------------------------- findings 3 and 7: confined, atomic exports

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -33,10 +32,10 @@ CHROME_FLAGS = (
 
 
 def free_port() -> int:
-    """A free loopback TCP port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free loopback TCP port (outside the ephemeral range, see :mod:`tests.support.ports`)."""
+    from tests.support.ports import free_port as pick
+
+    return pick()
 
 
 def require_browser() -> None:
@@ -62,7 +61,7 @@ def chrome(*, width: int = 1400, height: int = 1000) -> Iterator[Any]:
     opts.add_argument(f"--user-data-dir={profile}")
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     try:
-        driver.set_page_load_timeout(60)
+        driver.set_page_load_timeout(180)  # a Streamlit page on 2 busy cores
         yield driver
     finally:
         driver.quit()
@@ -70,7 +69,7 @@ def chrome(*, width: int = 1400, height: int = 1000) -> Iterator[Any]:
 
 
 def wait_idle(
-    driver: Any, *, timeout_s: float = 60.0, settle_s: float = 0.0, need_css: str | None = None
+    driver: Any, *, timeout_s: float = 180.0, settle_s: float = 0.0, need_css: str | None = None
 ) -> None:
     """Wait until Streamlit is connected, its script is not running, and (optionally) ``need_css`` exists.
 
@@ -104,16 +103,42 @@ def wait_idle(
     raise AssertionError(f"dashboard not idle within {timeout_s} s (waiting for {need_css or 'script idle'})")
 
 
-@contextlib.contextmanager
-def served_dashboard(env: Mapping[str, str], log_path: Path) -> Iterator[str]:
-    """Serve the dashboard with ``env`` on a free port; yields its base URL; stops it afterwards."""
-    from vibsentry.dashboard import server as cmd
+def wait_for_js(driver: Any, script: str, *, what: str, timeout_s: float = 180.0) -> Any:
+    """Run ``script`` every 0.2 s until it returns something truthy; return that (AssertionError naming
+    ``what`` after ``timeout_s``). One ``execute_script`` is one atomic read of the live page."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} in the page within {timeout_s} s (last value {value!r})")
+        time.sleep(0.2)
 
-    port = free_port()
+
+@contextlib.contextmanager
+def served_dashboard(env: Mapping[str, str], log_path: Path, *, attempts: int = 3) -> Iterator[str]:
+    """Serve the dashboard with ``env`` on a free port; yields its base URL; stops it afterwards.
+
+    A server that exits before it is healthy (its port taken between the draw and the bind) is started
+    again on another port, up to ``attempts`` times; the log keeps every attempt.
+    """
+    from vibsentry.dashboard import server as cmd
+    from vibsentry.errors import StoreError
+
     with open(log_path, "wb") as log:
-        proc: subprocess.Popen[bytes] = cmd.start(env, port, log=log.fileno())
+        for attempt in range(1, attempts + 1):
+            port = free_port()
+            proc: subprocess.Popen[bytes] = cmd.start(env, port, log=log.fileno())
+            try:
+                cmd.wait_healthy(port, proc, timeout_s=180)
+                break
+            except StoreError:
+                exited = proc.poll() is not None
+                cmd.stop(proc)
+                if not exited or attempt == attempts:
+                    raise  # not an early exit (a timeout), or out of attempts: the caller sees the cause
         try:
-            cmd.wait_healthy(port, proc, timeout_s=90)
             yield f"http://127.0.0.1:{port}"
         finally:
             cmd.stop(proc)
