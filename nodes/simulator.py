@@ -56,8 +56,8 @@ class Simulator:
         self._readers = [k for k, p in enumerate(self.ports) if callable(getattr(p, "read", None))]
         self._fds = [getattr(p, "master", None) for p in self.ports]
 
-    # A frame longer than this without a 0x00 is garbage: drop it rather than buffer without bound.
-    _MAX_RX = 4 * 1024
+    # Bytes without a 0x00 beyond the longest wire frame are garbage: drop them rather than buffer without bound.
+    _MAX_RX = vp.MAX_WIRE
 
     def poll_commands(self, timeout: float = 0.0) -> int:
         """Read what arrived on the ports (waiting up to ``timeout`` s for the first byte) and deliver the
