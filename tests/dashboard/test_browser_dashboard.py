@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.support.browser import chrome, free_port, require_browser, wait_idle
+from tests.support.browser import chrome, free_port, require_browser, wait_for_js, wait_idle
 from tests.support.dashboard import DemoProcess, demo_bundle_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_tf]
 
 TILE = '[class*="st-key-tile-"]'
 CHART = '[data-testid="stVegaLiteChart"]'
-READ_TILES = f"return Array.from(document.querySelectorAll('{TILE}')).map(e => [e.className, e.innerText]);"
+READ_TILES_WHEN_COMPLETE = (
+    f"const t = Array.from(document.querySelectorAll('{TILE}')).map(e => [e.className, e.innerText]);"
+    "return t.length === 4 && t.every(x => x[1].includes('ISO')) ? t : null;"
+)
 
 
 @pytest.fixture(scope="session")
@@ -32,20 +34,20 @@ def test_fleet_and_machine_views_show_the_alarm(tmp_path: Path, demo_bundle: Pat
         tmp_path / "wd", "--bundle", str(demo_bundle), "--fault-after", "5", "--port", str(port)
     )
     try:
-        demo.wait_for_line(f"dashboard at http://localhost:{port}/", 180)
-        demo.wait_for_line("demo: ALARM pump-2", 90)
+        demo.wait_for_line(f"dashboard at http://localhost:{port}/", 300)
+        demo.wait_for_line("demo: ALARM pump-2", 300)
         with chrome() as driver:
             driver.get(f"http://127.0.0.1:{port}/?view=fleet")
             wait_idle(driver, need_css=TILE)
-            # A live fragment may be redrawing a tile at any moment: read until four complete tiles are seen.
-            deadline = time.monotonic() + 30
-            while True:
-                tiles = dict(driver.execute_script(READ_TILES))  # one atomic read, no stale elements
-                if (
-                    len(tiles) == 4 and all("ISO" in t for t in tiles.values())
-                ) or time.monotonic() > deadline:
-                    break
-                time.sleep(0.2)
+            # A live fragment may be redrawing a tile at any moment: read (one atomic read each time, no stale
+            # elements) until four complete tiles are seen.
+            tiles = dict(
+                wait_for_js(
+                    driver,
+                    READ_TILES_WHEN_COMPLETE,
+                    what="four complete fleet tiles (each with its ISO zone)",
+                )
+            )
             assert len(tiles) == 4, tiles
             pump2 = next(text for cls, text in tiles.items() if "st-key-tile-2" in cls)
             assert "pump-2" in pump2 and "ALARM" in pump2 and "ISO" in pump2

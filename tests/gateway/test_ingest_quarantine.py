@@ -182,7 +182,7 @@ def test_property_arbitrary_valid_frames_never_lose_a_good_nodes_frames(tmp_path
                 link.write(f + b"".join(evil[i * per : (i + 1) * per]))
             wait_for(
                 lambda: len([k for k in score_keys(db) if k[0] == 4]) >= 400 or gw.poll() is not None,
-                timeout=60,
+                timeout=300,
                 what="the good node's 400 scores",
             )
             assert gw.poll() is None, "the gateway died"

@@ -42,7 +42,7 @@ def test_credentials_stay_out_of_urls_logs_and_status(tmp_path: Path) -> None:
                 link.write(f)
             wait_for(
                 lambda: score_count(srv.url, "sec", username="gw", password="pw-1-SECRET") == 30,
-                timeout=60,
+                timeout=300,
                 what="30 points in the auth-enabled InfluxDB",
             )
             assert stop_gateway(gw) == 0

@@ -35,7 +35,7 @@ def test_socket_url_port_reconnects_after_the_server_drops_it(tmp_path):
     try:
         wait_for(lambda: len(score_keys(db)) == 80, what="first connection's 80 scores")
         hang_up[0].set()
-        wait_for(lambda: len(score_keys(db)) == 150, timeout=30, what="scores over the second connection")
+        wait_for(lambda: len(score_keys(db)) == 150, timeout=300, what="scores over the second connection")
         assert score_keys(db) == [(12, s) for s in range(1, 151)]
     finally:
         for ev in hang_up:
@@ -111,7 +111,7 @@ def test_rfc2217_url_through_a_terminal_server_serving_a_pty(tmp_path):
             frames = [hello(13, 0, 1000), *score_stream(13, 120)]
             for f in frames:
                 link.write(f)
-            wait_for(lambda: len(score_keys(db)) == 120, timeout=30, what="120 scores over RFC 2217")
+            wait_for(lambda: len(score_keys(db)) == 120, timeout=300, what="120 scores over RFC 2217")
             assert score_keys(db) == [(13, s) for s in range(1, 121)]
         finally:
             stop_gateway(gw)
@@ -137,7 +137,7 @@ def test_bad_bundle_path_is_a_one_line_error_naming_it(tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,
     )
     assert r.returncode == 1
     assert str(missing) in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -51,13 +51,13 @@ def test_collector_into_influxd_and_line_protocol_topic_into_influxd(tmp_path):
             for f in [hello(21, 0, 1000), *score_stream(21, 300)]:
                 link.write(f)
             wait_for(
-                lambda: _count(server, "vibsentry") >= 300, timeout=60, what="300 points via the collector"
+                lambda: _count(server, "vibsentry") >= 300, timeout=300, what="300 points via the collector"
             )
-            wait_for(lambda: len(lines) >= 301, timeout=30, what="301 line-protocol messages")
+            wait_for(lambda: len(lines) >= 301, timeout=300, what="301 line-protocol messages")
             assert stop_gateway(gw) == 0
         body = b"\n".join(lines)
         req = urllib.request.Request(f"{server.url}/write?db=lp&precision=ns", data=body, method="POST")
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=60) as r:
             assert r.status == 204
         assert _count(server, "vibsentry") == 300
         assert _count(server, "lp") == 300

@@ -305,7 +305,7 @@ class Chaos:
                 )
         finally:
             if self.gw is not None:
-                stop_gateway(self.gw, timeout=60)
+                stop_gateway(self.gw, timeout=180)
         got = stored()
         c = Counter(got)
         r = self.report

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -21,10 +20,10 @@ import pytest
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port on 127.0.0.1 nobody listens on right now (outside the ephemeral range: tests.support.ports)."""
+    from tests.support.ports import free_port as pick
+
+    return pick()
 
 
 def influxd_binary() -> str:
@@ -48,6 +47,10 @@ def influxd_binary() -> str:
     return path
 
 
+class _PortTaken(RuntimeError):
+    """influxd could not bind its port: another process took it after it was drawn."""
+
+
 class InfluxdServer:
     """One ``influxd`` process with its own config and data directory under ``root``."""
 
@@ -55,13 +58,19 @@ class InfluxdServer:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.binary = influxd_binary()
-        self.port = free_port()
-        self.rpc_port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.auth = auth
         self.config = self.root / "influxdb.conf"
         self.log = self.root / "influxd.log"
         self.proc: subprocess.Popen[bytes] | None = None
-        d = self.root
+        self._started_once = False
+        self._new_ports()
+
+    def _new_ports(self) -> None:
+        """Draw the HTTP and RPC ports and (re)write the config with them."""
+        self.port = free_port()
+        self.rpc_port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        d, auth = self.root, self.auth
         self.config.write_text(
             f"""reporting-disabled = true
 bind-address = "127.0.0.1:{self.rpc_port}"
@@ -94,36 +103,53 @@ bind-address = "127.0.0.1:{self.rpc_port}"
             encoding="utf-8",
         )
 
-    def start(self, timeout: float = 30.0) -> None:
-        """Start ``influxd`` and wait until ``/ping`` answers."""
+    def start(self, timeout: float = 180.0) -> None:
+        """Start ``influxd`` and wait until ``/ping`` answers (``timeout`` is a bound for a busy machine).
+
+        On the first start only, a port taken between the draw and influxd's bind ("address already in use")
+        means new ports and another try; a restart keeps its port (clients know it), so it just fails.
+        """
+        for attempt in range(3):
+            try:
+                self._start_once(timeout)
+            except _PortTaken:
+                if self._started_once or attempt == 2:
+                    raise
+                self._new_ports()
+            else:
+                self._started_once = True
+                return
+
+    def _start_once(self, timeout: float) -> None:
+        log_from = self.log.stat().st_size if self.log.exists() else 0
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen([self.binary, "-config", str(self.config)], stdout=logf, stderr=logf)
         logf.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"influxd exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}"
-                )
+                tail = self.log.read_bytes()[log_from:].decode("utf-8", "replace")
+                kind = _PortTaken if "address already in use" in tail else RuntimeError
+                raise kind(f"influxd exited with {self.proc.returncode}: {tail[-2000:]}")
             try:
                 with urllib.request.urlopen(self.url + "/ping", timeout=1.0) as r:
                     if r.status == 204:
                         return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError(f"influxd did not answer /ping within {timeout} s")
+        raise RuntimeError(f"influxd did not answer /ping at {self.url} within {timeout} s (log: {self.log})")
 
     def stop(self) -> None:
-        """Stop ``influxd`` (SIGTERM, then SIGKILL after 10 s)."""
+        """Stop ``influxd`` (SIGTERM, then SIGKILL after 60 s)."""
         if self.proc is None:
             return
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                self.proc.wait(60)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait(5)
+                self.proc.wait(60)
         self.proc = None
 
     def query(
@@ -137,7 +163,7 @@ bind-address = "127.0.0.1:{self.rpc_port}"
         if user:
             params.update(u=user, p=password or "")
         data = urllib.parse.urlencode(params).encode()
-        with urllib.request.urlopen(f"{self.url}/query", data=data, timeout=10) as r:
+        with urllib.request.urlopen(f"{self.url}/query", data=data, timeout=60) as r:
             return json.loads(r.read())
 
 

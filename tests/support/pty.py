@@ -43,7 +43,7 @@ class PtyLink:
         os.symlink(self.slave_name, tmp)
         os.replace(tmp, self.link)
 
-    def write(self, data: bytes, *, timeout: float = 30.0) -> None:
+    def write(self, data: bytes, *, timeout: float = 180.0) -> None:
         """Write all of ``data`` to the master (blocks while the kernel buffer is full, up to ``timeout`` s)."""
         view = memoryview(data)
         while view:
