@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def vibsentry(
-    *args: str, cwd: Path | None = None, stdin: str = "", timeout: float = 120
+    *args: str, cwd: Path | None = None, stdin: str = "", timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """Run the real CLI; returns the completed process (text)."""
     return subprocess.run(

@@ -22,7 +22,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run_view(view: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=180)
     at.query_params["view"] = view
     for k, v in params.items():
         at.query_params[k] = v
@@ -91,7 +91,7 @@ def test_retrain_view_counts(store: Path) -> None:
 
 def test_missing_store_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIBSENTRY_DASHBOARD_STORE", f"sqlite:{tmp_path / 'nope.sqlite'}")
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=180)
     at.run()
     assert not at.exception
     assert "does not exist" in at.error[0].value

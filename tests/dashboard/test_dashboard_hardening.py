@@ -302,8 +302,10 @@ def user_files(tmp_path: Path) -> dict[str, str]:
     return {k: v for k, v in snapshot(tmp_path).items() if not k.startswith(("s.sqlite", "audit.sqlite"))}
 
 
-@pytest.mark.parametrize("folder", ["../escape", "/tmp/k-abs-escape", "link/inside", "a/../../escape", ""])
+@pytest.mark.parametrize("folder", ["../escape", "{abs}", "link/inside", "a/../../escape", ""])
 def test_export_folder_is_confined(raw_store: Path, tmp_path: Path, folder: str) -> None:
+    absolute = tmp_path.parent / f"{tmp_path.name}-abs-escape"  # outside the export dir, private to this test
+    folder = folder.format(abs=absolute)
     outside = tmp_path / "outside"
     outside.mkdir()
     (tmp_path / "exports").mkdir()
@@ -315,7 +317,7 @@ def test_export_folder_is_confined(raw_store: Path, tmp_path: Path, folder: str)
     assert not at.exception
     assert at.error and "must be a folder inside the export directory" in at.error[0].value, at.error
     assert user_files(tmp_path) == before  # nothing created, nothing written, outside or inside
-    assert not Path("/tmp/k-abs-escape").exists()
+    assert not absolute.exists()
 
 
 def test_export_never_appends_to_a_foreign_manifest(raw_store: Path, tmp_path: Path) -> None:
@@ -391,7 +393,7 @@ def users_file(tmp_path: Path) -> Path:
             input=f"{name}-secret-pw\n",
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=300,
         )
         assert res.returncode == 0, res.stderr
     return path
@@ -490,7 +492,7 @@ def test_oidc_login_button_and_role_mapping(lan_store: Path, monkeypatch: pytest
     from vibsentry.dashboard.access import AccessConfig
 
     monkeypatch.setenv("VIBSENTRY_DASHBOARD_OIDC", "default")
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=180)
     at.secrets["auth"] = {
         "redirect_uri": "http://localhost:8501/oauth2callback",
         "cookie_secret": "x" * 32,
