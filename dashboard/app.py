@@ -437,6 +437,45 @@ def machine_view() -> None:
     node = st.selectbox("Machine", ids, index=index, format_func=labels.__getitem__, key="node")
     params["node"] = str(node)
     machine_panel(int(node))
+    raw_request_section(int(node))
+
+
+def raw_request_section(node: int) -> None:
+    """Operators ask the node for a raw capture (REQUEST_RAW through the gateway); outside the live fragment so
+    the answer stays on the page."""
+    from vibsentry.dashboard import raw_request as rr
+
+    if not USER.allows("request_raw"):
+        return
+    st.subheader("Request raw capture")
+    rate, known = rr.node_rate_hz(SOURCE, node)
+    with st.form(f"raw-{node}"):
+        seconds = st.number_input(
+            "Length (s)", value=1.0, step=0.5, format="%.2f", key=f"raw-seconds-{node}",
+            help=f"{rr.MIN_SECONDS:g} to {rr.MAX_SECONDS:g} s at {rate:g} Hz"
+            + ("" if known else " (assumed: no capture of this node stored yet)"),
+        )  # fmt: skip
+        go = st.form_submit_button("Request raw capture", key=f"raw-go-{node}")
+    if go:
+        target = f"node {node}"
+        try:
+            n = rr.samples_for(float(seconds), rate)
+            reply = rr.request_raw(SETTINGS["gateway_dir"], node, n)
+        except VibsentryError as exc:
+            audit("request_raw", target, "refused", str(exc))
+            st.session_state[f"raw-reply-{node}"] = ("error", str(exc))
+        else:
+            detail = f"capture {reply.capture_id}, {n} samples ({float(seconds):g} s): {reply.text}"
+            audit("request_raw", target, "ok" if reply.ok else "refused", detail)
+            st.session_state[f"raw-reply-{node}"] = ("ok" if reply.ok else "nack", detail)
+    kind, line = st.session_state.get(f"raw-reply-{node}", ("", ""))
+    if kind == "ok":
+        st.success(
+            f"{md_literal(line)}. The capture appears in the Diagnosis picker above once the gateway has stored "
+            "and diagnosed it."
+        )
+    elif kind:
+        st.error(md_literal(line))
 
 
 # --------------------------------------------------------------------------------------------- alarms

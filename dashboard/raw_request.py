@@ -1,0 +1,122 @@
+"""The machine detail's "Request raw capture": REQUEST_RAW to one node through the running gateway's command
+socket (``DATA_DIR/gateway.sock``, dashboard/gateway/commands.py), answered by the node's ACK or NACK.
+
+The node sends the capture as RAW_CHUNKs after its ACK; the gateway stores it and diagnoses it in the
+background, so it shows up in the machine detail's capture picker on its own (docs/diagnostics.md).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from vibsentry import protocol as vp
+from vibsentry.dashboard import queries as q
+from vibsentry.dashboard.gateway.commands import SOCKET_NAME
+from vibsentry.dashboard.gateway.deploy import GatewayLink, LinkLost
+from vibsentry.errors import DeployError, UsageError
+
+#: Longest capture the page asks for, in seconds. REQUEST_RAW's n_samples is a u32, but every node NACKs
+#: TOO_LARGE beyond its capture buffer: the simulator holds 10 s, the C node far less (its NACK is shown).
+MAX_SECONDS = 10.0
+#: Shortest capture, in seconds (below this no diagnosis resolves a shaft line).
+MIN_SECONDS = 0.01
+#: Rate assumed for a node with no stored capture yet (FeatureParams' default, the CWRU 12 kHz recordings).
+DEFAULT_RATE_HZ = 12000.0
+
+#: NACK reasons in plain words (docs/protocol.md section "NACK reasons").
+PLAIN_REASONS: dict[int, str] = {
+    int(vp.NackReason.BAD_VALUE): "the node refused the request: a value is out of range for it",
+    int(vp.NackReason.BUSY): "the node is busy with another capture; try again in a few seconds",
+    int(vp.NackReason.UNSUPPORTED): "the node cannot send raw captures (in this sample format)",
+    int(vp.NackReason.TOO_LARGE): "longer than the node's capture buffer; ask for fewer seconds",
+    int(vp.NackReason.NOT_READY): "the node has not heard enough samples yet; try again shortly",
+    int(vp.NackReason.BAD_STATE): "the node cannot capture in its current state",
+}
+
+
+@dataclass(frozen=True)
+class RawReply:
+    """The node's answer: ``ok`` (ACK) or not, the ``capture_id`` asked for and one line of plain ``text``."""
+
+    ok: bool
+    capture_id: int
+    n_samples: int
+    text: str
+
+
+def node_rate_hz(source: q.Source, node: int) -> tuple[float, bool]:
+    """(sample rate in Hz, known) for ``node``: from its newest stored capture, else :data:`DEFAULT_RATE_HZ`."""
+    caps = source.raw_captures(node, 0, time.time_ns() + 86400 * 10**9)
+    if not caps.empty:
+        rate = caps.sort_values("start_ns")["sample_rate"].dropna()
+        if not rate.empty and float(rate.iloc[-1]) > 0:
+            return float(rate.iloc[-1]), True
+    return DEFAULT_RATE_HZ, False
+
+
+def samples_for(seconds: float, rate_hz: float) -> int:
+    """Samples in ``seconds`` at ``rate_hz`` (rounded); UsageError (one line) outside the allowed lengths."""
+    if not (isinstance(seconds, int | float) and math.isfinite(seconds)) or not (
+        MIN_SECONDS <= seconds <= MAX_SECONDS
+    ):
+        raise UsageError(
+            f"capture length {seconds!r} s: must be between {MIN_SECONDS:g} and {MAX_SECONDS:g} seconds"
+        )
+    return max(1, round(float(seconds) * rate_hz))
+
+
+def request_raw(gateway_dir: str | Path, node: int, n_samples: int, *, timeout_s: float = 15.0) -> RawReply:
+    """Send REQUEST_RAW (``n_samples`` int16 samples, a fresh capture id) to ``node`` through the gateway in
+    ``gateway_dir`` and wait up to ``timeout_s`` for the ACK/NACK. DeployError (one line) when there is no
+    gateway, or the node does not answer."""
+    sock = Path(gateway_dir) / SOCKET_NAME
+    if not sock.exists():
+        raise DeployError(
+            f"no gateway command socket at {sock}: is the gateway (vibsentry ingest) running with this data "
+            "directory (VIBSENTRY_DASHBOARD_GATEWAY_DIR)?"
+        )
+    capture_id = random.randrange(1, 2**32)
+    seq = random.getrandbits(32)
+    frame = vp.encode(
+        vp.RequestRaw(capture_id, int(n_samples), int(vp.SampleFormat.INT16)),
+        node_id=node,
+        seq=seq,
+        timestamp_us=0,
+    )
+    try:
+        link = GatewayLink(sock, [node])
+    except LinkLost as exc:
+        raise DeployError(f"{exc}; is the gateway (vibsentry ingest) running?") from None
+    deadline = time.monotonic() + timeout_s
+    try:
+        link.send(frame)
+        while time.monotonic() < deadline:
+            try:
+                frames = link.recv(0.2)
+            except LinkLost:
+                # The gateway has not heard this node on any port yet: ask again (same seq, so a node that did
+                # get the first one answers again without capturing twice).
+                time.sleep(0.2)
+                link.reconnect()
+                link.send(frame)
+                continue
+            for f in frames:
+                m = f.message
+                if f.header.node_id == node and isinstance(m, vp.Ack | vp.Nack) and m.acked_seq == seq:
+                    if isinstance(m, vp.Ack):
+                        return RawReply(
+                            True, capture_id, int(n_samples), "the node accepted the request (ACK)"
+                        )
+                    why = PLAIN_REASONS.get(
+                        int(m.reason), f"the node refused the request (reason {m.reason})"
+                    )
+                    return RawReply(False, capture_id, int(n_samples), why)
+    except LinkLost as exc:
+        raise DeployError(f"gateway command socket: {exc}") from None
+    finally:
+        link.close()
+    raise DeployError(f"node {node} did not answer REQUEST_RAW within {timeout_s:g} s (is it connected?)")
