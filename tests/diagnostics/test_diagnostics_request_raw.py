@@ -88,6 +88,19 @@ def test_operator_requests_a_raw_capture_through_the_gateway(
         n_chunks = rows(db, q, (NODE, capture_id))[0]
         assert n_chunks[1] == 12000 and n_chunks[2] == 24, n_chunks  # 1 s at 12 kHz, 500 int16 per chunk
 
+        # A NACK comes back as one plain line (the simulator holds 10 s at 12 kHz)
+        from vibsentry.dashboard import raw_request as rr
+
+        nack = rr.request_raw(data, NODE, 120_001)
+        assert not nack.ok and nack.text == rr.PLAIN_REASONS[6], nack  # 6: TOO_LARGE
+
+        # A dashboard pointed at a directory without a gateway: one error line, audited, the page still works
+        monkeypatch.setenv("VIBSENTRY_DASHBOARD_GATEWAY_DIR", str(tmp_path / "no-gateway"))
+        at.button(key=f"raw-go-{NODE}").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert len(at.error) == 1 and at.error[0].value.startswith("`no gateway command socket at "), at.error
+        assert not at.success
+
         with sqlite3.connect(audit) as a:
             log = a.execute(
                 "SELECT user, role, action, target, outcome, detail FROM audit ORDER BY ts_ns"
@@ -95,6 +108,7 @@ def test_operator_requests_a_raw_capture_through_the_gateway(
         assert [r[:5] for r in log] == [
             ("anonymous", "operator", "request_raw", f"node {NODE}", "refused"),
             ("anonymous", "operator", "request_raw", f"node {NODE}", "ok"),
+            ("anonymous", "operator", "request_raw", f"node {NODE}", "refused"),
         ], log
         assert log[1][5].startswith(f"capture {capture_id}, 12000 samples"), log
     finally:
