@@ -219,6 +219,91 @@ def test_train_overwrite_that_fails_keeps_the_old_bundle(tmp_path: Path) -> None
     only_the_old_bundle(work, before)
 
 
+@pytest.mark.slow
+@pytest.mark.needs_tf
+def test_train_overwrite_interrupted_by_ctrl_c_keeps_the_old_bundle(tmp_path: Path) -> None:
+    """A real SIGINT while the model is fitting: exit 130, the old bundle as it was, nothing else left.
+
+    stderr is a real pty (80 columns: tqdm draws nothing on a 0-column terminal) so the progress bar is drawn;
+    its 'training:' bar is the sign that fitting has begun. Epochs and patience are so high that fitting
+    cannot end before the signal lands.
+    """
+    import fcntl
+    import os
+    import pty
+    import re
+    import select
+    import signal
+    import struct
+    import termios
+    import time
+
+    pytest.importorskip("tensorflow", reason="training needs the 'train' extra")
+    work = tmp_path / "work"
+    work.mkdir()
+    fake_bundle(work / "b")
+    before = snapshot(work)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIBSENTRY_")}
+    env.update(VIBSENTRY_TRAIN_EPOCHS="1000000", VIBSENTRY_TRAIN_PATIENCE="1000000")
+    env.update(VIBSENTRY_TRAIN_MODEL="autoencoder", VIBSENTRY_TRAIN_BASELINES="false")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    manifest = ROOT / "sample_data" / "manifest.csv"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vibsentry",
+            "train",
+            "-m",
+            str(manifest),
+            "-o",
+            str(work / "b"),
+            "--overwrite",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+        env=env,
+    )
+    os.close(slave)
+    seen = b""
+
+    def read(wait_s: float) -> bool:
+        """Append what the child wrote; False once the pty is closed (the child exited)."""
+        nonlocal seen
+        if select.select([master], [], [], wait_s)[0]:
+            try:
+                seen += os.read(master, 65536)
+            except OSError:  # EIO: every writer closed the pty
+                return False
+        return True
+
+    try:
+        deadline = time.monotonic() + 300
+        while not re.search(rb"training: +\d+%", seen):  # tqdm's bar: 'training:   0%|   | 0/1000000'
+            assert time.monotonic() < deadline, f"no 'training' progress bar within 300 s: {seen[-2000:]!r}"
+            assert proc.poll() is None, (
+                f"train exited with {proc.returncode} before fitting: {seen[-2000:]!r}"
+            )
+            read(1.0)
+        proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 120
+        while read(1.0) and proc.poll() is None:  # drain: the child must never block on a full terminal
+            assert time.monotonic() < deadline, f"train still running 120 s after SIGINT: {seen[-2000:]!r}"
+        proc.wait(120)
+        while select.select([master], [], [], 0)[0] and read(0):  # what it wrote last (the one line)
+            pass
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(60)
+        os.close(master)
+    assert proc.returncode == 130, (proc.returncode, seen[-2000:])
+    assert b"vibsentry train: interrupted" in seen and b"Traceback" not in seen, seen[-2000:]
+    only_the_old_bundle(work, before)
+
+
 @pytest.mark.parametrize("fault", [KeyboardInterrupt, OSError])
 def test_save_bundle_interrupted_after_the_old_one_was_moved_aside_puts_it_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: type[BaseException]
@@ -237,7 +322,7 @@ def test_save_bundle_interrupted_after_the_old_one_was_moved_aside_puts_it_back(
     real = os.replace
     calls: list[tuple[str, str]] = []
 
-    def replace(src: object, dst: object) -> None:
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
         calls.append((Path(str(src)).name, Path(str(dst)).name))
         if Path(str(src)).name.startswith(".b.tmp-") and Path(str(dst)).name == "b":
             assert not (tmp_path / "b").exists()  # the old bundle really is aside at this point
