@@ -735,10 +735,9 @@ def retrain_comparison(comp: dict[str, Any]) -> None:
             f"{', '.join(gate['old'])}."
         )
     else:
-        st.error(
-            f"No-regression gate: REFUSED. NEW is worse than OLD by more than {gate['margin']:g} on "
-            f"{', '.join(gate['worse'])}; it cannot be approved."
-        )
+        from vibsentry.dashboard.retrain_job import gate_reason
+
+        st.error(f"No-regression gate: REFUSED. {gate_reason(gate)}; it cannot be approved.")
     names = list(dict.fromkeys([*old["metrics"], *new["metrics"]]))
     table = pd.DataFrame(
         {
@@ -816,7 +815,12 @@ def retrain_approve(job: Any, comp: dict[str, Any]) -> None:
         )
         return
     if not comp["gate"]["passed"]:
-        st.info("The gate refused this model: there is nothing to approve.")
+        # Shown disabled rather than hidden, so an admin sees why there is nothing to click.
+        st.button("Approve and sign", key="rt-approve", disabled=True)
+        st.info(
+            "Approval refused: the no-regression gate refused this model, so it is not signed. Retrain with "
+            "more or better data, or accept it deliberately with `vibsentry train --from OLD --force`."
+        )
         return
     if not USER.allows("approve"):
         st.info(f"Approving a model needs the admin role; you have **{USER.role}** access.")

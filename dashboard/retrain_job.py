@@ -62,6 +62,8 @@ PID_FILE = "pid"
 NEW_BUNDLE = "new"
 HIST_BINS = 30
 PARENT_ENV = "VIBSENTRY_RETRAIN_PARENT"  # the server's pid: the job stops when the server is gone
+#: Finished job folders kept when a new job starts (older ones are removed; a running job never is).
+KEEP_JOBS = 20
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -150,6 +152,21 @@ def latest(jobs_dir: str | os.PathLike[str]) -> Path | None:
     """The newest job folder, or None."""
     found = jobs(jobs_dir)
     return found[-1] if found else None
+
+
+def prune(jobs_dir: str | os.PathLike[str], keep: int = KEEP_JOBS) -> list[Path]:
+    """Remove the oldest finished job folders so that at most ``keep`` remain; returns the removed ones.
+
+    Only ``done``, ``failed`` and ``cancelled`` jobs are removed (a running one, even an old one, stays).
+    An approved job's signed bundle lives in the bundles directory with its own ``approval.json``, so removing
+    the job folder loses only the comparison page. Called by :func:`start` under its lock.
+    """
+    finished = [p for p in jobs(jobs_dir) if not status(p).running]
+    gone = finished[: max(0, len(finished) - max(0, keep))]
+    for p in gone:
+        (p / JOB_FILE).unlink(missing_ok=True)  # first: a half-removed folder is no longer listed as a job
+        shutil.rmtree(p, ignore_errors=True)
+    return gone
 
 
 def _alive(pid: int) -> bool:
@@ -246,6 +263,7 @@ def start(
     old_bundle: str | os.PathLike[str],
     config: str | os.PathLike[str] | None,
     user: str,
+    keep: int = KEEP_JOBS,
 ) -> Path:
     """Check the inputs and start a retrain job in the background; returns its folder.
 
@@ -261,6 +279,8 @@ def start(
         ``[features]``/``[train]`` TOML (the server's; None: training defaults).
     user : str
         Who started it (kept in ``job.json``).
+    keep : int
+        Job folders kept, the new one included: older finished ones are removed first (:func:`prune`).
 
     Raises
     ------
@@ -294,6 +314,7 @@ def start(
                 raise RetrainError(
                     f"a retrain is already running (job {other.name}, started by {who}); wait or cancel it"
                 )
+        prune(root, max(0, keep - 1))  # room for the new one: at most ``keep`` folders after it
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f".{time.time_ns() // 1000 % 1_000_000:06d}Z-"
         try:
             jd = Path(tempfile.mkdtemp(prefix=stamp, dir=root))
@@ -402,6 +423,26 @@ def check_signing_key(path: str | os.PathLike[str] | None) -> Path:
     return p
 
 
+def gate_reason(gate: dict[str, Any]) -> str:
+    """The gate's verdict in plain words, with the numbers, e.g. ``NEW is worse than OLD by more than 0.01
+    on auc (OLD 0.98, NEW 0.71: lower)``."""
+
+    def num(v: Any) -> str:
+        return f"{v:.3g}" if isinstance(v, (int, float)) else "?"
+
+    old, new = gate.get("old", {}), gate.get("new", {})
+    worse = list(gate.get("worse") or [])
+    if not worse:
+        return f"NEW is not worse than OLD by more than {num(gate.get('margin'))} on {', '.join(old) or '?'}"
+    parts = [
+        f"{k} (OLD {num(old.get(k))}, NEW {num(new.get(k))}: "
+        + ("more false alarms" if k == "false_alarm_rate" else "lower")
+        + ")"
+        for k in worse
+    ]
+    return f"NEW is worse than OLD by more than {num(gate.get('margin'))} on " + ", ".join(parts)
+
+
 def approve(
     job_dir: str | os.PathLike[str],
     *,
@@ -439,9 +480,7 @@ def approve(
     comp = comparison(jd) or {}
     gate = comp.get("gate", {})
     if not gate.get("passed", False):
-        raise RetrainError(
-            f"the no-regression gate refused this model (worse on {gate.get('worse')}); it cannot be approved here"
-        )
+        raise RetrainError(f"the no-regression gate refused this model: {gate_reason(gate)}; nothing signed")
     if not _NAME.match(name or ""):
         raise UsageError(f"bundle name {name!r}: letters, digits and _ . - only (at most 64), e.g. pump7-v2")
     key = check_signing_key(key_path)
@@ -771,6 +810,8 @@ __all__ = [
     "cancel",
     "check_signing_key",
     "comparison",
+    "gate_reason",
+    "prune",
     "find_bundles",
     "find_manifests",
     "latest",
