@@ -810,11 +810,11 @@ __all__ = [
     "cancel",
     "check_signing_key",
     "comparison",
-    "gate_reason",
-    "prune",
     "find_bundles",
     "find_manifests",
+    "gate_reason",
     "latest",
+    "prune",
     "start",
     "status",
 ]
