@@ -632,8 +632,11 @@ def retrain_section() -> None:
         f"Last job {md_literal(s.job_id)}, started by {md_literal(spec.get('user', '?'))}: "
         f"{md_literal(spec.get('manifest', '?'))} on top of {md_literal(spec.get('old_bundle', '?'))}"
     )
-    if s.state in ("failed", "cancelled"):
-        st.error(f"Retrain {s.state}: {md_literal(s.message)}")
+    if s.state == "cancelled":  # someone chose this: not an error
+        st.info(f"Retrain cancelled ({md_literal(s.message)}): nothing was kept; start a new one above.")
+        return
+    if s.state == "failed":
+        st.error(f"Retrain failed: {md_literal(s.message)}")
         return
     comp = rj.comparison(s.job_dir)
     if comp is None:
