@@ -152,28 +152,43 @@ def export_manifest(env: dict[str, Path]) -> Path:
     return res.manifest
 
 
-@pytest.fixture(scope="module")
-def done_job(world: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A finished job folder for the role tests, in the format the job writes, without a training run: NEW is
-    a copy of OLD, compared for real on the held-out windows (the gate passes: nothing got worse)."""
-    jd = tmp_path_factory.mktemp("jobs") / "20261206T000000Z-done"
+def finished_job(world: dict[str, Path], jd: Path, *, auc_drop: float = 0.0) -> Path:
+    """A finished job folder in the format the job writes, without a training run: NEW is a copy of OLD,
+    compared for real on the held-out windows. ``auc_drop`` > the margin stands for a NEW that got worse: its
+    AUC in the comparison and in the gate is lowered by that much, as ``retrain_bundle`` would record a worse
+    model (training one deliberately worse is slow and not reliably worse on the toy data)."""
     jd.mkdir()
     shutil.copytree(world["old"], jd / rj.NEW_BUNDLE)
     spec = {"manifest": "exports/faults/manifest.csv", "old_bundle": str(world["old"]), "config": None}
     (jd / rj.JOB_FILE).write_text(json.dumps({**spec, "user": "ci", "created": 0.0}))
     comp = rj.evaluate_pair(world["old"], jd / rj.NEW_BUNDLE)
     head = {k: comp["old"]["metrics"][k] for k in ("auc", "false_alarm_rate")}
+    new_head = {**head, "auc": head["auc"] - auc_drop}
+    comp["new"]["metrics"]["auc"] = new_head["auc"]
+    worse = ["auc"] if auc_drop > 0.01 else []
     comp["gate"] = {
         "old": head,
-        "new": head,
+        "new": new_head,
         "margin": 0.01,
-        "worse": [],
-        "passed": True,
+        "worse": worse,
+        "passed": not worse,
         "n_test_windows": 0,
     }
     (jd / rj.COMPARISON_FILE).write_text(json.dumps(comp))
     rj._set_status(jd, "done", "done", 1.0)
     return jd
+
+
+@pytest.fixture(scope="module")
+def done_job(world: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished job for the role tests (the gate passes: nothing got worse)."""
+    return finished_job(world, tmp_path_factory.mktemp("jobs") / "20261206T000000Z-done")
+
+
+@pytest.fixture(scope="module")
+def refused_job(world: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished job whose NEW lost 0.25 of AUC: the gate refuses it."""
+    return finished_job(world, tmp_path_factory.mktemp("jobs") / "20261206T000000Z-refused", auc_drop=0.25)
 
 
 def metrics_table(at: AppTest) -> Any:
@@ -360,3 +375,94 @@ def test_bad_manifest_refused_and_a_killed_job_leaves_no_bundle(
     at = run_view("retrain")
     assert any("Retrain failed" in e for e in texts(at, "error"))
     assert at.button(key="rt-start")  # a new retrain can start
+
+
+def test_gate_refusal_is_shown_in_plain_words_and_nothing_is_signed(
+    env: dict[str, Path], refused_job: Path
+) -> None:
+    """NEW worse than OLD: the verdict and the reason with both numbers; Approve disabled, one line why;
+    approve() itself refuses; nothing reaches the bundles directory."""
+    job = env["jobs"] / refused_job.name
+    shutil.copytree(refused_job, job)
+    at = run_view("retrain")  # the anonymous role is admin here: even an admin cannot approve it
+    assert not at.exception, [e.value for e in at.exception]
+    gate = rj.comparison(job)["gate"]  # type: ignore[index]
+    errors = texts(at, "error")
+    assert len(errors) == 1 and errors[0].startswith("No-regression gate: REFUSED."), errors
+    old_auc, new_auc = f"{gate['old']['auc']:.3g}", f"{gate['new']['auc']:.3g}"
+    assert f"on auc (OLD {old_auc}, NEW {new_auc}: lower)" in errors[0], errors
+    assert not any("PASSED" in t for t in texts(at, "success"))
+    metrics = metrics_table(at).set_index("metric")
+    assert metrics.loc["auc", "NEW"] == f"{gate['new']['auc']:.4g}"  # the table agrees with the verdict
+    assert at.button(key="rt-approve").disabled
+    assert "rt-name" not in {t.key for t in at.text_input}
+    refusals = [i for i in texts(at, "info") if i.startswith("Approval refused")]
+    assert len(refusals) == 1 and "\n" not in refusals[0], texts(at, "info")
+    with pytest.raises(
+        rj.RetrainError, match=r"^the no-regression gate refused this model: NEW is worse"
+    ) as e:
+        rj.approve(
+            job,
+            bundles_dir=env["bundles"],
+            name="pump-v2",
+            key_path=env["bundles"].parent / "unused.pem",  # refused before the key is even looked at
+            public_key=None,
+            user="admin",
+            role="admin",
+        )
+    assert "\n" not in str(e.value) and "nothing signed" in str(e.value)
+    assert sorted(p.name for p in env["bundles"].iterdir()) == ["pump-v1"]  # no bundle, no staging folder
+    assert rj.approval(job) is None
+
+
+def test_cancel_stops_the_child_and_a_new_job_can_start(env: dict[str, Path]) -> None:
+    """Cancel on the page while the child trains: its process group is gone, the job is cancelled with no
+    new bundle, staging folder or comparison left, and Start works again."""
+    export_manifest(env)
+    at = run_view("retrain")
+    at.button(key="rt-start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    job = rj.latest(env["jobs"])
+    assert job is not None and rj.status(job).running
+    # Once the child has written its own status (it is importing TensorFlow or computing features by then).
+    wait_for(lambda: rj.status(job).stage != "starting", "the job process starting")
+    pid = int(rj._read_json(job / rj.STATUS_FILE)["pid"])  # type: ignore[index]
+    assert rj._alive(pid)
+    at.run()
+    at.button(key="rt-cancel").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not rj._alive(pid)  # cancel() returns once the child is gone
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)  # nothing of its process group either
+    s = rj.status(job)
+    assert s.state == "cancelled" and s.message == "cancelled", s
+    assert not (job / rj.NEW_BUNDLE).exists() and not list(job.glob(".new*")) and rj.comparison(job) is None
+    assert sorted(p.name for p in env["bundles"].iterdir()) == ["pump-v1"]
+    assert any(i.startswith("Retrain cancelled") for i in texts(at, "info")), texts(at, "info")
+    assert not at.error, texts(at, "error")
+    rows = AuditLog(env["audit"]).recent()
+    assert "cancelled" in set(rows[rows["action"] == "retrain"]["detail"])
+
+    at.button(key="rt-start").click().run()  # the next Start works
+    assert not at.exception and not at.error, texts(at, "error")
+    again = rj.latest(env["jobs"])
+    assert again is not None and again != job and rj.status(again).running
+    assert at.button(key="rt-cancel")
+    rj.cancel(again)
+    assert rj.status(again).state == "cancelled"
+
+
+def test_old_finished_jobs_are_pruned_and_a_running_one_is_kept(tmp_path: Path) -> None:
+    """prune(keep=2): the oldest finished folders go; a running job (a live pid) stays whatever its age."""
+    root = tmp_path / "jobs"
+    made = []
+    for i, state in enumerate(["running", "done", "failed", "cancelled", "done"]):
+        jd = root / f"2026120{i}T000000.000000Z-x"
+        jd.mkdir(parents=True)
+        (jd / rj.JOB_FILE).write_text("{}")
+        rj._set_status(jd, state, state, 0.0, pid=os.getpid() if state == "running" else 0)
+        made.append(jd)
+    gone = rj.prune(root, keep=2)
+    assert gone == made[1:3]
+    assert rj.jobs(root) == [made[0], *made[3:]] and not made[1].exists() and not made[2].exists()
+    assert rj.prune(root, keep=2) == []
