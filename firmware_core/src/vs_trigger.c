@@ -162,54 +162,81 @@ static void copy_scalar(int16_t *dst, const int16_t *src, uint32_t n)
 }
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__GNUC__)
-/* Cortex-M4 DSP extension (ARMv7E-M ARM, A7.7): two samples per 32-bit word. Per 8 samples: 2 LDRD, 2 STRD
- * (the copy into the frame ring), 4 SMLAD (sum, against 0x00010001), 4 SMLALD (sum of squares, 64-bit),
- * 14 SSUB16/SEL (lane-wise max and min: SSUB16 sets the GE flags per halfword, SEL picks by them): 26, plus
- * the loop's 2 per 16 samples. src and dst word-aligned. */
-static void stats_copy_dsp8(int16_t *dst, const int16_t *x, uint32_t n8, stats_i16_t *st)
+/* Cortex-M4 DSP extension (ARMv7E-M ARM, A7.7): two samples per 32-bit word. Per 8 samples: 1 LDM and 1 STM
+ * of four words (the copy into the frame ring), 4 SMLAD (sum, against 0x00010001), 4 SMLALD (sum of
+ * squares, 64-bit), 14 SSUB16/SEL (lane-wise max and min as a tree: SSUB16 sets the GE flags per halfword,
+ * SEL picks by them): 24, plus the loop's 2 per 16 samples. src and dst word-aligned. The 14 operands are
+ * pinned to registers (r8..r11 ascending for the LDM/STM lists; every statistic is symmetric in the words, so
+ * only the copy depends on the order, and LDM/STM keep it). noinline: the call costs less than the spills a
+ * caller would need around 14 live registers. */
+__attribute__((noinline)) static void stats_copy_dsp8(int16_t *dst, const int16_t *x, uint32_t n8,
+                                                      stats_i16_t *st)
 {
-    uint32_t mx, mn, a, b, t;
-    uint32_t s2lo = (uint32_t)(uint64_t)st->s2, s2hi = (uint32_t)((uint64_t)st->s2 >> 32);
-    int32_t s1 = st->s1;
-    const uint32_t one = 0x00010001u;
-    __asm__("ldr %0, [%1]" : "=r"(mx) : "r"(x), "m"(*x)); /* both lanes start at real samples */
+    register const int16_t *p __asm__("r0") = x;
+    register int16_t *q __asm__("r1") = dst;
+    register uint32_t n __asm__("r2") = n8;
+    register int32_t s1 __asm__("r3") = st->s1;
+    register uint32_t lo __asm__("r4") = (uint32_t)(uint64_t)st->s2;
+    register uint32_t hi __asm__("r5") = (uint32_t)((uint64_t)st->s2 >> 32);
+    register uint32_t mx __asm__("r6");
+    register uint32_t mn __asm__("r7");
+    register uint32_t one __asm__("r12") = 0x00010001u;
+    register uint32_t t __asm__("lr");
+    register uint32_t a __asm__("r8");
+    register uint32_t b __asm__("r9");
+    register uint32_t c __asm__("r10");
+    register uint32_t d __asm__("r11");
+    __asm__("ldr %0, [%1]" : "=r"(mx) : "r"(p), "m"(*p)); /* both lanes start at real samples */
     mn = mx;
-#define VS_TRIG_STEP4                                                                                           \
-    "ldrd %[a], %[b], [%[p]], #8\n\t"                                                                             \
-    "strd %[a], %[b], [%[d]], #8\n\t"                                                                             \
+#define VS_TRIG_STEP8                                                                                           \
+    "ldmia %[p]!, {%[a], %[b], %[c], %[d]}\n\t"                                                                 \
+    "stmia %[q]!, {%[a], %[b], %[c], %[d]}\n\t"                                                                 \
     "smlad %[s1], %[a], %[one], %[s1]\n\t"                                                                        \
     "smlald %[lo], %[hi], %[a], %[a]\n\t"                                                                         \
     "smlad %[s1], %[b], %[one], %[s1]\n\t"                                                                        \
     "smlald %[lo], %[hi], %[b], %[b]\n\t"                                                                         \
+    "smlad %[s1], %[c], %[one], %[s1]\n\t"                                                                        \
+    "smlald %[lo], %[hi], %[c], %[c]\n\t"                                                                         \
+    "smlad %[s1], %[d], %[one], %[s1]\n\t"                                                                        \
+    "smlald %[lo], %[hi], %[d], %[d]\n\t"                                                                         \
     "ssub16 %[t], %[a], %[b]\n\t"                                                                                 \
     "sel %[t], %[a], %[b]\n\t"                                                                                    \
     "sel %[a], %[b], %[a]\n\t"                                                                                    \
-    "ssub16 %[b], %[t], %[mx]\n\t"                                                                                \
+    "ssub16 %[b], %[c], %[d]\n\t"                                                                                 \
+    "sel %[b], %[c], %[d]\n\t"                                                                                    \
+    "sel %[c], %[d], %[c]\n\t"                                                                                    \
+    "ssub16 %[d], %[t], %[b]\n\t"                                                                                 \
+    "sel %[t], %[t], %[b]\n\t"                                                                                    \
+    "ssub16 %[d], %[c], %[a]\n\t"                                                                                 \
+    "sel %[a], %[a], %[c]\n\t"                                                                                    \
+    "ssub16 %[d], %[t], %[mx]\n\t"                                                                                \
     "sel %[mx], %[t], %[mx]\n\t"                                                                                  \
-    "ssub16 %[b], %[mn], %[a]\n\t"                                                                                \
+    "ssub16 %[d], %[mn], %[a]\n\t"                                                                                \
     "sel %[mn], %[a], %[mn]\n\t"
     __asm__ volatile("tst %[n], #1\n\t"
-                     "beq 2f\n\t" VS_TRIG_STEP4 VS_TRIG_STEP4 "subs %[n], %[n], #1\n\t"
+                     "beq 2f\n\t" VS_TRIG_STEP8 "subs %[n], %[n], #1\n\t"
                      "beq 3f\n\t"
-                     "2:\n\t" VS_TRIG_STEP4 VS_TRIG_STEP4 VS_TRIG_STEP4 VS_TRIG_STEP4 "subs %[n], %[n], #2\n\t"
+                     "2:\n\t" VS_TRIG_STEP8 VS_TRIG_STEP8 "subs %[n], %[n], #2\n\t"
                      "bne 2b\n\t"
                      "3:\n\t"
-                     : [p] "+r"(x), [d] "+r"(dst), [n] "+r"(n8), [s1] "+r"(s1), [lo] "+r"(s2lo), [hi] "+r"(s2hi),
-                       [mx] "+r"(mx), [mn] "+r"(mn), [a] "=&r"(a), [b] "=&r"(b), [t] "=&r"(t)
+                     : [p] "+r"(p), [q] "+r"(q), [n] "+r"(n), [s1] "+r"(s1), [lo] "+r"(lo), [hi] "+r"(hi),
+                       [mx] "+r"(mx), [mn] "+r"(mn), [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d),
+                       [t] "=&r"(t)
                      : [one] "r"(one)
                      : "cc", "memory");
-#undef VS_TRIG_STEP4
+#undef VS_TRIG_STEP8
     st->s1 = s1;
-    st->s2 = (int64_t)(((uint64_t)s2hi << 32) | s2lo);
+    st->s2 = (int64_t)(((uint64_t)hi << 32) | lo);
     /* Lane reduction with the same instructions: compare each packed value with itself rotated by 16 bits,
      * so both halfwords end up holding the larger (smaller) lane. */
+    uint32_t u, v;
     __asm__("ror %[t], %[mx], #16\n\t"
             "ssub16 %[a], %[mx], %[t]\n\t"
             "sel %[mx], %[mx], %[t]\n\t"
             "ror %[t], %[mn], #16\n\t"
             "ssub16 %[a], %[t], %[mn]\n\t"
             "sel %[mn], %[mn], %[t]\n\t"
-            : [mx] "+r"(mx), [mn] "+r"(mn), [t] "=&r"(t), [a] "=&r"(a)
+            : [mx] "+r"(mx), [mn] "+r"(mn), [t] "=&r"(u), [a] "=&r"(v)
             :
             : "cc");
     const int32_t bigger = (int16_t)(mx & 0xFFFFu), smaller = (int16_t)(mn & 0xFFFFu);
