@@ -424,12 +424,14 @@ def test_cancel_stops_the_child_and_a_new_job_can_start(env: dict[str, Path]) ->
     assert not at.exception, [e.value for e in at.exception]
     job = rj.latest(env["jobs"])
     assert job is not None and rj.status(job).running
-    # Once the child has written its own status (it is importing TensorFlow or computing features by then).
-    wait_for(lambda: rj.status(job).stage != "starting", "the job process starting")
+    # In the middle of training (TensorFlow loaded, epochs running): the hardest moment to stop it cleanly.
+    wait_for(lambda: "epoch" in rj.status(job).stage, "the job reaching its training epochs")
     pid = int(rj._read_json(job / rj.STATUS_FILE)["pid"])  # type: ignore[index]
     assert rj._alive(pid)
     at.run()
+    t0 = time.monotonic()
     at.button(key="rt-cancel").click().run()
+    print(f"\ncancel during '{rj.status(job).stage}': page returned in {time.monotonic() - t0:.2f} s")
     assert not at.exception, [e.value for e in at.exception]
     assert not rj._alive(pid)  # cancel() returns once the child is gone
     with pytest.raises(ProcessLookupError):
