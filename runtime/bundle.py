@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from vibsentry.dsp.params import FeatureParams
 from vibsentry.errors import BundleError, VibsentryError
+from vibsentry.fileio import exchange_paths
 from vibsentry.runtime.alarm import AlarmRule
 
 FORMAT = "vibsentry.bundle"
@@ -144,7 +145,9 @@ def save_bundle(
         for p in tmp.iterdir():
             with open(p, "rb") as fh:
                 os.fsync(fh.fileno())
-        if out.exists():
+        if out.exists() and exchange_paths(tmp, out):
+            shutil.rmtree(tmp, ignore_errors=True)  # the old bundle, swapped out in one step
+        elif out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             os.replace(out, old)
             try:

@@ -73,3 +73,33 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str, *, fsync: bool
         with atomic_open(path, "wb", fsync=fsync) as fh:
             fh.write(data)
     return Path(path)
+
+
+def exchange_paths(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Swap two existing paths (e.g. two folders) in one atomic step; False when the system cannot.
+
+    Linux ``renameat2(..., RENAME_EXCHANGE)`` (glibc >= 2.28; most local file systems): there is no instant at
+    which neither name exists, so a kill cannot strand the old folder under a temporary name, which two
+    ``os.replace`` calls in a row can. Returns False (nothing changed) where the call or the flag is missing
+    (another OS, an old libc, a file system without exchange); the caller then falls back to two renames.
+    """
+    import ctypes
+    import errno
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2  # <fcntl.h> AT_FDCWD, <linux/fs.h> RENAME_EXCHANGE
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), os.fsdecode(a), None, os.fsdecode(b))

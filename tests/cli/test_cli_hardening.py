@@ -330,6 +330,8 @@ def test_save_bundle_interrupted_after_the_old_one_was_moved_aside_puts_it_back(
         real(src, dst)
 
     monkeypatch.setattr(B.os, "replace", replace)
+    # The two-rename path runs where the system cannot exchange two folders in one step.
+    monkeypatch.setattr(B, "exchange_paths", lambda a, b: False)
     with pytest.raises(BundleError if fault is OSError else KeyboardInterrupt):
         B.save_bundle(
             tmp_path / "b",
@@ -341,3 +343,48 @@ def test_save_bundle_interrupted_after_the_old_one_was_moved_aside_puts_it_back(
     monkeypatch.undo()
     only_the_old_bundle(tmp_path, before)
     assert B.check_replaceable(tmp_path / "b") == tmp_path / "b"
+
+
+def test_save_bundle_overwrite_swaps_in_one_step_where_linux_can(tmp_path: Path) -> None:
+    """With renameat2(RENAME_EXCHANGE) there is no moment without a bundle at the name: a kill cannot strand
+    the old one under a temporary name. Every step is checked: the new bundle in place, no leftovers."""
+    import sys
+
+    from vibsentry.fileio import exchange_paths
+    from vibsentry.runtime import bundle as B
+
+    a, b = tmp_path / "x", tmp_path / "y"
+    a.mkdir()
+    b.mkdir()
+    (a / "f").write_text("a")
+    (b / "f").write_text("b")
+    swapped = exchange_paths(a, b)
+    if not sys.platform.startswith("linux"):
+        assert swapped is False
+        pytest.skip("RENAME_EXCHANGE is Linux-only")
+    assert swapped and (a / "f").read_text() == "b" and (b / "f").read_text() == "a"
+    with pytest.raises(FileNotFoundError):
+        exchange_paths(a, tmp_path / "missing")  # an error is raised, not reported as "cannot"
+
+    fake_bundle(tmp_path / "b")
+    calls: list[str] = []
+    real = B.exchange_paths
+
+    def spy(x: Path, y: Path) -> bool:
+        calls.append(Path(y).name)
+        return real(x, y)
+
+    B_exchange = pytest.MonkeyPatch()
+    B_exchange.setattr(B, "exchange_paths", spy)
+    try:
+        B.save_bundle(
+            tmp_path / "b",
+            meta={"format": B.FORMAT, "format_version": 1},
+            files={"report.md": b"new\n"},
+            overwrite=True,
+        )
+    finally:
+        B_exchange.undo()
+    assert calls == ["b"]
+    assert (tmp_path / "b" / "report.md").read_bytes() == b"new\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
