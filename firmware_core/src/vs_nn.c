@@ -147,8 +147,10 @@ static void widen_reordered(const int8_t *x, uint32_t n4, uint32_t *x16)
 __attribute__((always_inline)) static inline int32_t requant_hi(int32_t acc, int32_t m, int shift)
 {
     if (shift <= -2) {
+        /* |p| <= 2^62, so |top| <= 2^30 and 2 top fits: floor(2 top / 2^(-1 - shift)) == floor(top / 2^(ts - 33)),
+         * and -1 - shift == ~shift is one MVN (the constant -2 is no Thumb-2 immediate). */
         const int32_t top = (int32_t)((uint64_t)((int64_t)acc * m) >> 32);
-        return ((top >> ~(shift + 1)) + 1) >> 1; /* ~(shift + 1) == -2 - shift, two Thumb-2 instructions */
+        return (((int32_t)((uint32_t)top << 1) >> ~shift) + 1) >> 1;
     }
     return vs_nn_requantize_single(acc, m, shift);
 }
@@ -158,6 +160,28 @@ __attribute__((noinline)) static void requant_block(const vs_nn_quant_t *q, uint
 {
     const int32_t off = q->output_offset, lo = q->act_min - off, hi = q->act_max - off;
     const int32_t *const end = acc + k;
+    if (q->per_channel && q->act_min == -128 && q->act_max == 127) {
+        /* No activation (every layer of the autoencoders trained here): clamp(v, lo, hi) + off ==
+         * SSAT8(v + off), |v| <= 2^30 so the sum does not wrap; 2 instructions instead of 8. The offset joins
+         * requant_hi's rounding step: floor((y + 1) / 2) + off == floor((y + 1 + 2 off) / 2). */
+        const int32_t *mul = q->multiplier + o0;
+        const int8_t *sh = q->shift + o0;
+        const int32_t round_off = 1 + 2 * off;
+        do { /* k >= 1 */
+            const int32_t a = *acc++, m = *mul++;
+            const int shift = *sh++;
+            int32_t v;
+            if (shift <= -2) {
+                const int32_t top = (int32_t)((uint64_t)((int64_t)a * m) >> 32);
+                v = (((int32_t)((uint32_t)top << 1) >> ~shift) + round_off) >> 1;
+            } else {
+                v = vs_nn_requantize_single(a, m, shift) + off;
+            }
+            __asm__("ssat %0, #8, %1" : "=r"(v) : "r"(v));
+            *out++ = (int8_t)v;
+        } while (acc != end);
+        return;
+    }
     /* Clamped before the offset is added (same result: the bounds moved by it), one register fewer. */
     if (q->per_channel) {
         const int32_t *mul = q->multiplier + o0;
