@@ -715,8 +715,12 @@ def retrain_progress(job: str) -> None:
         f"Job {md_literal(s.job_id)} runs in its own process (log: {md_literal(s.job_dir / rj.LOG_FILE)})."
     )
     if USER.allows("retrain") and st.button("Cancel retraining", key="rt-cancel"):
-        rj.cancel(job)
-        audit("retrain", s.job_id, "ok", "cancelled")
+        if rj.cancel(job):
+            audit("retrain", s.job_id, "ok", "cancelled")
+        else:  # it finished between the last redraw and the click: its result stays
+            audit(
+                "retrain", s.job_id, "refused", f"cancel: the job had already ended ({rj.status(job).state})"
+            )
         st.rerun()
 
 

@@ -347,12 +347,15 @@ def start(
     return jd
 
 
-def cancel(job_dir: str | os.PathLike[str]) -> None:
-    """Stop a running job (SIGTERM to its process group, SIGKILL after 10 s); its outputs are removed."""
+def cancel(job_dir: str | os.PathLike[str]) -> bool:
+    """Stop a running job (SIGTERM to its process group, SIGKILL after 10 s); its outputs are removed.
+
+    Returns False when the job was not running any more (it finished first: nothing is changed).
+    """
     jd = Path(job_dir)
     doc = _read_json(jd / STATUS_FILE) or {}
     if doc.get("state") != "running":
-        return
+        return False
     child = _CHILDREN.pop(str(jd), None)
     pid = child.pid if child is not None else int(doc.get("pid") or 0)
     if pid <= 0 and (jd / PID_FILE).is_file():
@@ -376,6 +379,7 @@ def cancel(job_dir: str | os.PathLike[str]) -> None:
             child.wait()
     _discard_outputs(jd)
     _set_status(jd, "cancelled", str(doc.get("stage", "")), float(doc.get("fraction", 0.0)), "cancelled")
+    return True
 
 
 def comparison(job_dir: str | os.PathLike[str]) -> dict[str, Any] | None:

@@ -438,6 +438,7 @@ def test_cancel_stops_the_child_and_a_new_job_can_start(env: dict[str, Path]) ->
         os.killpg(pid, 0)  # nothing of its process group either
     s = rj.status(job)
     assert s.state == "cancelled" and s.message == "cancelled", s
+    assert rj.cancel(job) is False and rj.status(job).state == "cancelled"  # a second cancel changes nothing
     assert not (job / rj.NEW_BUNDLE).exists() and not list(job.glob(".new*")) and rj.comparison(job) is None
     assert sorted(p.name for p in env["bundles"].iterdir()) == ["pump-v1"]
     assert any(i.startswith("Retrain cancelled") for i in texts(at, "info")), texts(at, "info")
