@@ -13,7 +13,18 @@ instruction, streamed through a FIFO and counted, nothing stored) three times on
 (a) boot + one answered command, (b) ``--frames`` frames of a healthy recording replayed with the trigger idle
 (a threshold no frame reaches, no heartbeat: nothing analysed), (c) the same with every frame analysed.
 Instructions per analysed frame = (c - b) / frames: trigger, framing, features, INT8 model, alarm and the
-SCORE frame. Awake instructions per second of signal = (b - a) or (c - a) divided by the signal's duration;
+SCORE frame.
+
+Determinism. QEMU runs with ``-icount shift=0,align=off,sleep=on``: while the core runs, virtual time is its
+instruction count (1 ns each), so timers fire at the same instructions whatever the host load. Two things
+still follow the host: while the core sleeps waiting for the next byte, virtual time advances with the host
+clock (sleep=off would instead jump to each timer deadline, running the idle tick loop as fast as the host
+can), and when QEMU's I/O thread hands the UART its next byte relative to the guest's instructions decides
+how many wake-ups a block takes. So three parts are counted apart from the rest: the timer handlers (scaled
+to a board's tick rates), wake-ups that only a timer caused (from WFI to WFI with no UART receive interrupt:
+the idle poll, the periodic STATUS), and the main loop's own passes (LOOP_SYMBOLS) together with the replay
+transport. Instructions per analysed frame and the "host-independent" awake rates exclude all of them; the
+awake rates with the transport / loop passes are printed as well (they vary by a few per cent run to run). Awake instructions per second of signal = (b - a) or (c - a) divided by the signal's duration;
 the instructions of the UART receive path (the replayed samples arriving over the emulated UART: receive
 interrupt + ring push) are reported apart, since on a board the samples come from the sensor interrupt
 instead (a DMA transfer per sample, not emulated by QEMU 7.2, so not counted here).
@@ -61,6 +72,15 @@ RX_SYMBOLS = {
     "stm32": ("USART1_IRQHandler", *_TRANSPORT),
     "rv32": ("trap_handler", "uart_isr", *_TRANSPORT),
 }
+#: The main loop's own pass (vs_node_run: poll, look for work, sleep; the uptime's 64-bit division). It runs
+#: once per wake-up, and how many wake-ups a block of bytes takes follows the host (when QEMU's I/O thread
+#: hands the UART the next byte relative to the guest's instructions), so it is counted apart.
+LOOP_SYMBOLS = (
+    "main", "vs_node_poll", "vs_node_has_work", "vs_platform_sleep_until_event", "vs_platform_clock_us",
+    "vs_platform_watchdog_feed", "board_watchdog_feed", "__aeabi_uldivmod", "__udivdi3",
+)  # fmt: skip
+#: The UART receive interrupt handlers (a wake-up that runs one brought bytes from the host).
+RX_ISR = {"stm32": ("USART1_IRQHandler",), "rv32": ("uart_isr",)}
 #: Periodic timer interrupts. Without -icount QEMU's timers follow the host clock, and a traced run lasts far
 #: longer than the signal it replays, so these are counted apart and scaled to the ticks a board takes per
 #: second of signal (SysTick at 1 kHz; TIM2 / the CLINT tick at the block rate 12000 / 64).
@@ -116,9 +136,23 @@ class TraceCounter:
     """Counts QEMU exec-trace lines from a FIFO: in total, in the ``rx`` functions, and per timer handler
     (instructions and entries)."""
 
-    def __init__(self, fifo: Path, rx: list[tuple[int, int]], timers: dict[str, tuple[int, int]]) -> None:
+    def __init__(
+        self,
+        fifo: Path,
+        rx: list[tuple[int, int]],
+        timers: dict[str, tuple[int, int]],
+        wfi: frozenset[int] = frozenset(),
+        rx_isr: list[tuple[int, int]] | None = None,
+        loop: list[tuple[int, int]] | None = None,
+    ) -> None:
         self.total = 0
         self.rx = 0
+        self.idle_wake = 0  # instructions of wake-ups that only a timer caused (see _run)
+        self.idle_wakes = 0
+        self._wfi = wfi
+        self._rx_isr = rx_isr or []
+        self._loop = loop or []
+        self.loop = 0  # instructions of the main loop's passes (LOOP_SYMBOLS), idle wake-ups excluded
         self.timer_instr = dict.fromkeys(timers, 0)
         self.timer_entries = dict.fromkeys(timers, 0)
         self._rx = rx
@@ -128,9 +162,18 @@ class TraceCounter:
         self._t.start()
 
     def _run(self) -> None:
-        spans = [r for r in self._rx] + list(self._timers.values())
+        spans = [r for r in self._rx] + list(self._timers.values()) + list(self._loop)
         lo = min((a for a, _ in spans), default=0)
         hi = max((b for _, b in spans), default=0)
+        # A wake-up segment runs from one WFI to the next. When only a timer interrupt woke the core (no
+        # UART receive interrupt in the segment), the main loop's pass that follows (poll, find
+        # nothing, sleep again; the periodic STATUS) is paced by the virtual clock, whose idle periods follow
+        # the host's speed even under -icount: counted apart (idle_wake) like the timer handlers.
+        seg = seg_rx_instr = seg_loop = 0
+        seg_rx = seg_timer = False
+        loop = self._loop
+        wfi = self._wfi
+        rx_isr = self._rx_isr
         with open(self._fifo, "rb", buffering=1 << 20) as f:
             for line in f:
                 if not line.startswith(b"Trace"):
@@ -140,15 +183,35 @@ class TraceCounter:
                 if i < 0:
                     continue
                 pc = int(line[i + 1 : line.find(b"/", i + 1)], 16)
+                if pc in wfi:
+                    if seg_timer and not seg_rx:
+                        self.idle_wake += seg + 1
+                        self.idle_wakes += 1
+                        self.rx -= seg_rx_instr  # the poll's look at an empty receive ring
+                    else:
+                        self.loop += seg_loop
+                    seg = seg_rx_instr = seg_loop = 0
+                    seg_rx = seg_timer = False
+                    continue
                 if not lo <= pc < hi:
+                    seg += 1
                     continue
                 if any(a <= pc < b for a, b in self._rx):
                     self.rx += 1
+                    seg_rx_instr += 1
+                    if not seg_rx and any(a <= pc < b for a, b in rx_isr):
+                        seg_rx = True
                     continue
                 for name, (a, b) in self._timers.items():
                     if a <= pc < b:
                         self.timer_instr[name] += 1
                         self.timer_entries[name] += pc == a
+                        seg_timer = True
+                        break
+                else:
+                    seg += 1
+                    if any(a <= pc < b for a, b in loop):
+                        seg_loop += 1
 
     def join(self) -> None:
         self._t.join(60)
@@ -162,6 +225,29 @@ class Run:
         float  # timer interrupt instructions per second of signal on a board (scaled, see TIMER_SYMBOLS)
     )
     scores: int
+    idle_wakes: int  # timer-only wake-ups (excluded from total, see TraceCounter)
+    loop: int  # of total, the main loop's passes (LOOP_SYMBOLS)
+
+    @property
+    def work(self) -> int:
+        """Instructions that do not depend on the host's timing: total without transport and loop passes."""
+        return self.total - self.transport - self.loop
+
+
+def wfi_addresses(elf: Path, objdump: str) -> frozenset[int]:
+    """Addresses of the image's WFI instructions (where the core goes to sleep)."""
+    out = subprocess.run([objdump, "-d", str(elf)], capture_output=True, text=True, check=True).stdout
+    return frozenset(
+        int(line.split(":")[0], 16) for line in out.splitlines() if "\twfi" in line and ":" in line
+    )
+
+
+#: Virtual time driven by the instruction count (1 ns per instruction, no alignment to the host clock), so the
+#: timers tick at the same instructions whatever the host load while the core runs. While it sleeps waiting for
+#: the host's next byte, virtual time still follows the host clock (sleep=on; sleep=off would warp to each
+#: timer deadline and run the idle tick loop as fast as the host allows): those timer-only wake-ups are
+#: excluded from the counts (TraceCounter).
+ICOUNT = ["-icount", "shift=0,align=off,sleep=on"]
 
 
 def run_once(elf: Path, t: qemu.Target, ident: qemu.NodeIdent, x: np.ndarray | None, work: Path) -> Run:
@@ -174,9 +260,23 @@ def run_once(elf: Path, t: qemu.Target, ident: qemu.NodeIdent, x: np.ndarray | N
     nm = f"{t.toolchain}nm"
     timers = dict(zip(TIMER_SYMBOLS[t.name], symbol_ranges(img, nm, TIMER_SYMBOLS[t.name]), strict=True))
     # (every timer symbol exists in its image: zip(strict=True) fails loudly otherwise)
-    counter = TraceCounter(fifo, symbol_ranges(img, nm, RX_SYMBOLS[t.name]), timers)
+    wfi = wfi_addresses(img, f"{t.toolchain}objdump")
+    assert wfi, f"no wfi instruction in {img}"
+    rx_isr = symbol_ranges(img, nm, RX_ISR[t.name])
+    assert rx_isr, f"no UART receive interrupt handler in {img}"
+    counter = TraceCounter(
+        fifo,
+        symbol_ranges(img, nm, RX_SYMBOLS[t.name]),
+        timers,
+        wfi,
+        rx_isr,
+        symbol_ranges(img, nm, LOOP_SYMBOLS),
+    )
     node = qemu.QemuNode(
-        img, target=t, workdir=work, extra_args=["-singlestep", "-d", "exec,nochain", "-D", str(fifo)]
+        img,
+        target=t,
+        workdir=work,
+        extra_args=[*ICOUNT, "-singlestep", "-d", "exec,nochain", "-D", str(fifo)],
     )
     with node:
         assert node.wait_for(lambda fr: len(fr) > 0, 120), "no HELLO"
@@ -189,8 +289,8 @@ def run_once(elf: Path, t: qemu.Target, ident: qemu.NodeIdent, x: np.ndarray | N
     counter.join()
     per_tick = {k: counter.timer_instr[k] / max(1, counter.timer_entries[k]) for k in timers}
     timer_per_s = sum(per_tick[k] * TICKS_PER_S[k] for k in timers)
-    total = counter.total - sum(counter.timer_instr.values())
-    return Run(total, counter.rx, timer_per_s, scores)
+    total = counter.total - sum(counter.timer_instr.values()) - counter.idle_wake
+    return Run(total, counter.rx, timer_per_s, scores, counter.idle_wakes, counter.loop)
 
 
 def main() -> int:
@@ -252,9 +352,10 @@ def main() -> int:
             idle = run_once(images[name], t, qemu.NodeIdent(9, trigger_rms_g=1000.0, heartbeat_frames=0), x,
                             Path(tmp) / "b")  # fmt: skip
             busy = run_once(images[name], t, qemu.NodeIdent(9), x, Path(tmp) / "c")
-        per_frame = (busy.total - idle.total) / max(1, busy.scores)
+        per_frame = (busy.work - idle.work) / max(1, busy.scores)
         print(f"[{name}] runs: boot {base}\n    idle {idle}\n    busy {busy}")
-        print(f"[{name}] instructions per analysed frame: {per_frame:,.0f}")
+        print(f"[{name}] instructions per analysed frame: {per_frame:,.0f} (replay transport and main-loop "
+              f"passes excluded; with them {(busy.total - idle.total) / max(1, busy.scores):,.0f})")  # fmt: skip
         for label, run in (("idle", idle), ("busy", busy)):
             awake = (run.total - base.total) / seconds + run.timer_per_s
             node_only = awake - (run.transport - base.transport) / seconds
@@ -263,6 +364,9 @@ def main() -> int:
             print(f"[{name}] trigger {label}: {awake / 1e6:.2f} M instr/s awake (replay transport included) -> "
                   f"asleep {asleep:.1%} at {t.core_hz / 1e6:.0f} MHz; node alone (without the replay transport) "
                   f"{node_only / 1e6:.2f} M instr/s -> asleep {asleep_node:.1%}")  # fmt: skip
+            work = (run.work - base.work) / seconds + run.timer_per_s
+            print(f"[{name}] trigger {label}: host-independent part (no transport, no main-loop passes) "
+                  f"{work / 1e6:.3f} M instr/s -> asleep {1 - work / t.core_hz:.2%}")  # fmt: skip
         if name == "stm32":
             t_frame = per_frame / t.core_hz
             print(f"[stm32] awake time per analysed frame at 168 MHz, CPI 1: {t_frame * 1e6:.0f} us "
