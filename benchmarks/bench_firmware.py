@@ -24,7 +24,9 @@ how many wake-ups a block takes. So three parts are counted apart from the rest:
 to a board's tick rates), wake-ups that only a timer caused (from WFI to WFI with no UART receive interrupt:
 the idle poll, the periodic STATUS), and the main loop's own passes (LOOP_SYMBOLS) together with the replay
 transport. Instructions per analysed frame and the "host-independent" awake rates exclude all of them; the
-awake rates with the transport / loop passes are printed as well (they vary by a few per cent run to run). Awake instructions per second of signal = (b - a) or (c - a) divided by the signal's duration;
+awake rates with the transport / loop passes are printed as well. Measured 2026-12-06: RV32 per-frame counts
+repeat within 0.05 % (also under a CPU hog); the STM32's still varied by 20 % over three runs, cause not
+found (docs/firmware.md, "Determinism"). Awake instructions per second of signal = (b - a) or (c - a) divided by the signal's duration;
 the instructions of the UART receive path (the replayed samples arriving over the emulated UART: receive
 interrupt + ring push) are reported apart, since on a board the samples come from the sensor interrupt
 instead (a DMA transfer per sample, not emulated by QEMU 7.2, so not counted here).
