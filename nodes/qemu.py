@@ -255,8 +255,10 @@ class QemuNode:
     on_bytes : callable or None
         Called from the reader thread with every chunk of bytes the node sends (e.g. ``PtyPort.write``).
     icount : bool
-        Run QEMU with ``-icount shift=0`` (one instruction = 1 ns of virtual time): deterministic instruction
-        counts for the benchmarks, slower wall time.
+        Run QEMU with ``-icount shift=0`` (one instruction = 1 ns of virtual time), so the node's timers follow
+        its own instructions rather than the host clock. This alone does not make a replayed run's
+        instruction count repeatable: samples still arrive at host speed (see ``benchmarks/bench_firmware.py``,
+        which counts timer-only wake-ups and main-loop passes apart).
     extra_args : sequence of str
         Appended to the QEMU command line (e.g. ``-d exec`` tracing in the benchmarks).
 
