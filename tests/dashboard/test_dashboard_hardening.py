@@ -180,7 +180,14 @@ def test_acknowledged_banner_renders_literally_in_chromium(tmp_path: Path) -> No
     Markdown) as plain text: no <a>, no <img>, no request to either URL."""
     from selenium.webdriver.common.by import By
 
-    from tests.support.browser import chrome, require_browser, served_dashboard, wait_for_js, wait_idle
+    from tests.support.browser import (
+        chrome,
+        click_when_clear,
+        require_browser,
+        served_dashboard,
+        wait_for_js,
+        wait_idle,
+    )
     from vibsentry.dashboard.server import dashboard_env
 
     require_browser()
@@ -193,7 +200,7 @@ def test_acknowledged_banner_renders_literally_in_chromium(tmp_path: Path) -> No
             driver.get(f"{url}/?view=alarms")
             wait_idle(driver, need_css=".st-key-ack-note input")
             driver.find_element(By.CSS_SELECTOR, ".st-key-ack-note input").send_keys("bearing checked")
-            driver.find_element(By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button').click()
+            click_when_clear(driver, '[data-testid="stFormSubmitButton"] button')
             banner = wait_for_js(
                 driver,
                 "const a = Array.from(document.querySelectorAll('[data-testid=\"stAlert\"]'))"

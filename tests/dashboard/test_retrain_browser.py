@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from tests.dashboard.test_retrain_dashboard import export_manifest, fault_store, old_bundle
-from tests.support.browser import chrome, require_browser, served_dashboard, wait_for_js, wait_idle
+from tests.support.browser import (
+    chrome,
+    click_when_clear,
+    require_browser,
+    served_dashboard,
+    wait_for_js,
+    wait_idle,
+)
 from vibsentry.dashboard import retrain_job as rj
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_tf]
@@ -24,7 +31,6 @@ PROGRESS = "return Array.from(document.querySelectorAll('[role=progressbar]')).m
 def test_page_stays_responsive_while_training(tmp_path: Path) -> None:
     require_browser()
     pytest.importorskip("tensorflow", reason="training needs the 'train' extra")
-    from selenium.webdriver.common.by import By
 
     work = old_bundle()
     store = fault_store(tmp_path / "s.sqlite")
@@ -45,7 +51,7 @@ def test_page_stays_responsive_while_training(tmp_path: Path) -> None:
     with served_dashboard(env, tmp_path / "dashboard.log") as url, chrome(height=1800) as driver:
         driver.get(f"{url}/?view=retrain")
         wait_idle(driver, need_css=START)
-        driver.find_element(By.CSS_SELECTOR, START).click()
+        click_when_clear(driver, START)
         t0 = time.monotonic()
         first = wait_for_js(driver, PROGRESS, what="progress bar", timeout_s=60)
         job = rj.latest(jobs)

@@ -116,6 +116,30 @@ def wait_for_js(driver: Any, script: str, *, what: str, timeout_s: float = 180.0
         time.sleep(0.2)
 
 
+def click_when_clear(driver: Any, css: str, *, timeout_s: float = 120.0) -> None:
+    """A real click on the first element matching ``css`` once nothing covers it.
+
+    Streamlit re-lays the page out while scripts and fragments rerun (a status line or a new paragraph can
+    slide over a button for a moment): scroll the element to the middle of the window and click; a click
+    another element would receive is retried until ``timeout_s`` (AssertionError naming ``css``)."""
+    from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            el = driver.find_element(By.CSS_SELECTOR, css)
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", el)
+            el.click()
+            return
+        except (ElementClickInterceptedException, StaleElementReferenceException) as exc:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{css} still covered or replaced after {timeout_s} s: {exc.msg}"
+                ) from None
+            time.sleep(0.3)
+
+
 @contextlib.contextmanager
 def served_dashboard(env: Mapping[str, str], log_path: Path, *, attempts: int = 3) -> Iterator[str]:
     """Serve the dashboard with ``env`` on a free port; yields its base URL; stops it afterwards.
