@@ -33,6 +33,18 @@ DATASETS = Path(
 )
 
 
+def _drive_end(path: Path) -> tuple[np.ndarray, float] | None:
+    """A CWRU record's drive-end signal (float64) and the rpm it states; None when either is not there once."""
+    from scipy.io import loadmat
+
+    mat = loadmat(path)
+    de = [k for k in mat if k.endswith("_DE_time")]
+    rpm_key = [k for k in mat if k.endswith("RPM")]
+    if len(de) != 1 or len(rpm_key) != 1:
+        return None
+    return np.ravel(mat[de[0]]).astype(np.float64), float(np.ravel(mat[rpm_key[0]])[0])
+
+
 def _best(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
     # CPU time of this process: on a shared machine wall time mostly measures the neighbours.
     best = float("inf")
@@ -66,7 +78,6 @@ _WANT = {"inner": "inner_race", "outer": "outer_race", "ball": "ball", "normal":
 
 
 def hit_rates() -> None:
-    from scipy.io import loadmat
 
     folder = DATASETS / "cwru"
     files = sorted(folder.glob("*.mat")) if folder.is_dir() else []
@@ -79,13 +90,10 @@ def hit_rates() -> None:
     }
     misses: list[str] = []
     for path in files:
-        mat = loadmat(path)
-        de = [k for k in mat if k.endswith("_DE_time")]
-        rpm_key = [k for k in mat if k.endswith("RPM")]
-        if len(de) != 1 or len(rpm_key) != 1:
+        rec = _drive_end(path)
+        if rec is None:
             continue
-        x = np.ravel(mat[de[0]]).astype(np.float32)
-        rpm = float(np.ravel(mat[rpm_key[0]])[0])
+        x, rpm = rec[0].astype(np.float32), rec[1]
         fs = 48000.0 if path.name.startswith(("48k", "normal")) else 12000.0  # 97.mat is 48 kHz (MANIFEST.md)
         truth = _truth(path.name)
         for mode, kw in (
@@ -116,7 +124,6 @@ def ball_band_scan() -> None:
     (``diagnose(band=...)``) and the bearing combs' evidence scores compared: in how many bands the 2xBSF comb
     is the strongest of BPFO/BPFI/2xBSF/FTF, and which comb wins in the band with the strongest comb overall.
     """
-    from scipy.io import loadmat
 
     files = sorted((DATASETS / "cwru").glob("12k_Drive_End_B0*.mat"))
     if not files:
@@ -125,13 +132,10 @@ def ball_band_scan() -> None:
     print("\nCWRU ball records: bearing comb evidence in every band of kurtogram levels 1-3 (stated rpm)")
     print(f"{'record':<30}{'kurtogram band':>16}{'2xBSF strongest in':>22}   strongest comb anywhere")
     for path in files:
-        mat = loadmat(path)
-        de = [k for k in mat if k.endswith("_DE_time")]
-        rpm_key = [k for k in mat if k.endswith("RPM")]
-        if len(de) != 1 or len(rpm_key) != 1:
+        rec = _drive_end(path)
+        if rec is None:
             continue
-        x = np.ravel(mat[de[0]]).astype(np.float64)
-        rpm = float(np.ravel(mat[rpm_key[0]])[0])
+        x, rpm = rec
         d0 = diagnose(x, sample_rate=12000.0, rpm=rpm)
         kg, min_bw = d0.kurtogram, 3.0 * max(d0.defect_hz["bpfi"], 2.0 * d0.defect_hz["bsf"])
         n_bands = n_ball = 0
