@@ -448,18 +448,18 @@ def raw_request_section(node: int) -> None:
     if not USER.allows("request_raw"):
         return
     st.subheader("Request raw capture")
-    rate, known = rr.node_rate_hz(SOURCE, node)
+    rate = rr.node_rate_hz(SOURCE, node)
     with st.form(f"raw-{node}"):
         seconds = st.number_input(
             "Length (s)", value=1.0, step=0.5, format="%.2f", key=f"raw-seconds-{node}",
-            help=f"{rr.MIN_SECONDS:g} to {rr.MAX_SECONDS:g} s at {rate:g} Hz"
-            + ("" if known else " (assumed: no capture of this node stored yet)"),
+            help=f"{rr.MIN_SECONDS:g} to {rr.MAX_SECONDS:g} s at {rate.rate_hz:g} Hz ({rate.note()})",
         )  # fmt: skip
+        st.caption(f"Samples are counted at {rate.rate_hz:g} Hz: {rate.note()}.")
         go = st.form_submit_button("Request raw capture", key=f"raw-go-{node}")
     if go:
         target = f"node {node}"
         try:
-            n = rr.samples_for(float(seconds), rate)
+            n = rr.samples_for(float(seconds), rate.rate_hz)
             reply = rr.request_raw(SETTINGS["gateway_dir"], node, n)
         except VibsentryError as exc:
             audit("request_raw", target, "refused", str(exc))

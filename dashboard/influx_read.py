@@ -126,6 +126,13 @@ class InfluxSource:
                 d = row(r)
                 d[field] = r["last"]
                 d["last_seen_ns"] = max(d["last_seen_ns"], int(r["time"]))
+        # The newest HELLO's announced rate; a node whose machine tag changed has one row per tag value.
+        for r in self._q(
+            f"SELECT last(sample_rate_hz) FROM {IS.M_STATUS} WHERE kind = 'hello' GROUP BY node, machine"
+        ):
+            d = row(r)
+            if int(r["time"]) >= (d.get("sample_rate_ns") or -1):
+                d["sample_rate_hz"], d["sample_rate_ns"] = r["last"], int(r["time"])
         df = pd.DataFrame([out[k] for k in sorted(out)], columns=list(NODE_COLUMNS))
         df["hash_mismatch"] = df["hash_mismatch"].fillna(False).astype(bool)
         return df

@@ -78,10 +78,13 @@ FLEET_COLUMNS: tuple[str, ...] = (
     "site",
     "gateway",
 )
-#: Columns of :meth:`Source.nodes` (the ``nodes`` table of the SQLite store).
+#: Columns of :meth:`Source.nodes` (the ``nodes`` table of the SQLite store). ``sample_rate_hz`` is the rate
+#: (Hz) announced in the node's newest HELLO (0.0: that HELLO announced no usable rate; NaN/None: no HELLO
+#: stored since stores kept it) and ``sample_rate_ns`` that HELLO's time (UTC ns).
 NODE_COLUMNS: tuple[str, ...] = (
     "node", "machine", "fw_version", "feature_hash", "model_hash", "hash_mismatch", "last_seen_ns",
     "last_score", "last_threshold", "last_alarm_state", "last_velocity_rms", "site", "gateway",
+    "sample_rate_hz", "sample_rate_ns",
 )  # fmt: skip
 TREND_COLUMNS: tuple[str, ...] = (
     "time",
@@ -290,11 +293,11 @@ class SqliteSource:
                 raise StoreError(f"{self.path}: query failed ({exc})") from None
 
     def nodes(self) -> pd.DataFrame:
-        """One row per node: node, machine, fw_version, feature_hash, model_hash, hash_mismatch,
-        last_seen_ns, last_score, last_threshold, last_alarm_state, last_velocity_rms."""
+        """One row per node, columns :data:`NODE_COLUMNS`."""
         cols = list(NODE_COLUMNS)
         have = {r[1] for r in self._query("PRAGMA table_info(nodes)")}
-        # site/gateway (MQTT fleets) were added to the store later: NULL in a file no newer writer opened.
+        # site/gateway (MQTT fleets) and sample_rate_* (HELLO's rate) were added to the store later: NULL in
+        # a file no newer writer opened.
         sel = [c if c in have else f"NULL AS {c}" for c in cols]
         rows = self._query(f"SELECT {', '.join(sel)} FROM nodes ORDER BY node")
         return pd.DataFrame(rows, columns=cols)

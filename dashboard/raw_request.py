@@ -12,11 +12,13 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from vibsentry import protocol as vp
 from vibsentry.dashboard import queries as q
 from vibsentry.dashboard.gateway.commands import SOCKET_NAME
 from vibsentry.dashboard.gateway.deploy import GatewayLink, LinkLost
+from vibsentry.dashboard.store.records import announced_rate
 from vibsentry.errors import DeployError, UsageError
 
 #: Longest capture the page asks for, in seconds. REQUEST_RAW's n_samples is a u32, but every node NACKs
@@ -24,7 +26,8 @@ from vibsentry.errors import DeployError, UsageError
 MAX_SECONDS = 10.0
 #: Shortest capture, in seconds (below this no diagnosis resolves a shaft line).
 MIN_SECONDS = 0.01
-#: Rate assumed for a node with no stored capture yet (FeatureParams' default, the CWRU 12 kHz recordings).
+#: Rate assumed for a node that has announced no rate in HELLO and sent no capture yet (FeatureParams'
+#: default, the CWRU 12 kHz recordings).
 DEFAULT_RATE_HZ = 12000.0
 
 #: NACK reasons in plain words (docs/protocol.md section "NACK reasons").
@@ -48,14 +51,48 @@ class RawReply:
     text: str
 
 
-def node_rate_hz(source: q.Source, node: int) -> tuple[float, bool]:
-    """(sample rate in Hz, known) for ``node``: from its newest stored capture, else :data:`DEFAULT_RATE_HZ`."""
+class NodeRate(NamedTuple):
+    """The rate the page turns seconds into samples with.
+
+    ``rate_hz`` in Hz; ``known`` False when it is :data:`DEFAULT_RATE_HZ` (assumed); ``origin`` where it came
+    from: ``"hello"`` (announced in the node's newest HELLO), ``"capture"`` (the newest stored capture's) or
+    ``"default"``.
+    """
+
+    rate_hz: float
+    known: bool
+    origin: str
+
+    def note(self) -> str:
+        """Where the rate comes from, in plain words, for the form (no rate in it: the caller shows it)."""
+        return {
+            "hello": "the rate the node announced in its latest HELLO",
+            "capture": "the rate of the node's newest stored capture (no stored HELLO of it announces a rate)",
+            "default": "assumed: no stored HELLO of this node announces a rate and it has sent no capture",
+        }[self.origin]
+
+
+def node_rate_hz(source: q.Source, node: int) -> NodeRate:
+    """The sample rate to request ``node``'s capture at, in order of preference: the rate announced in its
+    newest HELLO (``sample_rate_hz`` of :meth:`Source.nodes`, docs/storage.md), the rate of its newest stored
+    capture, else :data:`DEFAULT_RATE_HZ`.
+
+    The HELLO comes first: it is what the node samples at now, while a stored capture may predate a
+    reconfiguration; a node that never sent a capture would otherwise be asked for a 12 kHz sample count.
+    """
+    nodes = source.nodes()
+    mine = nodes[nodes["node"] == int(node)]["sample_rate_hz"]
+    # announced_rate: the stores' rule for a usable rate (finite, positive), else 0.0; NaN for an old store.
+    announced = announced_rate(mine.iloc[0]) if len(mine) else 0.0
+    if announced > 0:
+        return NodeRate(announced, True, "hello")
     caps = source.raw_captures(node, 0, time.time_ns() + 86400 * 10**9)
     if not caps.empty:
         rate = caps.sort_values("start_ns")["sample_rate"].dropna()
-        if not rate.empty and float(rate.iloc[-1]) > 0:
-            return float(rate.iloc[-1]), True
-    return DEFAULT_RATE_HZ, False
+        newest = announced_rate(rate.iloc[-1]) if not rate.empty else 0.0
+        if newest > 0:
+            return NodeRate(newest, True, "capture")
+    return NodeRate(DEFAULT_RATE_HZ, False, "default")
 
 
 def samples_for(seconds: float, rate_hz: float) -> int:

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from vibsentry.config import split_url_credentials
 from vibsentry.dashboard.store import influx_schema as IS
 from vibsentry.dashboard.store.base import Store
-from vibsentry.dashboard.store.records import STATUS_KINDS, Record, raw_scale
+from vibsentry.dashboard.store.records import STATUS_KINDS, Record, announced_rate, raw_scale
 from vibsentry.errors import StoreError, StoreRejected
 
 #: Lines per HTTP request; InfluxDB recommends batches of about 5000 points.
@@ -134,6 +134,8 @@ def record_points(r: Record) -> Iterator[Any]:
                 p = p.field(key, str(f[key]))
         if f.get("uptime_ms") is not None:
             p = p.field("uptime_ms", int(f["uptime_ms"]))
+        if k == "hello" and "sample_rate_hz" in f:  # always a float: a field keeps one type per shard
+            p = p.field("sample_rate_hz", announced_rate(f["sample_rate_hz"]))
         for name, value in dict(f.get("counters") or {}).items():
             p = p.field(f"{IS.COUNTER_PREFIX}{name}", int(value))
         p = p.field("hash_mismatch", bool(f.get("hash_mismatch")))

@@ -4,7 +4,9 @@ The gateway turns protocol messages into records (``vibsentry.dashboard.gateway.
 records, so a store never depends on the wire format. ``fields`` per kind:
 
 - ``hello`` / ``status``: ``fw_version``, ``feature_hash``, ``model_hash`` (str), ``uptime_ms`` (int),
-  ``machine`` (str or None), ``counters`` (dict str -> int), ``hash_mismatch`` (bool), ``port`` (str)
+  ``machine`` (str or None), ``counters`` (dict str -> int), ``hash_mismatch`` (bool), ``port`` (str);
+  ``hello`` also ``sample_rate_hz`` (float, the accelerometer rate the node announces; stored through
+  :func:`announced_rate`)
 - ``health`` (HEALTH), ``model`` (MODEL_STATUS), ``baseline`` (BASELINE_PROGRESS): stored like ``status``
   (same fields, mostly ``counters``; ``model`` also ``model_hash``), under their own kind so that a HEALTH sent
   in the same microsecond as its STATUS never shares a storage key with it
@@ -76,6 +78,17 @@ def raw_scale(value: Any) -> float:
     except (TypeError, ValueError):
         return 0.0
     return f if math.isfinite(f) and f != 0.0 else 0.0
+
+
+def announced_rate(value: Any) -> float:
+    """A HELLO's ``sample_rate_hz`` as stored: the node's value in Hz when finite and positive, else 0.0.
+
+    0.0 marks "this HELLO announced no usable rate" in both stores (as :func:`raw_scale` does for a scale), so
+    a later HELLO without a usable rate replaces an earlier one instead of leaving a stale rate behind, and
+    readers fall back to the newest capture's rate.
+    """
+    f = raw_scale(value)  # finite and non-zero, else 0.0; a rate must also be positive
+    return f if f > 0.0 else 0.0
 
 
 def finite_or_none(value: Any) -> float | None:

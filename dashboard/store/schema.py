@@ -70,7 +70,9 @@ DDL: tuple[str, ...] = (
         last_alarm_state INTEGER,
         last_velocity_rms REAL,
         site          TEXT,
-        gateway       TEXT
+        gateway       TEXT,
+        sample_rate_hz REAL,
+        sample_rate_ns INTEGER
     )""",
     f"""CREATE TABLE IF NOT EXISTS {T_SCORES} (
         node          INTEGER NOT NULL,
@@ -194,6 +196,10 @@ DDL: tuple[str, ...] = (
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     (T_NODES, "site", "TEXT"),  # MQTT fleet: the publishing gateway's site and name (vibsentry collect)
     (T_NODES, "gateway", "TEXT"),
+    # The rate (Hz) announced in the node's newest HELLO and that HELLO's ts_ns: the dashboard turns seconds
+    # into samples with it (dashboard/raw_request.py). 0.0 when that HELLO announced no usable rate.
+    (T_NODES, "sample_rate_hz", "REAL"),
+    (T_NODES, "sample_rate_ns", "INTEGER"),
 )
 
 

@@ -16,7 +16,14 @@ import numpy as np
 
 from vibsentry.dashboard.store import schema as S
 from vibsentry.dashboard.store.base import Store
-from vibsentry.dashboard.store.records import KINDS, STATUS_KINDS, Record, finite_or_none, raw_scale
+from vibsentry.dashboard.store.records import (
+    KINDS,
+    STATUS_KINDS,
+    Record,
+    announced_rate,
+    finite_or_none,
+    raw_scale,
+)
 from vibsentry.errors import StoreError, StoreRejected
 
 #: Where ``vibsentry ingest`` keeps its SQLite store unless told otherwise.
@@ -121,22 +128,24 @@ class SQLiteStore(Store):
         if not records:
             return
         try:
-            rows, seen, last_score, last_status = self._rows(records)
+            rows, seen, last_score, last_status, last_hello = self._rows(records)
         except (KeyError, TypeError, ValueError) as exc:
             raise StoreRejected(
                 f"{self.path}: malformed record in batch of {len(records)}: {exc!r}"
             ) from None
-        self._commit(records, rows, seen, last_score, last_status)
+        self._commit(records, rows, seen, last_score, last_status, last_hello)
 
-    def _rows(
-        self, records: Sequence[Record]
-    ) -> tuple[dict[str, list[tuple[Any, ...]]], dict[int, list[Any]], dict[int, Record], dict[int, Record]]:
+    def _rows(self, records: Sequence[Record]) -> tuple[
+        dict[str, list[tuple[Any, ...]]], dict[int, list[Any]], dict[int, Record], dict[int, Record],
+        dict[int, Record],
+    ]:  # fmt: skip
         rows: dict[str, list[tuple[Any, ...]]] = {
             k: [] for k in ("score", "alarm", "status", "features", "raw")
         }
         seen: dict[int, list[Any]] = {}  # node -> [first, last, machine, port, site, gateway]
         last_score: dict[int, Record] = {}
         last_status: dict[int, Record] = {}
+        last_hello: dict[int, Record] = {}  # newest HELLO per node: its rate, usable or not, is the one kept
         for r in records:
             f = r.fields
             s = seen.get(r.node)
@@ -197,6 +206,10 @@ class SQLiteStore(Store):
                     )
                 )
                 last_status[r.node] = _merge_status(last_status.get(r.node), r)
+                if k == "hello" and "sample_rate_hz" in f:
+                    prev = last_hello.get(r.node)
+                    if prev is None or r.ts_ns >= prev.ts_ns:
+                        last_hello[r.node] = r
             elif k == "features":
                 vals = np.asarray(f["values"], dtype="<f4")
                 rows["features"].append(
@@ -220,7 +233,7 @@ class SQLiteStore(Store):
                 )
             else:
                 raise StoreRejected(f"record kind {k!r} is not one of {'/'.join(KINDS)}")
-        return rows, seen, last_score, last_status
+        return rows, seen, last_score, last_status, last_hello
 
     def _commit(
         self,
@@ -229,6 +242,7 @@ class SQLiteStore(Store):
         seen: dict[int, list[Any]],
         last_score: dict[int, Record],
         last_status: dict[int, Record],
+        last_hello: dict[int, Record],
     ) -> None:
         c = self._conn
         try:
@@ -256,7 +270,7 @@ class SQLiteStore(Store):
                     c.executemany(
                         f"INSERT OR IGNORE INTO {S.T_RAW} VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows["raw"]
                     )
-                self._update_nodes(seen, last_score, last_status)
+                self._update_nodes(seen, last_score, last_status, last_hello)
                 c.execute("COMMIT")
             except BaseException:
                 c.execute("ROLLBACK")
@@ -268,7 +282,11 @@ class SQLiteStore(Store):
             raise StoreError(f"{self.path}: write of {len(records)} records failed: {why}") from None
 
     def _update_nodes(
-        self, seen: dict[int, list[Any]], last_score: dict[int, Record], last_status: dict[int, Record]
+        self,
+        seen: dict[int, list[Any]],
+        last_score: dict[int, Record],
+        last_status: dict[int, Record],
+        last_hello: dict[int, Record],
     ) -> None:
         c = self._conn
         c.executemany(
@@ -317,6 +335,16 @@ class SQLiteStore(Store):
                     r.ts_ns,
                 )
                 for n, r in last_status.items()
+            ],
+        )
+        # Guarded by its own timestamp, not last_status_ns: a HELLO written after a newer STATUS (a late
+        # batch) is still the newest HELLO, and only a newer HELLO may replace the rate it announced.
+        c.executemany(
+            f"""UPDATE {S.T_NODES} SET sample_rate_hz = ?, sample_rate_ns = ?
+                WHERE node = ? AND coalesce(sample_rate_ns, -1) <= ?""",
+            [
+                (announced_rate(r.fields["sample_rate_hz"]), r.ts_ns, n, r.ts_ns)
+                for n, r in last_hello.items()
             ],
         )
 
