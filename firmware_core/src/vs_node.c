@@ -257,7 +257,7 @@ static void send_health(vs_node_t *node)
     h->ring_high_water = c->ring_high_water;
     h->ring_capacity = VS_NODE_RING_SAMPLES;
     h->stack_high_water = c->stack_high_water;
-    h->stack_size = 0u; /* the port's linker script knows it; vs_platform_console.h has no call for it yet */
+    h->stack_size = vs_platform_stack_size();
     (void)emit(node);
 }
 

@@ -6,7 +6,8 @@
  * adc_continuous_start, adc_continuous_read), SPI Master (spi_bus_initialize, spi_bus_add_device,
  * spi_device_polling_transmit), Task Watchdog (esp_task_wdt_add, esp_task_wdt_reset), NVS (nvs_flash_init,
  * nvs_open, nvs_get_blob, nvs_set_blob, nvs_commit), esp_timer_get_time, esp_reset_reason, and FreeRTOS
- * direct-to-task notifications (vTaskNotifyGiveFromISR, xTaskNotifyGive, ulTaskNotifyTake).
+ * direct-to-task notifications (vTaskNotifyGiveFromISR, xTaskNotifyGive, ulTaskNotifyTake) and
+ * uxTaskGetStackHighWaterMark.
  */
 #include "vs_port_idf.h"
 
@@ -89,6 +90,13 @@ uint32_t vs_platform_stack_high_water(void)
 {
     /* uxTaskGetStackHighWaterMark: the least free stack ever seen, in bytes on ESP-IDF. */
     return (uint32_t)(NODE_STACK - uxTaskGetStackHighWaterMark(NULL));
+}
+
+uint32_t vs_platform_stack_size(void)
+{
+    /* The node task's stack depth given to xTaskCreate (bytes on ESP-IDF): what the high-water mark above
+     * is measured against. vs_node calls both from that task. */
+    return NODE_STACK;
 }
 
 void vs_platform_exit(int code)

@@ -54,6 +54,14 @@ uint32_t board_stack_high_water(void)
     return vs_stack_high_water((uintptr_t)__stack - BOARD_STACK_SIZE, (uintptr_t)__stack);
 }
 
+/* BOARD_STACK_SIZE bytes below __stack (the top of RAM), the region painted above. picolibc.ld's .stack
+ * section is not it: that one sits after .bss and keeps its 2 KB default, since the linker evaluates
+ * DEFINED(__stack_size) there before it applies the Makefile's --defsym (vs_node.map). */
+uint32_t board_stack_size(void)
+{
+    return BOARD_STACK_SIZE;
+}
+
 uint64_t board_time_us(void)
 {
     /* 64-bit mtime read on a 32-bit core: high, low, high again until the high word is stable. */

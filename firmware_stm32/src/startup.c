@@ -53,6 +53,12 @@ uint32_t board_stack_high_water(void)
     return vs_stack_high_water((uintptr_t)&_stack_limit, (uintptr_t)&_stack_top);
 }
 
+/* The .stack section of stm32f405_budget.ld. */
+uint32_t board_stack_size(void)
+{
+    return (uint32_t)((uintptr_t)&_stack_top - (uintptr_t)&_stack_limit);
+}
+
 __attribute__((noreturn)) void Reset_Handler(void)
 {
     memcpy(&_sdata, &_sidata, (size_t)((uintptr_t)&_edata - (uintptr_t)&_sdata));

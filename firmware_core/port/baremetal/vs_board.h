@@ -17,6 +17,7 @@
 uint64_t board_time_us(void);          /* microseconds since boot; callable from ISRs */
 uint8_t board_reset_cause(void);       /* VS_RESET_* (vs_platform_watchdog.h), latched at the first call */
 uint32_t board_stack_high_water(void); /* bytes of the painted stack ever used (vs_stack.h) */
+uint32_t board_stack_size(void);       /* bytes of that stack (the linker's region); callable from ISRs */
 void board_watchdog_feed(void);
 void board_reset(void); /* does not return */
 

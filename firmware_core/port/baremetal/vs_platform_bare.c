@@ -135,6 +135,11 @@ uint32_t vs_platform_stack_high_water(void)
     return board_stack_high_water();
 }
 
+uint32_t vs_platform_stack_size(void)
+{
+    return board_stack_size();
+}
+
 void vs_platform_exit(int code)
 {
     (void)code;

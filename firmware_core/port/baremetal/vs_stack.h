@@ -1,7 +1,8 @@
 /*
  * vs_stack.h - stack painting for the bare-metal ports (firmware_stm32, firmware_rv32): the start-up code
  * fills the stack region with a pattern, and the high-water mark is the distance from the top to the lowest
- * word that no longer holds it. vs_node reports it in STATUS (vs_platform_stack_high_water).
+ * word that no longer holds it. vs_node reports it in HEALTH (vs_platform_stack_high_water), next to the
+ * region's size (vs_platform_stack_size).
  *
  * Bounds are linker symbols, compared as integers (C only orders pointers into one object).
  */

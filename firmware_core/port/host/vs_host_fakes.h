@@ -21,7 +21,8 @@ extern "C" {
 #define VS_HOST_TX_CAPACITY 65536U /* bytes of UART output kept until taken */
 #define VS_HOST_RX_CAPACITY 65536U /* bytes of injected UART input */
 
-/* Forget everything in every bank: clock 0, buffers empty, stores erased, reset reason power-on. */
+/* Forget everything in every bank: clock 0, buffers empty, stores erased, reset reason power-on, stack
+ * figures 0 (unknown). */
 void vs_host_reset(void);
 
 /* Use bank `bank` (< VS_HOST_BANKS) for the store and reset reason. Returns 0, or -1 for a bad bank. */
@@ -45,6 +46,10 @@ void vs_host_set_reset_reason(uint8_t reason);
 /* Erase the selected bank's store record `id`, or corrupt one byte of it (a torn write). */
 void vs_host_store_erase(uint8_t id);
 void vs_host_store_corrupt(uint8_t id, size_t byte_index);
+
+/* What vs_platform_stack_high_water and vs_platform_stack_size return (bytes; both 0 after vs_host_reset:
+ * the host stack is the OS's). Not per bank: a port has one stack. */
+void vs_host_set_stack(uint32_t used_bytes, uint32_t size_bytes);
 
 /* What the node did to the fakes: watchdog feeds, sampler state (1 running), sleeps requested. */
 uint32_t vs_host_watchdog_feeds(void);

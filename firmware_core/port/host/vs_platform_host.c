@@ -42,6 +42,7 @@ void vs_host_reset(void)
     rx_head = rx_len = 0;
     feeds = sleeps = 0;
     sampler_on = 0;
+    vs_host_set_stack(0, 0);
 }
 
 int vs_host_select(uint32_t bank)

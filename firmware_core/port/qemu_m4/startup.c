@@ -39,6 +39,12 @@ uint32_t vs_platform_stack_high_water(void)
     return (uint32_t)(top - a);
 }
 
+/* The .stack section of mps2_an386.ld. */
+uint32_t vs_platform_stack_size(void)
+{
+    return (uint32_t)((uintptr_t)&_stack_top - (uintptr_t)&_stack_limit);
+}
+
 __attribute__((noreturn)) void Reset_Handler(void)
 {
     memcpy(&_sdata, &_sidata, (size_t)((uintptr_t)&_edata - (uintptr_t)&_sdata));
