@@ -1,35 +1,45 @@
 """The node firmware's numbers: flash/RAM per target, instructions per analysed frame, fraction of time asleep.
 
     .venv/bin/python benchmarks/bench_firmware.py [--bundle DIR] [--frames 12] [--targets stm32,rv32]
-                                                  [--run-ma MA --sleep-ma MA]
+                                                  [--run-ma MA --sleep-ma MA] [--profile N]
 
 Sizes. firmware_stm32 (QEMU image and board image, HW=1) and firmware_rv32, each built with the bundle's INT8
 model (``make -C firmware_* BUNDLE=...``), read from the linked ELF's sections (what the linker script holds to
 the budget: flash = vectors + text + rodata + .data load image + provisioning block; RAM = .data + .bss +
 stack) and per module from the linker map (tests/support/cqemu.py).
 
-Instructions. Each image runs on QEMU with ``-singlestep -d exec,nochain`` (one trace line per executed
-instruction, streamed through a FIFO and counted, nothing stored) three times on the same input:
-(a) boot + one answered command, (b) ``--frames`` frames of a healthy recording replayed with the trigger idle
-(a threshold no frame reaches, no heartbeat: nothing analysed), (c) the same with every frame analysed.
-Instructions per analysed frame = (c - b) / frames: trigger, framing, features, INT8 model, alarm and the
-SCORE frame.
+Instructions. Each image runs on QEMU with ``-icount shift=0,align=off,sleep=on -singlestep -d exec,nochain``
+(one trace line per executed instruction, streamed through a FIFO and counted, nothing stored) three times on
+the same input: (a) boot + one answered command, (b) ``--frames`` frames of a healthy recording replayed with
+the trigger idle (a threshold no frame reaches, no heartbeat: nothing analysed), (c) the same with every frame
+analysed.
 
-Determinism. QEMU runs with ``-icount shift=0,align=off,sleep=on``: while the core runs, virtual time is its
-instruction count (1 ns each), so timers fire at the same instructions whatever the host load. Two things
-still follow the host: while the core sleeps waiting for the next byte, virtual time advances with the host
-clock (sleep=off would instead jump to each timer deadline, running the idle tick loop as fast as the host
-can), and when QEMU's I/O thread hands the UART its next byte relative to the guest's instructions decides
-how many wake-ups a block takes. So three parts are counted apart from the rest: the timer handlers (scaled
-to a board's tick rates), wake-ups that only a timer caused (from WFI to WFI with no UART receive interrupt:
-the idle poll, the periodic STATUS), and the main loop's own passes (LOOP_SYMBOLS) together with the replay
-transport. Instructions per analysed frame and the "host-independent" awake rates exclude all of them; the
-awake rates with the transport / loop passes are printed as well. Measured 2026-12-06: RV32 per-frame counts
-repeat within 0.05 % (also under a CPU hog); the STM32's still varied by 20 % over three runs, cause not
-found (docs/firmware.md, "Determinism"). Awake instructions per second of signal = (b - a) or (c - a) divided by the signal's duration;
-the instructions of the UART receive path (the replayed samples arriving over the emulated UART: receive
-interrupt + ring push) are reported apart, since on a board the samples come from the sensor interrupt
-instead (a DMA transfer per sample, not emulated by QEMU 7.2, so not counted here).
+Instructions per analysed frame are attributed to code, not subtracted between runs: in run (c) every call of
+analyse() (vs_node.c: frame copy, features, INT8 model, alarm rule, the SCORE frame encoded and written to
+the UART; with the demo bundle every 10th frame also a FEATURES summary) is counted from its first call
+(vs_trigger_copy_frame) to the return from its last (vs_baseline_frame) into drain_samples, which it is
+inlined into, in thread mode only: the interrupt handlers that preempt it are left out (Cortex-M: handler
+mode, which QEMU's trace flags; RV32: trap_handler, mtvec's one entry, to its mret). The trigger's per-block
+work (vs_trigger_push_f32, every block whether or not a frame follows) is not in it. The benchmark checks
+that it found one call per SCORE frame. QEMU logs a block before running it and logs it again when it had to
+leave it first (icount budget spent at a timer deadline, a byte arriving, an I/O access redone): a PC
+repeated on consecutive lines, or right after an exception it interrupted, is one instruction (trace_pcs,
+TraceCounter). Measured 2026-12-06 (3 runs each, one beside a CPU hog): identical to within 2 instructions
+per 12 frames on both targets.
+
+The busy-minus-idle difference, (c - b) / frames, is still printed as a cross-check; it follows the host: the
+number of wake-ups (WFI to WFI) depends on when QEMU's I/O thread hands the UART the replayer's bytes, and
+each wake-up runs code in neither run's analysis (drain_samples' empty pass, the receive ring's reads, the
+clock); the re-logged lines above were counted as instructions before. So three parts are counted apart from
+the rest of a run: the timer handlers (scaled to a board's tick rates), wake-ups that only a timer caused (from
+WFI to WFI with no UART receive interrupt: the idle poll, the periodic STATUS), and the main loop's own passes
+(LOOP_SYMBOLS) together with the replay transport. The "host-independent" awake rates exclude all of them; the
+awake rates with the transport / loop passes are printed as well. Awake instructions per second of signal =
+(b - a) or (c - a) divided by the signal's duration; the instructions of the UART receive path (the replayed
+samples arriving over the emulated UART: receive interrupt + ring push) are reported apart, since on a board
+the samples come from the sensor interrupt instead (a DMA transfer per sample, not emulated by QEMU 7.2, so not
+counted here). ``--profile N`` prints the N functions whose thread-mode instructions differ most between runs
+(c) and (b).
 
 Asleep. QEMU counts instructions, not cycles (DWT CYCCNT reads 0 there). The fraction asleep is estimated as
 1 - awake instructions per second / core clock, i.e. assuming one cycle per instruction (a lower bound on
@@ -44,12 +54,14 @@ awake time per frame, from which the energy follows for any current figure.
 from __future__ import annotations
 
 import argparse
+import bisect
 import os
 import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -134,9 +146,70 @@ def symbol_ranges(elf: Path, nm: str, names: tuple[str, ...]) -> list[tuple[int,
     return [found[n] for n in names if n in found]
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """Where analyse() (vs_node.c, inlined into drain_samples) starts and ends in an image: its first call
+    (vs_trigger_copy_frame) and its last (vs_baseline_frame), and the function it is inlined into."""
+
+    first: tuple[int, int]
+    last: tuple[int, int]
+    home: tuple[int, int]
+
+
+def analysis_spans(elf: Path, nm: str) -> Analysis:
+    """The [start, end) ranges of the three functions that delimit analyse() in ``elf`` (see Analysis)."""
+    out = subprocess.run([nm, "-S", str(elf)], capture_output=True, text=True, check=True).stdout
+    # GCC names the clone it specialises drain_samples.isra.0 (or similar): match the prefix.
+    home = [
+        p for p in map(str.split, out.splitlines()) if len(p) == 4 and p[3].split(".")[0] == "drain_samples"
+    ]
+    assert len(home) == 1, f"drain_samples (analyse's caller) not found once in {elf}: {home}"
+    ends = symbol_ranges(elf, nm, ("vs_trigger_copy_frame", "vs_baseline_frame"))
+    assert len(ends) == 2, f"vs_trigger_copy_frame / vs_baseline_frame not both in {elf}"
+    a = int(home[0][0], 16) & ~1
+    return Analysis(ends[0], ends[1], (a, a + int(home[0][1], 16)))
+
+
+def trace_pcs(f: Iterable[bytes], dropped: list[int] | None = None) -> Iterator[tuple[int, bool]]:
+    """(PC, bit 0 of the block's ``cs_base``) of each instruction a QEMU ``-singlestep -d exec,nochain`` log
+    shows running.
+
+    QEMU logs a block before it runs it, and a block can be left before its instruction runs and logged again:
+    when the icount budget runs out at a timer deadline, when another thread asks the vCPU to stop (a byte
+    arriving for the UART), and when a device access from a block not compiled for I/O is undone (QEMU then
+    logs ``cpu_io_recompile: rewound execution of TB``). So the same PC on consecutive lines is one
+    instruction (the firmware branches to itself only where it hangs after a fault). When an interrupt is taken at that point the handler
+    runs between the two lines: TraceCounter deals with that case. ``dropped[0]`` counts the repeats left out.
+    """
+    pending: tuple[int, bool] | None = None
+    for line in f:
+        if not line.startswith(b"Trace"):
+            continue
+        i = line.find(b"/")
+        if i < 0:
+            continue
+        pc = int(line[i + 1 : line.find(b"/", i + 1)], 16)
+        if pending is not None:
+            if pending[0] != pc:
+                yield pending
+            elif dropped is not None:
+                dropped[0] += 1
+        pending = (pc, int(line[i - 1 : i], 16) & 1 == 1)
+    if pending is not None:
+        yield pending
+
+
 class TraceCounter:
-    """Counts QEMU exec-trace lines from a FIFO: in total, in the ``rx`` functions, and per timer handler
-    (instructions and entries)."""
+    """Counts QEMU exec-trace lines from a FIFO: in total, in the ``rx`` functions, per timer handler
+    (instructions and entries), and the instructions of each call of analyse() (``analysis``) in thread
+    mode, i.e. with the exception handlers that preempted it left out.
+
+    Handler mode: on the Cortex-M the trace's first field (the translation block's ``cs_base``, QEMU 7.2's
+    TBFLAG_M32 bits) has bit 0 (HANDLER) set while an exception handler runs. On RV32 (no such flag in
+    machine mode) a trap runs from ``trap_entry`` (mtvec, direct mode) to an ``mret`` (``trap_exit``).
+    A block logged and left before it runs (trace_pcs) is logged again after the handler when an interrupt is
+    taken at that point: the thread-mode PC before an exception that repeats right after it is counted once.
+    """
 
     def __init__(
         self,
@@ -146,17 +219,28 @@ class TraceCounter:
         wfi: frozenset[int] = frozenset(),
         rx_isr: list[tuple[int, int]] | None = None,
         loop: list[tuple[int, int]] | None = None,
+        analysis: Analysis | None = None,
+        trap_entry: int | None = None,
+        trap_exit: frozenset[int] = frozenset(),
     ) -> None:
         self.total = 0
         self.rx = 0
         self.idle_wake = 0  # instructions of wake-ups that only a timer caused (see _run)
         self.idle_wakes = 0
+        self.wakes = 0  # WFI instructions executed (sleeps)
+        self.relogged = 0  # trace lines of blocks logged again before their instruction ran (trace_pcs)
         self._wfi = wfi
         self._rx_isr = rx_isr or []
         self._loop = loop or []
         self.loop = 0  # instructions of the main loop's passes (LOOP_SYMBOLS), idle wake-ups excluded
         self.timer_instr = dict.fromkeys(timers, 0)
         self.timer_entries = dict.fromkeys(timers, 0)
+        self.frames: list[int] = []  # thread-mode instructions of each analyse() call, in order
+        self.frame_isr: list[int] = []  # handler instructions that preempted each of them
+        self.thread_pcs: dict[int, int] = {}  # thread-mode instructions per PC (for --profile)
+        self._analysis = analysis
+        self._trap_entry = trap_entry
+        self._trap_exit = trap_exit
         self._rx = rx
         self._timers = timers
         self._fifo = fifo
@@ -176,16 +260,53 @@ class TraceCounter:
         loop = self._loop
         wfi = self._wfi
         rx_isr = self._rx_isr
+        an = self._analysis
+        first_pc = an.first[0] if an else -1
+        last_lo, last_hi = an.last if an else (0, 0)
+        home_lo, home_hi = an.home if an else (0, 0)
+        in_an = saw_last = False
+        cur = cur_isr = 0
+        trap_entry, trap_exit = self._trap_entry, self._trap_exit
+        in_trap = False
+        was_handler = False
+        last_thread = -1  # PC of the last thread-mode line before the current exception
+        thread_pcs = self.thread_pcs
+        relogged = [0]
         with open(self._fifo, "rb", buffering=1 << 20) as f:
-            for line in f:
-                if not line.startswith(b"Trace"):
-                    continue
+            for pc, flag in trace_pcs(f, relogged):
+                if trap_entry is None:
+                    handler = flag
+                else:
+                    if pc == trap_entry:
+                        in_trap = True
+                    handler = in_trap
+                    if pc in trap_exit:
+                        in_trap = False
+                if handler:
+                    if in_an:
+                        cur_isr += 1
+                else:
+                    if was_handler and pc == last_thread:
+                        # logged before the exception but not run then: counted once (class docstring)
+                        was_handler = False
+                        relogged[0] += 1
+                        continue
+                    last_thread = pc
+                    thread_pcs[pc] = thread_pcs.get(pc, 0) + 1
+                    if pc == first_pc:
+                        in_an, saw_last, cur, cur_isr = True, False, 0, 0
+                    if in_an:
+                        if saw_last and home_lo <= pc < home_hi:
+                            in_an = False
+                            self.frames.append(cur)
+                            self.frame_isr.append(cur_isr)
+                        else:
+                            cur += 1
+                            saw_last = saw_last or last_lo <= pc < last_hi
+                was_handler = handler
                 self.total += 1
-                i = line.find(b"/")
-                if i < 0:
-                    continue
-                pc = int(line[i + 1 : line.find(b"/", i + 1)], 16)
                 if pc in wfi:
+                    self.wakes += 1
                     if seg_timer and not seg_rx:
                         self.idle_wake += seg + 1
                         self.idle_wakes += 1
@@ -215,6 +336,8 @@ class TraceCounter:
                     if any(a <= pc < b for a, b in loop):
                         seg_loop += 1
 
+        self.relogged = relogged[0]
+
     def join(self) -> None:
         self._t.join(60)
 
@@ -229,6 +352,12 @@ class Run:
     scores: int
     idle_wakes: int  # timer-only wake-ups (excluded from total, see TraceCounter)
     loop: int  # of total, the main loop's passes (LOOP_SYMBOLS)
+    wakes: int = 0  # WFI instructions executed (times the core went to sleep)
+    relogged: int = 0  # trace lines left out: a block logged again before its instruction ran (trace_pcs)
+    #: thread-mode instructions of each analyse() call, and the handler instructions that preempted each
+    frames: list[int] = field(default_factory=list, repr=False)
+    frame_isr: list[int] = field(default_factory=list, repr=False)
+    thread_pcs: dict[int, int] = field(default_factory=dict, repr=False)
 
     @property
     def work(self) -> int:
@@ -236,11 +365,28 @@ class Run:
         return self.total - self.transport - self.loop
 
 
-def wfi_addresses(elf: Path, objdump: str) -> frozenset[int]:
-    """Addresses of the image's WFI instructions (where the core goes to sleep)."""
+def function_totals(elf: Path, nm: str, *pcs: dict[int, int]) -> dict[str, tuple[int, ...]]:
+    """Per function of ``elf``: the instructions of each PC histogram in ``pcs`` that fall inside it."""
+    out = subprocess.run([nm, "-S", "-n", str(elf)], capture_output=True, text=True, check=True).stdout
+    funcs = [(int(p[0], 16) & ~1, int(p[1], 16), p[3]) for p in (line.split() for line in out.splitlines())
+             if len(p) == 4 and p[2] in "tTwW"]  # fmt: skip
+    starts = [f[0] for f in funcs]
+    res: dict[str, list[int]] = {}
+    for k, hist in enumerate(pcs):
+        for pc, n in hist.items():
+            j = bisect.bisect_right(starts, pc) - 1
+            fn = funcs[j][2] if j >= 0 and pc < funcs[j][0] + funcs[j][1] else f"?{pc:#x}"
+            res.setdefault(fn, [0] * len(pcs))[k] += n
+    return {fn: tuple(v) for fn, v in res.items()}
+
+
+def instruction_addresses(elf: Path, objdump: str, mnemonic: str) -> frozenset[int]:
+    """Addresses of the image's ``mnemonic`` instructions (``wfi``: where the core goes to sleep)."""
     out = subprocess.run([objdump, "-d", str(elf)], capture_output=True, text=True, check=True).stdout
     return frozenset(
-        int(line.split(":")[0], 16) for line in out.splitlines() if "\twfi" in line and ":" in line
+        int(line.split(":")[0], 16)
+        for line in out.splitlines()
+        if f"\t{mnemonic}" in line and ":" in line and line.split("\t")[2:3] == [mnemonic]
     )
 
 
@@ -262,10 +408,16 @@ def run_once(elf: Path, t: qemu.Target, ident: qemu.NodeIdent, x: np.ndarray | N
     nm = f"{t.toolchain}nm"
     timers = dict(zip(TIMER_SYMBOLS[t.name], symbol_ranges(img, nm, TIMER_SYMBOLS[t.name]), strict=True))
     # (every timer symbol exists in its image: zip(strict=True) fails loudly otherwise)
-    wfi = wfi_addresses(img, f"{t.toolchain}objdump")
+    objdump = f"{t.toolchain}objdump"
+    wfi = instruction_addresses(img, objdump, "wfi")
     assert wfi, f"no wfi instruction in {img}"
     rx_isr = symbol_ranges(img, nm, RX_ISR[t.name])
     assert rx_isr, f"no UART receive interrupt handler in {img}"
+    # The Cortex-M trace flags handler mode itself; RV32 traps run from trap_handler (mtvec) to an mret.
+    trap: tuple[int | None, frozenset[int]] = (None, frozenset())
+    if t.name == "rv32":
+        trap = (symbol_ranges(img, nm, ("trap_handler",))[0][0], instruction_addresses(img, objdump, "mret"))
+        assert trap[1], f"no mret in {img}"
     counter = TraceCounter(
         fifo,
         symbol_ranges(img, nm, RX_SYMBOLS[t.name]),
@@ -273,6 +425,8 @@ def run_once(elf: Path, t: qemu.Target, ident: qemu.NodeIdent, x: np.ndarray | N
         wfi,
         rx_isr,
         symbol_ranges(img, nm, LOOP_SYMBOLS),
+        analysis_spans(img, nm),
+        *trap,
     )
     node = qemu.QemuNode(
         img,
@@ -292,7 +446,8 @@ def run_once(elf: Path, t: qemu.Target, ident: qemu.NodeIdent, x: np.ndarray | N
     per_tick = {k: counter.timer_instr[k] / max(1, counter.timer_entries[k]) for k in timers}
     timer_per_s = sum(per_tick[k] * TICKS_PER_S[k] for k in timers)
     total = counter.total - sum(counter.timer_instr.values()) - counter.idle_wake
-    return Run(total, counter.rx, timer_per_s, scores, counter.idle_wakes, counter.loop)
+    return Run(total, counter.rx, timer_per_s, scores, counter.idle_wakes, counter.loop, counter.wakes,
+               counter.relogged, counter.frames, counter.frame_isr, counter.thread_pcs)  # fmt: skip
 
 
 def main() -> int:
@@ -303,6 +458,10 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=12)
     ap.add_argument("--targets", default="stm32,rv32")
     ap.add_argument("--sizes-only", action="store_true", help="print the sizes and stop (no QEMU runs)")
+    ap.add_argument(
+        "--profile", type=int, default=0, metavar="N",
+        help="print the N functions whose thread-mode instructions differ most between the busy and idle runs",
+    )  # fmt: skip
     ap.add_argument(
         "--run-ma", type=float, default=None, help="DS8626 Run-mode supply current at 168 MHz (mA)"
     )
@@ -354,10 +513,24 @@ def main() -> int:
             idle = run_once(images[name], t, qemu.NodeIdent(9, trigger_rms_g=1000.0, heartbeat_frames=0), x,
                             Path(tmp) / "b")  # fmt: skip
             busy = run_once(images[name], t, qemu.NodeIdent(9), x, Path(tmp) / "c")
-        per_frame = (busy.work - idle.work) / max(1, busy.scores)
+        frames = busy.frames
+        assert len(frames) == busy.scores, f"{len(frames)} analyse() calls traced, {busy.scores} SCORE frames"
+        per_frame = sum(frames) / max(1, len(frames))
         print(f"[{name}] runs: boot {base}\n    idle {idle}\n    busy {busy}")
-        print(f"[{name}] instructions per analysed frame: {per_frame:,.0f} (replay transport and main-loop "
-              f"passes excluded; with them {(busy.total - idle.total) / max(1, busy.scores):,.0f})")  # fmt: skip
+        print(f"[{name}] instructions per analysed frame: {per_frame:,.1f} (analyse() in thread mode, interrupts "
+              f"excluded: frame copy, features, INT8 model, alarm, SCORE; mean of {len(frames)} frames, "
+              f"{min(frames, default=0):,}-{max(frames, default=0):,}; interrupts during it, host-timed: "
+              f"{sum(busy.frame_isr) / max(1, len(frames)):,.0f} per frame)")  # fmt: skip
+        diff = (busy.work - idle.work) / max(1, busy.scores)
+        print(f"[{name}] busy minus idle run per analysed frame: {diff:,.0f} (transport and loop passes excluded; "
+              f"with them {(busy.total - idle.total) / max(1, busy.scores):,.0f}; follows the host: "
+              f"{busy.wakes - idle.wakes:+,} sleeps, see docs/firmware.md)")  # fmt: skip
+        if a.profile:
+            prof = function_totals(images[name], f"{t.toolchain}nm", busy.thread_pcs, idle.thread_pcs)
+            print(f"[{name}] thread-mode instructions per function, busy - idle run (sleeps {busy.wakes:,} / "
+                  f"{idle.wakes:,}):")  # fmt: skip
+            for fn, (b, i) in sorted(prof.items(), key=lambda kv: -abs(kv[1][0] - kv[1][1]))[: a.profile]:
+                print(f"    {fn:32s} {b - i:+12,} ({b:,} - {i:,})")
         for label, run in (("idle", idle), ("busy", busy)):
             awake = (run.total - base.total) / seconds + run.timer_per_s
             node_only = awake - (run.transport - base.transport) / seconds
