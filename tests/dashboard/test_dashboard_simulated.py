@@ -3,15 +3,12 @@ both the SQLite store and a real influxd. Both sources must show the same fleet,
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 
 from tests.support.influxd import start_influxd
+from tests.support.ingest import simulate_into_ingest
 from vibsentry.dashboard import queries as q
 from vibsentry.dashboard.influx_read import InfluxSource
 
@@ -22,31 +19,14 @@ SYN = ROOT / "sample_data" / "synthetic"
 def test_simulated_fleet_reads_the_same_from_sqlite_and_influxd(tmp_path: Path) -> None:
     server = start_influxd(tmp_path / "influxd")
     link, store = tmp_path / "pty", tmp_path / "s.sqlite"
-    vs = [sys.executable, "-m", "vibsentry"]
-    sim = subprocess.Popen(
-        [*vs, "simulate", "--create-pty", str(link), "--nodes", "3", "--machine", "press", "--duration", "24",
-         "--speed", "4", "--recording", str(SYN / "m1_normal_c.wav"),
-         "--fault-recording", str(SYN / "m1_outer_race_sev050.wav"), "--inject-fault-at", "12",
-         "--fault-nodes", "2", "--quiet"],
+    simulate_into_ingest(
+        link,
+        ["--nodes", "3", "--machine", "press", "--duration", "24", "--speed", "4",
+         "--recording", str(SYN / "m1_normal_c.wav"), "--fault-recording", str(SYN / "m1_outer_race_sev050.wav"),
+         "--inject-fault-at", "12", "--fault-nodes", "2", "--quiet"],
+        ["--store", f"sqlite:{store}", "--influx-url", server.url, "--db", "vibsentry",
+         "--data-dir", str(tmp_path / "gw"), "--log-level", "WARNING"],
     )  # fmt: skip
-    ingest = None
-    try:
-        deadline = time.monotonic() + 60
-        while not link.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        ingest = subprocess.Popen(
-            [*vs, "ingest", "--port", str(link), "--store", f"sqlite:{store}", "--influx-url", server.url,
-             "--db", "vibsentry", "--data-dir", str(tmp_path / "gw"), "--log-level", "WARNING"],
-        )  # fmt: skip
-        assert sim.wait(120) == 0
-        time.sleep(2.0)
-        ingest.send_signal(signal.SIGTERM)  # delivers everything journaled, then exits
-        assert ingest.wait(60) == 0
-    finally:
-        for p in (sim, ingest):
-            if p is not None and p.poll() is None:
-                p.kill()
-                p.wait()
     try:
         sq, ix = q.SqliteSource(store), InfluxSource(server.url, "vibsentry")
         nodes = sq.nodes()

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.support.ingest import simulate_into_ingest
 from vibsentry import synth
 from vibsentry.dashboard.diagnosis import MachineSetup
 from vibsentry.dashboard.gateway import diagnoser as dgw
@@ -101,31 +98,14 @@ def test_real_chain_simulate_ingest_stores_the_alarm_capture_diagnosis(tmp_path:
     link, store = tmp_path / "pty", tmp_path / "s.sqlite"
     cfg = tmp_path / "gw.toml"
     cfg.write_text('[dashboard.machines."node:2"]\nrpm = 1797\nbearing = "6205-2rs"\n')
-    vs = [sys.executable, "-m", "vibsentry"]
-    sim = subprocess.Popen(
-        [*vs, "simulate", "--create-pty", str(link), "--nodes", "2", "--machine", "press", "--duration", "24",
-         "--speed", "4", "--recording", str(syn / "m1_normal_c.wav"),
-         "--fault-recording", str(syn / "m1_outer_race_sev050.wav"), "--inject-fault-at", "8",
-         "--fault-nodes", "2", "--quiet"],
+    simulate_into_ingest(
+        link,
+        ["--nodes", "2", "--machine", "press", "--duration", "24", "--speed", "4",
+         "--recording", str(syn / "m1_normal_c.wav"), "--fault-recording", str(syn / "m1_outer_race_sev050.wav"),
+         "--inject-fault-at", "8", "--fault-nodes", "2", "--quiet"],
+        ["--store", f"sqlite:{store}", "--config", str(cfg), "--data-dir", str(tmp_path / "gw"),
+         "--log-level", "WARNING"],
     )  # fmt: skip
-    ingest = None
-    try:
-        deadline = time.monotonic() + 60
-        while not link.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        ingest = subprocess.Popen(
-            [*vs, "ingest", "--port", str(link), "--store", f"sqlite:{store}", "--config", str(cfg),
-             "--data-dir", str(tmp_path / "gw"), "--log-level", "WARNING"],
-        )  # fmt: skip
-        assert sim.wait(120) == 0
-        time.sleep(2.0)
-        ingest.send_signal(signal.SIGTERM)  # delivers everything journaled, then exits
-        assert ingest.wait(60) == 0
-    finally:
-        for p in (sim, ingest):
-            if p is not None and p.poll() is None:
-                p.kill()
-                p.wait()
     con = sqlite3.connect(store)
     caps = con.execute(
         "SELECT node, capture_id, count(*), max(n_chunks) FROM raw_chunks GROUP BY node, capture_id"

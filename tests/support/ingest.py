@@ -70,6 +70,34 @@ def stop_gateway(proc: subprocess.Popen[bytes], timeout: float = 180.0) -> int:
     return int(proc.returncode)
 
 
+def simulate_into_ingest(link: Path, simulate: list[str], ingest: list[str]) -> None:
+    """Run ``vibsentry simulate --create-pty link *simulate`` to its end while ``vibsentry ingest --port link
+    *ingest`` reads the pty, then stop the gateway with SIGTERM so it delivers everything it journaled.
+
+    Both children inherit this environment and this terminal. Asserts that simulate exits 0 within 120 s and
+    ingest exits 0 within 60 s of the SIGTERM; whatever still runs on the way out is killed.
+    """
+    vs = [sys.executable, "-m", "vibsentry"]
+    sim = subprocess.Popen([*vs, "simulate", "--create-pty", str(link), *simulate])
+    gw = None
+    try:
+        deadline = time.monotonic() + 60
+        while not link.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        gw = subprocess.Popen([*vs, "ingest", "--port", str(link), *ingest])
+        rc = sim.wait(120)
+        assert rc == 0, f"vibsentry simulate exited {rc}"
+        time.sleep(2.0)  # the last frames cross the pty and reach the journal
+        gw.send_signal(signal.SIGTERM)  # delivers everything journaled, then exits
+        rc = gw.wait(60)
+        assert rc == 0, f"vibsentry ingest exited {rc} after SIGTERM"
+    finally:
+        for p in (sim, gw):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+
+
 def wait_for(pred: Callable[[], bool], timeout: float = 120.0, what: str = "condition") -> None:
     """Poll ``pred`` every 50 ms until true; AssertionError naming ``what`` after ``timeout`` s.
 
