@@ -11,33 +11,25 @@ import json
 from pathlib import Path
 
 from tests.support.influxd import InfluxdServer, score_count
-from tests.support.ingest import hello, score_stream, start_gateway, stop_gateway, wait_for
-from tests.support.pty import PtyLink
+from tests.support.ingest import gateway_on_pty, hello, score_stream, stop_gateway, wait_for
 from vibsentry.config import redact_url, split_url_credentials
 
 
 def test_credentials_stay_out_of_urls_logs_and_status(tmp_path: Path) -> None:
     srv = InfluxdServer(tmp_path / "influxd", auth=True)
     srv.start()
-    gw = None
     try:
         srv.query("CREATE USER gw WITH PASSWORD 'pw-1-SECRET' WITH ALL PRIVILEGES")
         data, log = tmp_path / "data", tmp_path / "gw.log"
         # The URL carries credentials too (a common copy-paste); the environment's win, neither may leak.
         url = srv.url.replace("http://", "http://nobody:url-SECRET@")
-        with PtyLink(tmp_path / "port") as link:
-            gw = start_gateway(
-                [str(link.link)],
-                data,
-                "--influx-url",
-                url,
-                "--db",
-                "sec",
-                "--log-level",
-                "DEBUG",
-                log=log,
-                env={"VIBSENTRY_INFLUX_USERNAME": "gw", "VIBSENTRY_INFLUX_PASSWORD": "pw-1-SECRET"},
-            )
+        with gateway_on_pty(
+            tmp_path / "port", data, "--influx-url", url,
+            "--db", "sec",
+            "--log-level", "DEBUG",
+            log=log,
+            env={"VIBSENTRY_INFLUX_USERNAME": "gw", "VIBSENTRY_INFLUX_PASSWORD": "pw-1-SECRET"},
+        ) as (link, gw):  # fmt: skip
             for f in [hello(7, 0, 1000), *score_stream(7, 30)]:
                 link.write(f)
             wait_for(
@@ -53,8 +45,6 @@ def test_credentials_stay_out_of_urls_logs_and_status(tmp_path: Path) -> None:
             assert secret not in text and secret not in status, secret  # ... without credentials
         assert json.loads(status)["sinks"]["influx"]["delivered"] == 31  # HELLO + 30 scores
     finally:
-        if gw is not None:
-            stop_gateway(gw)
         srv.stop()
 
 

@@ -16,8 +16,7 @@ from typing import ClassVar
 import pytest
 
 from tests.support.influxd import start_influxd
-from tests.support.ingest import hello, score_keys, score_stream, start_gateway, stop_gateway, wait_for
-from tests.support.pty import PtyLink
+from tests.support.ingest import gateway_on_pty, hello, score_keys, score_stream, stop_gateway, wait_for
 from vibsentry.dashboard.store import Record
 from vibsentry.dashboard.store.influx import (
     InfluxReader,
@@ -243,19 +242,12 @@ def test_influxd_stopped_30_s_mid_stream_then_restarted_loses_and_duplicates_not
     srv = start_influxd(tmp_path / "influxd")
     data = tmp_path / "data"
     n = 1500
-    gw = None
     try:
-        with PtyLink(tmp_path / "port") as link:
-            gw = start_gateway(
-                [str(link.link)],
-                data,
-                "--influx-url",
-                srv.url,
-                "--db",
-                "outage",
-                "--store",
-                f"sqlite:{tmp_path / 's.sqlite'}",
-            )
+        with gateway_on_pty(
+            tmp_path / "port", data, "--influx-url", srv.url,
+            "--db", "outage",
+            "--store", f"sqlite:{tmp_path / 's.sqlite'}",
+        ) as (link, gw):  # fmt: skip
             frames = [hello(11, 0, 1000), *score_stream(11, n)]
             t0 = time.monotonic()
 
@@ -293,8 +285,6 @@ def test_influxd_stopped_30_s_mid_stream_then_restarted_loses_and_duplicates_not
             assert status["sinks"]["influx"]["failures"] >= 1 and status["sinks"]["influx"]["backlog"] == 0
             assert status["sinks"]["sqlite"]["delivered"] == n + 1
     finally:
-        if gw is not None:
-            stop_gateway(gw)
         srv.stop()
 
 
@@ -307,21 +297,14 @@ def test_gateway_delivers_to_a_2x_server_with_a_token_from_a_file_retrying_refus
     token.write_text("tok-FROM-file\n", encoding="utf-8")
     log = tmp_path / "gw.log"
     data = tmp_path / "data"
-    with PtyLink(tmp_path / "port") as link:
-        gw = start_gateway(
-            [str(link.link)],
-            data,
-            "--influx-url",
-            f"http://127.0.0.1:{srv.server_address[1]}",
-            "--bucket",
-            "plant",
-            "--org",
-            "acme",
-            "--flush-ms",
-            "100",
-            log=log,
-            env={"VIBSENTRY_INFLUX_TOKEN_FILE": str(token)},
-        )
+    with gateway_on_pty(
+        tmp_path / "port", data, "--influx-url", f"http://127.0.0.1:{srv.server_address[1]}",
+        "--bucket", "plant",
+        "--org", "acme",
+        "--flush-ms", "100",
+        log=log,
+        env={"VIBSENTRY_INFLUX_TOKEN_FILE": str(token)},
+    ) as (link, gw):  # fmt: skip
         try:
             for f in [hello(21, 0, 1000), *score_stream(21, 50)]:
                 link.write(f)
@@ -350,19 +333,13 @@ def test_gateway_starts_while_an_auth_enabled_influxd_is_down_and_delivers_when_
     srv.stop()
     data = tmp_path / "data"
     log = tmp_path / "gw.log"
-    gw = None
     try:
-        with PtyLink(tmp_path / "port") as link:
-            gw = start_gateway(
-                [str(link.link)],
-                data,
-                "--influx-url",
-                srv.url,
-                "--db",
-                "late",
-                log=log,
-                env={"VIBSENTRY_INFLUX_USERNAME": "gw", "VIBSENTRY_INFLUX_PASSWORD": "pw-1"},
-            )
+        with gateway_on_pty(
+            tmp_path / "port", data, "--influx-url", srv.url,
+            "--db", "late",
+            log=log,
+            env={"VIBSENTRY_INFLUX_USERNAME": "gw", "VIBSENTRY_INFLUX_PASSWORD": "pw-1"},
+        ) as (link, gw):  # fmt: skip
             for f in [hello(31, 0, 1000), *score_stream(31, 100)]:
                 link.write(f)
             wait_for(
@@ -379,8 +356,6 @@ def test_gateway_starts_while_an_auth_enabled_influxd_is_down_and_delivers_when_
                 InfluxReader(srv.url, db="late").query("SELECT count(score) FROM vib_score")
             assert stop_gateway(gw) == 0
     finally:
-        if gw is not None:
-            stop_gateway(gw)
         srv.stop()
     text = log.read_text()
     assert "journaling until it answers" in text and "pw-1" not in text
@@ -398,19 +373,12 @@ def test_points_influxdb_refuses_are_skipped_without_blocking_the_pipeline(tmp_p
     urllib.request.urlopen(req, timeout=60).close()
     data = tmp_path / "data"
     db = tmp_path / "s.sqlite"
-    with PtyLink(tmp_path / "port") as link:
-        gw = start_gateway(
-            [str(link.link)],
-            data,
-            "--influx-url",
-            influxd.url,
-            "--db",
-            "conflict",
-            "--store",
-            f"sqlite:{db}",
-            "--flush-ms",
-            "50",
-        )
+    with gateway_on_pty(
+        tmp_path / "port", data, "--influx-url", influxd.url,
+        "--db", "conflict",
+        "--store", f"sqlite:{db}",
+        "--flush-ms", "50",
+    ) as (link, gw):  # fmt: skip
         try:
             for f in [hello(41, 0, 1000), *score_stream(41, 20)]:
                 link.write(f)

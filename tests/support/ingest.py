@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from tests.support.pty import PtyLink
 from vibsentry import protocol as vp
 
 FEATURE_HASH = bytes(range(32))
@@ -68,6 +70,23 @@ def stop_gateway(proc: subprocess.Popen[bytes], timeout: float = 180.0) -> int:
             proc.kill()
             proc.wait(60)
     return int(proc.returncode)
+
+
+@contextlib.contextmanager
+def gateway_on_pty(
+    port: Path, data_dir: Path, *extra: str, log: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[tuple[PtyLink, subprocess.Popen[bytes]]]:
+    """A node's end of a pty (``PtyLink(port)``) with ``vibsentry ingest`` (``start_gateway``) reading it.
+
+    Yields ``(link, gateway process)``. On the way out the gateway is stopped if it still runs, before the pty
+    closes; that exit code is not checked, so a test that cares asserts ``stop_gateway(gw) == 0`` itself.
+    """
+    with PtyLink(port) as link:
+        gw = start_gateway([str(link.link)], data_dir, *extra, log=log, env=env)
+        try:
+            yield link, gw
+        finally:
+            stop_gateway(gw)
 
 
 def simulate_into_ingest(link: Path, simulate: list[str], ingest: list[str]) -> None:
