@@ -31,6 +31,14 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"root": root, "manifest": m, "config": cfg, "bundle": out}
 
 
+def _train(toy: dict[str, Path], out: Path, config: Path, *extra: str) -> None:
+    """``vibsentry train`` on the toy manifest with ``config`` into ``out`` (quiet); asserts exit code 0."""
+    assert (
+        main(["train", "-m", str(toy["manifest"]), "-o", str(out), *extra, "--config", str(config), "-q"])
+        == 0
+    )
+
+
 def test_bundle_has_every_artifact(toy: dict[str, Path]) -> None:
     out = toy["bundle"]
     names = {p.name for p in out.iterdir()}
@@ -79,10 +87,7 @@ def test_evaluate_json(toy: dict[str, Path], capsys: pytest.CaptureFixture[str])
 
 def test_same_seed_same_model(toy: dict[str, Path]) -> None:
     out2 = toy["root"] / "again"
-    assert (
-        main(["train", "-m", str(toy["manifest"]), "-o", str(out2), "--config", str(toy["config"]), "-q"])
-        == 0
-    )
+    _train(toy, out2, toy["config"])
     a, b = load_bundle(toy["bundle"]), load_bundle(out2)
     assert (toy["bundle"] / "model.tflite").read_bytes() == (out2 / "model.tflite").read_bytes()
     assert a.meta["alarm"] == b.meta["alarm"]
@@ -91,23 +96,7 @@ def test_same_seed_same_model(toy: dict[str, Path]) -> None:
 
 def test_classifier(toy: dict[str, Path]) -> None:
     out = toy["root"] / "cls"
-    assert (
-        main(
-            [
-                "train",
-                "-m",
-                str(toy["manifest"]),
-                "-o",
-                str(out),
-                "--kind",
-                "classifier",
-                "--config",
-                str(toy["config"]),
-                "-q",
-            ]
-        )
-        == 0
-    )
+    _train(toy, out, toy["config"], "--kind", "classifier")
     b = load_bundle(out)
     assert b.classes == ["inner_race", "normal", "outer_race"]
     m = b.meta["metrics"]
@@ -120,23 +109,7 @@ def test_classifier(toy: dict[str, Path]) -> None:
 def test_cnn1d_classifier(toy: dict[str, Path]) -> None:
     cfg = T.write_config(toy["root"] / "cnn.toml", classifier="cnn1d", classifier_hidden=[8, 16])
     out = toy["root"] / "cnn"
-    assert (
-        main(
-            [
-                "train",
-                "-m",
-                str(toy["manifest"]),
-                "-o",
-                str(out),
-                "--kind",
-                "classifier",
-                "--config",
-                str(cfg),
-                "-q",
-            ]
-        )
-        == 0
-    )
+    _train(toy, out, cfg, "--kind", "classifier")
     b = load_bundle(out)
     assert b.meta["model"]["architecture"] == "1-D CNN classifier 40-8-16-3"
     m = b.meta["metrics"]
