@@ -2,7 +2,8 @@
 
 The header carries every constant the C features need (window, packed mel table, DCT, band bin ranges,
 velocity weights) as the *same float32 arrays* :func:`vibsentry.dsp.features.feature_tables` uses, plus the
-``feature_hash`` as text and as 32 bytes. It is generated at build time by ``firmware_core/Makefile``::
+``feature_hash`` as text and as 32 bytes. The periodic window is stored as its first ``N/2 + 1`` values only
+(:func:`half_window` checks the symmetry bit for bit). It is generated at build time by ``firmware_core/Makefile``::
 
     python -m vibsentry.codegen.feature_config --out build/gen/vs/vs_feature_config.h [--config node.toml]
 
@@ -21,12 +22,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from vibsentry.dsp import spectral
 from vibsentry.dsp.features import feature_tables
 from vibsentry.dsp.fixed import HEADROOM_BITS, LN2_Q24, LOG2_FRAC_BITS, MIN_EXP, STAT_BITS, q31_tables
 from vibsentry.dsp.params import FEATURE_GROUPS, FeatureParams
-from vibsentry.errors import VibsentryError
+from vibsentry.errors import ExportError, VibsentryError
 from vibsentry.fileio import write_atomic
 
 _PER_LINE = 6
@@ -45,6 +47,31 @@ def _array(ctype: str, name: str, values: Iterable[str], *, per_line: int = _PER
     lines = [", ".join(vals[i : i + per_line]) for i in range(0, len(vals), per_line)]
     body = ",\n    ".join(lines)
     return f"static const {ctype} {name}[{len(vals)}] = {{\n    {body}\n}};\n"
+
+
+def half_window(w: npt.NDArray[np.generic], name: str) -> npt.NDArray[np.generic]:
+    """The first ``N/2 + 1`` entries of a periodic window ``w`` of shape (N,), after checking its symmetry.
+
+    A periodic (DFT-even) window has ``w[n] == w[N - n]`` for ``1 <= n < N`` (``w[0]`` has no partner), so
+    ``w[0..N/2]`` determines it; the C code reads ``w[i]`` for ``i > N/2`` as ``half[N - i]``. The check is
+    on the stored bit patterns: cos(2 pi n / N) and cos(2 pi (N - n) / N) are evaluated separately in
+    float64 and could round apart, and one differing bit would change the features.
+
+    Raises
+    ------
+    ExportError
+        If any pair differs in any bit (the header would not reproduce the reference window).
+    """
+    n = w.shape[0]
+    bits = np.ascontiguousarray(w).view(f"u{w.dtype.itemsize}")
+    bad = np.flatnonzero(bits[1:] != bits[:0:-1]) + 1
+    if bad.size:
+        k = int(bad[0])
+        raise ExportError(
+            f"{name}: window is not symmetric bit for bit (w[{k}] = {w[k]!r} != w[{n - k}] = {w[n - k]!r}, "
+            f"{bad.size // 2} pair(s) differ); the half table would change the features"
+        )
+    return w[: n // 2 + 1]
 
 
 def _i32(v: int) -> str:
@@ -66,7 +93,13 @@ def _q31_section(params: FeatureParams) -> list[str]:
         f"#define VS_FEAT_Q31_LN2 {_f32(LN2_Q24)}\n",
         f"#define VS_FEAT_LOG2_N {params.frame_length.bit_length() - 1}\n\n",
         "#ifdef VS_FEATURE_CONFIG_Q31_TABLES\n\n",
-        _array("int32_t", "vs_q31_window", (_i32(v) for v in q.window_q31), per_line=8),
+        # w[0..N/2] only: vs_features_q31.c reads w[i] as vs_q31_window[i <= N/2 ? i : N - i].
+        _array(
+            "int32_t",
+            "vs_q31_window",
+            (_i32(v) for v in half_window(q.window_q31, "vs_q31_window")),
+            per_line=8,
+        ),
         _array("int32_t", "vs_q31_cos", (_i32(v) for v in q.cos_q31), per_line=8),
         _array("int32_t", "vs_q31_sin", (_i32(v) for v in q.sin_q31), per_line=8),
         _array("uint32_t", "vs_q31_log2", (f"{int(v)}u" for v in q.log2_q30), per_line=8),
@@ -159,7 +192,9 @@ def render_feature_config(params: FeatureParams, *, source: str = "FeatureParams
         out += _q31_section(params)
 
     out.append("#ifdef VS_FEATURE_CONFIG_TABLES\n\n")
-    out.append(_array("float", "vs_feat_window", (_f32(v) for v in t.window)))
+    # w[0..N/2] only (the window is periodic, w[i] == w[N - i]): vs_features.c walks it up over the first
+    # half of the frame and back down over the second, 2 KB of flash less at N = 1024.
+    out.append(_array("float", "vs_feat_window", (_f32(v) for v in half_window(t.window, "vs_feat_window"))))
     if t.mel is not None:
         out.append(_array("uint32_t", "vs_feat_mel_pos", (str(int(v)) for v in t.mel.pos), per_line=12))
         out.append(_array("uint32_t", "vs_feat_mel_len", (str(int(v)) for v in t.mel.lengths), per_line=12))

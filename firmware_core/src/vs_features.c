@@ -65,11 +65,41 @@ typedef struct {
     float sw;                 /* sum of c * w (window), for the window-weighted mean */
 } moments_t;
 
+/* Running sums of frame_moments, two sets for even (a) and odd (b) samples. */
+typedef struct {
+    float q1a, q2a, q3a, q4a, swa;
+    float q1b, q2b, q3b, q4b, swb;
+    float hi, lo;
+} moment_sums_t;
+
+/* One even/odd sample pair, centred (ca, cb), with their window coefficients (wa, wb). Inlined into both loops of
+ * frame_moments, where the sums stay in FPU registers. */
+__attribute__((always_inline)) static inline void moment_pair(moment_sums_t *s, float ca, float cb, float wa,
+                                                               float wb)
+{
+    const float ca2 = ca * ca, cb2 = cb * cb;
+    s->q1a += ca;
+    s->q1b += cb;
+    s->q2a += ca2;
+    s->q2b += cb2;
+    s->q3a += ca2 * ca;
+    s->q3b += cb2 * cb;
+    s->q4a += ca2 * ca2;
+    s->q4b += cb2 * cb2;
+    s->swa += ca * wa;
+    s->swb += cb * wb;
+    /* Order the pair first: 3 comparisons per 2 samples instead of 4. */
+    const int a_big = ca > cb;
+    const float big = a_big ? ca : cb, small = a_big ? cb : ca;
+    s->hi = big > s->hi ? big : s->hi;
+    s->lo = small < s->lo ? small : s->lo;
+}
+
 static void frame_moments(const float *x, moments_t *m)
 {
-    /* Scalar accumulators, two sets for even and odd samples: -Os keeps them all in FPU registers (an
-     * accumulator array would live on the stack), and the shorter float32 addition chains stay closer to the
-     * float64-accumulated reference. */
+    /* Scalar accumulators, two sets for even and odd samples: -Os keeps them all in FPU registers (moment_pair
+     * is always inlined, so its struct splits into registers; an accumulator array would live on the stack), and
+     * the shorter float32 addition chains stay closer to the float64-accumulated reference. */
     /* m0 only has to be near the mean (within a few standard deviations) for the shifted sums to keep their
      * precision, so 16 evenly spaced samples stand in for a full pass over the frame. */
     float m0 = 0.0f;
@@ -77,36 +107,26 @@ static void frame_moments(const float *x, moments_t *m)
         m0 += x[i];
     }
     m0 *= 1.0f / 16.0f;
-    float q1a = 0.0f, q2a = 0.0f, q3a = 0.0f, q4a = 0.0f, swa = 0.0f;
-    float q1b = 0.0f, q2b = 0.0f, q3b = 0.0f, q4b = 0.0f, swb = 0.0f;
-    float hi = -INFINITY, lo = INFINITY;
-    for (int i = 0; i < N; i += 2) {
-        const float ca = x[i] - m0, cb = x[i + 1] - m0;
-        const float ca2 = ca * ca, cb2 = cb * cb;
-        q1a += ca;
-        q1b += cb;
-        q2a += ca2;
-        q2b += cb2;
-        q3a += ca2 * ca;
-        q3b += cb2 * cb;
-        q4a += ca2 * ca2;
-        q4b += cb2 * cb2;
-        swa += ca * vs_feat_window[i];
-        swb += cb * vs_feat_window[i + 1];
-        /* Order the pair first: 3 comparisons per 2 samples instead of 4. */
-        const int a_big = ca > cb;
-        const float big = a_big ? ca : cb, small = a_big ? cb : ca;
-        hi = big > hi ? big : hi;
-        lo = small < lo ? small : lo;
+    moment_sums_t s = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, -INFINITY, INFINITY};
+    /* vs_feat_window holds w[0..HALF] only (periodic window: w[i] == w[N - i]): the first half of the frame
+     * reads it upwards, the second downwards from w[HALF] - the same products, summed in the same order as with
+     * the full table. Two loops with constant offsets: one loop with a +-1 stride costs an add per load. */
+    const float *w = vs_feat_window;
+    for (int i = 0; i < HALF; i += 2) {
+        moment_pair(&s, x[i] - m0, x[i + 1] - m0, w[i], w[i + 1]);
+    }
+    for (int i = HALF; i < N; i += 2) {
+        const float *wr = w + (N - i);
+        moment_pair(&s, x[i] - m0, x[i + 1] - m0, wr[0], wr[-1]);
     }
     m->m0 = m0;
-    m->s1 = q1a + q1b;
-    m->s2 = q2a + q2b;
-    m->s3 = q3a + q3b;
-    m->s4 = q4a + q4b;
-    m->sw = swa + swb;
-    m->hi = hi;
-    m->lo = lo;
+    m->s1 = s.q1a + s.q1b;
+    m->s2 = s.q2a + s.q2b;
+    m->s3 = s.q3a + s.q3b;
+    m->s4 = s.q4a + s.q4b;
+    m->sw = s.swa + s.swb;
+    m->hi = s.hi;
+    m->lo = s.lo;
 }
 
 #if VS_FEAT_HAS_STATS
@@ -280,12 +300,22 @@ int vs_features_compute_f32(vs_features_t *inst, const float *frame, float *scra
         /* One pass, unrolled by 4 by hand (-Os does not unroll, and two CMSIS passes - arm_offset_f32 then
          * arm_mult_f32 - cost twice the loads and stores). Each element is read before it is written. */
         const float *w = vs_feat_window;
-        for (int i = 0; i < N; i += 4) {
+        for (int i = 0; i < HALF; i += 4) {
             const float x0 = frame[i], x1 = frame[i + 1], x2 = frame[i + 2], x3 = frame[i + 3];
             a[i] = (x0 - wmean) * w[i];
             a[i + 1] = (x1 - wmean) * w[i + 1];
             a[i + 2] = (x2 - wmean) * w[i + 2];
             a[i + 3] = (x3 - wmean) * w[i + 3];
+        }
+        /* Second half: w[i] = vs_feat_window[N - i] (the table stops at w[HALF]). A loop of its own with
+         * constant offsets, as a shared loop with a +-1 stride costs an address add per load. */
+        for (int i = HALF; i < N; i += 4) {
+            const float *wr = w + (N - i);
+            const float x0 = frame[i], x1 = frame[i + 1], x2 = frame[i + 2], x3 = frame[i + 3];
+            a[i] = (x0 - wmean) * wr[0];
+            a[i + 1] = (x1 - wmean) * wr[-1];
+            a[i + 2] = (x2 - wmean) * wr[-2];
+            a[i + 3] = (x3 - wmean) * wr[-3];
         }
         arm_rfft_fast_f32(&inst->rfft, a, spec, 0);
     }

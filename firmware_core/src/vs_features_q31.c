@@ -190,22 +190,29 @@ int vs_features_compute_q31(vs_features_t *inst, const float *frame, float *scra
     /* q = trunc(x 2^s) from the float bits (exact: |q| < 2^28 keeps every mantissa bit that is >= 2^-s). */
     int64_t sum1 = 0, sxw = 0;
     int32_t hi = INT32_MIN, lo = INT32_MAX;
-    for (int i = 0; i < N; i++) {
-        uint32_t b;
-        memcpy(&b, &frame[i], sizeof b);
-        const int field = (int)((b >> 23) & 0xffu);
-        int32_t v = 0;
-        if (field != 0) {
-            const uint32_t mant = (b & 0x7fffffu) | 0x800000u;
-            const int sh = field - 150 + s;
-            const uint32_t m = sh >= 0 ? mant << sh : (sh > -24 ? mant >> -sh : 0u);
-            v = (b >> 31) != 0u ? -(int32_t)m : (int32_t)m;
+    /* vs_q31_window holds w[0..HALF] only (periodic window: w[i] == w[N - i], checked by the generator): both
+     * passes read it upwards over the first half of the frame (dw = 1) and back down from w[HALF] over the
+     * second (dw = -1). */
+    const int32_t *w = vs_q31_window;
+    int i = 0;
+    for (int dw = 1; dw >= -1; dw -= 2) {
+        for (const int end = i + HALF; i < end; i++, w += dw) {
+            uint32_t b;
+            memcpy(&b, &frame[i], sizeof b);
+            const int field = (int)((b >> 23) & 0xffu);
+            int32_t v = 0;
+            if (field != 0) {
+                const uint32_t mant = (b & 0x7fffffu) | 0x800000u;
+                const int sh = field - 150 + s;
+                const uint32_t m = sh >= 0 ? mant << sh : (sh > -24 ? mant >> -sh : 0u);
+                v = (b >> 31) != 0u ? -(int32_t)m : (int32_t)m;
+            }
+            sum1 += v;
+            sxw += (int64_t)v * (*w >> 16);
+            hi = v > hi ? v : hi;
+            lo = v < lo ? v : lo;
+            q[i] = v;
         }
-        sum1 += v;
-        sxw += (int64_t)v * (vs_q31_window[i] >> 16);
-        hi = v > hi ? v : hi;
-        lo = v < lo ? v : lo;
-        q[i] = v;
     }
     const int32_t mean = (int32_t)((sum1 + N / 2) >> VS_FEAT_LOG2_N);
 #if VS_FEAT_REMOVE_DC
@@ -220,14 +227,18 @@ int vs_features_compute_q31(vs_features_t *inst, const float *frame, float *scra
 
     /* Moment sums of the centred frame rounded to STAT_BITS bits, and the windowed frame in place. */
     int64_t s2 = 0, s3 = 0, s4 = 0;
-    for (int i = 0; i < N; i++) {
-        const int32_t v = q[i];
-        const int32_t cr = (v - mean + round_t) >> t;
-        const int32_t c2 = cr * cr;
-        s2 += c2;
-        s3 += (int64_t)c2 * cr;
-        s4 += (int64_t)(((uint64_t)c2 * (uint64_t)c2) >> 4);
-        q[i] = (int32_t)((((int64_t)v - wmean) * vs_q31_window[i]) >> 31);
+    w = vs_q31_window;
+    i = 0;
+    for (int dw = 1; dw >= -1; dw -= 2) {
+        for (const int end = i + HALF; i < end; i++, w += dw) {
+            const int32_t v = q[i];
+            const int32_t cr = (v - mean + round_t) >> t;
+            const int32_t c2 = cr * cr;
+            s2 += c2;
+            s3 += (int64_t)c2 * cr;
+            s4 += (int64_t)(((uint64_t)c2 * (uint64_t)c2) >> 4);
+            q[i] = (int32_t)((((int64_t)v - wmean) * *w) >> 31);
+        }
     }
     (void)s2;
     (void)s3;
