@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.dashboard.test_dashboard_app import APP, run_view
-from tests.support.dashboard import FEATURE_HASH, SECOND, make_records
+from tests.support.dashboard import FEATURE_HASH, SECOND, make_records, raw_capture
 from tests.support.hardening import snapshot, tiny_fs
 from vibsentry.dashboard.store.records import Record
 from vibsentry.dashboard.store.sqlite import SQLiteStore
@@ -226,27 +226,6 @@ def test_acknowledged_banner_renders_literally_in_chromium(tmp_path: Path) -> No
 
 
 # ------------------------------------------------------------- findings 3 and 7: confined, atomic exports
-
-
-def raw_capture(node: int, cid: int, t_ns: int, x: np.ndarray, **over: object) -> list[Record]:
-    """RAW records of one capture in three chunks, as the gateway stores them; ``over`` per-chunk fields
-    (a list value gives one value per chunk)."""
-    chunks = np.array_split(x.astype("<f4"), 3)
-    out = []
-    for i, c in enumerate(chunks):
-        f: dict[str, object] = {
-            "capture_id": cid,
-            "chunk_index": i,
-            "n_chunks": 3,
-            "sample_rate": 12000.0,
-            "channels": 1,
-            "sample_format": "f32",
-            "scale": 1.0,
-            "data": c.tobytes(),
-        }
-        f.update({k: (v[i] if isinstance(v, list) else v) for k, v in over.items()})
-        out.append(Record("raw", node, t_ns + i, 900 + cid * 10 + i, f))
-    return out
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support.dashboard import SECOND, fill_big_store, fill_store
+from tests.support.dashboard import SECOND, fill_big_store, fill_store, raw_capture
 from vibsentry.dashboard import queries as q
 from vibsentry.dashboard import retrain_export
 from vibsentry.dashboard.store.records import Record
@@ -159,28 +159,7 @@ def test_retrain_export_writes_wav_and_manifest_the_trainer_reads(
     rng = np.random.default_rng(0)
     x = rng.standard_normal(3000).astype(np.float32)
     w = SQLiteStore(src.path)
-    chunks = np.array_split(x, 3)
-    w.write(
-        [
-            Record(
-                "raw",
-                2,
-                now - 30 * SECOND + i,
-                500 + i,
-                {
-                    "capture_id": 7,
-                    "chunk_index": i,
-                    "n_chunks": 3,
-                    "sample_rate": 12000.0,
-                    "channels": 1,
-                    "sample_format": "f32",
-                    "scale": 1.0,
-                    "data": c.astype("<f4").tobytes(),
-                },
-            )
-            for i, c in enumerate(chunks)
-        ]
-    )
+    w.write(raw_capture(2, 7, now - 30 * SECOND, x, first_seq=500))
     w.close()
     out = tmp_path / "export"
     res = retrain_export.export(

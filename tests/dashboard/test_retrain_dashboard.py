@@ -19,8 +19,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.dashboard.test_dashboard_app import run_view
-from tests.dashboard.test_dashboard_hardening import raw_capture
-from tests.support.dashboard import SECOND, make_records
+from tests.support.dashboard import SECOND, make_records, raw_capture
 from tests.support.training import FS, toy_signal, write_config, write_toy_dataset
 from vibsentry.dashboard import retrain_job as rj
 from vibsentry.dashboard.audit import AuditLog

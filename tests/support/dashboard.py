@@ -105,6 +105,34 @@ def make_records(
     return recs
 
 
+def raw_capture(
+    node: int, cid: int, t_ns: int, x: np.ndarray, *, first_seq: int | None = None, **over: object
+) -> list[Record]:
+    """RAW records of one capture in three chunks, as the gateway stores them.
+
+    ``x`` (n,) samples, stored as float32 with scale 1 at 12 kHz; chunk ``i`` has time ``t_ns + i`` ns and
+    sequence number ``first_seq + i`` (default ``900 + 10 * cid``); ``over`` per-chunk fields (a list value gives
+    one value per chunk).
+    """
+    seq0 = 900 + cid * 10 if first_seq is None else first_seq
+    chunks = np.array_split(x.astype("<f4"), 3)
+    out = []
+    for i, c in enumerate(chunks):
+        f: dict[str, object] = {
+            "capture_id": cid,
+            "chunk_index": i,
+            "n_chunks": 3,
+            "sample_rate": 12000.0,
+            "channels": 1,
+            "sample_format": "f32",
+            "scale": 1.0,
+            "data": c.tobytes(),
+        }
+        f.update({k: (v[i] if isinstance(v, list) else v) for k, v in over.items()})
+        out.append(Record("raw", node, t_ns + i, seq0 + i, f))
+    return out
+
+
 def fill_big_store(path: Path, *, t0_ns: int, n_nodes: int = 100, days: int = 7, every_s: int = 120) -> int:
     """A store of ``n_nodes`` x ``days`` of scores, one every ``every_s`` seconds, written in bulk SQL.
 
