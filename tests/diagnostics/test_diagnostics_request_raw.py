@@ -5,10 +5,7 @@ a read-only dashboard get no button."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +13,7 @@ import pytest
 
 pytest.importorskip("streamlit", reason="the dashboard extra is not installed")
 
-from tests.support.ingest import rows, start_gateway, stop_gateway, wait_for
+from tests.support.ingest import rows, simulated_node_and_gateway, wait_for
 from tests.support.update_node import tiny_bundle
 
 NODE = 5
@@ -45,17 +42,11 @@ def test_operator_requests_a_raw_capture_through_the_gateway(
 ) -> None:
     bundle = tiny_bundle(tmp_path / "bundle")
     link, data, audit = tmp_path / "node.pty", tmp_path / "gw", tmp_path / "audit.sqlite"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIBSENTRY_")}
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "vibsentry", "simulate", "--create-pty", str(link), "--bundle", str(bundle),
-         "--engine", "python", "--node-id", str(NODE), "--machine", "pump", "--duration", "120", "--speed", "1",
-         "--features-every", "0", "--status-every", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )  # fmt: skip
-    gw = None
-    try:
-        wait_for(link.exists, 60, "the simulator's pty")
-        gw = start_gateway([str(link)], data)
+    with simulated_node_and_gateway(
+        link, data,
+        ["--bundle", str(bundle), "--engine", "python", "--node-id", str(NODE), "--machine", "pump",
+         "--duration", "120", "--speed", "1", "--features-every", "0", "--status-every", "2"],
+    ):  # fmt: skip
         db = data / "vibsentry.sqlite"
         scored = "SELECT count(*) FROM scores WHERE node = ?"
         wait_for(lambda: db.exists() and rows(db, scored, (NODE,))[0][0] >= 2, 60, "scores from the node")
@@ -111,12 +102,6 @@ def test_operator_requests_a_raw_capture_through_the_gateway(
             ("anonymous", "operator", "request_raw", f"node {NODE}", "refused"),
         ], log
         assert log[1][5].startswith(f"capture {capture_id}, 12000 samples"), log
-    finally:
-        if sim.poll() is None:
-            sim.kill()
-            sim.wait(10)
-        if gw is not None:
-            stop_gateway(gw)
 
 
 def test_no_gateway_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

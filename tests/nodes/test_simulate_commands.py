@@ -6,15 +6,13 @@ command socket, ``GatewayLink``), for both node engines (the C vs_node through c
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.support.ingest import rows, start_gateway, stop_gateway, wait_for
+from tests.support.ingest import rows, simulated_node_and_gateway, wait_for
 from tests.support.update_node import tiny_bundle
 from vibsentry import protocol as vp
 
@@ -98,19 +96,12 @@ def test_commands_through_the_gateway_reach_a_simulated_node(
     if engine == "c" and (reason := c_node_available()) is not None:
         pytest.skip(f"C node unavailable: {reason}")
     link, data = tmp_path / "node.pty", tmp_path / "gw"
-    log = open(tmp_path / "simulate.err", "wb")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIBSENTRY_")}
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "vibsentry", "simulate", "--create-pty", str(link), "--bundle", str(bundle),
-         "--engine", engine, "--node-id", str(NODE), "--machine", "pump", "--duration", "40", "--speed", "2",
-         "--features-every", "0", "--status-every", "2"],
-        stdout=subprocess.DEVNULL, stderr=log, env=env,
-    )  # fmt: skip
-    log.close()
-    gw = None
-    try:
-        wait_for(link.exists, 60, "the simulator's pty")
-        gw = start_gateway([str(link)], data)
+    with simulated_node_and_gateway(
+        link, data,
+        ["--bundle", str(bundle), "--engine", engine, "--node-id", str(NODE), "--machine", "pump",
+         "--duration", "40", "--speed", "2", "--features-every", "0", "--status-every", "2"],
+        stderr=tmp_path / "simulate.err",
+    ) as (sim, _):  # fmt: skip
         db = data / "vibsentry.sqlite"
         wait_for(lambda: _one(db, "SELECT count(*) FROM scores WHERE node = ?", NODE) > (0,), 60, "scores")
         client = Client(data / "gateway.sock")
@@ -155,12 +146,6 @@ def test_commands_through_the_gateway_reach_a_simulated_node(
         assert "ignored" in err and " undecodable" in err, err
         n_bad = int(err.split("ignored ")[1].split(" undecodable")[0])
         assert n_bad >= 2, err  # two undecodable frames were written (the 0x00 run is not a frame)
-    finally:
-        if sim.poll() is None:
-            sim.kill()
-            sim.wait(10)
-        if gw is not None:
-            stop_gateway(gw)
 
 
 def build_node_library_capacity(bundle: Path) -> int:

@@ -89,6 +89,39 @@ def gateway_on_pty(
             stop_gateway(gw)
 
 
+@contextlib.contextmanager
+def simulated_node_and_gateway(
+    link: Path, data_dir: Path, simulate: list[str], *, stderr: Path | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]]:
+    """``vibsentry simulate --create-pty link *simulate`` and, once its pty exists, ``vibsentry ingest`` on it.
+
+    The simulator gets this environment without any ``VIBSENTRY_*`` variable; its stdout is discarded, its
+    stderr goes to the file ``stderr`` (discarded when None). The gateway is ``start_gateway([link],
+    data_dir)``, started once the pty appears (60 s bound). Yields ``(simulator, gateway)``; on the way out a
+    simulator still running is killed and the gateway stopped (exit codes not checked).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIBSENTRY_")}
+    sink = open(stderr, "wb") if stderr is not None else contextlib.nullcontext(subprocess.DEVNULL)
+    with sink as err:  # the child keeps its own descriptor
+        sim = subprocess.Popen(
+            [sys.executable, "-m", "vibsentry", "simulate", "--create-pty", str(link), *simulate],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+        )
+    gw = None
+    try:
+        wait_for(link.exists, 60, "the simulator's pty")
+        gw = start_gateway([str(link)], data_dir)
+        yield sim, gw
+    finally:
+        if sim.poll() is None:
+            sim.kill()
+            sim.wait(10)
+        if gw is not None:
+            stop_gateway(gw)
+
+
 def simulate_into_ingest(link: Path, simulate: list[str], ingest: list[str]) -> None:
     """Run ``vibsentry simulate --create-pty link *simulate`` to its end while ``vibsentry ingest --port link
     *ingest`` reads the pty, then stop the gateway with SIGTERM so it delivers everything it journaled.
