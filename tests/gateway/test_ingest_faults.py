@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import random
 import signal
 import sqlite3
@@ -15,6 +14,7 @@ import time
 
 import pytest
 
+from tests.support.hardening import tiny_fs
 from tests.support.ingest import hello, rows, score_keys, score_stream, start_gateway, stop_gateway, wait_for
 from tests.support.pty import PtyLink
 
@@ -174,28 +174,23 @@ def test_feature_hash_mismatch_is_logged_and_flags_the_data(tmp_path, link):
 
 
 def test_full_journal_disk_stops_reading_reports_and_loses_nothing(tmp_path, link):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a size-limited tmpfs needs root")
-    tiny = tmp_path / "tiny"
-    tiny.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=192k", "tmpfs", str(tiny)], capture_output=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount tmpfs here: {r.stderr.decode().strip()}")
-    db = tmp_path / "store.sqlite"
-    gw = start_gateway([str(link.link)], tiny, "--store", f"sqlite:{db}", log=tmp_path / "gw.log")
-    try:
-        frames = [hello(8, 0, 1000), *score_stream(8, 4000)]
-        # Once the journal refuses a batch the gateway stops reading, so the writer blocks (flow control).
-        writer = threading.Thread(target=lambda: [link.write(f, timeout=120) for f in frames])
-        writer.start()
-        wait_for(
-            lambda: "disk full" in (tmp_path / "gw.log").read_text(), what="a disk-full error in the log"
-        )
-        assert len(score_keys(db)) < 4000
-        subprocess.run(["mount", "-o", "remount,size=16m", str(tiny)], check=True)
-        writer.join(60)
-        wait_for(lambda: len(score_keys(db)) == 4000, timeout=300, what="all 4000 scores once space returned")
-        assert score_keys(db) == [(8, s) for s in range(1, 4001)]
-    finally:
-        stop_gateway(gw)
-        subprocess.run(["umount", "-l", str(tiny)], check=False)
+    with tiny_fs(tmp_path / "tiny", "192k") as tiny:
+        db = tmp_path / "store.sqlite"
+        gw = start_gateway([str(link.link)], tiny, "--store", f"sqlite:{db}", log=tmp_path / "gw.log")
+        try:
+            frames = [hello(8, 0, 1000), *score_stream(8, 4000)]
+            # Once the journal refuses a batch the gateway stops reading, so the writer blocks (flow control).
+            writer = threading.Thread(target=lambda: [link.write(f, timeout=120) for f in frames])
+            writer.start()
+            wait_for(
+                lambda: "disk full" in (tmp_path / "gw.log").read_text(), what="a disk-full error in the log"
+            )
+            assert len(score_keys(db)) < 4000
+            subprocess.run(["mount", "-o", "remount,size=16m", str(tiny)], check=True)
+            writer.join(60)
+            wait_for(
+                lambda: len(score_keys(db)) == 4000, timeout=300, what="all 4000 scores once space returned"
+            )
+            assert score_keys(db) == [(8, s) for s in range(1, 4001)]
+        finally:
+            stop_gateway(gw)

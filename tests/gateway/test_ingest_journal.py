@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 import pytest
 
+from tests.support.hardening import tiny_fs as mount_tiny_fs
 from vibsentry.dashboard.gateway.journal import Journal, NodeState, decode_fields, encode_fields
 from vibsentry.dashboard.store import Record
 from vibsentry.errors import StoreError
@@ -52,15 +52,8 @@ def test_bad_sync_mode_is_a_clear_error(tmp_path):
 @pytest.fixture
 def tiny_fs(tmp_path):
     """A 256 KiB tmpfs (root only), unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a size-limited tmpfs needs root")
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)], capture_output=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount tmpfs here: {r.stderr.decode().strip()}")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
+    with mount_tiny_fs(tmp_path / "tiny", "256k") as mnt:
+        yield mnt
 
 
 def test_full_disk_refuses_the_batch_with_a_clear_error_and_keeps_what_was_journaled(tiny_fs):
