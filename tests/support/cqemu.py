@@ -35,39 +35,25 @@ class Target:
         return (self.qemu[0], self.nm)
 
 
+#: The flags both targets run with: no display, monitor or UART; the image reports through semihosting.
+_SEMIHOSTED = (
+    "-nographic",
+    "-monitor",
+    "none",
+    "-serial",
+    "none",
+    "-semihosting-config",
+    "enable=on,target=native",
+)
 M4 = Target(
     "cortex-m4",
-    (
-        "qemu-system-arm",
-        "-M",
-        "mps2-an386",
-        "-nographic",
-        "-monitor",
-        "none",
-        "-serial",
-        "none",
-        "-semihosting-config",
-        "enable=on,target=native",
-    ),
+    ("qemu-system-arm", "-M", "mps2-an386", *_SEMIHOSTED),
     "arm-none-eabi-nm",
     "cortex-m4/qemu",
 )
 RV32 = Target(
     "rv32imc",
-    (
-        "qemu-system-riscv32",
-        "-M",
-        "virt",
-        "-bios",
-        "none",
-        "-nographic",
-        "-monitor",
-        "none",
-        "-serial",
-        "none",
-        "-semihosting-config",
-        "enable=on,target=native",
-    ),
+    ("qemu-system-riscv32", "-M", "virt", "-bios", "none", *_SEMIHOSTED),
     "riscv64-unknown-elf-nm",
     "rv32imc/probe",
 )

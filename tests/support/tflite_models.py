@@ -280,14 +280,29 @@ def compile_sanitized(gen_dir: Path, *, cc: str = "gcc") -> Path:
     return cg.compile_host(gen_dir, main_source=_SAN_MAIN, flags=flags, output=gen_dir / "model_san", cc=cc)
 
 
+def _pack(m: Any) -> bytes:
+    """A TFLite schema ``ModelT`` serialised back to ``.tflite`` flatbuffer bytes (file identifier ``TFL3``)."""
+    import flatbuffers
+
+    b = flatbuffers.Builder(4096)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def _repoint_signatures(m: Any, kind: str, old: int, new: int) -> None:
+    """Every signature-def entry of ``kind`` (``"inputs"`` or ``"outputs"``) naming tensor ``old`` names ``new``."""
+    for sig in m.signatureDefs or []:
+        for io in getattr(sig, kind) or []:
+            if io.tensorIndex == old:
+                io.tensorIndex = new
+
+
 def with_requantized_input(content: bytes, *, scale_factor: float = 1.7, zero_point_shift: int = 9) -> bytes:
     """The model with an int8 -> int8 QUANTIZE (requantization) op in front of it.
 
     Keras models do not produce this op, so it is put there by editing the flatbuffer with TFLite's own schema
     object API: a new int8 input tensor with another scale and zero point feeds a QUANTIZE op whose output is
     the old input tensor."""
-    import flatbuffers
-
     from vibsentry.codegen.tflite_reader import _schema_module
 
     s = _schema_module()
@@ -321,13 +336,8 @@ def with_requantized_input(content: bytes, *, scale_factor: float = 1.7, zero_po
     op.builtinOptions = s.QuantizeOptionsT()
     sg.operators.insert(0, op)
     sg.inputs = [new]
-    for sig in m.signatureDefs or []:
-        for io in sig.inputs or []:
-            if io.tensorIndex == old:
-                io.tensorIndex = new
-    b = flatbuffers.Builder(4096)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
+    _repoint_signatures(m, "inputs", old, new)
+    return _pack(m)
 
 
 def with_edits(content: bytes, *, relu_to: str | None = None, fc_activation: int | None = None) -> bytes:
@@ -335,8 +345,6 @@ def with_edits(content: bytes, *, relu_to: str | None = None, fc_activation: int
 
     ``relu_to``: every standalone RELU becomes this builtin (e.g. ``"RELU_N1_TO_1"``); ``fc_activation``: the
     fused activation code of every FULLY_CONNECTED (0 none, 1 RELU, 2 RELU_N1_TO_1, 3 RELU6)."""
-    import flatbuffers
-
     from vibsentry.codegen.tflite_reader import _schema_module
 
     s = _schema_module()
@@ -353,9 +361,7 @@ def with_edits(content: bytes, *, relu_to: str | None = None, fc_activation: int
         for op in m.subgraphs[0].operators:
             if op.opcodeIndex in fc:
                 op.builtinOptions.fusedActivationFunction = fc_activation
-    b = flatbuffers.Builder(4096)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
+    return _pack(m)
 
 
 def with_const_add(
@@ -364,8 +370,6 @@ def with_const_add(
     """The model with ``output + C`` appended (``C + output`` when ``first``): an ADD whose other operand is
     a constant int8 tensor of ``const_shape`` (broadcast when smaller than the output), with its own scale
     and zero point, and a new output tensor with another quantization."""
-    import flatbuffers
-
     from vibsentry.codegen.tflite_reader import _schema_module
 
     s = _schema_module()
@@ -403,10 +407,5 @@ def with_const_add(
     op.builtinOptions = s.AddOptionsT()
     sg.operators.append(op)
     sg.outputs = [n_idx]
-    for sig in m.signatureDefs or []:
-        for io in sig.outputs or []:
-            if io.tensorIndex == old:
-                io.tensorIndex = n_idx
-    b = flatbuffers.Builder(4096)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
+    _repoint_signatures(m, "outputs", old, n_idx)
+    return _pack(m)
