@@ -156,8 +156,7 @@ def test_features_reads_mat_files_with_the_training_loaders(tmp_path: Path) -> N
 def test_dashboard_refuses_a_newer_schema_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import sqlite3
 
-    from tests.dashboard.test_dashboard_app import run_view
-    from tests.support.dashboard import fill_store
+    from tests.support.dashboard import fill_store, run_view
 
     db = tmp_path / "s.sqlite"
     fill_store(db, t0_ns=0, n_nodes=1, seconds=2)

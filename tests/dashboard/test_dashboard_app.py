@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.support.dashboard import SECOND, fill_store
-
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+from tests.support.dashboard import APP, SECOND, fill_store, run_view
 
 
 @pytest.fixture()
@@ -19,16 +17,6 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     fill_store(path, t0_ns=time.time_ns() - 125 * SECOND, mismatch_node=3)
     monkeypatch.setenv("VIBSENTRY_DASHBOARD_STORE", f"sqlite:{path}")
     return path
-
-
-def run_view(view: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params["view"] = view
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def texts(at: AppTest) -> str:

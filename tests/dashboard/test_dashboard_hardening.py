@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.test_dashboard_app import APP, run_view
-from tests.support.dashboard import FEATURE_HASH, SECOND, make_records, raw_capture
+from tests.support.dashboard import APP, FEATURE_HASH, SECOND, make_records, raw_capture, run_view
 from tests.support.hardening import snapshot, tiny_fs
 from vibsentry.dashboard.store.records import Record
 from vibsentry.dashboard.store.sqlite import SQLiteStore

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard.test_dashboard_app import run_view
+from tests.support.dashboard import run_view
 from tests.support.update_node import tiny_bundle
 from vibsentry.dashboard.store.records import Record
 from vibsentry.dashboard.store.sqlite import SQLiteStore

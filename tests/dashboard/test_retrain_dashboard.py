@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.test_dashboard_app import run_view
-from tests.support.dashboard import SECOND, make_records, raw_capture
+from tests.support.dashboard import SECOND, make_records, raw_capture, run_view
 from tests.support.training import FS, toy_signal, write_config, write_toy_dataset
 from vibsentry.dashboard import retrain_job as rj
 from vibsentry.dashboard.audit import AuditLog

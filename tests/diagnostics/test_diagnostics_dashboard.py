@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("pandas", reason="the dashboard extra is not installed")
 pytest.importorskip("altair", reason="the dashboard extra is not installed")
 
+from tests.support.dashboard import run_view
 from vibsentry import synth
 from vibsentry.dashboard import diagnosis as dg
 from vibsentry.dashboard import queries as q
@@ -21,7 +22,6 @@ from vibsentry.errors import ConfigError, StoreError
 
 T0 = 1_700_000_000 * 10**9
 SCALE = 16.0 / 32768  # g per LSB of a +-16 g int16 capture
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
 def _capture(
@@ -144,14 +144,7 @@ def _raw(node: int, cap: int, x: np.ndarray, ts_ns: int, *, chunks: int = 4) -> 
 
 
 def _machine_page(node: int = 2) -> Any:
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["view"] = "machine"
-    at.query_params["node"] = str(node)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_view("machine", 60, node=str(node))
 
 
 def _text(at: Any) -> str:
@@ -193,8 +186,6 @@ def test_machine_view_shows_the_stored_diagnosis_and_computes_only_what_is_not_s
 ) -> None:
     import json
     import time
-
-    from streamlit.testing.v1 import AppTest
 
     from tests.support.dashboard import SECOND, fill_store
 
@@ -258,10 +249,7 @@ def test_machine_view_shows_the_stored_diagnosis_and_computes_only_what_is_not_s
     # The alarm history shows the alarm capture's stored diagnosis too.
     history = at.dataframe[-1].value
     assert history["diagnosis"].iloc[0].startswith("no fault pattern found")
-    log = AppTest.from_file(APP, default_timeout=60)
-    log.query_params["view"] = "alarms"
-    log.run()
-    assert not log.exception, [e.value for e in log.exception]
+    log = run_view("alarms", 60)
     table = log.dataframe[0].value
     assert list(table["node"]) == [2] and table["diagnosis"].iloc[0].startswith("no fault pattern found")
 

@@ -13,24 +13,17 @@ import pytest
 
 pytest.importorskip("streamlit", reason="the dashboard extra is not installed")
 
+from tests.support.dashboard import run_view
 from tests.support.ingest import rows, simulated_node_and_gateway, wait_for
 from tests.support.update_node import tiny_bundle
 
 NODE = 5
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
 def _page(monkeypatch: pytest.MonkeyPatch, role: str, *, read_only: bool = False) -> Any:
-    from streamlit.testing.v1 import AppTest
-
     monkeypatch.setenv("VIBSENTRY_DASHBOARD_ANONYMOUS_ROLE", role)
     monkeypatch.setenv("VIBSENTRY_DASHBOARD_READ_ONLY", "1" if read_only else "0")
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["view"] = "machine"
-    at.query_params["node"] = str(NODE)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_view("machine", 120, node=str(NODE))
 
 
 def _buttons(at: Any) -> list[str]:

@@ -16,6 +16,24 @@ from vibsentry.dashboard.store.sqlite import SQLiteStore
 
 SECOND = 1_000_000_000
 FEATURE_HASH = "ab" * 32
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+def run_view(view: str, timeout: float = 180.0, /, **params: str) -> Any:
+    """The dashboard app run once in Streamlit's AppTest at ``?view=<view>&<params>``; asserts no exception.
+
+    ``timeout`` (s, positional so that any query parameter name stays free) bounds each script run (AppTest's
+    ``default_timeout``). Returns the ``AppTest``.
+    """
+    from streamlit.testing.v1 import AppTest  # the dashboard extra: only the tests that draw a page need it
+
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.query_params["view"] = view
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
 
 
 def fill_store(path: Path, **kwargs: Any) -> None:
