@@ -1,7 +1,7 @@
 """The node firmware's numbers: flash/RAM per target, instructions per analysed frame, fraction of time asleep.
 
     .venv/bin/python benchmarks/bench_firmware.py [--bundle DIR] [--frames 12] [--targets stm32,rv32]
-                                                  [--run-ma MA --sleep-ma MA] [--profile N]
+                                                  [--run-ma MA] [--sleep-ma MA] [--profile N]
 
 Sizes. firmware_stm32 (QEMU image and board image, HW=1) and firmware_rv32, each built with the bundle's INT8
 model (``make -C firmware_* BUNDLE=...``), read from the linked ELF's sections (what the linker script holds to
@@ -45,10 +45,13 @@ Asleep. QEMU counts instructions, not cycles (DWT CYCCNT reads 0 there). The fra
 1 - awake instructions per second / core clock, i.e. assuming one cycle per instruction (a lower bound on
 cycles: flash wait states and multi-cycle instructions make the real awake time longer).
 
-Energy. With ``--run-ma`` / ``--sleep-ma`` (supply current in Run and Sleep mode at 168 MHz, from the
-STM32F405 datasheet DS8626, "Typical and maximum current consumption" tables of section 5.3.6) it prints
-energy per analysed frame = awake time x I_run x 3.3 V and the average power at 12 kHz; without them, the
-awake time per frame, from which the energy follows for any current figure.
+Energy. Energy per analysed frame = awake time x I_run x 3.3 V (and the part above sleeping, x (I_run -
+I_sleep)); average power at 12 kHz = 3.3 V x (awake fraction x I_run + asleep fraction x I_sleep), trigger
+idle and busy. The currents are typical values at 168 MHz from the STM32F405 datasheet, DS8626 Rev 12, section
+6.3.6 (see DS8626_RUN_MA below): by default the node's estimate, "all peripherals disabled" (Table 20 Run
+mode with the ART accelerator, 40 mA; Table 22 Sleep mode, 12 mA) plus Table 28's currents for the
+peripheral clocks the board image enables (10.24 mA), printed with the two bounds (peripherals disabled: 40 /
+12 mA; all enabled: 87 / 59 mA). ``--run-ma`` / ``--sleep-ma`` replace them.
 """
 
 from __future__ import annotations
@@ -74,6 +77,31 @@ from vibsentry import protocol as vp  # noqa: E402
 from vibsentry.nodes import qemu  # noqa: E402
 
 VDD = 3.3
+#: Supply currents of the STM32F405 at f_HCLK = 168 MHz, typical values, from STMicroelectronics DS8626 Rev 12
+#: (March 2026), "STM32F405xx STM32F407xx" datasheet, section 6.3.6 "Supply current characteristics"
+#: (https://www.st.com/resource/en/datasheet/stm32f405rg.pdf; read as a Markdown conversion of Rev 12 in the
+#: stored public-code index). Conditions of the tables: TA = 25 C, VDD = 3.3 V, CoreMark-compliant code,
+#: external 4 MHz clock with the PLL on, 5 flash wait states at 168 MHz, f_PCLK1 = f_HCLK / 4, f_PCLK2 =
+#: f_HCLK / 2 (the board image's own settings, board.c), I/O pins analog; analog blocks (ADC, DAC, HSE, LSE,
+#: HSI, LSI) not included.
+#: Table 20, Run mode, code and data processing from flash memory with the ART accelerator enabled (or RAM).
+DS8626_RUN_MA = {"peripherals disabled": 40.0, "all peripherals enabled": 87.0}
+#: Table 22, Sleep mode.
+DS8626_SLEEP_MA = {"peripherals disabled": 12.0, "all peripherals enabled": 59.0}
+#: Table 28 "Peripheral current consumption" (typ, voltage scale 1, uA per MHz of the peripheral's bus clock,
+#: measured with only the clock applied), for the clocks the board image turns on (RCC_*ENR writes in
+#: firmware_stm32/src: sampler.c, board.c, iis3dwb.c, usart.c) and the bus matrix, active whenever a master
+#: such as DMA2 is on (Table 28 note 2). Bus clocks: AHB 168 MHz, APB1 42 MHz, APB2 84 MHz.
+DS8626_NODE_PERIPHERALS = {
+    "GPIOA": (2.70, 168.0), "DMA2": (37.69, 168.0), "BKPSRAM": (0.63, 168.0), "bus matrix": (13.10, 168.0),
+    "TIM2": (16.71, 42.0), "PWR": (1.00, 42.0), "SPI1": (1.32, 84.0), "USART1": (3.51, 84.0),
+}  # fmt: skip
+#: The node's peripheral clocks added to the "peripherals disabled" rows: 10.24 mA. Table 28 is measured in Run
+#: mode; adding it to the Sleep row assumes the clocks stay on in Sleep (RCC_*LPENR reset values, which the
+#: firmware does not change). It counts the clocks only, not DMA transfers or SPI / UART activity.
+NODE_PERIPH_MA = sum(ua * mhz for ua, mhz in DS8626_NODE_PERIPHERALS.values()) / 1000.0
+DEFAULT_RUN_MA = DS8626_RUN_MA["peripherals disabled"] + NODE_PERIPH_MA
+DEFAULT_SLEEP_MA = DS8626_SLEEP_MA["peripherals disabled"] + NODE_PERIPH_MA
 #: Functions of the replay transport: the samples' way in under QEMU (UART receive interrupt, ring, frame
 #: decoding with COBS and CRC, command dispatch). A board receives no REPLAY frames; its samples arrive by the
 #: sampler interrupt instead. CRC code is shared with the encoder (a few SCORE/STATUS frames are counted here).
@@ -450,6 +478,34 @@ def run_once(elf: Path, t: qemu.Target, ident: qemu.NodeIdent, x: np.ndarray | N
                counter.relogged, counter.frames, counter.frame_isr, counter.thread_pcs)  # fmt: skip
 
 
+def energy_lines(
+    t_frame: float, duty: dict[str, tuple[float, float]], run_ma: float | None, sleep_ma: float | None
+) -> list[str]:
+    """Energy per analysed frame and average power at 3.3 V for the given currents, or, with neither given,
+    for the default (the node's estimate) and the DS8626 bounds (all peripherals disabled / enabled).
+
+    ``duty`` maps "idle" / "busy" to the fraction of time awake (host-independent part, and with the replay
+    transport and main-loop passes included)."""
+    if run_ma is not None or sleep_ma is not None:
+        cases = [("given", DEFAULT_RUN_MA if run_ma is None else run_ma,
+                  DEFAULT_SLEEP_MA if sleep_ma is None else sleep_ma)]  # fmt: skip
+    else:
+        cases = [("node estimate (default)", DEFAULT_RUN_MA, DEFAULT_SLEEP_MA)]
+        cases += [(k, DS8626_RUN_MA[k], DS8626_SLEEP_MA[k]) for k in DS8626_RUN_MA]
+    out = []
+    for label, i_run, i_sleep in cases:
+        e = t_frame * i_run * 1e-3 * VDD
+        above = t_frame * (i_run - i_sleep) * 1e-3 * VDD
+        powers = "; ".join(
+            f"trigger {k} {VDD * (i_run * d + i_sleep * (1 - d)):.1f} mW "
+            f"({VDD * (i_run * d_all + i_sleep * (1 - d_all)):.1f} with the replay transport)"
+            for k, (d, d_all) in duty.items()
+        )
+        out.append(f"{label}, I_run {i_run:.1f} mA, I_sleep {i_sleep:.1f} mA: energy per analysed frame "
+                   f"{e * 1e6:.1f} uJ ({above * 1e6:.1f} uJ above sleeping); average power at 12 kHz: {powers}")  # fmt: skip
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -463,11 +519,15 @@ def main() -> int:
         help="print the N functions whose thread-mode instructions differ most between the busy and idle runs",
     )  # fmt: skip
     ap.add_argument(
-        "--run-ma", type=float, default=None, help="DS8626 Run-mode supply current at 168 MHz (mA)"
-    )
+        "--run-ma", type=float, default=None,
+        help=f"Run-mode supply current at 168 MHz (mA; default {DEFAULT_RUN_MA:.1f}: DS8626 Rev 12 Table 20, "
+             f"peripherals disabled, 40 mA + the node's peripheral clocks from Table 28, {NODE_PERIPH_MA:.2f} mA)",
+    )  # fmt: skip
     ap.add_argument(
-        "--sleep-ma", type=float, default=None, help="DS8626 Sleep-mode supply current at 168 MHz (mA)"
-    )
+        "--sleep-ma", type=float, default=None,
+        help=f"Sleep-mode supply current at 168 MHz (mA; default {DEFAULT_SLEEP_MA:.1f}: DS8626 Rev 12 Table 22, "
+             f"peripherals disabled, 12 mA + the same {NODE_PERIPH_MA:.2f} mA)",
+    )  # fmt: skip
     a = ap.parse_args()
     if a.bundle is None:
         from tests.support.dashboard import demo_bundle_dir
@@ -546,13 +606,11 @@ def main() -> int:
             t_frame = per_frame / t.core_hz
             print(f"[stm32] awake time per analysed frame at 168 MHz, CPI 1: {t_frame * 1e6:.0f} us "
                   f"= {t_frame * VDD * 1e3:.2f} uJ per mA of Run-mode current")  # fmt: skip
-            if a.run_ma is not None and a.sleep_ma is not None:
-                e = t_frame * a.run_ma * 1e-3 * VDD
-                frames_s = 12000 / 1024
-                duty = ((busy.total - base.total) / seconds + busy.timer_per_s) / t.core_hz
-                p = VDD * 1e-3 * (a.run_ma * duty + a.sleep_ma * (1 - duty))
-                print(f"[stm32] energy per analysed frame {e * 1e6:.1f} uJ; average power, every frame "
-                      f"analysed ({frames_s:.2f}/s): {p * 1e3:.1f} mW (I_run {a.run_ma} mA, I_sleep {a.sleep_ma} mA)")  # fmt: skip
+            duty = {label: (((run.work - base.work) / seconds + run.timer_per_s) / t.core_hz,
+                            ((run.total - base.total) / seconds + run.timer_per_s) / t.core_hz)
+                    for label, run in (("idle", idle), ("busy", busy))}  # fmt: skip
+            for line in energy_lines(t_frame, duty, a.run_ma, a.sleep_ma):
+                print(f"[stm32] {line}")
     return 0
 
 
