@@ -1,11 +1,14 @@
 """The diagnosis on real CWRU records (../shared/datasets; skipped without it), at the speed each record states.
 
 Every inner-race record and every 0.007 in / 0.021 in outer-race record must come out with the right top
-finding. The four OR014@6 records are expected to fail (strict xfail, so a change that fixes them is noticed):
-their envelope spectra carry a BPFI-type series (5.385-5.389x, its double at 10.775x, shaft-rate sidebands) and
-no BPFO comb (docs/diagnostics.md). Ball records are only reported (benchmarks/bench_diagnostics.py, also
-``--ball-bands``): ball faults are the hard CWRU class and no hit rate is asserted; the B014 records come out
-as a cage-rate series, and that finding must name the rolling-element alternative.
+finding. The four OR014@6 records (197-200) are expected to fail (strict xfail, so a change that fixes them is
+noticed): no band is impulsive (kurtogram spectral kurtosis 0.3-1.3), the strongest bearing line is a BPFI-type
+line at 5.386-5.388x, and the BPFO comb the same kinematics predict (3.61x) is 2-9 dB weaker in 197-199 and absent
+in 200; Smith & Randall (MSSP 2015) grade these records Y2/P2/P1/N1, per a public transcription of their table
+(docs/diagnostics.md, "Verification"; ``benchmarks/bench_diagnostics.py --or-records``). Ball records are only
+reported (benchmarks/bench_diagnostics.py, also ``--ball-bands``): ball faults are the hard CWRU class and no hit
+rate is asserted; the B014 records come out as a cage-rate series, and that finding must name the rolling-element
+alternative.
 """
 
 from __future__ import annotations
@@ -32,7 +35,12 @@ _RECORDS = [
 def _param(name: str) -> object:
     if "OR014@6" in name:
         return pytest.param(
-            name, marks=pytest.mark.xfail(strict=True, reason="OR014@6: BPFI-type 5.39x series, no BPFO comb")
+            name,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="OR014@6: no impulsive band (SK <= 1.3); BPFI-type 5.386x line stronger than the BPFO comb "
+                "at 3.61x (absent in 200); Smith & Randall 2015 grades Y2/P2/P1/N1 (docs/diagnostics.md)",
+            ),
         )
     return name
 
