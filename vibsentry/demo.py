@@ -443,15 +443,20 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
     def _term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    old = signal.signal(signal.SIGTERM, _term)
+    signal.signal(signal.SIGTERM, _term)
+    demo = Demo(opts, say)
     try:
-        with Demo(opts, say) as demo:
-            try:
-                demo.start()
-                demo.supervise()
-            except KeyboardInterrupt:
-                say("demo: stopping ...")
-        say(f"demo: stopped; the store stays at {demo.store}")
-        return 0
+        demo.start()
+        demo.supervise()
+    except KeyboardInterrupt:
+        say("demo: stopping ...")
     finally:
-        signal.signal(signal.SIGTERM, old)
+        # From here on the demo is stopping (Ctrl-C, SIGTERM or an error): another Ctrl-C or SIGTERM must not
+        # cut stop() short, nor, once it is done, turn the exit into a death by signal (Python puts SIGINT
+        # back to SIG_DFL while the interpreter shuts down). stop() is bounded on its own (SIGKILL after a few
+        # seconds). run_demo is the body of the `vibsentry demo` process, so the handlers stay ignored.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        demo.stop()
+    say(f"demo: stopped; the store stays at {demo.store}")
+    return 0

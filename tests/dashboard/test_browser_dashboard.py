@@ -65,7 +65,8 @@ def test_fleet_and_machine_views_show_the_alarm(tmp_path: Path, demo_bundle: Pat
             body = driver.execute_script("return document.body.innerText;")
             assert "Anomaly score" in body and "ALARM" in body and "Alarm history" in body
             driver.save_screenshot(str(tmp_path / "machine.png"))
-        assert demo.interrupt() == 0
+        rc = demo.interrupt()
+        assert rc == 0, demo.report()
     finally:
         demo.kill()
     for name in ("fleet.png", "machine.png"):

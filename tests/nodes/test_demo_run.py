@@ -35,7 +35,7 @@ def test_demo_raises_alarm_for_faulty_pump_and_ctrl_c_stops_everything(
         rc = demo.interrupt()
     finally:
         demo.kill()
-    assert rc == 0, demo.lines
+    assert rc == 0, demo.report()
     assert any("stopped" in ln for ln in demo.lines)
     leftovers = [p for p in children if alive(p)]
     assert not leftovers, f"children left running after Ctrl-C: {leftovers}"

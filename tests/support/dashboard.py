@@ -253,6 +253,14 @@ class DemoProcess:
         self.lines += self.proc.stdout.read().splitlines()
         return rc
 
+    def report(self) -> str:
+        """The demo's output and the end of each child's log, for an assertion message."""
+        parts = ["demo output:", *self.lines[-60:]]
+        for log in sorted((self.workdir / "logs").glob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-15:]
+            parts += [f"--- {log.name} (last {len(tail)} lines)", *tail]
+        return "\n".join(parts)
+
     def kill(self) -> None:
         """Cleanup for a failed test: Ctrl-C first (the demo stops its own children), then SIGKILL for the
         demo and every child seen, since they run in their own process groups and would outlive it."""
