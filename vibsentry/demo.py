@@ -153,7 +153,7 @@ def ensure_bundle(opts: DemoOptions, say: Callable[[str], None] = print) -> Path
 
 
 class Demo:
-    """The running demo: start, supervise, stop. Use as a context manager so children never outlive it."""
+    """The running demo: start, supervise, stop. Call stop() in a ``finally`` so children never outlive it."""
 
     def __init__(self, opts: DemoOptions, say: Callable[[str], None] = print) -> None:
         self.opts = opts
@@ -169,12 +169,6 @@ class Demo:
         self.t0 = time.monotonic()
 
     # ------------------------------------------------------------------ lifecycle
-
-    def __enter__(self) -> Demo:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def _spawn(
         self, name: str, argv: list[str], env: dict[str, str] | None = None
