@@ -22,7 +22,8 @@ from vibsentry.dashboard.store.records import announced_rate
 from vibsentry.errors import DeployError, UsageError
 
 #: Longest capture the page asks for, in seconds. REQUEST_RAW's n_samples is a u32, but every node NACKs
-#: TOO_LARGE beyond its capture buffer: the simulator holds 10 s, the C node far less (its NACK is shown).
+#: TOO_LARGE beyond its capture limit: 10 s for the simulator and for the C node (120,000 samples at 12 kHz, the
+#: part its pre-trigger ring cannot hold streamed as recorded); a NACK is shown.
 MAX_SECONDS = 10.0
 #: Shortest capture, in seconds (below this no diagnosis resolves a shaft line).
 MIN_SECONDS = 0.01

@@ -128,6 +128,7 @@ class NodeLibrary:
             "vs_host_node_sample_rate": (f32, []),
             "vs_host_node_ring_samples": (u32, []),
             "vs_host_node_raw_capacity": (u32, []),
+            "vs_host_node_raw_max": (u32, []),
             "vs_node_has_work": (ctypes.c_int, [vp]),
             "vs_host_reset": (None, []),
             "vs_host_select": (ctypes.c_int, [u32]),
@@ -147,7 +148,8 @@ class NodeLibrary:
         self.sample_rate = float(lib.vs_host_node_sample_rate())
         self.instance_size = int(lib.vs_node_instance_size())
         self.ring_samples = int(lib.vs_host_node_ring_samples())
-        self.raw_capacity = int(lib.vs_host_node_raw_capacity())
+        self.raw_capacity = int(lib.vs_host_node_raw_capacity())  # pre-trigger ring (int16 samples)
+        self.raw_max = int(lib.vs_host_node_raw_max())  # longest capture; longer than the ring streams
         self._next_bank = 0
 
     def model_pointers(self) -> tuple[int | None, int | None, int | None]:
@@ -457,7 +459,7 @@ def stream_messages(
     node = CNode(lib, node_id=node_id, rule=rule, machine=machine[:32], fw_version=fw_version,
                  trigger_rms_g=trigger_rms_g, heartbeat_frames=0 if trigger_rms_g > 0 else 1,
                  status_period_ms=round(status_every_s * 1000), hello_every_status=10,
-                 features_every=features_every, raw_capture_samples=min(raw_capture_samples, lib.raw_capacity),
+                 features_every=features_every, raw_capture_samples=min(raw_capture_samples, lib.raw_max),
                  boot_counter=boot_counter, use_model=use_model)  # fmt: skip
     for f in split_frames(node.start(t0_us)):
         yield t0_us, f
@@ -484,7 +486,7 @@ def stream_messages(
                 next_raw += raw_every_s
             capture_id += 1
             seq += 1
-            n = min(raw_capture_samples, lib.raw_capacity)
+            n = min(raw_capture_samples, lib.raw_max)
             req = vp.RequestRaw(capture_id, n, int(vp.SampleFormat.INT16))
             for f in split_frames(node.rx(vp.encode(req, node_id=node_id, seq=seq, timestamp_us=t), t)):
                 if not isinstance(vp.decode_frame(f).message, vp.Ack | vp.Nack):

@@ -32,7 +32,8 @@ from vibsentry.errors import UsageError
 RAW_SCALE_G = 16.0 / 32767.0
 
 #: Longest REQUEST_RAW capture the Python engine serves (seconds of signal); longer requests get NACK TOO_LARGE.
-#: The C engine's limit is the firmware's pre-trigger ring (``VS_NODE_RAW_CAPACITY`` samples).
+#: The C engine's limit is ``VS_NODE_RAW_MAX_SAMPLES`` (120,000 samples, 10 s at 12 kHz): it sends its pre-trigger
+#: ring and streams the samples that follow, where this engine sends the ``n`` samples up to the request.
 PY_RAW_LIMIT_S = 10.0
 
 #: Synthetic sources accepted wherever a recording path is: ``synth:KIND`` (KIND below).

@@ -290,32 +290,67 @@ static int16_t to_raw(float g)
     return (int16_t)(v >= 0.0f ? (int32_t)(v + 0.5f) : -(int32_t)(0.5f - v)); /* half away from zero */
 }
 
+/* A live capture's chunks must fit the ring: the one about to be overwritten is always complete. */
+typedef char vs_node_raw_ring_holds_a_chunk[(VS_NODE_RAW_CAPACITY >= VS_NODE_RAW_CHUNK_SAMPLES &&
+                                             VS_NODE_RAW_MAX_SAMPLES / VS_NODE_RAW_CHUNK_SAMPLES < 65535u)
+                                                ? 1
+                                                : -1];
+
+static void capture_send_one(vs_node_t *node);
+
+/* First sample (raw_head units) of the next chunk of the capture being sent. */
+static uint32_t capture_next_first(const vs_node_t *node)
+{
+    return node->cap_start + (uint32_t)node->cap_chunk * VS_NODE_RAW_CHUNK_SAMPLES;
+}
+
+/* A live capture's next chunk has all its samples in raw[]. */
+static int capture_ready(const vs_node_t *node)
+{
+    if (!node->cap_live) {
+        return 0;
+    }
+    const uint32_t first = capture_next_first(node);
+    const uint32_t left = node->cap_count - (uint32_t)node->cap_chunk * VS_NODE_RAW_CHUNK_SAMPLES;
+    const uint32_t n = left < VS_NODE_RAW_CHUNK_SAMPLES ? left : VS_NODE_RAW_CHUNK_SAMPLES;
+    return (int32_t)(node->raw_head - (first + n)) >= 0;
+}
+
 static void raw_append(vs_node_t *node, const float *x, uint32_t n)
 {
     if (node->raw_frozen) {
         return; /* a capture is being sent from these slots */
     }
     for (uint32_t i = 0; i < n; i++) {
+        /* The slot about to be written holds sample raw_head - capacity: a live capture sends the chunk
+         * starting there first (it is complete, the capacity being at least a chunk). */
+        if (node->cap_live && (int32_t)(node->raw_head - VS_NODE_RAW_CAPACITY - capture_next_first(node)) >= 0) {
+            capture_send_one(node);
+        }
         node->raw[node->raw_head % VS_NODE_RAW_CAPACITY] = to_raw(x[i]);
         node->raw_head++;
     }
 }
 
-/* Freeze the last `count` samples of raw[] (fewer if fewer were recorded) as capture `id`; chunks go out one
- * per vs_node_poll. Returns the number of samples captured, 0 when nothing was recorded or a capture runs. */
+/* Start capture `id` of `count` samples (vs_node.h "Raw captures"): up to VS_NODE_RAW_CAPACITY the last
+ * `count` recorded (fewer if fewer were), frozen; longer, the last min(recorded, capacity) and the ones that
+ * follow, live. Returns the number of samples captured, 0 when nothing was recorded or a capture runs. */
 static uint32_t capture_start(vs_node_t *node, uint32_t id, uint32_t count)
 {
     /* cppcheck 2.x takes raw_head for always 0 here (it misses raw_append's increments): false positives. */
     const uint32_t have = node->raw_head < VS_NODE_RAW_CAPACITY ? node->raw_head : VS_NODE_RAW_CAPACITY;
+    const uint32_t live = count > VS_NODE_RAW_CAPACITY ? 1u : 0u;
     // cppcheck-suppress knownConditionTrueFalse
-    const uint32_t n = count < have ? count : have;
+    const uint32_t n = (live || count < have) ? count : have;
     // cppcheck-suppress knownConditionTrueFalse
-    if (n == 0u || node->raw_frozen) {
+    if (n == 0u || (have == 0u && !live) || node->raw_frozen || node->cap_live) {
         return 0u;
     }
-    node->raw_frozen = 1u;
+    node->raw_frozen = live ? 0u : 1u;
+    node->cap_live = live;
     node->cap_id = id;
-    node->cap_start = node->raw_head - n;
+    // cppcheck-suppress knownConditionTrueFalse
+    node->cap_start = node->raw_head - (live ? have : n);
     node->cap_count = n;
     node->cap_chunk = 0u;
     node->cap_chunks = (uint16_t)((n + VS_NODE_RAW_CHUNK_SAMPLES - 1u) / VS_NODE_RAW_CHUNK_SAMPLES);
@@ -345,6 +380,7 @@ static void capture_send_one(vs_node_t *node)
     node->cap_chunk++;
     if (node->cap_chunk >= node->cap_chunks) {
         node->raw_frozen = 0u;
+        node->cap_live = 0u;
     }
 }
 
@@ -602,10 +638,10 @@ static uint8_t cmd_request_raw(vs_node_t *node, const vs_proto_request_raw_t *rq
     if (rq->n_samples == 0u) {
         return (uint8_t)VS_PROTO_NACK_BAD_VALUE;
     }
-    if (rq->n_samples > VS_NODE_RAW_CAPACITY) {
+    if (rq->n_samples > VS_NODE_RAW_MAX_SAMPLES) {
         return (uint8_t)VS_PROTO_NACK_TOO_LARGE;
     }
-    if (node->raw_frozen) {
+    if (node->raw_frozen || node->cap_live) {
         return (uint8_t)VS_PROTO_NACK_BUSY;
     }
     return capture_start(node, rq->capture_id, rq->n_samples) > 0u ? 0u : (uint8_t)VS_PROTO_NACK_NOT_READY;
@@ -787,7 +823,7 @@ int vs_node_init(vs_node_t *node, const vs_node_config_t *cfg)
             }
         }
     }
-    if (cfg->raw_capture_samples > VS_NODE_RAW_CAPACITY) {
+    if (cfg->raw_capture_samples > VS_NODE_RAW_MAX_SAMPLES) {
         return VS_ERR_SIZE;
     }
     if (cfg->model != NULL) {
@@ -992,7 +1028,7 @@ int vs_node_poll(vs_node_t *node)
             }
         }
     }
-    if (node->raw_frozen) {
+    if (node->raw_frozen || capture_ready(node)) {
         capture_send_one(node);
     }
     vs_platform_watchdog_feed();
@@ -1004,7 +1040,8 @@ int vs_node_has_work(const void *ctx)
     const vs_node_t *node = (const vs_node_t *)ctx;
     /* No clock read here: the port's periodic tick interrupt ends the sleep, and the next poll sends a STATUS
      * that is due. */
-    return vs_ring_count(&node->ring) > 0u || node->raw_frozen || vs_platform_uart_rx_pending();
+    return vs_ring_count(&node->ring) > 0u || node->raw_frozen || capture_ready(node) ||
+           vs_platform_uart_rx_pending();
 }
 
 void vs_node_run(vs_node_t *node)

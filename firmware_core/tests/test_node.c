@@ -158,7 +158,7 @@ static void test_init_errors(void)
     c.trigger_rms_g = NAN;
     VS_CHECK_EQ_INT(vs_node_init(&node, &c), VS_ERR_ARG);
     c = base_config();
-    c.raw_capture_samples = VS_NODE_RAW_CAPACITY + 1u;
+    c.raw_capture_samples = VS_NODE_RAW_MAX_SAMPLES + 1u;
     VS_CHECK_EQ_INT(vs_node_init(&node, &c), VS_ERR_SIZE);
     c = base_config();
     static const float mean[VS_FEAT_N_FEATURES] = {0};
@@ -432,7 +432,7 @@ static void test_commands(void)
     cmd.u.request_raw = (vs_proto_request_raw_t){5, 100, VS_PROTO_FMT_F32};
     send_cmd(&node, &cmd, 7);
     expect_reply(VS_MSG_REQUEST_RAW, VS_PROTO_NACK_UNSUPPORTED);
-    cmd.u.request_raw = (vs_proto_request_raw_t){5, VS_NODE_RAW_CAPACITY + 1u, VS_PROTO_FMT_I16};
+    cmd.u.request_raw = (vs_proto_request_raw_t){5, VS_NODE_RAW_MAX_SAMPLES + 1u, VS_PROTO_FMT_I16};
     send_cmd(&node, &cmd, 7);
     expect_reply(VS_MSG_REQUEST_RAW, VS_PROTO_NACK_TOO_LARGE);
     cmd.u.request_raw = (vs_proto_request_raw_t){5, 0, VS_PROTO_FMT_I16};
@@ -536,6 +536,71 @@ static void test_commands(void)
     VS_CHECK_EQ_INT(k->nacks[VS_PROTO_NACK_UNSUPPORTED], 5);
     VS_CHECK_EQ_INT(k->nacks[VS_PROTO_NACK_OUT_OF_ORDER], 2);
     VS_CHECK_EQ_INT(k->nacks[VS_PROTO_NACK_BAD_VALUE], 6);
+}
+
+/* A capture longer than the raw ring streams: the ring's samples, then the ones recorded next, chunk by chunk,
+ * none lost or repeated however the samples arrive (big blocks force chunks out before they are overwritten). */
+static void test_long_capture_streams(void)
+{
+    enum { N = 5u * VS_NODE_RAW_CAPACITY + 123u, CHUNKS = (N + VS_NODE_RAW_CHUNK_SAMPLES - 1u) / VS_NODE_RAW_CHUNK_SAMPLES };
+    static int16_t got[N];
+    vs_host_reset();
+    vs_node_config_t c = base_config();
+    c.status_period_ms = 0;
+    c.features_every = 0;
+    c.alarm = (vs_alarm_rule_t){-1.0f, -2.0f, 1, 1}; /* raise at the first frame */
+    c.raw_capture_samples = N;
+    VS_CHECK_EQ_INT(start_node(&node, &c), VS_OK);
+    collect();
+    uint32_t have = 0, pushed = 0;
+    int next_chunk = 0, busy_checked = 0;
+    static const uint32_t sizes[] = {VS_FEAT_FRAME_LENGTH, VS_NODE_RING_SAMPLES, 37, 500, VS_NODE_RING_SAMPLES, 1000};
+    for (int step = 0; pushed < N + 4u * VS_NODE_RING_SAMPLES; step++) {
+        const uint32_t n = sizes[step % 6];
+        feed(&node, pushed, n, &n, 1, 0.4f);
+        pushed += n;
+        collect();
+        VS_CHECK_EQ_INT(out.errors, 0);
+        for (int i = 0; i < out.n_raw; i++) {
+            const vs_proto_raw_chunk_t *r = &out.raw[i];
+            VS_CHECK_EQ_INT(r->capture_id, 1);
+            VS_CHECK_EQ_INT(r->chunk_index, next_chunk);
+            VS_CHECK_EQ_INT(r->chunk_count, CHUNKS);
+            VS_CHECK_EQ_INT(r->count, next_chunk + 1 < (int)CHUNKS ? VS_NODE_RAW_CHUNK_SAMPLES
+                                                                  : N - (CHUNKS - 1u) * VS_NODE_RAW_CHUNK_SAMPLES);
+            if (have + r->count <= N) {
+                memcpy(got + have, r->samples.i16, r->count * sizeof got[0]);
+            }
+            have += r->count;
+            next_chunk++;
+        }
+        if (!busy_checked && next_chunk > 0 && next_chunk < (int)CHUNKS) {
+            memset(&cmd, 0, sizeof cmd);
+            cmd.header.type = VS_MSG_REQUEST_RAW;
+            cmd.u.request_raw = (vs_proto_request_raw_t){9, 100, VS_PROTO_FMT_I16};
+            send_cmd(&node, &cmd, 7);
+            expect_reply(VS_MSG_REQUEST_RAW, VS_PROTO_NACK_BUSY); /* one capture at a time */
+            busy_checked = 1;
+            for (int i = 0; i < out.n_raw; i++) { /* chunks that went out with the reply */
+                VS_CHECK_EQ_INT(out.raw[i].chunk_index, next_chunk);
+                memcpy(got + have, out.raw[i].samples.i16, out.raw[i].count * sizeof got[0]);
+                have += out.raw[i].count;
+                next_chunk++;
+            }
+        }
+    }
+    VS_CHECK(busy_checked);
+    VS_CHECK_EQ_INT(next_chunk, CHUNKS);
+    VS_CHECK_EQ_INT(have, N);
+    /* The raise came after the first frame: the capture is that frame and the N - frame samples after it. */
+    const float lsb = VS_NODE_RAW_SCALE_G;
+    int bad = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        const float want = sample_at(i, 0.4f);
+        bad += fabsf((float)got[i] * lsb - want) > lsb;
+    }
+    VS_CHECK_EQ_INT(bad, 0);
+    VS_CHECK_EQ_INT(vs_node_counters(&node)->raw_captures, 1);
 }
 
 static void test_alarm_raise_captures_raw(void)
@@ -706,6 +771,7 @@ int main(void)
     test_overrun_restarts_framing();
     test_commands();
     test_alarm_raise_captures_raw();
+    test_long_capture_streams();
     test_garbage();
     test_isr_thread_against_main_loop();
     VS_TEST_DONE();

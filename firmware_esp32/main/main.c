@@ -18,7 +18,7 @@ static const uint8_t model_hash[32] = VS_APP_MODEL_HASH;
 #define VS_APP_ALARM_K 1u
 #define VS_APP_ALARM_N 1u
 #define VS_APP_FEATURES_EVERY 10u
-#define VS_APP_RAW_CAPTURE_SAMPLES 2048u
+#define VS_APP_RAW_CAPTURE_SAMPLES 12000u /* 1 s at 12 kHz, streamed past the 2,048-sample ring */
 #endif
 
 static vs_node_t node; /* ~25 KB: static, not on a task stack */

@@ -116,8 +116,13 @@ def test_commands_through_the_gateway_reach_a_simulated_node(
         q = "SELECT count(*), sum(length(data)) / 2, max(n_chunks) FROM raw_chunks WHERE node = ? AND capture_id = ?"
         wait_for(lambda: _one(db, q, NODE, 4242)[:1] == (3,), 30, "the requested capture stored")
         assert rows(db, q, (NODE, 4242))[0] == (3, CAPTURE_N, 3)
+        # One second, more than the C node's 2,048-sample ring: it streams the rest as it records it
+        reply = client.command(vp.RequestRaw(4244, 12000, int(vp.SampleFormat.INT16)))
+        assert isinstance(reply.message, vp.Ack), reply
+        wait_for(lambda: _one(db, q, NODE, 4244)[:1] == (24,), 30, "the 1 s capture stored")
+        assert rows(db, q, (NODE, 4244))[0] == (24, 12000, 24)
         too_many = (
-            int(PY_RAW_LIMIT_S * 12000) + 1 if engine == "python" else build_node_library_capacity(bundle) + 1
+            int(PY_RAW_LIMIT_S * 12000) + 1 if engine == "python" else build_node_library_raw_max(bundle) + 1
         )
         reply = client.command(vp.RequestRaw(4243, too_many, int(vp.SampleFormat.INT16)))
         assert isinstance(reply.message, vp.Nack) and reply.message.reason == vp.NackReason.TOO_LARGE, reply
@@ -148,12 +153,12 @@ def test_commands_through_the_gateway_reach_a_simulated_node(
         assert n_bad >= 2, err  # two undecodable frames were written (the 0x00 run is not a frame)
 
 
-def build_node_library_capacity(bundle: Path) -> int:
-    """VS_NODE_RAW_CAPACITY of the C node built for ``bundle`` (its REQUEST_RAW limit)."""
+def build_node_library_raw_max(bundle: Path) -> int:
+    """VS_NODE_RAW_MAX_SAMPLES of the C node built for ``bundle`` (its REQUEST_RAW limit)."""
     from vibsentry.nodes.cnode import build_node_library
     from vibsentry.runtime.bundle import load_bundle
 
-    return int(build_node_library(load_bundle(bundle)).raw_capacity)
+    return int(build_node_library(load_bundle(bundle)).raw_max)
 
 
 def test_python_engine_follows_vs_node_rules_in_process() -> None:

@@ -35,6 +35,16 @@
  * REPLAY gap, the switch from sensor to replay) restarts framing: the next frame is complete frame_length
  * samples later. Output for given samples, commands and clock readings is deterministic.
  *
+ * Raw captures (RAW_CHUNK; on an alarm raise, cfg.raw_capture_samples, and on REQUEST_RAW). A capture of
+ * n <= VS_NODE_RAW_CAPACITY samples is the last n recorded (fewer right after boot): the raw ring is frozen
+ * while its chunks go out, one per vs_node_poll. A longer one (n <= VS_NODE_RAW_MAX_SAMPLES) is the last
+ * min(recorded, VS_NODE_RAW_CAPACITY) samples followed by the ones recorded next, streamed as they arrive:
+ * the ring keeps recording, each chunk goes out once its samples are all in (at the next poll, or at the
+ * latest just before the ring would overwrite its first sample), so diagnosis gets seconds of signal from
+ * 4 KiB of RAM. The UART must carry the sample rate: 12 kHz int16 in 1020-byte frames is 24.5 kB/s, over
+ * 245 kbaud at 10 bits a byte; the ports run 921600 baud. Samples a discontinuity dropped are missing from
+ * it (the capture is what the node recorded).
+ *
  * REPLAY_SAMPLES: block_index must follow the previous block; a gap is dropped, NACKed OUT_OF_ORDER, counted,
  * and restarts framing (the next block continues from the new index); block 0 always starts a new stream.
  *
@@ -57,9 +67,9 @@
  *   raw ring         VS_NODE_RAW_CAPACITY int16           (default 2048: 4 KiB, 0.17 s at 12 kHz)
  *   model arena      VS_NODE_ARENA_BYTES                  (default 256; init fails if the model needs more)
  *   protocol decoder 1092 B (a partly received frame survives between polls, so it has its own memory)
- * Total with the defaults and a 1024-sample frame: sizeof(vs_node_t) = 23304 B on Cortex-M4F and RV32IMC
- * (25408 B before the message and wire buffer moved into the scratch), under the 24 KiB budget of the feature
- * core; vs_node.o is 5.4 KB of Cortex-M4 text at -Os (benchmarks/bench_node_size.py).
+ * Total with the defaults and a 1024-sample frame: sizeof(vs_node_t) = 24032 B on Cortex-M4F and RV32IMC
+ * (25408 B before the message and wire buffer moved into the scratch, 23304 B before baseline learning), under
+ * the 24 KiB budget of the feature core; vs_node.o is 5.9 KB of Cortex-M4 text at -Os (bench_node_size.py).
  * vs_node_instance_size() returns sizeof(vs_node_t) for bindings (ctypes). No malloc; stack use of
  * vs_node_poll is dominated by vs_features/vs_model (measured by the ports' stack painting).
  *
@@ -91,7 +101,11 @@ extern "C" {
 #define VS_NODE_RING_SAMPLES 1024U /* power of two, >= VS_PROTO_MAX_SAMPLES_I16 */
 #endif
 #ifndef VS_NODE_RAW_CAPACITY
-#define VS_NODE_RAW_CAPACITY 2048U /* int16 samples of pre-trigger history */
+#define VS_NODE_RAW_CAPACITY 2048U /* int16 samples of pre-trigger history, >= VS_NODE_RAW_CHUNK_SAMPLES */
+#endif
+/* Longest raw capture (samples). Captures longer than the raw ring stream: see "Raw captures" above. */
+#ifndef VS_NODE_RAW_MAX_SAMPLES
+#define VS_NODE_RAW_MAX_SAMPLES 120000U /* 10 s at 12 kHz; chunk_count (u16) allows 65535 x 500 */
 #endif
 #ifndef VS_NODE_ARENA_BYTES
 #define VS_NODE_ARENA_BYTES 256U /* model activation arena, multiple of 4 (40-32-16-32-40 AE: 80 B) */
@@ -126,7 +140,7 @@ typedef struct {
     uint32_t status_period_ms;   /* STATUS period of platform clock; 0 disables */
     uint32_t hello_every_status; /* repeat HELLO before every this many-th STATUS; 0 = only at start */
     uint32_t features_every;     /* FEATURES (log-mel, else the whole vector) every this many analysed frames */
-    uint32_t raw_capture_samples; /* RAW_CHUNK capture length on alarm raise, <= VS_NODE_RAW_CAPACITY; 0 off */
+    uint32_t raw_capture_samples; /* RAW_CHUNK capture length on alarm raise, <= VS_NODE_RAW_MAX_SAMPLES; 0 off */
 } vs_node_config_t;
 
 /* Counters reported in STATUS (u32, wrap). Written by the main loop except the ISR-side ones marked. */
@@ -202,7 +216,8 @@ typedef struct {
     uint32_t analysed_since_features;
     int16_t raw[VS_NODE_RAW_CAPACITY];
     uint32_t raw_head;          /* samples ever written to raw[] (index = raw_head % capacity) */
-    uint32_t raw_frozen;        /* nonzero while a capture is being sent: raw[] is not written */
+    uint32_t raw_frozen;        /* nonzero while a short capture is being sent: raw[] is not written */
+    uint32_t cap_live;          /* nonzero while a long (streaming) capture is being sent: raw[] is written */
     uint32_t cap_id, cap_start, cap_count; /* capture being sent: id, first sample (raw_head units), count */
     uint16_t cap_chunk, cap_chunks;
     uint32_t next_capture_id;
@@ -224,7 +239,7 @@ typedef struct {
 
 /* Validate cfg and prepare every module; touches no platform service and sends nothing. VS_ERR_ARG (NULL,
  * bad strings, alarm rule, thresholds), VS_ERR_SIZE (model arena > VS_NODE_ARENA_BYTES, raw capture >
- * VS_NODE_RAW_CAPACITY), VS_ERR_UNSUPPORTED (model is not an int8 autoencoder of VS_FEAT_N_FEATURES),
+ * VS_NODE_RAW_MAX_SAMPLES), VS_ERR_UNSUPPORTED (model is not an int8 autoencoder of VS_FEAT_N_FEATURES),
  * VS_ERR_CONFIG (vs_features_init failed). The strings and hash are copied; model and norm arrays must stay
  * valid (they are const flash data in firmware). */
 int vs_node_init(vs_node_t *node, const vs_node_config_t *cfg);

@@ -16,7 +16,8 @@ PYTHON ?= $(REPO)/.venv/bin/python
 HW     ?= 0
 BUNDLE ?=
 BUNDLE_ABS := $(if $(BUNDLE),$(abspath $(BUNDLE)))
-RAW_CAPTURE ?= 2048
+# Samples sent on an alarm raise: 1 s at 12 kHz, the pre-trigger ring's 2,048 and the rest streamed (vs_node.h).
+RAW_CAPTURE ?= 12000
 MODEL_UPDATE ?= 1
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' $(REPO)/vibsentry/__init__.py)
 FW_VERSION ?= $(FW_NAME)-$(VERSION)$(if $(filter 1,$(HW)),,-qemu)

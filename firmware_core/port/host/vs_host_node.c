@@ -23,6 +23,7 @@ int vs_host_node_hop_length(void);
 float vs_host_node_sample_rate(void);
 uint32_t vs_host_node_ring_samples(void);
 uint32_t vs_host_node_raw_capacity(void);
+uint32_t vs_host_node_raw_max(void);
 
 int vs_host_node_init(vs_node_t *node, uint16_t node_id, const char *fw_version, const char *machine,
                       float trigger_rms_g, float trigger_peak_g, uint32_t heartbeat_frames, uint32_t holdoff_frames,
@@ -126,4 +127,9 @@ uint32_t vs_host_node_ring_samples(void)
 uint32_t vs_host_node_raw_capacity(void)
 {
     return VS_NODE_RAW_CAPACITY;
+}
+
+uint32_t vs_host_node_raw_max(void)
+{
+    return VS_NODE_RAW_MAX_SAMPLES;
 }
