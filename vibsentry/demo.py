@@ -189,6 +189,14 @@ class Demo:
         half = (self.opts.nodes + 1) // 2
         return {"pump": list(range(1, half + 1)), "fan": list(range(half + 1, self.opts.nodes + 1))}
 
+    def _machine_names(self, machine: str) -> list[str]:
+        """Names the nodes of ``machine`` announce in HELLO (the gateway looks their rpm and bearing up by it):
+        ``simulate`` appends ``-<node id>`` when it runs several nodes, the firmware uses the name as given."""
+        ids = [self._firmware_nodes()[machine][1]] if self.opts.firmware else self._node_ids()[machine]
+        if self.opts.firmware or len(ids) == 1:
+            return [machine]
+        return [f"{machine}-{nid}" for nid in ids]
+
     def _start_sim(self, machine: str) -> None:
         seg = self._segments.get(machine, 0)
         ids = self._node_ids()[machine]
@@ -310,7 +318,9 @@ class Demo:
         write_atomic(
             setup,
             "".join(
-                f'[dashboard.machines.{m}]\nrpm = {MACHINE_RPM[m]}\nbearing = "6205-2rs"\n' for m in machines
+                f'[dashboard.machines.{name}]\nrpm = {MACHINE_RPM[m]}\nbearing = "6205-2rs"\n'
+                for m in machines
+                for name in self._machine_names(m)
             ),
         )
         argv = ["ingest", "--store", f"sqlite:{self.store}", "--data-dir", str(self.run_dir)]
