@@ -226,3 +226,40 @@ def test_dashboard_tiles_get_the_firmware_version(fleet: dict) -> None:
     assert versions[11].startswith("stm32f405-") and versions[12].startswith("stm32f405-")
     assert versions[21].startswith("rv32imc-") and versions[22].startswith("rv32imc-")
     assert not any(v == "sim-1.0" for v in versions.values())
+
+
+def test_alarm_capture_streams_past_the_raw_ring(fleet: dict, bundle_dir: Path) -> None:
+    """The firmware's alarm capture is 1 s (RAW_CAPTURE = 12,000 samples), six times its 2,048-sample raw ring:
+    the ring's samples, then the ones replayed after the raise, streamed - all of them, in order, stored whole
+    by the gateway (what diagnosis needs: 0.17 s cannot resolve the defect lines at 1797 rpm)."""
+    from vibsentry.runtime.bundle import load_bundle
+
+    p = load_bundle(bundle_dir).params
+    for nid in (12, 22):
+        frames = fleet["frames"][nid]
+        raise_frame = next(
+            f.message.frame_index
+            for f in frames
+            if isinstance(f.message, vp.Alarm) and f.message.event == vp.AlarmEvent.RAISE
+        )
+        chunks = [
+            f.message for f in frames if isinstance(f.message, vp.RawChunk) and f.message.capture_id == 1
+        ]
+        assert [c.chunk_index for c in chunks] == list(range(24)) and {c.chunk_count for c in chunks} == {
+            24
+        }, nid
+        got = (
+            np.concatenate([np.asarray(c.samples, dtype=np.float64) for c in chunks])
+            * chunks[0].scale_g_per_lsb
+        )
+        end = raise_frame * p.hop_length + p.frame_length  # samples the node had when it raised
+        start = end - min(end, 2048)
+        signal = fleet["expected"][nid][0]
+        assert got.size == 12000 and start + 12000 <= signal.size, (nid, got.size, start)
+        np.testing.assert_allclose(got, signal[start : start + 12000], atol=chunks[0].scale_g_per_lsb * 0.51)
+        stored = rows(
+            fleet["db"],
+            "SELECT count(*), sum(length(data)) / 2 FROM raw_chunks WHERE node = ? AND capture_id = 1",
+            (nid,),
+        )
+        assert stored == [(24, 12000)], (nid, stored)
