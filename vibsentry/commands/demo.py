@@ -10,13 +10,16 @@ DESCRIPTION = """\
 Bring vibsentry to life with no hardware:
 
   1. a model bundle (trained once on sample_data/ and cached in .vibsentry/demo/bundle, or --bundle DIR);
-  2. simulated sensor nodes (the Python reference pipeline, the bundle's INT8 model and alarm rule) streaming
-     wire-protocol frames over real ptys: two pumps and two fans by default;
-  3. 'vibsentry ingest' decoding them into a fresh SQLite store (.vibsentry/demo/run/vibsentry.sqlite);
+  2. simulated sensor nodes (the firmware's node core, vs_node, built for the bundle and run through ctypes;
+     the Python reference pipeline without a C compiler) streaming wire-protocol frames over real ptys: two
+     pumps and two fans by default;
+  3. 'vibsentry ingest' decoding them into a fresh SQLite store (.vibsentry/demo/run/vibsentry.sqlite) and
+     diagnosing every raw capture the nodes send (one per alarm, one every 30 s);
   4. the dashboard on http://localhost:8501/ (--port to change it).
 
 After --fault-after seconds (default 60) pump-2 develops an outer-race bearing fault: watch its score cross
-the threshold and the alarm appear in the fleet view. Ctrl-C stops everything. Logs: .vibsentry/demo/logs/.
+the threshold, the alarm appear in the fleet view and, a second or two later, its diagnosis in the alarm log
+("outer race defect: BPFO 107.2 Hz ..."). Ctrl-C stops everything. Logs: .vibsentry/demo/logs/.
 
 Examples:
   vibsentry demo
