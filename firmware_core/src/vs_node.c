@@ -304,16 +304,17 @@ static uint32_t capture_next_first(const vs_node_t *node)
     return node->cap_start + (uint32_t)node->cap_chunk * VS_NODE_RAW_CHUNK_SAMPLES;
 }
 
+/* Samples in the next chunk: a full chunk, or what is left of the capture. */
+static uint32_t capture_next_len(const vs_node_t *node)
+{
+    const uint32_t left = node->cap_count - (uint32_t)node->cap_chunk * VS_NODE_RAW_CHUNK_SAMPLES;
+    return left < VS_NODE_RAW_CHUNK_SAMPLES ? left : VS_NODE_RAW_CHUNK_SAMPLES;
+}
+
 /* A live capture's next chunk has all its samples in raw[]. */
 static int capture_ready(const vs_node_t *node)
 {
-    if (!node->cap_live) {
-        return 0;
-    }
-    const uint32_t first = capture_next_first(node);
-    const uint32_t left = node->cap_count - (uint32_t)node->cap_chunk * VS_NODE_RAW_CHUNK_SAMPLES;
-    const uint32_t n = left < VS_NODE_RAW_CHUNK_SAMPLES ? left : VS_NODE_RAW_CHUNK_SAMPLES;
-    return (int32_t)(node->raw_head - (first + n)) >= 0;
+    return node->cap_live && (int32_t)(node->raw_head - (capture_next_first(node) + capture_next_len(node))) >= 0;
 }
 
 static void raw_append(vs_node_t *node, const float *x, uint32_t n)
@@ -334,7 +335,8 @@ static void raw_append(vs_node_t *node, const float *x, uint32_t n)
 
 /* Start capture `id` of `count` samples (vs_node.h "Raw captures"): up to VS_NODE_RAW_CAPACITY the last
  * `count` recorded (fewer if fewer were), frozen; longer, the last min(recorded, capacity) and the ones that
- * follow, live. Returns the number of samples captured, 0 when nothing was recorded or a capture runs. */
+ * follow, live. Returns the number of samples captured; 0 when a short one finds nothing recorded, or a
+ * capture runs. */
 static uint32_t capture_start(vs_node_t *node, uint32_t id, uint32_t count)
 {
     /* cppcheck 2.x takes raw_head for always 0 here (it misses raw_append's increments): false positives. */
@@ -343,7 +345,7 @@ static uint32_t capture_start(vs_node_t *node, uint32_t id, uint32_t count)
     // cppcheck-suppress knownConditionTrueFalse
     const uint32_t n = (live || count < have) ? count : have;
     // cppcheck-suppress knownConditionTrueFalse
-    if (n == 0u || (have == 0u && !live) || node->raw_frozen || node->cap_live) {
+    if (n == 0u || node->raw_frozen || node->cap_live) {
         return 0u;
     }
     node->raw_frozen = live ? 0u : 1u;
@@ -361,9 +363,8 @@ static uint32_t capture_start(vs_node_t *node, uint32_t id, uint32_t count)
 static void capture_send_one(vs_node_t *node)
 {
     vs_proto_raw_chunk_t *r = &node->work.io.msg.u.raw_chunk;
-    const uint32_t first = (uint32_t)node->cap_chunk * VS_NODE_RAW_CHUNK_SAMPLES;
-    const uint32_t left = node->cap_count - first;
-    const uint32_t n = left < VS_NODE_RAW_CHUNK_SAMPLES ? left : VS_NODE_RAW_CHUNK_SAMPLES;
+    const uint32_t first = capture_next_first(node);
+    const uint32_t n = capture_next_len(node);
     node->work.io.msg.header.type = (uint8_t)VS_MSG_RAW_CHUNK;
     r->capture_id = node->cap_id;
     r->chunk_index = node->cap_chunk;
@@ -374,7 +375,7 @@ static void capture_send_one(vs_node_t *node)
     r->count = (uint16_t)n;
     // cppcheck-suppress knownConditionTrueFalse ; same false positive (cap_count comes from capture_start)
     for (uint32_t i = 0; i < n; i++) {
-        r->samples.i16[i] = node->raw[(node->cap_start + first + i) % VS_NODE_RAW_CAPACITY];
+        r->samples.i16[i] = node->raw[(first + i) % VS_NODE_RAW_CAPACITY];
     }
     (void)emit(node);
     node->cap_chunk++;
