@@ -40,6 +40,12 @@ PY_RAW_LIMIT_S = 10.0
 SYNTH_KINDS: tuple[str, ...] = ("normal", "outer", "inner", "ball")
 
 
+def node_machine_name(machine: str, n_nodes: int, node_id: int) -> str:
+    """The machine name a node of ``vibsentry simulate --machine MACHINE --nodes N`` announces in HELLO:
+    ``MACHINE`` for one node, ``MACHINE-<node id>`` for several."""
+    return machine if n_nodes == 1 else f"{machine}-{node_id}"
+
+
 @dataclass(frozen=True)
 class NodeSpec:
     """One virtual node.

@@ -105,7 +105,6 @@ def main() -> None:
             d.save_screenshot(str(out.parent / "alarms.png"))
         full = Image.open(work / "full.png")
         top, bottom = max(0, int(box[0]) - 10), min(full.height, int(box[1]) + 10)
-        out.parent.mkdir(parents=True, exist_ok=True)
         full.crop((0, top, full.width, bottom)).save(out, optimize=True)
         print(f"wrote {out} and {out.parent / 'alarms.png'} (demo run in {work})")
     finally:

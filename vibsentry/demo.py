@@ -191,11 +191,13 @@ class Demo:
 
     def _machine_names(self, machine: str) -> list[str]:
         """Names the nodes of ``machine`` announce in HELLO (the gateway looks their rpm and bearing up by it):
-        ``simulate`` appends ``-<node id>`` when it runs several nodes, the firmware uses the name as given."""
-        ids = [self._firmware_nodes()[machine][1]] if self.opts.firmware else self._node_ids()[machine]
-        if self.opts.firmware or len(ids) == 1:
+        the firmware's is the name as given, the simulator's :func:`~vibsentry.nodes.virtual.node_machine_name`."""
+        if self.opts.firmware:
             return [machine]
-        return [f"{machine}-{nid}" for nid in ids]
+        from vibsentry.nodes.virtual import node_machine_name
+
+        ids = self._node_ids()[machine]
+        return [node_machine_name(machine, len(ids), nid) for nid in ids]
 
     def _start_sim(self, machine: str) -> None:
         seg = self._segments.get(machine, 0)

@@ -232,9 +232,11 @@ def test_alarm_capture_streams_past_the_raw_ring(fleet: dict, bundle_dir: Path) 
     """The firmware's alarm capture is 1 s (RAW_CAPTURE = 12,000 samples), six times its 2,048-sample raw ring:
     the ring's samples, then the ones replayed after the raise, streamed - all of them, in order, stored whole
     by the gateway (what diagnosis needs: 0.17 s cannot resolve the defect lines at 1797 rpm)."""
+    from vibsentry.nodes.cnode import build_node_library
     from vibsentry.runtime.bundle import load_bundle
 
-    p = load_bundle(bundle_dir).params
+    bundle = load_bundle(bundle_dir)
+    p, ring = bundle.params, build_node_library(bundle).raw_capacity  # the firmware's VS_NODE_RAW_CAPACITY
     for nid in (12, 22):
         frames = fleet["frames"][nid]
         raise_frame = next(
@@ -253,7 +255,7 @@ def test_alarm_capture_streams_past_the_raw_ring(fleet: dict, bundle_dir: Path) 
             * chunks[0].scale_g_per_lsb
         )
         end = raise_frame * p.hop_length + p.frame_length  # samples the node had when it raised
-        start = end - min(end, 2048)
+        start = end - min(end, ring)
         signal = fleet["expected"][nid][0]
         assert got.size == 12000 and start + 12000 <= signal.size, (nid, got.size, start)
         np.testing.assert_allclose(got, signal[start : start + 12000], atol=chunks[0].scale_g_per_lsb * 0.51)

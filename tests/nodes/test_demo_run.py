@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from tests.support.dashboard import DemoProcess, alive, child_pids, demo_bundle_dir
+from tests.support.ingest import rows, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_tf]
 
@@ -36,11 +36,9 @@ def test_demo_raises_alarm_for_faulty_pump_and_ctrl_c_stops_everything(
         # The alarm's raw capture (1 s, node-numbered ids below the simulator's routine 0x10000 +) is diagnosed
         # by the gateway in the background: wait for its row; healthy nodes keep streaming meanwhile.
         store = tmp_path / "wd" / "run" / "vibsentry.sqlite"
-        alarm_diagnosis = _wait_for_row(
-            store,
-            "SELECT fault, rpm, summary, error FROM diagnoses WHERE node = 2 AND capture_id < 65536",
-            45,
-        )
+        alarm_q = "SELECT fault, rpm, summary, error FROM diagnoses WHERE node = 2 AND capture_id < 65536"
+        wait_for(lambda: rows(store, alarm_q) != [], 45, "the alarm capture's stored diagnosis")
+        alarm_diagnosis = rows(store, alarm_q)[0]
         time.sleep(max(0.0, 3 - (time.monotonic() - t_alarm)))  # no false alarm may appear in these seconds
         rc = demo.interrupt()
     finally:
@@ -66,22 +64,6 @@ def test_demo_raises_alarm_for_faulty_pump_and_ctrl_c_stops_everything(
     assert (fault, rpm, error) == ("outer_race", 1797.0, None), alarm_diagnosis
     assert summary.startswith("outer race defect: BPFO"), summary
     assert errors == [], errors
-
-
-def _wait_for_row(store: Path, query: str, timeout: float) -> tuple:
-    """First row ``query`` returns from the SQLite store within ``timeout`` seconds (the test fails otherwise)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with closing(sqlite3.connect(store, timeout=5)) as db:
-                row = db.execute(query).fetchone()
-        except sqlite3.OperationalError:  # the gateway has not created the table yet
-            row = None
-        if row is not None:
-            return tuple(row)
-        if time.monotonic() > deadline:
-            pytest.fail(f"no row for {query!r} in {timeout:g} s")
-        time.sleep(0.5)
 
 
 def test_demo_bad_arguments_fail_with_one_line(tmp_path: Path) -> None:

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the nodes, open the ports and stream until done (or Ctrl-C)."""
     from vibsentry.nodes.ports import PtyPort, SerialPort
     from vibsentry.nodes.simulator import Simulator
-    from vibsentry.nodes.virtual import NodeSpec, VirtualNode
+    from vibsentry.nodes.virtual import NodeSpec, VirtualNode, node_machine_name
 
     if not 1 <= args.nodes <= 1000:
         raise UsageError(f"--nodes {args.nodes!r}: must be 1..1000")
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     for k, nid in enumerate(ids):
         spec = NodeSpec(
             node_id=nid,
-            machine=args.machine if args.nodes == 1 else f"{args.machine}-{nid}",
+            machine=node_machine_name(args.machine, args.nodes, nid),
             recording=args.recording,
             fault_recording=args.fault_recording,
             fault_at_s=args.inject_fault_at if nid in fault_ids else None,
